@@ -1,0 +1,128 @@
+//! Transfer curves and the lookup tables built from them (design §3).
+//!
+//! Linear light is carried as u16 (0 = dark, 65535 = full): enough for 16-bit output, half the
+//! memory traffic of f32, and the same values on the GPU.
+
+use crate::wall::{ColorSpec, Transfer};
+
+/// Full scale of linear light.
+pub const LINEAR_MAX: u16 = u16::MAX;
+
+/// The transfer curve T(u), code value fraction → linear light fraction, both 0..1.
+pub fn transfer(curve: Transfer, gamma: f64, u: f64) -> f64 {
+    let u = u.clamp(0.0, 1.0);
+    match curve {
+        Transfer::Power => u.powf(gamma),
+        Transfer::Srgb => {
+            if u <= 0.04045 {
+                u / 12.92
+            } else {
+                ((u + 0.055) / 1.055).powf(2.4)
+            }
+        }
+        Transfer::Cie1931 => {
+            let l = 100.0 * u;
+            if l <= 8.0 {
+                l / 903.3
+            } else {
+                ((l + 16.0) / 116.0).powi(3)
+            }
+        }
+        Transfer::Linear => u,
+    }
+}
+
+/// Inverse of the sRGB curve: linear fraction → display code fraction (for previews).
+pub fn srgb_encode(l: f64) -> f64 {
+    let l = l.clamp(0.0, 1.0);
+    if l <= 0.0031308 {
+        l * 12.92
+    } else {
+        1.055 * l.powf(1.0 / 2.4) - 0.055
+    }
+}
+
+/// Code value → linear u16 tables for 8- and 16-bit sources.
+#[derive(Clone)]
+pub struct Luts {
+    /// 8-bit code → linear.
+    pub lut8: Box<[u16; 256]>,
+    /// 16-bit code → linear (65536 entries).
+    pub lut16: Box<[u16]>,
+}
+
+impl std::fmt::Debug for Luts {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Luts").finish_non_exhaustive()
+    }
+}
+
+fn to_linear_u16(v: f64) -> u16 {
+    (v * LINEAR_MAX as f64)
+        .round()
+        .clamp(0.0, LINEAR_MAX as f64) as u16
+}
+
+impl Luts {
+    /// Build the tables for a colour configuration.
+    pub fn new(color: &ColorSpec) -> Self {
+        let mut lut8 = Box::new([0u16; 256]);
+        for (v, out) in lut8.iter_mut().enumerate() {
+            *out = to_linear_u16(transfer(color.transfer, color.gamma, v as f64 / 255.0));
+        }
+        let lut16 = (0..=u16::MAX as u32)
+            .map(|v| to_linear_u16(transfer(color.transfer, color.gamma, v as f64 / 65535.0)))
+            .collect();
+        Luts { lut8, lut16 }
+    }
+}
+
+/// The per-channel gains of the colour stage: brightness × white point.
+pub fn gains(color: &ColorSpec) -> [f32; 3] {
+    color.white_point.map(|g| (g * color.brightness) as f32)
+}
+
+/// The exact output code of design §3 for one channel (the reference the tests hold the
+/// pipeline to): `round(clamp(L · brightness · gain) · (2^bits − 1))`.
+pub fn reference_code(linear: f64, gain: f64, bits: u32) -> u32 {
+    let max = ((1u64 << bits) - 1) as f64;
+    ((linear * gain).clamp(0.0, 1.0) * max).round() as u32
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn curves_hit_their_end_points_and_knees() {
+        for t in [
+            Transfer::Power,
+            Transfer::Srgb,
+            Transfer::Cie1931,
+            Transfer::Linear,
+        ] {
+            assert_eq!(transfer(t, 2.2, 0.0), 0.0);
+            assert!((transfer(t, 2.2, 1.0) - 1.0).abs() < 1e-12, "{t:?}");
+        }
+        assert!((transfer(Transfer::Power, 2.2, 0.5) - 0.5f64.powf(2.2)).abs() < 1e-12);
+        assert!((transfer(Transfer::Srgb, 0.0, 0.04045) - 0.04045 / 12.92).abs() < 1e-12);
+        assert!((transfer(Transfer::Cie1931, 0.0, 0.08) - 8.0 / 903.3).abs() < 1e-12);
+        // The two branches of CIE 1931 meet (within the curve's published rounding).
+        let below = transfer(Transfer::Cie1931, 0.0, 0.08);
+        let above = ((8.0f64 + 16.0) / 116.0).powi(3);
+        assert!((below - above).abs() < 1e-4);
+    }
+
+    #[test]
+    fn luts_are_monotonic_and_match_the_curve() {
+        let spec = ColorSpec {
+            transfer: Transfer::Srgb,
+            ..ColorSpec::default()
+        };
+        let l = Luts::new(&spec);
+        assert!(l.lut8.windows(2).all(|w| w[0] <= w[1]));
+        assert!(l.lut16.windows(2).all(|w| w[0] <= w[1]));
+        assert_eq!(l.lut8[255], LINEAR_MAX);
+        assert_eq!(l.lut8[128], l.lut16[128 * 257]);
+    }
+}

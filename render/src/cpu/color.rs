@@ -1,0 +1,66 @@
+//! Stage 4, colour: per-module 3x3 calibration × white point × brightness, clamp, in
+//! linear light (design §3).
+
+use crate::geometry::CalSpan;
+use rayon::prelude::*;
+
+/// Apply the colour stage to a canvas (`input`: packed RGB u16, `w` wide) and write the
+/// canvas buffer `out` (`input` plus the background and dark pixels).
+///
+/// Pixels inside a [`CalSpan`] use `diag(gains) · calibrations[span.matrix]`, all others
+/// `diag(gains)`.
+pub fn apply(
+    input: &[u16],
+    out: &mut [u16],
+    w: u32,
+    gains: [f32; 3],
+    calibrations: &[[[f32; 3]; 3]],
+    spans: &[CalSpan],
+    background: [u16; 3],
+) {
+    let w = w as usize;
+    let canvas_len = input.len();
+    let (canvas, extra) = out.split_at_mut(canvas_len);
+    canvas
+        .par_chunks_mut(w * 3)
+        .zip(input.par_chunks(w * 3))
+        .enumerate()
+        .for_each(|(y, (o, i))| {
+            let row_start = (y * w) as u32;
+            let row_end = row_start + w as u32;
+            let first = spans.partition_point(|s| s.end <= row_start);
+            let mut x = 0usize;
+            for s in spans[first..].iter().take_while(|s| s.start < row_end) {
+                let (s0, s1) = ((s.start - row_start) as usize, (s.end - row_start) as usize);
+                scale(&i[x * 3..s0 * 3], &mut o[x * 3..s0 * 3], gains);
+                let m = calibrations[s.matrix as usize];
+                let m = [0, 1, 2].map(|r| m[r].map(|v| v * gains[r]));
+                matrix(&i[s0 * 3..s1 * 3], &mut o[s0 * 3..s1 * 3], &m);
+                x = s1;
+            }
+            scale(&i[x * 3..], &mut o[x * 3..], gains);
+        });
+    let bg = [0, 1, 2].map(|c| (background[c] as f32 * gains[c] + 0.5).min(65535.0) as u16);
+    extra[..3].copy_from_slice(&bg);
+    extra[3..6].fill(0);
+}
+
+#[inline]
+fn scale(i: &[u16], o: &mut [u16], g: [f32; 3]) {
+    for (i, o) in i.chunks_exact(3).zip(o.chunks_exact_mut(3)) {
+        for c in 0..3 {
+            o[c] = (i[c] as f32 * g[c] + 0.5).min(65535.0) as u16;
+        }
+    }
+}
+
+#[inline]
+fn matrix(i: &[u16], o: &mut [u16], m: &[[f32; 3]; 3]) {
+    for (i, o) in i.chunks_exact(3).zip(o.chunks_exact_mut(3)) {
+        let v = [i[0] as f32, i[1] as f32, i[2] as f32];
+        for c in 0..3 {
+            let l = m[c][0] * v[0] + m[c][1] * v[1] + m[c][2] * v[2];
+            o[c] = (l + 0.5).clamp(0.0, 65535.0) as u16;
+        }
+    }
+}

@@ -1,0 +1,57 @@
+//! Stage 3, compose: background outside a layer's rect, and the weighted mix of layers
+//! (crossfades) in linear light.
+
+use super::Rect;
+use rayon::prelude::*;
+
+/// Fill every pixel of `canvas` (packed RGB u16, `w` wide) outside `rect` with `bg`.
+pub fn fill_outside(canvas: &mut [u16], w: u32, rect: Rect, bg: [u16; 3]) {
+    let w = w as usize;
+    canvas
+        .par_chunks_mut(w * 3)
+        .enumerate()
+        .for_each(|(y, row)| {
+            let inside = (rect.y as usize..(rect.y + rect.h) as usize).contains(&y);
+            let (x0, x1) = if inside {
+                (rect.x as usize, (rect.x + rect.w) as usize)
+            } else {
+                (w, w)
+            };
+            for (x, px) in row.chunks_exact_mut(3).enumerate() {
+                if x < x0 || x >= x1 {
+                    px.copy_from_slice(&bg);
+                }
+            }
+        });
+}
+
+/// Fill the whole canvas with `bg`.
+pub fn fill(canvas: &mut [u16], bg: [u16; 3]) {
+    canvas.par_chunks_mut(3 * 1024).for_each(|chunk| {
+        for px in chunk.chunks_exact_mut(3) {
+            px.copy_from_slice(&bg);
+        }
+    });
+}
+
+/// `out = a · wa + b · wb + bg · (1 − wa − wb)`, per channel, rounded. `b` may be absent.
+pub fn mix(out: &mut [u16], a: &[u16], wa: f32, b: Option<(&[u16], f32)>, bg: [u16; 3]) {
+    let (b, wb) = b.unwrap_or((a, 0.0));
+    let wbg = (1.0 - wa - wb).max(0.0);
+    let bgw = bg.map(|c| c as f32 * wbg + 0.5);
+    const CHUNK: usize = 3 * 4096;
+    out.par_chunks_mut(CHUNK)
+        .zip(a.par_chunks(CHUNK))
+        .zip(b.par_chunks(CHUNK))
+        .for_each(|((o, a), b)| {
+            for ((o, a), b) in o
+                .chunks_exact_mut(3)
+                .zip(a.chunks_exact(3))
+                .zip(b.chunks_exact(3))
+            {
+                for c in 0..3 {
+                    o[c] = (a[c] as f32 * wa + b[c] as f32 * wb + bgw[c]).min(65535.0) as u16;
+                }
+            }
+        });
+}

@@ -1,0 +1,463 @@
+//! The CPU backend: the six stages of design §1 on rayon. It is the reference the GPU
+//! backend is held to and the fallback when no GPU is worth using.
+//!
+//! [`Renderer::render_into`] writes into caller-owned [`WallFrame`]s and, after the first
+//! frame of a given source size, allocates nothing (see `tests/alloc.rs`). Run it from inside
+//! [`Renderer::install`] (the player's render thread does) so that rayon never has to inject
+//! work from outside its pool, which would allocate queue blocks.
+
+pub mod color;
+pub mod compose;
+pub mod linearize;
+pub mod pack;
+pub mod quantize;
+pub mod resample;
+
+use crate::color::{Luts, gains};
+use crate::error::RenderError;
+use crate::frame::{Filter, Fit, Layer, MAX_LAYERS, PixelData, Scene, WallFrame};
+use crate::geometry::Geometry;
+use crate::wall::{ColorSpec, ResampleMode, Wall};
+use fast_image_resize as fr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// A rectangle in pixels.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Rect {
+    /// Left.
+    pub x: u32,
+    /// Top.
+    pub y: u32,
+    /// Width.
+    pub w: u32,
+    /// Height.
+    pub h: u32,
+}
+
+/// The stages, in pipeline order; index into [`StageTimes`].
+pub const STAGES: [&str; 6] = [
+    "linearize",
+    "resample",
+    "compose",
+    "color",
+    "quantize",
+    "pack",
+];
+
+/// Wall-clock time spent in each stage during the last frame (zero for skipped stages).
+pub type StageTimes = [Duration; 6];
+
+/// Identity of a cached layer canvas.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct CacheKey {
+    key: u64,
+    width: u32,
+    height: u32,
+    deep: bool,
+    fit: Fit,
+    filter: Filter,
+}
+
+struct LayerSlot {
+    canvas: Vec<u16>,
+    key: Option<CacheKey>,
+    last_used: u64,
+}
+
+/// The CPU renderer for one wall. Build once, render every frame.
+pub struct Renderer {
+    geometry: Arc<Geometry>,
+    color: ColorSpec,
+    luts: Luts,
+    gains: [f32; 3],
+    background: [u16; 3],
+    pool: Arc<rayon::ThreadPool>,
+    resizer: fr::Resizer,
+    slots: [LayerSlot; MAX_LAYERS],
+    /// Linearized source (linear-light resampling), grown on demand.
+    src_linear: Vec<u16>,
+    /// Resampled code values (fast resampling), RGBA, canvas-sized, grown on demand.
+    codes8: Vec<u8>,
+    codes16: Vec<u16>,
+    composed: Vec<u16>,
+    colored: Vec<u16>,
+    /// One quantized canvas buffer per distinct port depth.
+    quantized: Vec<(u32, Vec<u16>)>,
+    port_quant: Vec<usize>,
+    clock: u64,
+    times: StageTimes,
+    cache_hits: u64,
+}
+
+impl Renderer {
+    /// Compile the wall and allocate every canvas-sized buffer. Uses as many threads as
+    /// rayon would by default.
+    pub fn new(wall: &Wall) -> Result<Renderer, RenderError> {
+        Renderer::with_threads(wall, 0)
+    }
+
+    /// Like [`Renderer::new`] with `threads` render threads (0 = one per core).
+    pub fn with_threads(wall: &Wall, threads: usize) -> Result<Renderer, RenderError> {
+        let geometry = Arc::new(Geometry::compile(wall));
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .thread_name(|i| format!("ledwall-cpu-{i}"))
+            .build()
+            .map(Arc::new)
+            .map_err(|e| RenderError::ThreadPool(e.to_string()))?;
+        let luts = Luts::new(&wall.color);
+        let background = wall
+            .color
+            .background
+            .map(|c| luts.lut8[c.min(255) as usize]);
+        let canvas = geometry.canvas_pixels() * 3;
+        let buffer = geometry.buffer_pixels() * 3;
+        let depths = geometry.depths();
+        let port_quant = geometry
+            .ports
+            .iter()
+            .map(|p| depths.iter().position(|&d| d == p.depth).unwrap_or(0))
+            .collect();
+        let slot = || LayerSlot {
+            canvas: vec![0; canvas],
+            key: None,
+            last_used: 0,
+        };
+        let resizer = fr::Resizer::new();
+        Ok(Renderer {
+            color: wall.color.clone(),
+            gains: gains(&wall.color),
+            luts,
+            background,
+            pool,
+            resizer,
+            slots: [slot(), slot()],
+            src_linear: Vec::new(),
+            codes8: Vec::new(),
+            codes16: Vec::new(),
+            composed: vec![0; canvas],
+            colored: vec![0; buffer],
+            quantized: depths.into_iter().map(|d| (d, vec![0; buffer])).collect(),
+            port_quant,
+            clock: 0,
+            times: StageTimes::default(),
+            cache_hits: 0,
+            geometry,
+        })
+    }
+
+    /// The compiled geometry (for [`WallFrame::new`] and the emulator).
+    pub fn geometry(&self) -> &Arc<Geometry> {
+        &self.geometry
+    }
+
+    /// The colour configuration in use.
+    pub fn color(&self) -> &ColorSpec {
+        &self.color
+    }
+
+    /// Time spent per stage in the last frame, in [`STAGES`] order.
+    pub fn stage_times(&self) -> StageTimes {
+        self.times
+    }
+
+    /// Frames whose layers all came from the still cache.
+    pub fn cache_hits(&self) -> u64 {
+        self.cache_hits
+    }
+
+    /// Run `f` on one of the renderer's threads. Rendering from inside allocates nothing
+    /// per frame; from outside, rayon allocates a queue block every 63 frames.
+    pub fn install<R: Send>(&self, f: impl FnOnce() -> R + Send) -> R {
+        self.pool.install(f)
+    }
+
+    /// The quantized canvas buffer for `depth` from the last frame (tests, emulator checks).
+    pub fn quantized(&self, depth: u32) -> Option<&[u16]> {
+        self.quantized
+            .iter()
+            .find(|(d, _)| *d == depth)
+            .map(|(_, q)| q.as_slice())
+    }
+
+    /// Render `scene` into `frame`: all six stages, every port.
+    pub fn render_into(
+        &mut self,
+        scene: &Scene<'_>,
+        frame: &mut WallFrame,
+    ) -> Result<(), RenderError> {
+        if !frame.matches(&self.geometry) {
+            return Err(RenderError::FrameMismatch(
+                "make it with WallFrame::new(renderer.geometry())".into(),
+            ));
+        }
+        for layer in scene.layers.iter().flatten() {
+            layer.source.check()?;
+        }
+        // From inside the pool this runs in place; from outside it is injected.
+        let pool = Arc::clone(&self.pool);
+        pool.install(|| self.render_stages(scene, frame))
+    }
+
+    fn render_stages(
+        &mut self,
+        scene: &Scene<'_>,
+        frame: &mut WallFrame,
+    ) -> Result<(), RenderError> {
+        self.times = StageTimes::default();
+        self.clock += 1;
+        let mut used = [usize::MAX; MAX_LAYERS];
+        let mut weights = [0f32; MAX_LAYERS];
+        let mut hits = 0;
+        let mut active = 0;
+        for (li, layer) in scene.layers.iter().enumerate() {
+            let Some(layer) = layer else { continue };
+            if layer.weight <= 0.0 {
+                continue;
+            }
+            let key = layer.source.key.map(|key| CacheKey {
+                key,
+                width: layer.source.width,
+                height: layer.source.height,
+                deep: matches!(layer.source.data, PixelData::Rgba16(_)),
+                fit: layer.fit,
+                filter: layer.filter,
+            });
+            let hit = key.and_then(|k| {
+                (0..MAX_LAYERS).find(|&s| self.slots[s].key == Some(k) && !used.contains(&s))
+            });
+            let slot = match hit {
+                Some(s) => {
+                    hits += 1;
+                    s
+                }
+                None => {
+                    let s = (0..MAX_LAYERS)
+                        .filter(|s| !used.contains(s))
+                        .min_by_key(|&s| self.slots[s].last_used)
+                        .unwrap_or(li);
+                    self.slots[s].key = None;
+                    self.render_layer(layer, s)?;
+                    self.slots[s].key = key;
+                    s
+                }
+            };
+            self.slots[slot].last_used = self.clock;
+            used[active] = slot;
+            weights[active] = layer.weight.min(1.0);
+            active += 1;
+        }
+        if active > 0 && hits == active {
+            self.cache_hits += 1;
+        }
+
+        // Stage 3: compose.
+        let t = Instant::now();
+        let input: &[u16] = match active {
+            0 => {
+                compose::fill(&mut self.composed, self.background);
+                &self.composed
+            }
+            1 if weights[0] >= 1.0 => &self.slots[used[0]].canvas,
+            _ => {
+                let a = &self.slots[used[0]].canvas;
+                let b = (active > 1).then(|| (self.slots[used[1]].canvas.as_slice(), weights[1]));
+                compose::mix(&mut self.composed, a, weights[0], b, self.background);
+                &self.composed
+            }
+        };
+        self.times[2] += t.elapsed();
+
+        // Stage 4: colour.
+        let t = Instant::now();
+        let g = &self.geometry;
+        color::apply(
+            input,
+            &mut self.colored,
+            g.width,
+            self.gains,
+            &g.calibrations,
+            &g.cal_spans,
+            self.background,
+        );
+        self.times[3] = t.elapsed();
+
+        // Stage 5: quantize, once per output depth.
+        let t = Instant::now();
+        let th = quantize::thresholds(self.color.dither, scene.frame_number);
+        for (depth, q) in &mut self.quantized {
+            quantize::run(&self.colored, q, g.width, *depth, &th);
+        }
+        self.times[4] = t.elapsed();
+
+        // Stage 6: pack.
+        let t = Instant::now();
+        for ((port, buf), &qi) in g.ports.iter().zip(&mut frame.ports).zip(&self.port_quant) {
+            pack::port(port, &self.quantized[qi].1, &mut buf.bytes);
+        }
+        frame.frame_number = scene.frame_number;
+        self.times[5] = t.elapsed();
+        Ok(())
+    }
+
+    /// Stages 1 and 2 for one layer, into `self.slots[slot].canvas` (with the background
+    /// outside the layer's rect).
+    fn render_layer(&mut self, layer: &Layer<'_>, slot: usize) -> Result<(), RenderError> {
+        let (cw, ch) = (self.geometry.width, self.geometry.height);
+        let src = &layer.source;
+        let (sw, sh) = (src.width, src.height);
+        let place = resample::place(layer.fit, sw, sh, cw, ch);
+        let dst = place.dst;
+        let canvas = &mut self.slots[slot].canvas;
+
+        let t = Instant::now();
+        compose::fill_outside(canvas, cw, dst, self.background);
+        self.times[2] += t.elapsed();
+
+        let lut8: &[u16] = &self.luts.lut8[..];
+        let lut16: &[u16] = &self.luts.lut16;
+        if let Some((sx, sy)) = place.one_to_one {
+            let t = Instant::now();
+            let from = Rect {
+                x: sx,
+                y: sy,
+                w: dst.w,
+                h: dst.h,
+            };
+            match src.data {
+                PixelData::Rgba8(d) => {
+                    linearize::rect(d, sw, from, lut8, canvas, cw, (dst.x, dst.y))
+                }
+                PixelData::Rgba16(d) => {
+                    linearize::rect(d, sw, from, lut16, canvas, cw, (dst.x, dst.y))
+                }
+            }
+            self.times[0] += t.elapsed();
+            return Ok(());
+        }
+        let canvas_bytes = as_bytes_mut(canvas);
+        match self.color.resample {
+            ResampleMode::Linear => {
+                // Linearize only the source pixels the crop reads (whole pixels around it).
+                let [cx, cy, cwid, chei] = place.crop;
+                let x0 = cx.floor() as u32;
+                let y0 = cy.floor() as u32;
+                let x1 = ((cx + cwid).ceil() as u32).min(sw);
+                let y1 = ((cy + chei).ceil() as u32).min(sh);
+                let from = Rect {
+                    x: x0,
+                    y: y0,
+                    w: x1 - x0,
+                    h: y1 - y0,
+                };
+                let t = Instant::now();
+                let need = from.w as usize * from.h as usize * 3;
+                if self.src_linear.len() < need {
+                    self.src_linear.resize(need, 0);
+                }
+                let lin = &mut self.src_linear[..need];
+                match src.data {
+                    PixelData::Rgba8(d) => linearize::rect(d, sw, from, lut8, lin, from.w, (0, 0)),
+                    PixelData::Rgba16(d) => {
+                        linearize::rect(d, sw, from, lut16, lin, from.w, (0, 0))
+                    }
+                }
+                self.times[0] += t.elapsed();
+                let t = Instant::now();
+                let crop = [cx - x0 as f64, cy - y0 as f64, cwid, chei];
+                resample::run(
+                    &mut self.resizer,
+                    fr::PixelType::U16x3,
+                    as_bytes(lin),
+                    from.w,
+                    from.h,
+                    crop,
+                    canvas_bytes,
+                    cw,
+                    ch,
+                    dst,
+                    layer.filter,
+                )?;
+                self.times[1] += t.elapsed();
+            }
+            ResampleMode::Fast => {
+                let t = Instant::now();
+                let n = cw as usize * ch as usize * 4;
+                match src.data {
+                    PixelData::Rgba8(d) => {
+                        if self.codes8.len() < n {
+                            self.codes8.resize(n, 0);
+                        }
+                        resample::run(
+                            &mut self.resizer,
+                            fr::PixelType::U8x4,
+                            d,
+                            sw,
+                            sh,
+                            place.crop,
+                            &mut self.codes8[..n],
+                            cw,
+                            ch,
+                            dst,
+                            layer.filter,
+                        )?;
+                        self.times[1] += t.elapsed();
+                        let t = Instant::now();
+                        linearize::rect(
+                            &self.codes8[..n],
+                            cw,
+                            dst,
+                            lut8,
+                            &mut self.slots[slot].canvas,
+                            cw,
+                            (dst.x, dst.y),
+                        );
+                        self.times[0] += t.elapsed();
+                    }
+                    PixelData::Rgba16(d) => {
+                        if self.codes16.len() < n {
+                            self.codes16.resize(n, 0);
+                        }
+                        resample::run(
+                            &mut self.resizer,
+                            fr::PixelType::U16x4,
+                            as_bytes(d),
+                            sw,
+                            sh,
+                            place.crop,
+                            as_bytes_mut(&mut self.codes16[..n]),
+                            cw,
+                            ch,
+                            dst,
+                            layer.filter,
+                        )?;
+                        self.times[1] += t.elapsed();
+                        let t = Instant::now();
+                        linearize::rect(
+                            &self.codes16[..n],
+                            cw,
+                            dst,
+                            lut16,
+                            &mut self.slots[slot].canvas,
+                            cw,
+                            (dst.x, dst.y),
+                        );
+                        self.times[0] += t.elapsed();
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+fn as_bytes(v: &[u16]) -> &[u8] {
+    // SAFETY: u16 has no padding and any byte pattern is a valid u8; alignment of u8 is 1.
+    unsafe { std::slice::from_raw_parts(v.as_ptr().cast(), std::mem::size_of_val(v)) }
+}
+
+fn as_bytes_mut(v: &mut [u16]) -> &mut [u8] {
+    // SAFETY: as above; the borrow is exclusive for its lifetime.
+    unsafe { std::slice::from_raw_parts_mut(v.as_mut_ptr().cast(), std::mem::size_of_val(v)) }
+}

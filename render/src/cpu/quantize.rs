@@ -1,0 +1,133 @@
+//! Stage 5, quantize: linear u16 → output codes of `depth` bits, with ordered (Bayer 8x8)
+//! and temporal dithering.
+
+use crate::wall::Dither;
+use rayon::prelude::*;
+
+/// The 8x8 Bayer matrix, values 0..64.
+pub const BAYER8: [[u8; 8]; 8] = {
+    let mut m = [[0u8; 8]; 8];
+    let mut y = 0;
+    while y < 8 {
+        let mut x = 0;
+        while x < 8 {
+            // Interleave the bits of x^y and y (the classic recursive construction).
+            let (a, b) = (x ^ y, y);
+            let v = ((a & 1) << 5)
+                | ((b & 1) << 4)
+                | ((a & 2) << 2)
+                | ((b & 2) << 1)
+                | ((a & 4) >> 1)
+                | ((b & 4) >> 2);
+            m[y][x] = v as u8;
+            x += 1;
+        }
+        y += 1;
+    }
+    m
+};
+
+/// Pattern offset (dx, dy) for frame `n` under temporal dithering: the 64 offsets are
+/// visited in Bayer order, so consecutive frames move the pattern far apart.
+pub fn temporal_offset(n: u64) -> (u32, u32) {
+    let k = (n % 64) as u8;
+    for (y, row) in BAYER8.iter().enumerate() {
+        for (x, &v) in row.iter().enumerate() {
+            if v == k {
+                return (x as u32, y as u32);
+            }
+        }
+    }
+    (0, 0)
+}
+
+/// Dither thresholds in 0..1 for one frame: `t[y & 7][x & 7]`; 0.5 everywhere without
+/// dithering (plain rounding).
+pub fn thresholds(dither: Dither, frame: u64) -> [[f32; 8]; 8] {
+    let (dx, dy) = match dither {
+        Dither::None => return [[0.5; 8]; 8],
+        Dither::Ordered => (0, 0),
+        Dither::OrderedTemporal => temporal_offset(frame),
+    };
+    let mut t = [[0.0; 8]; 8];
+    for (y, row) in t.iter_mut().enumerate() {
+        for (x, v) in row.iter_mut().enumerate() {
+            let b = BAYER8[(y + dy as usize) & 7][(x + dx as usize) & 7];
+            *v = (b as f32 + 0.5) / 64.0;
+        }
+    }
+    t
+}
+
+/// Quantize a canvas buffer (`w` × rows, then the two extra pixels, which are never
+/// dithered) to `depth` bits: `floor(L / 65535 · (2^depth − 1) + t)`.
+pub fn run(input: &[u16], out: &mut [u16], w: u32, depth: u32, t: &[[f32; 8]; 8]) {
+    let w = w as usize;
+    let max = ((1u32 << depth) - 1) as f32;
+    let scale = max / 65535.0;
+    let canvas_len = input.len() - 6;
+    let (canvas, extra) = out.split_at_mut(canvas_len);
+    canvas
+        .par_chunks_mut(w * 3)
+        .zip(input[..canvas_len].par_chunks(w * 3))
+        .enumerate()
+        .for_each(|(y, (o, i))| {
+            let trow = &t[y & 7];
+            for (x, (o, i)) in o.chunks_exact_mut(3).zip(i.chunks_exact(3)).enumerate() {
+                let th = trow[x & 7];
+                for c in 0..3 {
+                    o[c] = (i[c] as f32 * scale + th).min(max) as u16;
+                }
+            }
+        });
+    for (o, i) in extra.iter_mut().zip(&input[canvas_len..]) {
+        *o = (*i as f32 * scale + 0.5).min(max) as u16;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bayer_is_a_permutation_of_0_to_63() {
+        let mut seen = [false; 64];
+        for v in BAYER8.iter().flatten() {
+            assert!(!seen[*v as usize]);
+            seen[*v as usize] = true;
+        }
+        assert_eq!(BAYER8[0][0], 0);
+    }
+
+    #[test]
+    fn temporal_offsets_visit_all_64() {
+        let mut seen = std::collections::HashSet::new();
+        for n in 0..64 {
+            seen.insert(temporal_offset(n));
+        }
+        assert_eq!(seen.len(), 64);
+        assert_eq!(temporal_offset(0), temporal_offset(64));
+    }
+
+    #[test]
+    fn ordered_dither_averages_to_the_true_value() {
+        // A flat value between two codes: over an 8x8 tile the mean code equals the value.
+        let w = 8;
+        let depth = 4;
+        let v = (65535.0 * 7.25 / 15.0) as u16; // 7.25 codes
+        let input = vec![v; (w * 8 + 2) * 3];
+        let mut out = vec![0; input.len()];
+        run(
+            &input,
+            &mut out,
+            w as u32,
+            depth,
+            &thresholds(Dither::Ordered, 0),
+        );
+        let sum: u32 = out[..w * 8 * 3].iter().map(|&c| c as u32).sum();
+        let mean = sum as f64 / (w * 8 * 3) as f64;
+        assert!((mean - 7.25).abs() < 1.0 / 64.0 + 1e-3, "{mean}");
+        let codes: std::collections::BTreeSet<u16> = out[..w * 8 * 3].iter().copied().collect();
+        assert_eq!(codes.into_iter().collect::<Vec<_>>(), vec![7, 8]);
+    }
+}

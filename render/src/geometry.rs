@@ -1,0 +1,265 @@
+//! The wall compiled once into flat tables that every backend reads (design §1, §9).
+//!
+//! Pixel indices point into a *canvas buffer* of `width · height + 2` pixels: the canvas in
+//! row-major order, then [`Geometry::background_pixel`] (module pixels that fall outside the
+//! canvas show the background) and [`Geometry::dark_pixel`] (matrix slots with no LED behind
+//! them, from mapping tables). With those two extra pixels every gather is branch-free.
+
+use crate::wall::{Mirror, OutputFormat, Wall};
+
+/// One output port's compiled layout.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PortMap {
+    /// Port name.
+    pub name: String,
+    /// Buffer format.
+    pub format: OutputFormat,
+    /// Output code depth: the wall's bit depth for bitplanes, 8 for rgb8, 16 for rgb16.
+    pub depth: u32,
+    /// Row addresses S (bitplanes); 1 for pixel streams.
+    pub addresses: u32,
+    /// Shift positions along the chain (bitplanes), or pixels (pixel streams).
+    pub positions: u32,
+    /// Bitplanes: `slots[(a · positions + p) · 2 + line]`; pixel streams: `slots[pixel]`.
+    /// Values are canvas-buffer pixel indices.
+    pub slots: Vec<u32>,
+    /// Per position (bitplanes) or pixel (streams): canvas channel for wire slot k.
+    pub order: Vec<[u8; 3]>,
+    /// The chain, in order.
+    pub modules: Vec<ModuleLayout>,
+}
+
+impl PortMap {
+    /// Bit planes (bitplanes) or 1.
+    pub fn planes(&self) -> u32 {
+        match self.format {
+            OutputFormat::Bitplanes => self.depth,
+            _ => 1,
+        }
+    }
+
+    /// Size of one frame of this port in bytes.
+    pub fn byte_len(&self) -> usize {
+        match self.format {
+            OutputFormat::Bitplanes => {
+                self.addresses as usize * self.depth as usize * self.positions as usize
+            }
+            OutputFormat::Rgb8 => self.positions as usize * 3,
+            OutputFormat::Rgb16 => self.positions as usize * 6,
+        }
+    }
+}
+
+/// Where one module sits in its chain and on the canvas.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct ModuleLayout {
+    /// Module type name.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// Columns, rows of the module.
+    pub size: [u32; 2],
+    /// Canvas position of the rotated footprint.
+    pub at: [i64; 2],
+    /// Rotation in degrees.
+    pub rotate: u32,
+    /// Mirroring.
+    pub mirror: Mirror,
+    /// Mapper name (bitplanes).
+    pub mapper: String,
+    /// Colour order as written, e.g. "GRB".
+    pub color_order: String,
+    /// First position (bitplanes) or pixel (streams) of this module in the port buffer.
+    pub first: u32,
+    /// Positions or pixels it contributes.
+    pub count: u32,
+}
+
+/// A run of canvas pixels on one row that use one calibration matrix.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CalSpan {
+    /// First pixel (canvas index).
+    pub start: u32,
+    /// One past the last pixel.
+    pub end: u32,
+    /// Index into [`Geometry::calibrations`].
+    pub matrix: u32,
+}
+
+/// The compiled wall.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Geometry {
+    /// Canvas width.
+    pub width: u32,
+    /// Canvas height.
+    pub height: u32,
+    /// Ports in wall order.
+    pub ports: Vec<PortMap>,
+    /// Calibration matrices of modules that have one; pixels outside every span use identity.
+    pub calibrations: Vec<[[f32; 3]; 3]>,
+    /// Calibrated runs, sorted by start, disjoint.
+    pub cal_spans: Vec<CalSpan>,
+}
+
+impl Geometry {
+    /// Compile a validated wall. Cost is proportional to the number of LEDs; do it once.
+    pub fn compile(wall: &Wall) -> Geometry {
+        let (w, h) = (wall.width, wall.height);
+        let canvas_len = w as usize * h as usize;
+        let background = canvas_len as u32;
+        let dark = background + 1;
+        let index_of = |(cx, cy): (i64, i64)| -> u32 {
+            if cx >= 0 && cy >= 0 && cx < w as i64 && cy < h as i64 {
+                (cy as u32) * w + cx as u32
+            } else {
+                background
+            }
+        };
+        let mut ports = Vec::with_capacity(wall.outputs.len());
+        let mut calibrations = Vec::new();
+        let mut cal_spans = Vec::new();
+        for out in &wall.outputs {
+            let mut modules = Vec::with_capacity(out.modules.len());
+            let (addresses, positions, slots, order, depth);
+            match out.format {
+                OutputFormat::Bitplanes => {
+                    let scan = out.modules.first().and_then(|m| m.kind.scan).unwrap_or(1);
+                    let total: u32 = out
+                        .modules
+                        .iter()
+                        .map(|m| m.kind.mapper.positions(m.kind.cols))
+                        .sum();
+                    let mut s = vec![dark; scan as usize * total as usize * 2];
+                    let mut o = Vec::with_capacity(total as usize);
+                    let mut first = 0u32;
+                    for m in &out.modules {
+                        let t = &m.kind;
+                        let count = t.mapper.positions(t.cols);
+                        for y in 0..t.rows {
+                            for x in 0..t.cols {
+                                let (mx, my) = t.mapper.map(x, y, t.cols, t.rows);
+                                let (a, line) = (my % scan, my / scan);
+                                let slot = ((a * total + first + mx) * 2 + line) as usize;
+                                s[slot] = index_of(m.to_canvas(x, y));
+                            }
+                        }
+                        o.extend(std::iter::repeat_n(t.color_order, count as usize));
+                        modules.push(layout(m, first, count));
+                        first += count;
+                    }
+                    (addresses, positions, slots, order) = (scan, total, s, o);
+                    depth = wall.color.bit_depth;
+                }
+                OutputFormat::Rgb8 | OutputFormat::Rgb16 => {
+                    let total: u32 = out.modules.iter().map(|m| m.kind.cols * m.kind.rows).sum();
+                    let mut s = Vec::with_capacity(total as usize);
+                    let mut o = Vec::with_capacity(total as usize);
+                    for m in &out.modules {
+                        let t = &m.kind;
+                        modules.push(layout(m, s.len() as u32, t.cols * t.rows));
+                        for y in 0..t.rows {
+                            for i in 0..t.cols {
+                                let x = if t.serpentine && y % 2 == 1 {
+                                    t.cols - 1 - i
+                                } else {
+                                    i
+                                };
+                                s.push(index_of(m.to_canvas(x, y)));
+                                o.push(t.color_order);
+                            }
+                        }
+                    }
+                    (addresses, positions, slots, order) = (1, total, s, o);
+                    depth = if out.format == OutputFormat::Rgb8 {
+                        8
+                    } else {
+                        16
+                    };
+                }
+            }
+            for m in &out.modules {
+                let Some(cal) = m.calibration else { continue };
+                let matrix = calibrations.len() as u32;
+                calibrations.push(cal);
+                let (fw, fh) = m.footprint();
+                let x0 = m.at[0].clamp(0, w as i64) as u32;
+                let x1 = (m.at[0] + fw as i64).clamp(0, w as i64) as u32;
+                let y0 = m.at[1].clamp(0, h as i64) as u32;
+                let y1 = (m.at[1] + fh as i64).clamp(0, h as i64) as u32;
+                if x0 < x1 {
+                    for y in y0..y1 {
+                        cal_spans.push(CalSpan {
+                            start: y * w + x0,
+                            end: y * w + x1,
+                            matrix,
+                        });
+                    }
+                }
+            }
+            ports.push(PortMap {
+                name: out.name.clone(),
+                format: out.format,
+                depth,
+                addresses,
+                positions,
+                slots,
+                order,
+                modules,
+            });
+        }
+        cal_spans.sort_by_key(|s| s.start);
+        Geometry {
+            width: w,
+            height: h,
+            ports,
+            calibrations,
+            cal_spans,
+        }
+    }
+
+    /// Pixels in the canvas (without the two extra pixels).
+    pub fn canvas_pixels(&self) -> usize {
+        self.width as usize * self.height as usize
+    }
+
+    /// Pixels in a canvas buffer: the canvas, the background pixel and the dark pixel.
+    pub fn buffer_pixels(&self) -> usize {
+        self.canvas_pixels() + 2
+    }
+
+    /// Index of the background pixel in a canvas buffer.
+    pub fn background_pixel(&self) -> u32 {
+        self.canvas_pixels() as u32
+    }
+
+    /// Index of the always-dark pixel in a canvas buffer.
+    pub fn dark_pixel(&self) -> u32 {
+        self.canvas_pixels() as u32 + 1
+    }
+
+    /// Distinct output depths the ports need, ascending.
+    pub fn depths(&self) -> Vec<u32> {
+        let mut d: Vec<u32> = self.ports.iter().map(|p| p.depth).collect();
+        d.sort_unstable();
+        d.dedup();
+        d
+    }
+}
+
+fn layout(m: &crate::wall::PlacedModule, first: u32, count: u32) -> ModuleLayout {
+    let t = &m.kind;
+    ModuleLayout {
+        kind: t.name.clone(),
+        size: [t.cols, t.rows],
+        at: m.at,
+        rotate: m.rotate,
+        mirror: m.mirror,
+        mapper: t.mapper.name().to_string(),
+        color_order: t
+            .color_order
+            .iter()
+            .map(|&c| ['R', 'G', 'B'][c as usize])
+            .collect(),
+        first,
+        count,
+    }
+}

@@ -1,0 +1,52 @@
+//! # ledwall-render
+//!
+//! The render core of ledwall: it turns source frames (RGBA code values) into exactly the
+//! bytes that LED wall hardware needs.
+//!
+//! * [`wall`]: the wall file (a public format, design §3), its validation and the validated
+//!   [`Wall`] model.
+//! * [`mapper`]: HUB75 multiplex mappers, visible pixel → matrix position (design §4).
+//! * [`geometry`]: the wall compiled once into flat index tables (output slot → canvas pixel)
+//!   that every backend reads.
+//! * [`color`]: transfer curves and the lookup tables built from them.
+//! * [`cpu`]: the reference backend, six stages (linearize, resample, compose, colour,
+//!   quantize, pack) on rayon, writing into caller-owned buffers.
+//! * [`emulate`]: output buffers → the canvas the wall shows; the inverse of pack.
+//!
+//! ```
+//! use ledwall_render::{Wall, Renderer, Scene, Layer, SourceImage, WallFrame};
+//! let wall = Wall::from_toml_str(r#"
+//!     name = "tiny"
+//!     [canvas]
+//!     width = 8
+//!     height = 4
+//!     [module_types.m]
+//!     size = [8, 4]
+//!     scan = 2
+//!     [[outputs]]
+//!     name = "p"
+//!     format = "rgb8"
+//!     modules = [{ type = "m", at = [0, 0] }]
+//! "#, "tiny.toml").unwrap();
+//! let mut renderer = Renderer::new(&wall).unwrap();
+//! let mut frame = WallFrame::new(renderer.geometry());
+//! let white = vec![255u8; 8 * 4 * 4];
+//! let layer = Layer::new(SourceImage::rgba8(8, 4, &white));
+//! renderer.render_into(&Scene::single(0, layer), &mut frame).unwrap();
+//! assert!(frame.ports[0].bytes.iter().all(|&b| b == 255));
+//! ```
+
+pub mod color;
+pub mod cpu;
+pub mod emulate;
+mod error;
+pub mod frame;
+pub mod geometry;
+pub mod mapper;
+pub mod wall;
+
+pub use cpu::Renderer;
+pub use error::{ConfigError, Problem, RenderError};
+pub use frame::{Filter, Fit, Layer, PixelData, Scene, SourceImage, WallFrame};
+pub use geometry::Geometry;
+pub use wall::Wall;

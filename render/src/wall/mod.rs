@@ -1,0 +1,816 @@
+//! The wall model (design §3): load a wall file, check everything, build a [`Wall`].
+//!
+//! Loading reports every problem at once, each with the file, the field path and the reason.
+//! Shape problems (a string where a number belongs, an unknown field) are found section by
+//! section and element by element, so one typo does not hide the next; then the semantic
+//! checks (unknown module types, overlapping modules, mappers that don't fit, bad sink URLs…)
+//! run on everything that parsed.
+
+mod sink;
+pub mod spec;
+
+pub use sink::SinkUrl;
+pub use spec::{
+    CanvasSpec, ColorSpec, Corner, Dither, GridSpec, Mirror, ModuleSpec, ModuleTypeSpec,
+    OutputFormat, OutputSpec, ResampleMode, Transfer, WallSpec,
+};
+
+use crate::error::{ConfigError, Problem};
+use crate::mapper::{MapTable, Mapper};
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// Largest canvas side (the common GPU 2D texture limit).
+pub const MAX_CANVAS_SIDE: u32 = 16384;
+
+/// A validated module type.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ModuleType {
+    /// Its name in the wall file.
+    pub name: String,
+    /// Columns.
+    pub cols: u32,
+    /// Rows.
+    pub rows: u32,
+    /// Row addresses, for HUB75 modules.
+    pub scan: Option<u32>,
+    /// Multiplex mapper.
+    pub mapper: Mapper,
+    /// Canvas channel (0 = R, 1 = G, 2 = B) sent in wire slot k.
+    pub color_order: [u8; 3],
+    /// Pixel streams: odd rows run right to left.
+    pub serpentine: bool,
+}
+
+/// A module placed on the canvas, in chain order.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PlacedModule {
+    /// Its type.
+    pub kind: Arc<ModuleType>,
+    /// Canvas position of the rotated footprint's top-left corner.
+    pub at: [i64; 2],
+    /// Clockwise rotation: 0, 90, 180 or 270.
+    pub rotate: u32,
+    /// Mirroring before rotation.
+    pub mirror: Mirror,
+    /// Per-module matrix in linear light.
+    pub calibration: Option<[[f32; 3]; 3]>,
+}
+
+impl PlacedModule {
+    /// Width and height of the rotated footprint.
+    pub fn footprint(&self) -> (u32, u32) {
+        footprint(self.kind.cols, self.kind.rows, self.rotate)
+    }
+
+    /// Canvas position of the module's own pixel (x, y): mirror, then rotate, then `at`.
+    pub fn to_canvas(&self, x: u32, y: u32) -> (i64, i64) {
+        let (c, r) = (self.kind.cols, self.kind.rows);
+        let (mut x, mut y) = (x, y);
+        if matches!(self.mirror, Mirror::H | Mirror::Hv) {
+            x = c - 1 - x;
+        }
+        if matches!(self.mirror, Mirror::V | Mirror::Hv) {
+            y = r - 1 - y;
+        }
+        let (rx, ry) = match self.rotate {
+            90 => (r - 1 - y, x),
+            180 => (c - 1 - x, r - 1 - y),
+            270 => (y, c - 1 - x),
+            _ => (x, y),
+        };
+        (self.at[0] + rx as i64, self.at[1] + ry as i64)
+    }
+}
+
+fn footprint(cols: u32, rows: u32, rotate: u32) -> (u32, u32) {
+    if rotate == 90 || rotate == 270 {
+        (rows, cols)
+    } else {
+        (cols, rows)
+    }
+}
+
+/// A validated output port.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Output {
+    /// Unique name; also the file name of its buffer.
+    pub name: String,
+    /// Buffer format.
+    pub format: OutputFormat,
+    /// Where frames go.
+    pub sink: SinkUrl,
+    /// Modules in chain order.
+    pub modules: Vec<PlacedModule>,
+}
+
+/// A validated wall: everything the renderer and the player need, already checked.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Wall {
+    /// The file it came from (for messages and relative paths).
+    pub source: PathBuf,
+    /// The file as written.
+    pub spec: WallSpec,
+    /// Name.
+    pub name: String,
+    /// Output refresh rate, 1..=1000 Hz.
+    pub refresh_hz: u32,
+    /// Canvas width.
+    pub width: u32,
+    /// Canvas height.
+    pub height: u32,
+    /// Colour pipeline.
+    pub color: ColorSpec,
+    /// Output ports.
+    pub outputs: Vec<Output>,
+}
+
+impl Wall {
+    /// Load a wall file: `.json` as JSON, anything else as TOML.
+    pub fn load(path: impl AsRef<Path>) -> Result<Wall, ConfigError> {
+        let path = path.as_ref();
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| ConfigError::single(path, "", format!("cannot read the file: {e}")))?;
+        if path
+            .extension()
+            .is_some_and(|e| e.eq_ignore_ascii_case("json"))
+        {
+            Wall::from_json_str(&text, path)
+        } else {
+            Wall::from_toml_str(&text, path)
+        }
+    }
+
+    /// Parse TOML text; `path` names the file in errors and anchors relative paths.
+    pub fn from_toml_str(text: &str, path: impl AsRef<Path>) -> Result<Wall, ConfigError> {
+        let path = path.as_ref();
+        let table: toml::Table = toml::from_str(text).map_err(|e| {
+            ConfigError::single(
+                path,
+                "",
+                format!("not valid TOML: {}", e.to_string().trim()),
+            )
+        })?;
+        let value = serde_json::to_value(table)
+            .map_err(|e| ConfigError::single(path, "", format!("unsupported TOML value: {e}")))?;
+        Wall::from_value(value, path)
+    }
+
+    /// Parse JSON text; `path` names the file in errors and anchors relative paths.
+    pub fn from_json_str(text: &str, path: impl AsRef<Path>) -> Result<Wall, ConfigError> {
+        let path = path.as_ref();
+        let value: Value = serde_json::from_str(text)
+            .map_err(|e| ConfigError::single(path, "", format!("not valid JSON: {e}")))?;
+        Wall::from_value(value, path)
+    }
+
+    /// Build a wall from a spec made in code (tests, tools).
+    pub fn from_spec(spec: &WallSpec, path: impl AsRef<Path>) -> Result<Wall, ConfigError> {
+        let value = serde_json::to_value(spec)
+            .map_err(|e| ConfigError::single(path.as_ref(), "", e.to_string()))?;
+        Wall::from_value(value, path.as_ref())
+    }
+
+    fn from_value(value: Value, path: &Path) -> Result<Wall, ConfigError> {
+        let mut problems = Vec::new();
+        let spec = parse_spec(value, &mut problems);
+        let wall = spec.and_then(|spec| check(spec, path, &mut problems));
+        match wall {
+            Some(w) if problems.is_empty() => Ok(w),
+            _ => Err(ConfigError {
+                file: path.to_path_buf(),
+                problems: if problems.is_empty() {
+                    vec![Problem::new("", "invalid wall file")]
+                } else {
+                    problems
+                },
+            }),
+        }
+    }
+
+    /// Number of canvas pixels.
+    pub fn canvas_pixels(&self) -> usize {
+        self.width as usize * self.height as usize
+    }
+}
+
+/// Deserialize one piece, turning serde's error into a problem with the full field path.
+fn piece<T: DeserializeOwned>(v: Value, field: &str, problems: &mut Vec<Problem>) -> Option<T> {
+    match serde_path_to_error::deserialize::<_, T>(v) {
+        Ok(t) => Some(t),
+        Err(e) => {
+            let inner = e.path().to_string();
+            let path = match (field.is_empty(), inner.as_str()) {
+                (_, ".") => field.to_string(),
+                (true, p) => p.to_string(),
+                (false, p) if p.starts_with('[') => format!("{field}{p}"),
+                (false, p) => format!("{field}.{p}"),
+            };
+            problems.push(Problem::new(path, e.into_inner().to_string()));
+            None
+        }
+    }
+}
+
+fn parse_spec(value: Value, problems: &mut Vec<Problem>) -> Option<WallSpec> {
+    let Value::Object(mut map) = value else {
+        problems.push(Problem::new("", "a wall file must be a table of fields"));
+        return None;
+    };
+    const KNOWN: [&str; 6] = [
+        "name",
+        "refresh_hz",
+        "canvas",
+        "color",
+        "module_types",
+        "outputs",
+    ];
+    for key in map.keys() {
+        if !KNOWN.contains(&key.as_str()) {
+            problems.push(Problem::new(
+                key.clone(),
+                format!("unknown field; expected one of {}", KNOWN.join(", ")),
+            ));
+        }
+    }
+    let mut take = |k: &str| map.remove(k);
+    let name = match take("name") {
+        Some(v) => piece::<String>(v, "name", problems),
+        None => {
+            problems.push(Problem::new("name", "missing: every wall needs a name"));
+            None
+        }
+    };
+    let refresh_hz = take("refresh_hz").map_or(Some(60), |v| piece(v, "refresh_hz", problems));
+    let canvas = match take("canvas") {
+        Some(v) => piece::<CanvasSpec>(v, "canvas", problems),
+        None => {
+            problems.push(Problem::new(
+                "canvas",
+                "missing: give [canvas] width and height",
+            ));
+            None
+        }
+    };
+    let color = take("color").map_or(Some(ColorSpec::default()), |v| piece(v, "color", problems));
+    let mut module_types = Some(BTreeMap::new());
+    match take("module_types") {
+        Some(Value::Object(types)) => {
+            for (k, v) in types {
+                match piece::<ModuleTypeSpec>(v, &format!("module_types.{k}"), problems) {
+                    Some(t) => {
+                        if let Some(m) = module_types.as_mut() {
+                            m.insert(k, t);
+                        }
+                    }
+                    None => module_types = None,
+                }
+            }
+        }
+        Some(_) => {
+            problems.push(Problem::new(
+                "module_types",
+                "must be a table of module types",
+            ));
+            module_types = None;
+        }
+        None => {}
+    }
+    let mut outputs = Some(Vec::new());
+    match take("outputs") {
+        Some(Value::Array(list)) => {
+            for (i, v) in list.into_iter().enumerate() {
+                match piece::<OutputSpec>(v, &format!("outputs[{i}]"), problems) {
+                    Some(o) => {
+                        if let Some(list) = outputs.as_mut() {
+                            list.push(o);
+                        }
+                    }
+                    None => outputs = None,
+                }
+            }
+        }
+        Some(_) => {
+            problems.push(Problem::new(
+                "outputs",
+                "must be an array of [[outputs]] tables",
+            ));
+            outputs = None;
+        }
+        None => {}
+    }
+    Some(WallSpec {
+        name: name?,
+        refresh_hz: refresh_hz?,
+        canvas: canvas?,
+        color: color?,
+        module_types: module_types?,
+        outputs: outputs?,
+    })
+}
+
+fn parse_color_order(s: &str) -> Option<[u8; 3]> {
+    let b = s.as_bytes();
+    if b.len() != 3 {
+        return None;
+    }
+    let mut order = [0u8; 3];
+    let mut seen = [false; 3];
+    for (k, ch) in b.iter().enumerate() {
+        let c = match ch.to_ascii_uppercase() {
+            b'R' => 0,
+            b'G' => 1,
+            b'B' => 2,
+            _ => return None,
+        };
+        if seen[c as usize] {
+            return None;
+        }
+        seen[c as usize] = true;
+        order[k] = c;
+    }
+    Some(order)
+}
+
+fn check(spec: WallSpec, path: &Path, problems: &mut Vec<Problem>) -> Option<Wall> {
+    let mut p = |field: String, reason: String| problems.push(Problem::new(field, reason));
+    if spec.name.trim().is_empty() {
+        p("name".into(), "must not be empty".into());
+    }
+    if !(1..=1000).contains(&spec.refresh_hz) {
+        p(
+            "refresh_hz".into(),
+            format!("{} is outside 1..=1000 Hz", spec.refresh_hz),
+        );
+    }
+    for (side, v) in [("width", spec.canvas.width), ("height", spec.canvas.height)] {
+        if !(1..=MAX_CANVAS_SIDE).contains(&v) {
+            p(
+                format!("canvas.{side}"),
+                format!("{v} is outside 1..={MAX_CANVAS_SIDE}"),
+            );
+        }
+    }
+    let c = &spec.color;
+    if !(c.gamma.is_finite() && c.gamma > 0.0 && c.gamma <= 10.0) {
+        p(
+            "color.gamma".into(),
+            format!("{} must be in (0, 10]", c.gamma),
+        );
+    }
+    if !(0.0..=1.0).contains(&c.brightness) {
+        p(
+            "color.brightness".into(),
+            format!("{} is outside 0..1", c.brightness),
+        );
+    }
+    for (i, g) in c.white_point.iter().enumerate() {
+        if !(0.0..=1.0).contains(g) {
+            p(
+                format!("color.white_point[{i}]"),
+                format!("{g} is outside 0..1"),
+            );
+        }
+    }
+    if !(1..=16).contains(&c.bit_depth) {
+        p(
+            "color.bit_depth".into(),
+            format!("{} is outside 1..=16", c.bit_depth),
+        );
+    }
+    for (i, b) in c.background.iter().enumerate() {
+        if *b > 255 {
+            p(
+                format!("color.background[{i}]"),
+                format!("{b} is outside 0..=255 (code values)"),
+            );
+        }
+    }
+
+    // Module types.
+    let base = path.parent().unwrap_or(Path::new(""));
+    let mut types: BTreeMap<String, Arc<ModuleType>> = BTreeMap::new();
+    for (name, t) in &spec.module_types {
+        let f = |k: &str| format!("module_types.{name}.{k}");
+        let [cols, rows] = t.size;
+        let mut ok = true;
+        if !(1..=MAX_CANVAS_SIDE).contains(&cols) || !(1..=MAX_CANVAS_SIDE).contains(&rows) {
+            p(
+                f("size"),
+                format!("{cols}x{rows}: both sides must be in 1..={MAX_CANVAS_SIDE}"),
+            );
+            ok = false;
+        }
+        let order = parse_color_order(&t.color_order);
+        if order.is_none() {
+            p(
+                f("color_order"),
+                format!("\"{}\" is not a permutation of RGB", t.color_order),
+            );
+        }
+        let mapper = match (t.mapper.as_str(), &t.table) {
+            ("table", Some(file)) => {
+                let full = base.join(file);
+                match MapTable::load(&full) {
+                    Ok(table) => Some(Mapper::Table(Arc::new(table))),
+                    Err(e) => {
+                        p(f("table"), e);
+                        None
+                    }
+                }
+            }
+            ("table", None) => {
+                p(
+                    f("table"),
+                    "mapper \"table\" needs `table = \"FILE\"`".into(),
+                );
+                None
+            }
+            (name, table) => {
+                if table.is_some() {
+                    p(
+                        f("table"),
+                        format!("only used with mapper = \"table\", not \"{name}\""),
+                    );
+                }
+                let m = Mapper::from_name(name);
+                if m.is_none() {
+                    p(
+                        f("mapper"),
+                        format!(
+                            "unknown mapper \"{name}\"; expected direct, stripe, flipped-stripe, checkered, spiral, zstripe, zn-mirror-zstripe, zstripe-uneven or table"
+                        ),
+                    );
+                }
+                m
+            }
+        };
+        if let (Some(scan), Some(m), true) = (t.scan, &mapper, ok) {
+            if let Err(e) = m.check_fits(cols, rows, scan) {
+                p(
+                    f(if scan == 0 || rows % scan != 0 {
+                        "scan"
+                    } else {
+                        "mapper"
+                    }),
+                    e,
+                );
+                ok = false;
+            }
+        }
+        if let (Some(order), Some(mapper), true) = (order, mapper, ok) {
+            types.insert(
+                name.clone(),
+                Arc::new(ModuleType {
+                    name: name.clone(),
+                    cols,
+                    rows,
+                    scan: t.scan,
+                    mapper,
+                    color_order: order,
+                    serpentine: t.serpentine,
+                }),
+            );
+        }
+    }
+    let type_exists = |n: &str| spec.module_types.contains_key(n);
+
+    // Outputs.
+    if spec.outputs.is_empty() {
+        p(
+            "outputs".into(),
+            "a wall needs at least one [[outputs]] port".into(),
+        );
+    }
+    let mut outputs = Vec::new();
+    let mut names: BTreeMap<&str, usize> = BTreeMap::new();
+    let mut all_ok = true;
+    for (oi, o) in spec.outputs.iter().enumerate() {
+        let f = |k: &str| format!("outputs[{oi}].{k}");
+        if o.name.is_empty()
+            || !o
+                .name
+                .chars()
+                .all(|ch| ch.is_ascii_alphanumeric() || "-_.".contains(ch))
+            || o.name.starts_with('.')
+        {
+            p(
+                f("name"),
+                format!(
+                    "\"{}\": port names are file names: use letters, digits, '-', '_' and '.'",
+                    o.name
+                ),
+            );
+        } else if let Some(first) = names.insert(&o.name, oi) {
+            p(
+                f("name"),
+                format!(
+                    "duplicate output name \"{}\" (also outputs[{first}])",
+                    o.name
+                ),
+            );
+        }
+        let sink = match SinkUrl::parse(&o.sink) {
+            Ok(s) => Some(s),
+            Err(e) => {
+                p(f("sink"), e);
+                None
+            }
+        };
+        let mut modules: Vec<(String, PlacedModule)> = Vec::new();
+        let mut port_ok = true;
+        for (mi, m) in o.modules.iter().enumerate() {
+            let field = format!("outputs[{oi}].modules[{mi}]");
+            match place(
+                &m.kind,
+                m.at,
+                m.rotate,
+                m.mirror,
+                m.calibration,
+                &types,
+                &field,
+                &mut p,
+                type_exists(&m.kind),
+            ) {
+                Some(pm) => modules.push((field, pm)),
+                None => port_ok = false,
+            }
+        }
+        if let Some(g) = &o.grid {
+            let field = f("grid");
+            if g.cols == 0 || g.rows == 0 || g.cols.saturating_mul(g.rows) > 65536 {
+                p(
+                    field.clone(),
+                    format!(
+                        "{}x{} modules: cols and rows must be at least 1 (and at most 65536 modules)",
+                        g.cols, g.rows
+                    ),
+                );
+                port_ok = false;
+            } else if let Some(t) = types.get(&g.kind) {
+                let (fw, fh) = footprint(t.cols, t.rows, g.rotate);
+                for (k, (col, row)) in grid_order(g).into_iter().enumerate() {
+                    let at = [
+                        g.origin[0] + (col * fw) as i64,
+                        g.origin[1] + (row * fh) as i64,
+                    ];
+                    let mfield = format!("{field}[module {k}: col {col}, row {row}]");
+                    match place(
+                        &g.kind, at, g.rotate, g.mirror, None, &types, &mfield, &mut p, true,
+                    ) {
+                        Some(pm) => modules.push((mfield, pm)),
+                        None => {
+                            port_ok = false;
+                            break;
+                        }
+                    }
+                }
+            } else {
+                if !type_exists(&g.kind) {
+                    p(
+                        format!("{field}.type"),
+                        unknown_type(&g.kind, &spec.module_types),
+                    );
+                }
+                port_ok = false;
+            }
+        }
+        if modules.is_empty() && port_ok {
+            p(
+                f("modules"),
+                "a port needs at least one module (modules = [...] or grid = {...})".into(),
+            );
+            port_ok = false;
+        }
+        if o.format == OutputFormat::Bitplanes {
+            let mut scans: Option<(u32, &str)> = None;
+            for (field, m) in &modules {
+                match m.kind.scan {
+                    None => {
+                        p(
+                            format!("module_types.{}.scan", m.kind.name),
+                            format!(
+                                "required: the type is used on bitplanes output \"{}\" ({field})",
+                                o.name
+                            ),
+                        );
+                        port_ok = false;
+                        break;
+                    }
+                    Some(s) => match scans {
+                        None => scans = Some((s, field)),
+                        Some((s0, f0)) if s0 != s => {
+                            p(
+                                field.clone(),
+                                format!(
+                                    "scan {s} differs from scan {s0} of {f0}: every module on a bitplanes chain shares the row address lines"
+                                ),
+                            );
+                            port_ok = false;
+                            break;
+                        }
+                        _ => {}
+                    },
+                }
+            }
+        }
+        let slots: u64 = modules
+            .iter()
+            .map(|(_, m)| match o.format {
+                OutputFormat::Bitplanes => {
+                    m.kind.mapper.positions(m.kind.cols) as u64
+                        * 2
+                        * m.kind.scan.unwrap_or(1) as u64
+                }
+                _ => m.kind.cols as u64 * m.kind.rows as u64,
+            })
+            .sum();
+        if slots > 1 << 28 {
+            p(
+                f("modules"),
+                format!("{slots} output slots: a port is limited to 2^28"),
+            );
+            port_ok = false;
+        }
+        match (sink, port_ok) {
+            (Some(sink), true) => outputs.push(Output {
+                name: o.name.clone(),
+                format: o.format,
+                sink,
+                modules: modules.into_iter().map(|(_, m)| m).collect(),
+            }),
+            _ => all_ok = false,
+        }
+        let _ = &names;
+    }
+
+    // Overlaps, across every port: sort footprints by left edge and sweep.
+    if all_ok {
+        let mut rects: Vec<(i64, i64, i64, i64, usize, usize)> = Vec::new();
+        for (oi, o) in outputs.iter().enumerate() {
+            for (mi, m) in o.modules.iter().enumerate() {
+                let (w, h) = m.footprint();
+                rects.push((
+                    m.at[0],
+                    m.at[1],
+                    m.at[0] + w as i64,
+                    m.at[1] + h as i64,
+                    oi,
+                    mi,
+                ));
+            }
+        }
+        rects.sort_by_key(|r| r.0);
+        let mut reported = 0;
+        for i in 0..rects.len() {
+            let a = rects[i];
+            for b in rects[i + 1..].iter().take_while(|b| b.0 < a.2) {
+                if a.1 < b.3 && b.1 < a.3 && reported < 20 {
+                    reported += 1;
+                    let (first, second) = if (a.4, a.5) < (b.4, b.5) {
+                        (a, *b)
+                    } else {
+                        (*b, a)
+                    };
+                    p(
+                        format!("outputs[{}].modules[{}]", second.4, second.5),
+                        format!(
+                            "overlaps outputs[{}].modules[{}] (\"{}\" #{}): footprints [{}, {})x[{}, {}) and [{}, {})x[{}, {})",
+                            first.4,
+                            first.5,
+                            outputs[first.4].name,
+                            first.5,
+                            second.0,
+                            second.2,
+                            second.1,
+                            second.3,
+                            first.0,
+                            first.2,
+                            first.1,
+                            first.3
+                        ),
+                    );
+                }
+            }
+        }
+    }
+
+    if !problems.is_empty() || !all_ok {
+        return None;
+    }
+    Some(Wall {
+        source: path.to_path_buf(),
+        name: spec.name.clone(),
+        refresh_hz: spec.refresh_hz,
+        width: spec.canvas.width,
+        height: spec.canvas.height,
+        color: spec.color.clone(),
+        outputs,
+        spec,
+    })
+}
+
+fn unknown_type(name: &str, known: &BTreeMap<String, ModuleTypeSpec>) -> String {
+    let list: Vec<&str> = known.keys().map(String::as_str).collect();
+    if list.is_empty() {
+        format!("unknown module type \"{name}\": the file defines no [module_types]")
+    } else {
+        format!(
+            "unknown module type \"{name}\" (defined: {})",
+            list.join(", ")
+        )
+    }
+}
+
+/// Build one placed module, reporting problems under `field`.
+#[allow(clippy::too_many_arguments)]
+fn place(
+    kind: &str,
+    at: [i64; 2],
+    rotate: u32,
+    mirror: Mirror,
+    calibration: Option<[[f64; 3]; 3]>,
+    types: &BTreeMap<String, Arc<ModuleType>>,
+    field: &str,
+    p: &mut impl FnMut(String, String),
+    type_defined: bool,
+) -> Option<PlacedModule> {
+    let mut ok = true;
+    if ![0, 90, 180, 270].contains(&rotate) {
+        p(
+            format!("{field}.rotate"),
+            format!("{rotate} is not one of 0, 90, 180, 270"),
+        );
+        ok = false;
+    }
+    const FAR: i64 = 1 << 20;
+    if at.iter().any(|v| v.abs() > FAR) {
+        p(
+            format!("{field}.at"),
+            format!("{at:?} is implausibly far from the canvas"),
+        );
+        ok = false;
+    }
+    if let Some(m) = &calibration {
+        if m.iter().flatten().any(|v| !v.is_finite() || v.abs() > 16.0) {
+            p(
+                format!("{field}.calibration"),
+                "every entry must be a finite number in -16..16".into(),
+            );
+            ok = false;
+        }
+    }
+    let t = match types.get(kind) {
+        Some(t) => t.clone(),
+        None => {
+            if !type_defined {
+                let known: Vec<&str> = types.keys().map(String::as_str).collect();
+                p(
+                    format!("{field}.type"),
+                    if known.is_empty() {
+                        format!("unknown module type \"{kind}\"")
+                    } else {
+                        format!(
+                            "unknown module type \"{kind}\" (defined: {})",
+                            known.join(", ")
+                        )
+                    },
+                );
+            }
+            return None;
+        }
+    };
+    ok.then(|| PlacedModule {
+        kind: t,
+        at,
+        rotate,
+        mirror,
+        calibration: calibration.map(|m| m.map(|row| row.map(|v| v as f32))),
+    })
+}
+
+/// (col, row) of each grid module in cabling order.
+fn grid_order(g: &GridSpec) -> Vec<(u32, u32)> {
+    let mut order = Vec::with_capacity((g.cols * g.rows) as usize);
+    let (from_right, from_bottom) = match g.start {
+        Corner::TopLeft => (false, false),
+        Corner::TopRight => (true, false),
+        Corner::BottomLeft => (false, true),
+        Corner::BottomRight => (true, true),
+    };
+    for i in 0..g.rows {
+        let row = if from_bottom { g.rows - 1 - i } else { i };
+        let reverse = from_right ^ (g.serpentine && i % 2 == 1);
+        for j in 0..g.cols {
+            let col = if reverse { g.cols - 1 - j } else { j };
+            order.push((col, row));
+        }
+    }
+    order
+}
+
+#[cfg(test)]
+mod tests;
