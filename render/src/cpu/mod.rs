@@ -366,9 +366,8 @@ impl Renderer {
                 self.times[0] += t.elapsed();
                 let t = Instant::now();
                 let crop = [cx - x0 as f64, cy - y0 as f64, cwid, chei];
-                resample::run(
+                resample::run::<fr::pixels::U16x3>(
                     &mut self.resizer,
-                    fr::PixelType::U16x3,
                     as_bytes(lin),
                     from.w,
                     from.h,
@@ -389,9 +388,8 @@ impl Renderer {
                         if self.codes8.len() < n {
                             self.codes8.resize(n, 0);
                         }
-                        resample::run(
+                        resample::run::<fr::pixels::U8x4>(
                             &mut self.resizer,
-                            fr::PixelType::U8x4,
                             d,
                             sw,
                             sh,
@@ -419,9 +417,8 @@ impl Renderer {
                         if self.codes16.len() < n {
                             self.codes16.resize(n, 0);
                         }
-                        resample::run(
+                        resample::run::<fr::pixels::U16x4>(
                             &mut self.resizer,
-                            fr::PixelType::U16x4,
                             as_bytes(d),
                             sw,
                             sh,

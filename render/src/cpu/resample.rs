@@ -82,12 +82,12 @@ pub fn algorithm(filter: Filter) -> fr::ResizeAlg {
     }
 }
 
-/// Resample `src` (`sw` × `sh`, pixel type `pt`, as bytes) cropped to `crop` into the rect
-/// `dst` of `canvas` (`cw` × `ch`, same pixel type).
+/// Resample `src` (`sw` × `sh` pixels of type `P`, as bytes) cropped to `crop` into the
+/// rect `dst` of `canvas` (`cw` × `ch`, same pixel type). Typed so that only the three pixel
+/// types ledwall uses are compiled (U16x3 linear light, U8x4 / U16x4 code values).
 #[allow(clippy::too_many_arguments)]
-pub fn run(
+pub fn run<P: fr::PixelTrait>(
     resizer: &mut fr::Resizer,
-    pt: fr::PixelType,
     src: &[u8],
     sw: u32,
     sh: u32,
@@ -99,16 +99,16 @@ pub fn run(
     filter: Filter,
 ) -> Result<(), RenderError> {
     let err = |e: &dyn std::fmt::Display| RenderError::Resample(e.to_string());
-    let src = fr::images::ImageRef::new(sw, sh, src, pt).map_err(|e| err(&e))?;
-    let mut canvas = fr::images::Image::from_slice_u8(cw, ch, canvas, pt).map_err(|e| err(&e))?;
-    let mut view = fr::images::CroppedImageMut::new(&mut canvas, dst.x, dst.y, dst.w, dst.h)
+    let src = fr::images::TypedImageRef::<P>::from_buffer(sw, sh, src).map_err(|e| err(&e))?;
+    let canvas = fr::images::TypedImage::<P>::from_buffer(cw, ch, canvas).map_err(|e| err(&e))?;
+    let mut view = fr::images::TypedCroppedImageMut::new(canvas, dst.x, dst.y, dst.w, dst.h)
         .map_err(|e| err(&e))?;
     let options = fr::ResizeOptions::new()
         .resize_alg(algorithm(filter))
         .crop(crop[0], crop[1], crop[2], crop[3])
         .use_alpha(false);
     resizer
-        .resize(&src, &mut view, &options)
+        .resize_typed(&src, &mut view, &options)
         .map_err(|e| err(&e))
 }
 
