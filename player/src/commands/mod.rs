@@ -1,0 +1,6 @@
+//! One module per subcommand. Each takes its parsed arguments and the streams to write to,
+//! so tests can run them in process.
+
+pub mod info;
+pub mod render;
+pub mod validate;

@@ -1,0 +1,132 @@
+//! `ledwall validate FILE...`: load each wall file with every check the renderer relies on
+//! and report every problem, each with its file and field.
+//!
+//! A valid wall prints `FILE: ok (N ports, M modules, WxH)` on stdout; an invalid one prints
+//! the full problem listing on stderr. Playlist files are recognized (an `items` or
+//! `schedule` array and no `canvas`) and refused with a clear message until playlist
+//! validation exists. The command fails (exit code 2) if any file fails.
+
+use crate::UsageError;
+use crate::cli::ValidateArgs;
+use ledwall_render::Wall;
+use std::io::Write;
+use std::path::Path;
+
+/// What one file turned out to be.
+#[derive(Debug)]
+pub enum Outcome {
+    /// A valid wall.
+    Wall(Box<Wall>),
+    /// A wall file with problems.
+    Invalid(ledwall_render::ConfigError),
+    /// A playlist file (not validated yet).
+    Playlist,
+}
+
+/// Run `ledwall validate`.
+pub fn run(args: &ValidateArgs, out: &mut impl Write, err: &mut impl Write) -> anyhow::Result<()> {
+    let mut failed = 0usize;
+    for file in &args.files {
+        match check_file(file) {
+            Outcome::Wall(wall) => writeln!(out, "{}: ok ({})", file.display(), summary(&wall))?,
+            Outcome::Invalid(e) => {
+                failed += 1;
+                writeln!(err, "{e}")?;
+            }
+            Outcome::Playlist => {
+                failed += 1;
+                writeln!(
+                    err,
+                    "{}: this is a playlist file ([[items]] and no [canvas]); playlist validation is not available yet, only wall files can be validated",
+                    file.display()
+                )?;
+            }
+        }
+    }
+    out.flush()?;
+    if failed > 0 {
+        let total = args.files.len();
+        return Err(UsageError(if total == 1 {
+            format!("{} is not a valid wall file", args.files[0].display())
+        } else {
+            format!("{failed} of {total} files are not valid wall files")
+        })
+        .into());
+    }
+    Ok(())
+}
+
+/// Validate one file.
+pub fn check_file(path: &Path) -> Outcome {
+    if looks_like_playlist(path) {
+        return Outcome::Playlist;
+    }
+    match Wall::load(path) {
+        Ok(w) => Outcome::Wall(Box::new(w)),
+        Err(e) => Outcome::Invalid(e),
+    }
+}
+
+/// `N ports, M modules, WxH`.
+pub fn summary(wall: &Wall) -> String {
+    let ports = wall.outputs.len();
+    let modules: usize = wall.outputs.iter().map(|o| o.modules.len()).sum();
+    format!(
+        "{ports} port{}, {modules} module{}, {}x{}",
+        if ports == 1 { "" } else { "s" },
+        if modules == 1 { "" } else { "s" },
+        wall.width,
+        wall.height
+    )
+}
+
+/// Whether the file parses as a table with `items` or `schedule` and no `canvas`: a playlist
+/// (design §12), not a wall. Unreadable or unparsable files are left to the wall loader,
+/// which reports them.
+pub fn looks_like_playlist(path: &Path) -> bool {
+    let Ok(text) = std::fs::read_to_string(path) else {
+        return false;
+    };
+    let json = path
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("json"));
+    let keys: Vec<String> = if json {
+        match serde_json::from_str::<serde_json::Value>(&text) {
+            Ok(serde_json::Value::Object(m)) => m.keys().cloned().collect(),
+            _ => return false,
+        }
+    } else {
+        match toml::from_str::<toml::Table>(&text) {
+            Ok(t) => t.keys().cloned().collect(),
+            Err(_) => return false,
+        }
+    };
+    let has = |k: &str| keys.iter().any(|x| x == k);
+    (has("items") || has("schedule")) && !has("canvas")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn playlists_are_recognized() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("lobby.toml");
+        std::fs::write(
+            &p,
+            "name = \"lobby\"\n[[items]]\nsource = \"pattern:bars\"\nduration = 5.0\n",
+        )
+        .unwrap();
+        assert!(looks_like_playlist(&p));
+        assert!(matches!(check_file(&p), Outcome::Playlist));
+        let j = dir.path().join("lobby.json");
+        std::fs::write(&j, r#"{"name": "x", "items": []}"#).unwrap();
+        assert!(looks_like_playlist(&j));
+        let w = dir.path().join("wall.toml");
+        std::fs::write(&w, "name = \"w\"\n[canvas]\nwidth = 1\nheight = 1\n").unwrap();
+        assert!(!looks_like_playlist(&w));
+        assert!(matches!(check_file(&w), Outcome::Invalid(_)));
+        assert!(!looks_like_playlist(&dir.path().join("missing.toml")));
+    }
+}

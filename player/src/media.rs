@@ -1,0 +1,404 @@
+//! Still images: decode a PNG (8 or 16 bits per channel) or JPEG into RGBA code values with
+//! alpha composited over the wall's background, ready to hand to the renderer
+//! (design §1, "SourceFrame").
+//!
+//! The pixel count is checked against a limit from the file's header alone, before any pixel
+//! data is decoded, so a hostile or mistaken 50 000 × 50 000 image costs nothing.
+//!
+//! Compositing happens on code values, the way browsers and image editors show transparent
+//! images: `out = c · a + bg · (1 − a)`, rounded. A fully transparent pixel becomes exactly
+//! the background code, so it shows exactly what the renderer fills around a letterboxed
+//! image.
+
+use image::metadata::Orientation;
+use image::{ColorType, DynamicImage, ImageDecoder, ImageFormat, ImageReader, Limits};
+use ledwall_render::SourceImage;
+use std::fs::File;
+use std::io::{self, BufRead, BufReader, Seek};
+use std::path::{Path, PathBuf};
+
+/// Why an image could not be loaded.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum MediaError {
+    /// The file could not be opened.
+    #[error("cannot open {}", path.display())]
+    Open {
+        /// The file.
+        path: PathBuf,
+        /// The operating system's reason.
+        #[source]
+        source: io::Error,
+    },
+    /// The file could not be read.
+    #[error("cannot read {}", path.display())]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// The operating system's reason.
+        #[source]
+        source: io::Error,
+    },
+    /// The content is not an image format this build decodes.
+    #[error(
+        "{} is not a PNG or JPEG image (the start of the file matches no supported format)",
+        path.display()
+    )]
+    UnknownFormat {
+        /// The file.
+        path: PathBuf,
+    },
+    /// The image has more pixels than allowed; refused from its header, before decoding.
+    #[error(
+        "{} is {width}x{height} = {pixels} pixels, more than the limit of {limit}; refused before decoding",
+        path.display(),
+        pixels = *width as u64 * *height as u64
+    )]
+    TooLarge {
+        /// The file.
+        path: PathBuf,
+        /// Width from the header.
+        width: u32,
+        /// Height from the header.
+        height: u32,
+        /// The limit in pixels.
+        limit: u64,
+    },
+    /// The image has no pixels.
+    #[error("{} is empty ({width}x{height})", path.display())]
+    Empty {
+        /// The file.
+        path: PathBuf,
+        /// Width from the header.
+        width: u32,
+        /// Height from the header.
+        height: u32,
+    },
+    /// The header or the pixel data is damaged or uses a feature the decoder lacks.
+    #[error("cannot decode {} as {format}", path.display())]
+    Decode {
+        /// The file.
+        path: PathBuf,
+        /// The format it was recognized as.
+        format: &'static str,
+        /// The decoder's reason.
+        #[source]
+        source: image::ImageError,
+    },
+}
+
+/// How to load an image.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LoadOptions {
+    /// Refuse images with more pixels than this (checked from the header).
+    pub max_pixels: u64,
+    /// Code values (0..255) that transparent pixels are composited over: the wall's
+    /// `color.background`.
+    pub background: [u8; 3],
+}
+
+impl Default for LoadOptions {
+    fn default() -> Self {
+        LoadOptions {
+            max_pixels: crate::cli::DEFAULT_MAX_PIXELS,
+            background: [0; 3],
+        }
+    }
+}
+
+/// Decoded pixels: RGBA, row-major, alpha composited (always at full value).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Pixels {
+    /// 8 bits per channel.
+    Rgba8(Vec<u8>),
+    /// 16 bits per channel (PNG with 16-bit samples).
+    Rgba16(Vec<u16>),
+}
+
+/// A decoded still image.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StillImage {
+    /// Width in pixels (after applying the file's orientation tag).
+    pub width: u32,
+    /// Height in pixels.
+    pub height: u32,
+    /// The pixels.
+    pub pixels: Pixels,
+    /// The format it was decoded from.
+    pub format: ImageFormat,
+    /// Whether the file had an alpha channel (now composited).
+    pub had_alpha: bool,
+}
+
+impl StillImage {
+    /// Bits per channel: 8 or 16.
+    pub fn bits(&self) -> u32 {
+        match self.pixels {
+            Pixels::Rgba8(_) => 8,
+            Pixels::Rgba16(_) => 16,
+        }
+    }
+
+    /// Borrow as a renderer source.
+    pub fn source(&self) -> SourceImage<'_> {
+        match &self.pixels {
+            Pixels::Rgba8(d) => SourceImage::rgba8(self.width, self.height, d),
+            Pixels::Rgba16(d) => SourceImage::rgba16(self.width, self.height, d),
+        }
+    }
+}
+
+/// Load an image file. The format comes from the content, not the file name.
+pub fn load_image(path: impl AsRef<Path>, opts: &LoadOptions) -> Result<StillImage, MediaError> {
+    let path = path.as_ref();
+    let file = File::open(path).map_err(|source| MediaError::Open {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    decode(BufReader::new(file), path, opts)
+}
+
+/// Decode an image from a reader; `path` names it in errors.
+pub fn decode<R: BufRead + Seek>(
+    reader: R,
+    path: &Path,
+    opts: &LoadOptions,
+) -> Result<StillImage, MediaError> {
+    let reader = ImageReader::new(reader)
+        .with_guessed_format()
+        .map_err(|source| MediaError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+    let Some(format) = reader.format() else {
+        return Err(MediaError::UnknownFormat {
+            path: path.to_path_buf(),
+        });
+    };
+    if !matches!(format, ImageFormat::Png | ImageFormat::Jpeg) {
+        return Err(MediaError::UnknownFormat {
+            path: path.to_path_buf(),
+        });
+    }
+    let format_name = format.extensions_str().first().copied().unwrap_or("image");
+    let decode_err = |source| MediaError::Decode {
+        path: path.to_path_buf(),
+        format: format_name,
+        source,
+    };
+
+    // Only the header is read here.
+    let mut decoder = reader.into_decoder().map_err(decode_err)?;
+    let (width, height) = decoder.dimensions();
+    check_size(path, width, height, opts.max_pixels)?;
+
+    // The decoder may allocate what the limit lets through (RGBA16 is 8 bytes a pixel);
+    // the dimensions are pinned so the file cannot change under us.
+    let mut limits = Limits::default();
+    limits.max_image_width = Some(width);
+    limits.max_image_height = Some(height);
+    let need = opts.max_pixels.saturating_mul(8);
+    limits.max_alloc = Some(limits.max_alloc.unwrap_or(0).max(need));
+    decoder.set_limits(limits).map_err(decode_err)?;
+
+    let orientation = decoder.orientation().unwrap_or(Orientation::NoTransforms);
+    let mut img = DynamicImage::from_decoder(decoder).map_err(decode_err)?;
+    img.apply_orientation(orientation);
+    Ok(from_dynamic(img, format, opts.background))
+}
+
+fn check_size(path: &Path, width: u32, height: u32, limit: u64) -> Result<(), MediaError> {
+    if width == 0 || height == 0 {
+        return Err(MediaError::Empty {
+            path: path.to_path_buf(),
+            width,
+            height,
+        });
+    }
+    if width as u64 * height as u64 > limit {
+        return Err(MediaError::TooLarge {
+            path: path.to_path_buf(),
+            width,
+            height,
+            limit,
+        });
+    }
+    Ok(())
+}
+
+fn from_dynamic(img: DynamicImage, format: ImageFormat, background: [u8; 3]) -> StillImage {
+    let (width, height) = (img.width(), img.height());
+    let color = img.color();
+    let had_alpha = color.has_alpha();
+    let deep = matches!(
+        color,
+        ColorType::L16
+            | ColorType::La16
+            | ColorType::Rgb16
+            | ColorType::Rgba16
+            | ColorType::Rgb32F
+            | ColorType::Rgba32F
+    );
+    let pixels = if deep {
+        let mut data = img.into_rgba16().into_raw();
+        if had_alpha {
+            composite16(&mut data, background);
+        }
+        Pixels::Rgba16(data)
+    } else {
+        let mut data = img.into_rgba8().into_raw();
+        if had_alpha {
+            composite8(&mut data, background);
+        }
+        Pixels::Rgba8(data)
+    };
+    StillImage {
+        width,
+        height,
+        pixels,
+        format,
+        had_alpha,
+    }
+}
+
+/// Composite RGBA8 pixels over `bg` in place: `c · a + bg · (1 − a)`, rounded; alpha
+/// becomes 255.
+pub fn composite8(rgba: &mut [u8], bg: [u8; 3]) {
+    for px in rgba.chunks_exact_mut(4) {
+        let a = px[3] as u32;
+        if a == 255 {
+            continue;
+        }
+        for c in 0..3 {
+            px[c] = ((px[c] as u32 * a + bg[c] as u32 * (255 - a) + 127) / 255) as u8;
+        }
+        px[3] = 255;
+    }
+}
+
+/// Composite RGBA16 pixels over `bg` (8-bit code values, scaled by 257) in place; alpha
+/// becomes 65535.
+pub fn composite16(rgba: &mut [u16], bg: [u8; 3]) {
+    let bg = bg.map(|c| c as u64 * 257);
+    for px in rgba.chunks_exact_mut(4) {
+        let a = px[3] as u64;
+        if a == 65535 {
+            continue;
+        }
+        for c in 0..3 {
+            px[c] = ((px[c] as u64 * a + bg[c] * (65535 - a) + 32767) / 65535) as u16;
+        }
+        px[3] = 65535;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use image::{ImageBuffer, Rgb, Rgba, RgbaImage};
+    use std::io::Cursor;
+
+    fn png_bytes(img: DynamicImage) -> Vec<u8> {
+        let mut out = Cursor::new(Vec::new());
+        img.write_to(&mut out, ImageFormat::Png).unwrap();
+        out.into_inner()
+    }
+
+    fn load(bytes: &[u8], opts: &LoadOptions) -> Result<StillImage, MediaError> {
+        decode(Cursor::new(bytes), Path::new("mem.png"), opts)
+    }
+
+    #[test]
+    fn composite8_rounds_and_keeps_opaque_pixels() {
+        let mut px = [10, 20, 30, 255, 200, 100, 0, 0, 255, 255, 255, 128];
+        composite8(&mut px, [32, 64, 0]);
+        assert_eq!(&px[..4], &[10, 20, 30, 255]);
+        assert_eq!(&px[4..8], &[32, 64, 0, 255]);
+        // 255·128/255 + 32·127/255 = 128 + 15.94 → 144; 64·127/255 = 31.9 → 160.
+        assert_eq!(&px[8..], &[144, 160, 128, 255]);
+    }
+
+    #[test]
+    fn composite16_matches_8_bit_on_the_extremes() {
+        let mut px = [1000, 2000, 3000, 0, 5, 6, 7, 65535];
+        composite16(&mut px, [32, 0, 255]);
+        assert_eq!(&px[..4], &[32 * 257, 0, 65535, 65535]);
+        assert_eq!(&px[4..], &[5, 6, 7, 65535]);
+    }
+
+    #[test]
+    fn sixteen_bit_png_stays_sixteen_bit() {
+        let img: ImageBuffer<Rgb<u16>, Vec<u16>> =
+            ImageBuffer::from_fn(4, 2, |x, y| Rgb([x as u16 * 1000 + 1, y as u16, 65535]));
+        let bytes = png_bytes(DynamicImage::ImageRgb16(img));
+        let s = load(&bytes, &LoadOptions::default()).unwrap();
+        assert_eq!((s.width, s.height, s.bits()), (4, 2, 16));
+        let Pixels::Rgba16(d) = &s.pixels else {
+            panic!("8-bit")
+        };
+        assert_eq!(&d[4..8], &[1001, 0, 65535, 65535]);
+        assert!(s.source().check().is_ok());
+    }
+
+    #[test]
+    fn rgba8_png_is_composited_over_the_background() {
+        let img = RgbaImage::from_fn(2, 1, |x, _| {
+            if x == 0 {
+                Rgba([255, 0, 255, 0])
+            } else {
+                Rgba([1, 2, 3, 255])
+            }
+        });
+        let bytes = png_bytes(DynamicImage::ImageRgba8(img));
+        let opts = LoadOptions {
+            background: [9, 8, 7],
+            ..LoadOptions::default()
+        };
+        let s = load(&bytes, &opts).unwrap();
+        assert!(s.had_alpha);
+        assert_eq!(s.pixels, Pixels::Rgba8(vec![9, 8, 7, 255, 1, 2, 3, 255]));
+    }
+
+    #[test]
+    fn too_many_pixels_is_refused_from_the_header() {
+        let img = RgbaImage::new(64, 32);
+        let mut bytes = png_bytes(DynamicImage::ImageRgba8(img));
+        // Damage the compressed pixel data (inside IDAT): decoding would fail, the size check
+        // must not get that far.
+        let idat = bytes.windows(4).position(|w| w == b"IDAT").unwrap();
+        let len = u32::from_be_bytes(bytes[idat - 4..idat].try_into().unwrap()) as usize;
+        for b in &mut bytes[idat + 4..idat + 4 + len] {
+            *b ^= 0x5a;
+        }
+        let opts = LoadOptions {
+            max_pixels: 100,
+            ..LoadOptions::default()
+        };
+        match load(&bytes, &opts) {
+            Err(MediaError::TooLarge {
+                width: 64,
+                height: 32,
+                limit: 100,
+                ..
+            }) => {}
+            other => panic!("expected TooLarge, got {other:?}"),
+        }
+        assert!(matches!(
+            load(&bytes, &LoadOptions::default()),
+            Err(MediaError::Decode { .. })
+        ));
+    }
+
+    #[test]
+    fn garbage_is_an_unknown_format_and_a_bad_png_a_decode_error() {
+        assert!(matches!(
+            load(b"hello, this is not an image", &LoadOptions::default()),
+            Err(MediaError::UnknownFormat { .. })
+        ));
+        let mut bad = b"\x89PNG\r\n\x1a\n".to_vec();
+        bad.extend_from_slice(&[0xff; 64]);
+        let err = load(&bad, &LoadOptions::default()).unwrap_err();
+        assert!(matches!(err, MediaError::Decode { .. }), "{err:?}");
+        assert!(err.to_string().contains("cannot decode mem.png as png"));
+    }
+}
