@@ -37,9 +37,9 @@ pub fn rect<T: CodeSample>(
 ) {
     let (sw, dw) = (src_w as usize * 4, dst_w as usize * 3);
     let (fx, fy, w) = (from.x as usize, from.y as usize, from.w as usize);
-    dst.par_chunks_mut(dw)
-        .skip(to.1 as usize)
-        .take(from.h as usize)
+    // Slice first: rayon's `skip` spawns a job (an allocation) to drop the skipped part.
+    let rows = &mut dst[to.1 as usize * dw..(to.1 + from.h) as usize * dw];
+    rows.par_chunks_mut(dw)
         .enumerate()
         .for_each(|(row, out)| {
             let s = &src[(fy + row) * sw + fx * 4..][..w * 4];

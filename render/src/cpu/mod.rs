@@ -106,6 +106,9 @@ impl Renderer {
             .build()
             .map(Arc::new)
             .map_err(|e| RenderError::ThreadPool(e.to_string()))?;
+        // Start every worker now (each allocates its thread-local state once) so the
+        // first frames measure rendering, not thread start-up.
+        pool.broadcast(|_| ());
         let luts = Luts::new(&wall.color);
         let background = wall
             .color
@@ -225,7 +228,7 @@ impl Renderer {
                 filter: layer.filter,
             });
             let hit = key.and_then(|k| {
-                (0..MAX_LAYERS).find(|&s| self.slots[s].key == Some(k) && !used.contains(&s))
+                (0..MAX_LAYERS).find(|&s| self.slots[s].key == Some(k))
             });
             let slot = match hit {
                 Some(s) => {
