@@ -18,7 +18,6 @@ use crate::error::RenderError;
 use crate::frame::{Filter, Fit, Layer, MAX_LAYERS, PixelData, Scene, WallFrame};
 use crate::geometry::Geometry;
 use crate::wall::{ColorSpec, ResampleMode, Wall};
-use fast_image_resize as fr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -34,6 +33,9 @@ pub struct Rect {
     /// Height.
     pub h: u32,
 }
+
+/// Resample plans kept (two crossfading videos plus headroom for a placement change).
+const MAX_PLANS: usize = 4;
 
 /// The stages, in pipeline order; index into [`StageTimes`].
 pub const STAGES: [&str; 6] = [
@@ -73,13 +75,11 @@ pub struct Renderer {
     gains: [f32; 3],
     background: [u16; 3],
     pool: Arc<rayon::ThreadPool>,
-    resizer: fr::Resizer,
+    /// Resample plans of recent placements (coefficient tables + scratch), most recent last.
+    plans: Vec<resample::Plan>,
     slots: [LayerSlot; MAX_LAYERS],
     /// Linearized source (linear-light resampling), grown on demand.
     src_linear: Vec<u16>,
-    /// Resampled code values (fast resampling), RGBA, canvas-sized, grown on demand.
-    codes8: Vec<u8>,
-    codes16: Vec<u16>,
     composed: Vec<u16>,
     colored: Vec<u16>,
     /// One quantized canvas buffer per distinct port depth.
@@ -127,18 +127,15 @@ impl Renderer {
             key: None,
             last_used: 0,
         };
-        let resizer = fr::Resizer::new();
         Ok(Renderer {
             color: wall.color.clone(),
             gains: gains(&wall.color),
             luts,
             background,
             pool,
-            resizer,
+            plans: Vec::with_capacity(MAX_PLANS),
             slots: [slot(), slot()],
             src_linear: Vec::new(),
-            codes8: Vec::new(),
-            codes16: Vec::new(),
             composed: vec![0; canvas],
             colored: vec![0; buffer],
             quantized: depths.into_iter().map(|d| (d, vec![0; buffer])).collect(),
@@ -339,21 +336,32 @@ impl Renderer {
             self.times[0] += t.elapsed();
             return Ok(());
         }
-        let canvas_bytes = as_bytes_mut(canvas);
+        let filter = layer.filter;
+        let stride = match self.color.resample {
+            ResampleMode::Linear => 3,
+            ResampleMode::Fast => 4,
+        };
+        let t = Instant::now();
+        let plan = match self.plans.iter().position(|p| p.matches(sw, sh, stride, place.crop, dst, filter)) {
+            Some(i) => {
+                // Most recent last; rotating a short Vec moves no heap memory.
+                self.plans[i..].rotate_left(1);
+                self.plans.len() - 1
+            }
+            None => {
+                if self.plans.len() == MAX_PLANS {
+                    self.plans.remove(0);
+                }
+                self.plans.push(resample::Plan::new(sw, sh, stride, place.crop, dst, filter));
+                self.plans.len() - 1
+            }
+        };
+        let plan = &mut self.plans[plan];
+        self.times[1] += t.elapsed();
         match self.color.resample {
             ResampleMode::Linear => {
-                // Linearize only the source pixels the crop reads (whole pixels around it).
-                let [cx, cy, cwid, chei] = place.crop;
-                let x0 = cx.floor() as u32;
-                let y0 = cy.floor() as u32;
-                let x1 = ((cx + cwid).ceil() as u32).min(sw);
-                let y1 = ((cy + chei).ceil() as u32).min(sh);
-                let from = Rect {
-                    x: x0,
-                    y: y0,
-                    w: x1 - x0,
-                    h: y1 - y0,
-                };
+                // Linearize only the source pixels the plan reads.
+                let from = Rect { x: plan.x0, y: plan.y0, w: plan.width, h: plan.height };
                 let t = Instant::now();
                 let need = from.w as usize * from.h as usize * 3;
                 if self.src_linear.len() < need {
@@ -362,102 +370,26 @@ impl Renderer {
                 let lin = &mut self.src_linear[..need];
                 match src.data {
                     PixelData::Rgba8(d) => linearize::rect(d, sw, from, lut8, lin, from.w, (0, 0)),
-                    PixelData::Rgba16(d) => {
-                        linearize::rect(d, sw, from, lut16, lin, from.w, (0, 0))
-                    }
+                    PixelData::Rgba16(d) => linearize::rect(d, sw, from, lut16, lin, from.w, (0, 0)),
                 }
                 self.times[0] += t.elapsed();
                 let t = Instant::now();
-                let crop = [cx - x0 as f64, cy - y0 as f64, cwid, chei];
-                resample::run::<fr::pixels::U16x3>(
-                    &mut self.resizer,
-                    as_bytes(lin),
-                    from.w,
-                    from.h,
-                    crop,
-                    canvas_bytes,
-                    cw,
-                    ch,
-                    dst,
-                    layer.filter,
-                )?;
+                let row = from.w as usize * 3;
+                resample::run(plan, lin, row, (from.x, from.y), canvas, cw, resample::Output::Linear);
                 self.times[1] += t.elapsed();
             }
             ResampleMode::Fast => {
+                // Filter code values; the LUT is applied to each filtered value on the way
+                // out (linearize fused into resample's last step).
                 let t = Instant::now();
-                let n = cw as usize * ch as usize * 4;
+                let row = sw as usize * 4;
                 match src.data {
-                    PixelData::Rgba8(d) => {
-                        if self.codes8.len() < n {
-                            self.codes8.resize(n, 0);
-                        }
-                        resample::run::<fr::pixels::U8x4>(
-                            &mut self.resizer,
-                            d,
-                            sw,
-                            sh,
-                            place.crop,
-                            &mut self.codes8[..n],
-                            cw,
-                            ch,
-                            dst,
-                            layer.filter,
-                        )?;
-                        self.times[1] += t.elapsed();
-                        let t = Instant::now();
-                        linearize::rect(
-                            &self.codes8[..n],
-                            cw,
-                            dst,
-                            lut8,
-                            &mut self.slots[slot].canvas,
-                            cw,
-                            (dst.x, dst.y),
-                        );
-                        self.times[0] += t.elapsed();
-                    }
-                    PixelData::Rgba16(d) => {
-                        if self.codes16.len() < n {
-                            self.codes16.resize(n, 0);
-                        }
-                        resample::run::<fr::pixels::U16x4>(
-                            &mut self.resizer,
-                            as_bytes(d),
-                            sw,
-                            sh,
-                            place.crop,
-                            as_bytes_mut(&mut self.codes16[..n]),
-                            cw,
-                            ch,
-                            dst,
-                            layer.filter,
-                        )?;
-                        self.times[1] += t.elapsed();
-                        let t = Instant::now();
-                        linearize::rect(
-                            &self.codes16[..n],
-                            cw,
-                            dst,
-                            lut16,
-                            &mut self.slots[slot].canvas,
-                            cw,
-                            (dst.x, dst.y),
-                        );
-                        self.times[0] += t.elapsed();
-                    }
+                    PixelData::Rgba8(d) => resample::run(plan, d, row, (0, 0), canvas, cw, resample::Output::Lut(lut8)),
+                    PixelData::Rgba16(d) => resample::run(plan, d, row, (0, 0), canvas, cw, resample::Output::Lut(lut16)),
                 }
+                self.times[1] += t.elapsed();
             }
         }
         Ok(())
     }
-}
-
-fn as_bytes(v: &[u16]) -> &[u8] {
-    // SAFETY: u16 has no padding and any byte pattern is a valid u8; alignment of u8 is 1.
-    unsafe { std::slice::from_raw_parts(v.as_ptr().cast(), std::mem::size_of_val(v)) }
-}
-
-fn as_bytes_mut(v: &mut [u16]) -> &mut [u8] {
-    // SAFETY: as above; the borrow is exclusive for its lifetime.
-    unsafe { std::slice::from_raw_parts_mut(v.as_mut_ptr().cast(), std::mem::size_of_val(v)) }
 }

@@ -1,13 +1,23 @@
-//! Stage 2, resample: a source rect onto a canvas rect (fit mode, filter), through
-//! fast_image_resize.
+//! Stage 2, resample: a source rect onto a canvas rect (fit mode, filter).
 //!
-//! Convolution filters widen with the downscale ratio (an area-correct antialias), so 4K
-//! content on a small wall does not alias; `nearest` is the one filter that samples.
+//! A separable convolution whose coefficient tables are computed once per placement (source
+//! size, crop, destination rect, filter) and kept in a [`Plan`], together with the scratch
+//! rows every band of output rows needs: after the first frame of a placement, resampling
+//! allocates nothing. The tables are plain arrays (start index + weights per output pixel),
+//! the form a GPU shader reads too.
+//!
+//! Convolution filters widen with the downscale ratio (each output pixel averages the whole
+//! source area it covers), so 4K content on a small wall does not alias; `nearest` is the
+//! one filter that samples. Pixels outside the source are not invented: weights that would
+//! fall outside are dropped and the rest renormalized.
+//!
+//! Each band of output rows first sums the source rows it needs (vertical pass, an axpy over
+//! whole rows that the compiler vectorizes), splits the result into one plane per channel,
+//! then takes one padded dot product per output pixel and channel (horizontal pass).
 
 use super::Rect;
-use crate::error::RenderError;
 use crate::frame::{Filter, Fit};
-use fast_image_resize as fr;
+use rayon::prelude::*;
 
 /// Where a source lands on the canvas.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -70,51 +80,342 @@ pub fn place(fit: Fit, sw: u32, sh: u32, cw: u32, ch: u32) -> Placement {
     }
 }
 
-/// fast_image_resize's algorithm for a filter.
-pub fn algorithm(filter: Filter) -> fr::ResizeAlg {
-    use fr::FilterType as F;
+/// Filter support (half-width, in source pixels at scale 1) and kernel.
+fn kernel(filter: Filter) -> (f64, fn(f64) -> f64) {
+    fn boxk(x: f64) -> f64 {
+        if (-0.5..0.5).contains(&x) { 1.0 } else { 0.0 }
+    }
+    fn triangle(x: f64) -> f64 {
+        (1.0 - x.abs()).max(0.0)
+    }
+    fn catmull_rom(x: f64) -> f64 {
+        let x = x.abs();
+        if x < 1.0 {
+            1.5 * x * x * x - 2.5 * x * x + 1.0
+        } else if x < 2.0 {
+            -0.5 * x * x * x + 2.5 * x * x - 4.0 * x + 2.0
+        } else {
+            0.0
+        }
+    }
+    fn sinc(x: f64) -> f64 {
+        if x == 0.0 {
+            1.0
+        } else {
+            let a = std::f64::consts::PI * x;
+            a.sin() / a
+        }
+    }
+    fn lanczos3(x: f64) -> f64 {
+        if x.abs() < 3.0 { sinc(x) * sinc(x / 3.0) } else { 0.0 }
+    }
     match filter {
-        Filter::Nearest => fr::ResizeAlg::Nearest,
-        Filter::Bilinear => fr::ResizeAlg::Convolution(F::Bilinear),
-        Filter::CatmullRom => fr::ResizeAlg::Convolution(F::CatmullRom),
-        Filter::Lanczos3 => fr::ResizeAlg::Convolution(F::Lanczos3),
-        Filter::Area => fr::ResizeAlg::Convolution(F::Box),
+        Filter::Nearest | Filter::Area => (0.5, boxk),
+        Filter::Bilinear => (1.0, triangle),
+        Filter::CatmullRom => (2.0, catmull_rom),
+        Filter::Lanczos3 => (3.0, lanczos3),
     }
 }
 
-/// Resample `src` (`sw` × `sh` pixels of type `P`, as bytes) cropped to `crop` into the
-/// rect `dst` of `canvas` (`cw` × `ch`, same pixel type). Typed so that only the three pixel
-/// types ledwall uses are compiled (U16x3 linear light, U8x4 / U16x4 code values).
-#[allow(clippy::too_many_arguments)]
-pub fn run<P: fr::PixelTrait>(
-    resizer: &mut fr::Resizer,
-    src: &[u8],
-    sw: u32,
-    sh: u32,
+/// Coefficients of one axis: output pixel `i` is
+/// `Σ_k weights[i · taps + k] · source[start[i] + k]`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AxisTable {
+    /// Weights per output pixel (zero-padded to `taps`).
+    pub taps: usize,
+    /// First source pixel of each output pixel.
+    pub start: Vec<u32>,
+    /// `taps` weights per output pixel; they sum to 1.
+    pub weights: Vec<f32>,
+}
+
+impl AxisTable {
+    /// Build the table mapping `len` source pixels starting at `crop_start` (fractional) of
+    /// a `size`-pixel source axis onto `out` output pixels. `pad` rounds `taps` up to a
+    /// multiple (the horizontal pass reads whole 8-lane chunks).
+    pub fn new(filter: Filter, size: u32, crop_start: f64, len: f64, out: u32, pad: usize) -> AxisTable {
+        let scale = len / out as f64;
+        let (support, k) = kernel(filter);
+        let fscale = scale.max(1.0);
+        let support = support * fscale;
+        let mut rows: Vec<(u32, Vec<f64>)> = Vec::with_capacity(out as usize);
+        for i in 0..out {
+            let center = crop_start + (i as f64 + 0.5) * scale;
+            if filter == Filter::Nearest {
+                let j = (center.floor().max(0.0) as u32).min(size - 1);
+                rows.push((j, vec![1.0]));
+                continue;
+            }
+            let lo = ((center - support).floor().max(0.0) as u32).min(size - 1);
+            let hi = ((center + support).ceil().max(0.0) as u32).clamp(lo + 1, size);
+            let mut w: Vec<f64> = (lo..hi).map(|j| k((j as f64 + 0.5 - center) / fscale)).collect();
+            let sum: f64 = w.iter().sum();
+            if sum.abs() < 1e-9 {
+                // The kernel missed every pixel centre (tiny box windows): take the nearest.
+                let j = (center.floor().max(0.0) as u32).clamp(lo, hi - 1);
+                w.iter_mut().for_each(|v| *v = 0.0);
+                w[(j - lo) as usize] = 1.0;
+            } else {
+                w.iter_mut().for_each(|v| *v /= sum);
+            }
+            // Trim zero weights at both ends (box and triangle windows are generous).
+            let first = w.iter().position(|v| *v != 0.0).unwrap_or(0);
+            let last = w.iter().rposition(|v| *v != 0.0).unwrap_or(0);
+            rows.push((lo + first as u32, w[first..=last].to_vec()));
+        }
+        let taps = rows.iter().map(|r| r.1.len()).max().unwrap_or(1).div_ceil(pad) * pad;
+        let mut start = Vec::with_capacity(out as usize);
+        let mut weights = vec![0f32; out as usize * taps];
+        for (i, (s, w)) in rows.iter().enumerate() {
+            start.push(*s);
+            for (d, v) in weights[i * taps..].iter_mut().zip(w) {
+                *d = *v as f32;
+            }
+        }
+        AxisTable { taps, start, weights }
+    }
+
+    /// Number of weights actually used by output `i` (trailing zero padding excluded).
+    fn used(&self, i: usize) -> usize {
+        let w = &self.weights[i * self.taps..(i + 1) * self.taps];
+        w.iter().rposition(|v| *v != 0.0).map_or(1, |p| p + 1)
+    }
+}
+
+/// Lanes of the horizontal dot product.
+const LANES: usize = 8;
+/// Most bands of output rows a plan splits into (each owns its scratch rows).
+const MAX_BANDS: usize = 32;
+
+/// Everything needed to resample one placement, built once and reused every frame.
+#[derive(Debug)]
+pub struct Plan {
+    key: PlanKey,
+    /// Horizontal table (over the source columns `x0..`, relative to `x0`).
+    pub h: AxisTable,
+    /// Vertical table (absolute source rows).
+    pub v: AxisTable,
+    /// First source column read.
+    pub x0: u32,
+    /// Source columns read.
+    pub width: u32,
+    /// First source row read.
+    pub y0: u32,
+    /// Source rows read.
+    pub height: u32,
+    /// Destination rect on the canvas.
+    pub dst: Rect,
+    rows_per_band: usize,
+    /// Per band: the vertical sum of one output row (source stride), then one plane per
+    /// channel padded for whole-lane reads.
+    scratch: Vec<Vec<f32>>,
+    plane: usize,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct PlanKey {
+    src: (u32, u32),
     crop: [f64; 4],
-    canvas: &mut [u8],
-    cw: u32,
-    ch: u32,
     dst: Rect,
     filter: Filter,
-) -> Result<(), RenderError> {
-    let err = |e: &dyn std::fmt::Display| RenderError::Resample(e.to_string());
-    let src = fr::images::TypedImageRef::<P>::from_buffer(sw, sh, src).map_err(|e| err(&e))?;
-    let canvas = fr::images::TypedImage::<P>::from_buffer(cw, ch, canvas).map_err(|e| err(&e))?;
-    let mut view = fr::images::TypedCroppedImageMut::new(canvas, dst.x, dst.y, dst.w, dst.h)
-        .map_err(|e| err(&e))?;
-    let options = fr::ResizeOptions::new()
-        .resize_alg(algorithm(filter))
-        .crop(crop[0], crop[1], crop[2], crop[3])
-        .use_alpha(false);
-    resizer
-        .resize_typed(&src, &mut view, &options)
-        .map_err(|e| err(&e))
+    stride: usize,
+}
+
+impl Plan {
+    /// Build the plan for a `sw` × `sh` source with `stride` samples a pixel (4 for RGBA,
+    /// 3 for linear RGB), its `crop`, onto the canvas rect `dst`.
+    pub fn new(sw: u32, sh: u32, stride: usize, crop: [f64; 4], dst: Rect, filter: Filter) -> Plan {
+        let h_abs = AxisTable::new(filter, sw, crop[0], crop[2], dst.w, LANES);
+        let v = AxisTable::new(filter, sh, crop[1], crop[3], dst.h, 1);
+        let x0 = h_abs.start.iter().copied().min().unwrap_or(0);
+        let x1 = (0..dst.w as usize)
+            .map(|i| h_abs.start[i] + h_abs.used(i) as u32)
+            .max()
+            .unwrap_or(x0 + 1);
+        let h = AxisTable {
+            start: h_abs.start.iter().map(|s| s - x0).collect(),
+            ..h_abs
+        };
+        let width = x1 - x0;
+        let y0 = v.start.iter().copied().min().unwrap_or(0);
+        let y1 = (0..dst.h as usize).map(|i| v.start[i] + v.used(i) as u32).max().unwrap_or(y0 + 1);
+        let plane = width as usize + h.taps;
+        let bands = (dst.h as usize).clamp(1, MAX_BANDS);
+        let rows_per_band = (dst.h as usize).div_ceil(bands);
+        let bands = (dst.h as usize).div_ceil(rows_per_band).max(1);
+        let scratch = (0..bands).map(|_| vec![0f32; width as usize * stride + 3 * plane]).collect();
+        Plan {
+            key: PlanKey { src: (sw, sh), crop, dst, filter, stride },
+            h,
+            v,
+            x0,
+            width,
+            y0,
+            height: y1 - y0,
+            dst,
+            rows_per_band,
+            scratch,
+            plane,
+        }
+    }
+
+    /// Whether this plan resamples exactly this job.
+    pub fn matches(&self, sw: u32, sh: u32, stride: usize, crop: [f64; 4], dst: Rect, filter: Filter) -> bool {
+        self.key == PlanKey { src: (sw, sh), crop, dst, filter, stride }
+    }
+}
+
+/// A source sample type: u8 or u16 code values, or u16 linear light.
+pub trait Sample: Copy + Send + Sync {
+    /// As f32.
+    fn f(self) -> f32;
+}
+impl Sample for u8 {
+    #[inline(always)]
+    fn f(self) -> f32 {
+        self as f32
+    }
+}
+impl Sample for u16 {
+    #[inline(always)]
+    fn f(self) -> f32 {
+        self as f32
+    }
+}
+
+/// What the filtered value becomes in the canvas.
+#[derive(Debug, Clone, Copy)]
+pub enum Output<'a> {
+    /// Linear light already: round to u16.
+    Linear,
+    /// Code values: round to the code range, then through this LUT (256 or 65536 entries)
+    /// to linear light. This is `resample = "fast"`.
+    Lut(&'a [u16]),
+}
+
+/// Resample through `plan` into the plan's rect of `canvas` (packed RGB u16, `cw` wide).
+///
+/// `src` holds source pixels (`plan`'s stride samples each) in rows of `src_row` samples,
+/// its first sample being source pixel `origin`; it must cover the plan's read region
+/// (`x0..x0 + width`, `y0..y0 + height`): pass the whole image with origin (0, 0), or just
+/// that region.
+pub fn run<T: Sample>(
+    plan: &mut Plan,
+    src: &[T],
+    src_row: usize,
+    origin: (u32, u32),
+    canvas: &mut [u16],
+    cw: u32,
+    out: Output<'_>,
+) {
+    let stride = plan.key.stride;
+    let (dst, width, plane) = (plan.dst, plan.width as usize, plan.plane);
+    let (x0, rows_per_band) = (plan.x0 as usize, plan.rows_per_band);
+    let (h, v) = (&plan.h, &plan.v);
+    let row_len = cw as usize * 3;
+    let (ox0, oy0) = (origin.0 as usize, origin.1 as usize);
+    let rows = &mut canvas[dst.y as usize * row_len..(dst.y + dst.h) as usize * row_len];
+    rows.par_chunks_mut(rows_per_band * row_len)
+        .zip(plan.scratch.par_iter_mut())
+        .enumerate()
+        .for_each(|(band, (rows, scratch))| {
+            let (acc, planes) = scratch.split_at_mut(width * stride);
+            for (r, canvas_row) in rows.chunks_exact_mut(row_len).enumerate() {
+                let oy = band * rows_per_band + r;
+                // Vertical pass: acc = Σ w · source row.
+                let s0 = v.start[oy] as usize;
+                let wv = &v.weights[oy * v.taps..(oy + 1) * v.taps];
+                acc.fill(0.0);
+                for (k, &w) in wv.iter().enumerate() {
+                    if w == 0.0 {
+                        continue;
+                    }
+                    let line = &src[(s0 + k - oy0) * src_row + (x0 - ox0) * stride..][..width * stride];
+                    for (a, s) in acc.iter_mut().zip(line) {
+                        *a += w * s.f();
+                    }
+                }
+                // Split into one plane per channel.
+                let (pr, rest) = planes.split_at_mut(plane);
+                let (pg, pb) = rest.split_at_mut(plane);
+                for (x, px) in acc.chunks_exact(stride).enumerate() {
+                    pr[x] = px[0];
+                    pg[x] = px[1];
+                    pb[x] = px[2];
+                }
+                // Horizontal pass: one padded dot product per pixel and channel.
+                let out_px = &mut canvas_row[dst.x as usize * 3..(dst.x + dst.w) as usize * 3];
+                for (ox, px) in out_px.chunks_exact_mut(3).enumerate() {
+                    let s = h.start[ox] as usize;
+                    let w = &h.weights[ox * h.taps..(ox + 1) * h.taps];
+                    let vals = [dot(w, &pr[s..s + h.taps]), dot(w, &pg[s..s + h.taps]), dot(w, &pb[s..s + h.taps])];
+                    match out {
+                        Output::Linear => {
+                            for c in 0..3 {
+                                px[c] = (vals[c] + 0.5).clamp(0.0, 65535.0) as u16;
+                            }
+                        }
+                        Output::Lut(lut) => {
+                            let max = (lut.len() - 1) as f32;
+                            for c in 0..3 {
+                                px[c] = lut[(vals[c] + 0.5).clamp(0.0, max) as usize];
+                            }
+                        }
+                    }
+                }
+            }
+        });
+}
+
+/// Dot product over whole 8-lane chunks (`w.len()` is a multiple of [`LANES`]).
+#[inline(always)]
+fn dot(w: &[f32], x: &[f32]) -> f32 {
+    let mut acc = [0f32; LANES];
+    for (wc, xc) in w.chunks_exact(LANES).zip(x.chunks_exact(LANES)) {
+        for l in 0..LANES {
+            acc[l] += wc[l] * xc[l];
+        }
+    }
+    acc.iter().sum()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn weights_sum_to_one_and_stay_inside_the_source() {
+        for filter in Filter::ALL {
+            for (size, start, len, out) in [(3840, 0.0, 3840.0, 384), (100, 10.5, 50.0, 160), (7, 0.0, 7.0, 7), (1, 0.0, 1.0, 9)] {
+                let t = AxisTable::new(filter, size, start, len, out, LANES);
+                assert_eq!(t.taps % LANES, 0);
+                for i in 0..out as usize {
+                    let w = &t.weights[i * t.taps..(i + 1) * t.taps];
+                    let sum: f32 = w.iter().sum();
+                    assert!((sum - 1.0).abs() < 1e-4, "{filter:?} {size}->{out}: sum {sum}");
+                    assert!(t.start[i] as usize + t.used(i) <= size as usize, "{filter:?}: reads past the source");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn downscale_widens_the_window() {
+        let t = AxisTable::new(Filter::Area, 3840, 0.0, 3840.0, 384, 1);
+        // Each output covers 10 source pixels.
+        assert_eq!(t.used(5), 10);
+        assert_eq!(t.start[5], 50);
+    }
+
+    #[test]
+    fn same_size_bilinear_is_the_identity() {
+        let src: Vec<u16> = (0..5 * 3 * 3).map(|v| (v * 1000) as u16).collect();
+        let dst = Rect { x: 0, y: 0, w: 5, h: 3 };
+        let mut plan = Plan::new(5, 3, 3, [0.0, 0.0, 5.0, 3.0], dst, Filter::Bilinear);
+        let mut canvas = vec![0u16; 5 * 3 * 3];
+        run(&mut plan, &src, 15, (0, 0), &mut canvas, 5, Output::Linear);
+        assert_eq!(canvas, src);
+    }
 
     #[test]
     fn contain_letterboxes_and_centres() {
