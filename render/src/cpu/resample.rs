@@ -182,6 +182,9 @@ impl AxisTable {
     }
 }
 
+/// Samples per column tile of the vertical pass (4 KiB of f32).
+const V_TILE: usize = 1024;
+
 /// Lanes of the horizontal dot product.
 const LANES: usize = 8;
 /// Most bands of output rows a plan splits into (each owns its scratch rows).
@@ -325,14 +328,19 @@ pub fn run<T: Sample>(
                 // Vertical pass: acc = Σ w · source row.
                 let s0 = v.start[oy] as usize;
                 let wv = &v.weights[oy * v.taps..(oy + 1) * v.taps];
-                acc.fill(0.0);
-                for (k, &w) in wv.iter().enumerate() {
-                    if w == 0.0 {
-                        continue;
-                    }
-                    let line = &src[(s0 + k - oy0) * src_row + (x0 - ox0) * stride..][..width * stride];
-                    for (a, s) in acc.iter_mut().zip(line) {
-                        *a += w * s.f();
+                // In column tiles, so the tile of `acc` stays in L1 across all taps.
+                for t0 in (0..width * stride).step_by(V_TILE) {
+                    let tile = &mut acc[t0..(t0 + V_TILE).min(width * stride)];
+                    tile.fill(0.0);
+                    for (k, &w) in wv.iter().enumerate() {
+                        if w == 0.0 {
+                            continue;
+                        }
+                        let row = (s0 + k - oy0) * src_row + (x0 - ox0) * stride + t0;
+                        let n = tile.len();
+                        for (a, s) in tile.iter_mut().zip(&src[row..row + n]) {
+                            *a += w * s.f();
+                        }
                     }
                 }
                 // Split into one plane per channel.
