@@ -113,7 +113,7 @@ impl Mapper {
 
     /// Check that this mapper can drive a module of `cols` × `rows` with `scan` addresses.
     pub fn check_fits(&self, cols: u32, rows: u32, scan: u32) -> Result<(), String> {
-        if scan == 0 || rows % scan != 0 {
+        if scan == 0 || !rows.is_multiple_of(scan) {
             return Err(format!(
                 "scan {scan} does not divide the module height {rows}"
             ));
@@ -147,7 +147,7 @@ impl Mapper {
             Mapper::ZStripe | Mapper::ZnMirrorZStripe | Mapper::ZStripeUneven => (8, 8),
             Mapper::Table(_) => (1, 1),
         };
-        if cols % cdiv != 0 || rows % rdiv != 0 {
+        if !cols.is_multiple_of(cdiv) || !rows.is_multiple_of(rdiv) {
             return Err(format!(
                 "mapper \"{}\" needs a width divisible by {cdiv} and a height divisible by {rdiv}; the module is {cols}x{rows}",
                 self.name()
@@ -206,6 +206,9 @@ impl Mapper {
     }
 }
 
+/// One table line: line number, (address, line, position), visible pixel or none.
+type TableEntry = (usize, [u32; 3], Option<(u32, u32)>);
+
 /// A mapping read from a table file: any panel, described without code.
 ///
 /// The format (text, one entry a line, `#` starts a comment):
@@ -250,7 +253,7 @@ impl MapTable {
         let mut size = None;
         let mut scan = None;
         let mut positions = None;
-        let mut entries: Vec<(usize, [u32; 3], Option<(u32, u32)>)> = Vec::new();
+        let mut entries: Vec<TableEntry> = Vec::new();
         for (i, raw) in text.lines().enumerate() {
             let line_no = i + 1;
             let line = raw.split('#').next().unwrap_or("").trim();

@@ -4,7 +4,7 @@
 //! One test function: the counter is process-wide, so scenarios must not overlap.
 
 use ledwall_render::wall::ResampleMode;
-use ledwall_render::{Fit, Filter, Layer, Renderer, Scene, SourceImage, Wall, WallFrame};
+use ledwall_render::{Filter, Fit, Layer, Renderer, Scene, SourceImage, Wall, WallFrame};
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -39,7 +39,10 @@ unsafe impl GlobalAlloc for Counting {
 static GLOBAL: Counting = Counting;
 
 fn wall(name: &str) -> Wall {
-    let path = format!("{}/../fixtures/walls/{name}.toml", env!("CARGO_MANIFEST_DIR"));
+    let path = format!(
+        "{}/../fixtures/walls/{name}.toml",
+        env!("CARGO_MANIFEST_DIR")
+    );
     Wall::load(&path).unwrap_or_else(|e| panic!("{e}"))
 }
 
@@ -98,7 +101,9 @@ fn allocations(
             } else {
                 Scene::single(n, layer)
             };
-            renderer.render_into(&scene, frame).unwrap_or_else(|e| panic!("{e}"));
+            renderer
+                .render_into(&scene, frame)
+                .unwrap_or_else(|e| panic!("{e}"));
         }
         ALLOCS.load(Ordering::SeqCst) - before
     })
@@ -113,21 +118,48 @@ fn render_into_allocates_nothing_per_frame() {
         let (cw, ch) = (w.width, w.height);
         // Video at canvas size: linearize + compose + colour + quantize + pack every frame.
         let native: Vec<_> = (0..2).map(|s| (cw, ch, pattern(cw, ch, s))).collect();
-        let n = allocations(&mut renderer, &mut frame, &native, false, Fit::Stretch, 3, 12);
-        assert_eq!(n, 0, "{name}: 1:1 video path allocated {n} times in 12 frames");
+        let n = allocations(
+            &mut renderer,
+            &mut frame,
+            &native,
+            false,
+            Fit::Stretch,
+            3,
+            12,
+        );
+        assert_eq!(
+            n, 0,
+            "{name}: 1:1 video path allocated {n} times in 12 frames"
+        );
         // Stills: the resampled canvas is cached; colour, quantize and pack rerun.
-        let small: Vec<_> = (0..2).map(|s| (cw / 2 + 3, ch / 2 + 1, pattern(cw / 2 + 3, ch / 2 + 1, s))).collect();
+        let small: Vec<_> = (0..2)
+            .map(|s| (cw / 2 + 3, ch / 2 + 1, pattern(cw / 2 + 3, ch / 2 + 1, s)))
+            .collect();
         let n = allocations(&mut renderer, &mut frame, &small, true, Fit::Contain, 3, 12);
         assert_eq!(n, 0, "{name}: still path allocated {n} times in 12 frames");
         // Scaled video: every stage, resampling included, every frame.
         let n = allocations(&mut renderer, &mut frame, &small, false, Fit::Cover, 3, 12);
-        assert_eq!(n, 0, "{name}: scaled video path allocated {n} times in 12 frames");
+        assert_eq!(
+            n, 0,
+            "{name}: scaled video path allocated {n} times in 12 frames"
+        );
         // The same with resample = "fast" (filter code values, LUT on the way out).
         let mut spec = w.spec.clone();
         spec.color.resample = ResampleMode::Fast;
         let fast = Wall::from_spec(&spec, &w.source).unwrap_or_else(|e| panic!("{e}"));
         let mut renderer = Renderer::new(&fast).unwrap_or_else(|e| panic!("{e}"));
-        let n = allocations(&mut renderer, &mut frame, &small, false, Fit::Contain, 3, 12);
-        assert_eq!(n, 0, "{name}: fast scaled video path allocated {n} times in 12 frames");
+        let n = allocations(
+            &mut renderer,
+            &mut frame,
+            &small,
+            false,
+            Fit::Contain,
+            3,
+            12,
+        );
+        assert_eq!(
+            n, 0,
+            "{name}: fast scaled video path allocated {n} times in 12 frames"
+        );
     }
 }

@@ -57,7 +57,12 @@ fn scale(i: &[u16], o: &mut [u16], g: [f32; 3]) {
             o[j] = (i[j] as f32 * g24[j] + 0.5).min(65535.0) as u16;
         }
     }
-    for (j, (o, i)) in oc.into_remainder().iter_mut().zip(ic.remainder()).enumerate() {
+    for (j, (o, i)) in oc
+        .into_remainder()
+        .iter_mut()
+        .zip(ic.remainder())
+        .enumerate()
+    {
         *o = (*i as f32 * g[j % 3] + 0.5).min(65535.0) as u16;
     }
 }

@@ -39,13 +39,11 @@ pub fn rect<T: CodeSample>(
     let (fx, fy, w) = (from.x as usize, from.y as usize, from.w as usize);
     // Slice first: rayon's `skip` spawns a job (an allocation) to drop the skipped part.
     let rows = &mut dst[to.1 as usize * dw..(to.1 + from.h) as usize * dw];
-    rows.par_chunks_mut(dw)
-        .enumerate()
-        .for_each(|(row, out)| {
-            let s = &src[(fy + row) * sw + fx * 4..][..w * 4];
-            let o = &mut out[to.0 as usize * 3..][..w * 3];
-            row_lut(s, lut, o);
-        });
+    rows.par_chunks_mut(dw).enumerate().for_each(|(row, out)| {
+        let s = &src[(fy + row) * sw + fx * 4..][..w * 4];
+        let o = &mut out[to.0 as usize * 3..][..w * 3];
+        row_lut(s, lut, o);
+    });
 }
 
 #[inline]

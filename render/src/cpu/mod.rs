@@ -224,9 +224,7 @@ impl Renderer {
                 fit: layer.fit,
                 filter: layer.filter,
             });
-            let hit = key.and_then(|k| {
-                (0..MAX_LAYERS).find(|&s| self.slots[s].key == Some(k))
-            });
+            let hit = key.and_then(|k| (0..MAX_LAYERS).find(|&s| self.slots[s].key == Some(k)));
             let slot = match hit {
                 Some(s) => {
                     hits += 1;
@@ -342,7 +340,11 @@ impl Renderer {
             ResampleMode::Fast => 4,
         };
         let t = Instant::now();
-        let plan = match self.plans.iter().position(|p| p.matches(sw, sh, stride, place.crop, dst, filter)) {
+        let plan = match self
+            .plans
+            .iter()
+            .position(|p| p.matches(sw, sh, stride, place.crop, dst, filter))
+        {
             Some(i) => {
                 // Most recent last; rotating a short Vec moves no heap memory.
                 self.plans[i..].rotate_left(1);
@@ -352,7 +354,8 @@ impl Renderer {
                 if self.plans.len() == MAX_PLANS {
                     self.plans.remove(0);
                 }
-                self.plans.push(resample::Plan::new(sw, sh, stride, place.crop, dst, filter));
+                self.plans
+                    .push(resample::Plan::new(sw, sh, stride, place.crop, dst, filter));
                 self.plans.len() - 1
             }
         };
@@ -361,7 +364,12 @@ impl Renderer {
         match self.color.resample {
             ResampleMode::Linear => {
                 // Linearize only the source pixels the plan reads.
-                let from = Rect { x: plan.x0, y: plan.y0, w: plan.width, h: plan.height };
+                let from = Rect {
+                    x: plan.x0,
+                    y: plan.y0,
+                    w: plan.width,
+                    h: plan.height,
+                };
                 let t = Instant::now();
                 let need = from.w as usize * from.h as usize * 3;
                 if self.src_linear.len() < need {
@@ -370,12 +378,22 @@ impl Renderer {
                 let lin = &mut self.src_linear[..need];
                 match src.data {
                     PixelData::Rgba8(d) => linearize::rect(d, sw, from, lut8, lin, from.w, (0, 0)),
-                    PixelData::Rgba16(d) => linearize::rect(d, sw, from, lut16, lin, from.w, (0, 0)),
+                    PixelData::Rgba16(d) => {
+                        linearize::rect(d, sw, from, lut16, lin, from.w, (0, 0))
+                    }
                 }
                 self.times[0] += t.elapsed();
                 let t = Instant::now();
                 let row = from.w as usize * 3;
-                resample::run(plan, lin, row, (from.x, from.y), canvas, cw, resample::Output::Linear);
+                resample::run(
+                    plan,
+                    lin,
+                    row,
+                    (from.x, from.y),
+                    canvas,
+                    cw,
+                    resample::Output::Linear,
+                );
                 self.times[1] += t.elapsed();
             }
             ResampleMode::Fast => {
@@ -384,8 +402,24 @@ impl Renderer {
                 let t = Instant::now();
                 let row = sw as usize * 4;
                 match src.data {
-                    PixelData::Rgba8(d) => resample::run(plan, d, row, (0, 0), canvas, cw, resample::Output::Lut(lut8)),
-                    PixelData::Rgba16(d) => resample::run(plan, d, row, (0, 0), canvas, cw, resample::Output::Lut(lut16)),
+                    PixelData::Rgba8(d) => resample::run(
+                        plan,
+                        d,
+                        row,
+                        (0, 0),
+                        canvas,
+                        cw,
+                        resample::Output::Lut(lut8),
+                    ),
+                    PixelData::Rgba16(d) => resample::run(
+                        plan,
+                        d,
+                        row,
+                        (0, 0),
+                        canvas,
+                        cw,
+                        resample::Output::Lut(lut16),
+                    ),
                 }
                 self.times[1] += t.elapsed();
             }

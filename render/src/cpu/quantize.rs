@@ -83,7 +83,12 @@ pub fn run(input: &[u16], out: &mut [u16], w: u32, depth: u32, t: &[[f32; 8]; 8]
                     o[j] = (i[j] as f32 * scale + t24[j]).min(max) as u16;
                 }
             }
-            for (j, (o, i)) in oc.into_remainder().iter_mut().zip(ic.remainder()).enumerate() {
+            for (j, (o, i)) in oc
+                .into_remainder()
+                .iter_mut()
+                .zip(ic.remainder())
+                .enumerate()
+            {
                 *o = (*i as f32 * scale + t24[j]).min(max) as u16;
             }
         });

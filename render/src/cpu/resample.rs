@@ -107,7 +107,11 @@ fn kernel(filter: Filter) -> (f64, fn(f64) -> f64) {
         }
     }
     fn lanczos3(x: f64) -> f64 {
-        if x.abs() < 3.0 { sinc(x) * sinc(x / 3.0) } else { 0.0 }
+        if x.abs() < 3.0 {
+            sinc(x) * sinc(x / 3.0)
+        } else {
+            0.0
+        }
     }
     match filter {
         Filter::Nearest | Filter::Area => (0.5, boxk),
@@ -133,7 +137,14 @@ impl AxisTable {
     /// Build the table mapping `len` source pixels starting at `crop_start` (fractional) of
     /// a `size`-pixel source axis onto `out` output pixels. `pad` rounds `taps` up to a
     /// multiple (the horizontal pass reads whole 8-lane chunks).
-    pub fn new(filter: Filter, size: u32, crop_start: f64, len: f64, out: u32, pad: usize) -> AxisTable {
+    pub fn new(
+        filter: Filter,
+        size: u32,
+        crop_start: f64,
+        len: f64,
+        out: u32,
+        pad: usize,
+    ) -> AxisTable {
         let scale = len / out as f64;
         let (support, k) = kernel(filter);
         let fscale = scale.max(1.0);
@@ -148,7 +159,9 @@ impl AxisTable {
             }
             let lo = ((center - support).floor().max(0.0) as u32).min(size - 1);
             let hi = ((center + support).ceil().max(0.0) as u32).clamp(lo + 1, size);
-            let mut w: Vec<f64> = (lo..hi).map(|j| k((j as f64 + 0.5 - center) / fscale)).collect();
+            let mut w: Vec<f64> = (lo..hi)
+                .map(|j| k((j as f64 + 0.5 - center) / fscale))
+                .collect();
             let sum: f64 = w.iter().sum();
             if sum.abs() < 1e-9 {
                 // The kernel missed every pixel centre (tiny box windows): take the nearest.
@@ -163,7 +176,13 @@ impl AxisTable {
             let last = w.iter().rposition(|v| *v != 0.0).unwrap_or(0);
             rows.push((lo + first as u32, w[first..=last].to_vec()));
         }
-        let taps = rows.iter().map(|r| r.1.len()).max().unwrap_or(1).div_ceil(pad) * pad;
+        let taps = rows
+            .iter()
+            .map(|r| r.1.len())
+            .max()
+            .unwrap_or(1)
+            .div_ceil(pad)
+            * pad;
         let mut start = Vec::with_capacity(out as usize);
         let mut weights = vec![0f32; out as usize * taps];
         for (i, (s, w)) in rows.iter().enumerate() {
@@ -172,7 +191,11 @@ impl AxisTable {
                 *d = *v as f32;
             }
         }
-        AxisTable { taps, start, weights }
+        AxisTable {
+            taps,
+            start,
+            weights,
+        }
     }
 
     /// Number of weights actually used by output `i` (trailing zero padding excluded).
@@ -241,14 +264,25 @@ impl Plan {
         };
         let width = x1 - x0;
         let y0 = v.start.iter().copied().min().unwrap_or(0);
-        let y1 = (0..dst.h as usize).map(|i| v.start[i] + v.used(i) as u32).max().unwrap_or(y0 + 1);
+        let y1 = (0..dst.h as usize)
+            .map(|i| v.start[i] + v.used(i) as u32)
+            .max()
+            .unwrap_or(y0 + 1);
         let plane = width as usize + h.taps;
         let bands = (dst.h as usize).clamp(1, MAX_BANDS);
         let rows_per_band = (dst.h as usize).div_ceil(bands);
         let bands = (dst.h as usize).div_ceil(rows_per_band).max(1);
-        let scratch = (0..bands).map(|_| vec![0f32; width as usize * stride + 3 * plane]).collect();
+        let scratch = (0..bands)
+            .map(|_| vec![0f32; width as usize * stride + 3 * plane])
+            .collect();
         Plan {
-            key: PlanKey { src: (sw, sh), crop, dst, filter, stride },
+            key: PlanKey {
+                src: (sw, sh),
+                crop,
+                dst,
+                filter,
+                stride,
+            },
             h,
             v,
             x0,
@@ -263,8 +297,23 @@ impl Plan {
     }
 
     /// Whether this plan resamples exactly this job.
-    pub fn matches(&self, sw: u32, sh: u32, stride: usize, crop: [f64; 4], dst: Rect, filter: Filter) -> bool {
-        self.key == PlanKey { src: (sw, sh), crop, dst, filter, stride }
+    pub fn matches(
+        &self,
+        sw: u32,
+        sh: u32,
+        stride: usize,
+        crop: [f64; 4],
+        dst: Rect,
+        filter: Filter,
+    ) -> bool {
+        self.key
+            == PlanKey {
+                src: (sw, sh),
+                crop,
+                dst,
+                filter,
+                stride,
+            }
     }
 }
 
@@ -356,7 +405,11 @@ pub fn run<T: Sample>(
                 for (ox, px) in out_px.chunks_exact_mut(3).enumerate() {
                     let s = h.start[ox] as usize;
                     let w = &h.weights[ox * h.taps..(ox + 1) * h.taps];
-                    let vals = [dot(w, &pr[s..s + h.taps]), dot(w, &pg[s..s + h.taps]), dot(w, &pb[s..s + h.taps])];
+                    let vals = [
+                        dot(w, &pr[s..s + h.taps]),
+                        dot(w, &pg[s..s + h.taps]),
+                        dot(w, &pb[s..s + h.taps]),
+                    ];
                     match out {
                         Output::Linear => {
                             for c in 0..3 {
@@ -394,14 +447,25 @@ mod tests {
     #[test]
     fn weights_sum_to_one_and_stay_inside_the_source() {
         for filter in Filter::ALL {
-            for (size, start, len, out) in [(3840, 0.0, 3840.0, 384), (100, 10.5, 50.0, 160), (7, 0.0, 7.0, 7), (1, 0.0, 1.0, 9)] {
+            for (size, start, len, out) in [
+                (3840, 0.0, 3840.0, 384),
+                (100, 10.5, 50.0, 160),
+                (7, 0.0, 7.0, 7),
+                (1, 0.0, 1.0, 9),
+            ] {
                 let t = AxisTable::new(filter, size, start, len, out, LANES);
                 assert_eq!(t.taps % LANES, 0);
                 for i in 0..out as usize {
                     let w = &t.weights[i * t.taps..(i + 1) * t.taps];
                     let sum: f32 = w.iter().sum();
-                    assert!((sum - 1.0).abs() < 1e-4, "{filter:?} {size}->{out}: sum {sum}");
-                    assert!(t.start[i] as usize + t.used(i) <= size as usize, "{filter:?}: reads past the source");
+                    assert!(
+                        (sum - 1.0).abs() < 1e-4,
+                        "{filter:?} {size}->{out}: sum {sum}"
+                    );
+                    assert!(
+                        t.start[i] as usize + t.used(i) <= size as usize,
+                        "{filter:?}: reads past the source"
+                    );
                 }
             }
         }
@@ -418,7 +482,12 @@ mod tests {
     #[test]
     fn same_size_bilinear_is_the_identity() {
         let src: Vec<u16> = (0..5 * 3 * 3).map(|v| (v * 1000) as u16).collect();
-        let dst = Rect { x: 0, y: 0, w: 5, h: 3 };
+        let dst = Rect {
+            x: 0,
+            y: 0,
+            w: 5,
+            h: 3,
+        };
         let mut plan = Plan::new(5, 3, 3, [0.0, 0.0, 5.0, 3.0], dst, Filter::Bilinear);
         let mut canvas = vec![0u16; 5 * 3 * 3];
         run(&mut plan, &src, 15, (0, 0), &mut canvas, 5, Output::Linear);

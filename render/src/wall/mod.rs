@@ -19,7 +19,7 @@ use crate::error::{ConfigError, Problem};
 use crate::mapper::{MapTable, Mapper};
 use serde::de::DeserializeOwned;
 use serde_json::Value;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -176,8 +176,8 @@ impl Wall {
 
     fn from_value(value: Value, path: &Path) -> Result<Wall, ConfigError> {
         let mut problems = Vec::new();
-        let spec = parse_spec(value, &mut problems);
-        let wall = spec.and_then(|spec| check(spec, path, &mut problems));
+        let parsed = parse_spec(value, &mut problems);
+        let wall = parsed.and_then(|parsed| check(parsed, path, &mut problems));
         match wall {
             Some(w) if problems.is_empty() => Ok(w),
             _ => Err(ConfigError {
@@ -215,7 +215,21 @@ fn piece<T: DeserializeOwned>(v: Value, field: &str, problems: &mut Vec<Problem>
     }
 }
 
-fn parse_spec(value: Value, problems: &mut Vec<Problem>) -> Option<WallSpec> {
+/// What parsed. Pieces that did not parse (their problems are already reported) are
+/// replaced by harmless stand-ins or left out, so that the semantic checks still run on
+/// everything else without reporting anything twice. Problems stop the wall being built.
+struct Parsed {
+    spec: WallSpec,
+    /// Index in the file of each entry of `spec.outputs` (entries that did not parse are
+    /// left out of it).
+    output_index: Vec<usize>,
+    /// `[[outputs]]` entries in the file, parsed or not.
+    outputs_in_file: usize,
+    /// Module types in the file that did not parse (not "unknown" where they are used).
+    broken_types: BTreeSet<String>,
+}
+
+fn parse_spec(value: Value, problems: &mut Vec<Problem>) -> Option<Parsed> {
     let Value::Object(mut map) = value else {
         problems.push(Problem::new("", "a wall file must be a table of fields"));
         return None;
@@ -256,17 +270,18 @@ fn parse_spec(value: Value, problems: &mut Vec<Problem>) -> Option<WallSpec> {
         }
     };
     let color = take("color").map_or(Some(ColorSpec::default()), |v| piece(v, "color", problems));
-    let mut module_types = Some(BTreeMap::new());
+    let mut module_types = BTreeMap::new();
+    let mut broken_types = BTreeSet::new();
     match take("module_types") {
         Some(Value::Object(types)) => {
             for (k, v) in types {
                 match piece::<ModuleTypeSpec>(v, &format!("module_types.{k}"), problems) {
                     Some(t) => {
-                        if let Some(m) = module_types.as_mut() {
-                            m.insert(k, t);
-                        }
+                        module_types.insert(k, t);
                     }
-                    None => module_types = None,
+                    None => {
+                        broken_types.insert(k);
+                    }
                 }
             }
         }
@@ -275,21 +290,19 @@ fn parse_spec(value: Value, problems: &mut Vec<Problem>) -> Option<WallSpec> {
                 "module_types",
                 "must be a table of module types",
             ));
-            module_types = None;
         }
         None => {}
     }
-    let mut outputs = Some(Vec::new());
+    let mut outputs = Vec::new();
+    let mut output_index = Vec::new();
+    let mut outputs_in_file = 0;
     match take("outputs") {
         Some(Value::Array(list)) => {
+            outputs_in_file = list.len();
             for (i, v) in list.into_iter().enumerate() {
-                match piece::<OutputSpec>(v, &format!("outputs[{i}]"), problems) {
-                    Some(o) => {
-                        if let Some(list) = outputs.as_mut() {
-                            list.push(o);
-                        }
-                    }
-                    None => outputs = None,
+                if let Some(o) = piece::<OutputSpec>(v, &format!("outputs[{i}]"), problems) {
+                    outputs.push(o);
+                    output_index.push(i);
                 }
             }
         }
@@ -298,17 +311,26 @@ fn parse_spec(value: Value, problems: &mut Vec<Problem>) -> Option<WallSpec> {
                 "outputs",
                 "must be an array of [[outputs]] tables",
             ));
-            outputs = None;
+            outputs_in_file = 1;
         }
         None => {}
     }
-    Some(WallSpec {
-        name: name?,
-        refresh_hz: refresh_hz?,
-        canvas: canvas?,
-        color: color?,
-        module_types: module_types?,
-        outputs: outputs?,
+    // Stand-ins for pieces that did not parse: values the checks accept.
+    Some(Parsed {
+        spec: WallSpec {
+            name: name.unwrap_or_else(|| "?".into()),
+            refresh_hz: refresh_hz.unwrap_or(60),
+            canvas: canvas.unwrap_or(CanvasSpec {
+                width: 1,
+                height: 1,
+            }),
+            color: color.unwrap_or_default(),
+            module_types,
+            outputs,
+        },
+        output_index,
+        outputs_in_file,
+        broken_types,
     })
 }
 
@@ -335,7 +357,13 @@ fn parse_color_order(s: &str) -> Option<[u8; 3]> {
     Some(order)
 }
 
-fn check(spec: WallSpec, path: &Path, problems: &mut Vec<Problem>) -> Option<Wall> {
+fn check(parsed: Parsed, path: &Path, problems: &mut Vec<Problem>) -> Option<Wall> {
+    let Parsed {
+        spec,
+        output_index,
+        outputs_in_file,
+        broken_types,
+    } = parsed;
     let mut p = |field: String, reason: String| problems.push(Problem::new(field, reason));
     if spec.name.trim().is_empty() {
         p("name".into(), "must not be empty".into());
@@ -448,18 +476,18 @@ fn check(spec: WallSpec, path: &Path, problems: &mut Vec<Problem>) -> Option<Wal
                 m
             }
         };
-        if let (Some(scan), Some(m), true) = (t.scan, &mapper, ok) {
-            if let Err(e) = m.check_fits(cols, rows, scan) {
-                p(
-                    f(if scan == 0 || rows % scan != 0 {
-                        "scan"
-                    } else {
-                        "mapper"
-                    }),
-                    e,
-                );
-                ok = false;
-            }
+        if let (Some(scan), Some(m), true) = (t.scan, &mapper, ok)
+            && let Err(e) = m.check_fits(cols, rows, scan)
+        {
+            p(
+                f(if scan == 0 || !rows.is_multiple_of(scan) {
+                    "scan"
+                } else {
+                    "mapper"
+                }),
+                e,
+            );
+            ok = false;
         }
         if let (Some(order), Some(mapper), true) = (order, mapper, ok) {
             types.insert(
@@ -476,10 +504,10 @@ fn check(spec: WallSpec, path: &Path, problems: &mut Vec<Problem>) -> Option<Wal
             );
         }
     }
-    let type_exists = |n: &str| spec.module_types.contains_key(n);
+    let type_exists = |n: &str| spec.module_types.contains_key(n) || broken_types.contains(n);
 
     // Outputs.
-    if spec.outputs.is_empty() {
+    if outputs_in_file == 0 {
         p(
             "outputs".into(),
             "a wall needs at least one [[outputs]] port".into(),
@@ -488,7 +516,11 @@ fn check(spec: WallSpec, path: &Path, problems: &mut Vec<Problem>) -> Option<Wal
     let mut outputs = Vec::new();
     let mut names: BTreeMap<&str, usize> = BTreeMap::new();
     let mut all_ok = true;
-    for (oi, o) in spec.outputs.iter().enumerate() {
+    // Every placed module's footprint in file order, for the overlap check, whether or not
+    // its port has other problems.
+    let mut footprints: Vec<Footprint> = Vec::new();
+    for (k, o) in spec.outputs.iter().enumerate() {
+        let oi = output_index[k];
         let f = |k: &str| format!("outputs[{oi}].{k}");
         if o.name.is_empty()
             || !o
@@ -635,6 +667,17 @@ fn check(spec: WallSpec, path: &Path, problems: &mut Vec<Problem>) -> Option<Wal
             );
             port_ok = false;
         }
+        for (field, m) in &modules {
+            let (w, h) = m.footprint();
+            footprints.push(Footprint {
+                x0: m.at[0],
+                y0: m.at[1],
+                x1: m.at[0] + w as i64,
+                y1: m.at[1] + h as i64,
+                field: field.clone(),
+                port: o.name.clone(),
+            });
+        }
         match (sink, port_ok) {
             (Some(sink), true) => outputs.push(Output {
                 name: o.name.clone(),
@@ -647,53 +690,32 @@ fn check(spec: WallSpec, path: &Path, problems: &mut Vec<Problem>) -> Option<Wal
         let _ = &names;
     }
 
-    // Overlaps, across every port: sort footprints by left edge and sweep.
-    if all_ok {
-        let mut rects: Vec<(i64, i64, i64, i64, usize, usize)> = Vec::new();
-        for (oi, o) in outputs.iter().enumerate() {
-            for (mi, m) in o.modules.iter().enumerate() {
-                let (w, h) = m.footprint();
-                rects.push((
-                    m.at[0],
-                    m.at[1],
-                    m.at[0] + w as i64,
-                    m.at[1] + h as i64,
-                    oi,
-                    mi,
-                ));
-            }
-        }
-        rects.sort_by_key(|r| r.0);
-        let mut reported = 0;
-        for i in 0..rects.len() {
-            let a = rects[i];
-            for b in rects[i + 1..].iter().take_while(|b| b.0 < a.2) {
-                if a.1 < b.3 && b.1 < a.3 && reported < 20 {
-                    reported += 1;
-                    let (first, second) = if (a.4, a.5) < (b.4, b.5) {
-                        (a, *b)
-                    } else {
-                        (*b, a)
-                    };
-                    p(
-                        format!("outputs[{}].modules[{}]", second.4, second.5),
-                        format!(
-                            "overlaps outputs[{}].modules[{}] (\"{}\" #{}): footprints [{}, {})x[{}, {}) and [{}, {})x[{}, {})",
-                            first.4,
-                            first.5,
-                            outputs[first.4].name,
-                            first.5,
-                            second.0,
-                            second.2,
-                            second.1,
-                            second.3,
-                            first.0,
-                            first.2,
-                            first.1,
-                            first.3
-                        ),
-                    );
-                }
+    // Overlaps, across every port: sort footprints by left edge and sweep; the later module
+    // in file order is the one reported.
+    let mut rects: Vec<(usize, &Footprint)> = footprints.iter().enumerate().collect();
+    rects.sort_by_key(|(_, r)| r.x0);
+    let mut reported = 0;
+    for (i, &(ia, a)) in rects.iter().enumerate() {
+        for &(ib, b) in rects[i + 1..].iter().take_while(|(_, b)| b.x0 < a.x1) {
+            if a.y0 < b.y1 && b.y0 < a.y1 && reported < 20 {
+                reported += 1;
+                let (first, second) = if ia < ib { (a, b) } else { (b, a) };
+                p(
+                    second.field.clone(),
+                    format!(
+                        "overlaps {} (port \"{}\"): footprints [{}, {})x[{}, {}) and [{}, {})x[{}, {})",
+                        first.field,
+                        first.port,
+                        second.x0,
+                        second.x1,
+                        second.y0,
+                        second.y1,
+                        first.x0,
+                        first.x1,
+                        first.y0,
+                        first.y1
+                    ),
+                );
             }
         }
     }
@@ -711,6 +733,18 @@ fn check(spec: WallSpec, path: &Path, problems: &mut Vec<Problem>) -> Option<Wal
         outputs,
         spec,
     })
+}
+
+/// A placed module's canvas footprint `[x0, x1) x [y0, y1)`, for the overlap check.
+struct Footprint {
+    x0: i64,
+    y0: i64,
+    x1: i64,
+    y1: i64,
+    /// Where the module is in the file.
+    field: String,
+    /// Its port's name.
+    port: String,
 }
 
 fn unknown_type(name: &str, known: &BTreeMap<String, ModuleTypeSpec>) -> String {
@@ -754,14 +788,14 @@ fn place(
         );
         ok = false;
     }
-    if let Some(m) = &calibration {
-        if m.iter().flatten().any(|v| !v.is_finite() || v.abs() > 16.0) {
-            p(
-                format!("{field}.calibration"),
-                "every entry must be a finite number in -16..16".into(),
-            );
-            ok = false;
-        }
+    if let Some(m) = &calibration
+        && m.iter().flatten().any(|v| !v.is_finite() || v.abs() > 16.0)
+    {
+        p(
+            format!("{field}.calibration"),
+            "every entry must be a finite number in -16..16".into(),
+        );
+        ok = false;
     }
     let t = match types.get(kind) {
         Some(t) => t.clone(),
