@@ -64,8 +64,12 @@ pub struct ModuleLayout {
     pub rotate: u32,
     /// Mirroring.
     pub mirror: Mirror,
-    /// Mapper name (bitplanes).
-    pub mapper: String,
+    /// Mapper name (bitplanes ports only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mapper: Option<String>,
+    /// Odd rows run right to left (pixel-stream ports only).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub serpentine: bool,
     /// Colour order as written, e.g. "GRB".
     pub color_order: String,
     /// First position (bitplanes) or pixel (streams) of this module in the port buffer.
@@ -143,7 +147,7 @@ impl Geometry {
                             }
                         }
                         o.extend(std::iter::repeat_n(t.color_order, count as usize));
-                        modules.push(layout(m, first, count));
+                        modules.push(layout(m, first, count, true));
                         first += count;
                     }
                     (addresses, positions, slots, order) = (scan, total, s, o);
@@ -155,7 +159,7 @@ impl Geometry {
                     let mut o = Vec::with_capacity(total as usize);
                     for m in &out.modules {
                         let t = &m.kind;
-                        modules.push(layout(m, s.len() as u32, t.cols * t.rows));
+                        modules.push(layout(m, s.len() as u32, t.cols * t.rows, false));
                         for y in 0..t.rows {
                             for i in 0..t.cols {
                                 let x = if t.serpentine && y % 2 == 1 {
@@ -245,7 +249,7 @@ impl Geometry {
     }
 }
 
-fn layout(m: &crate::wall::PlacedModule, first: u32, count: u32) -> ModuleLayout {
+fn layout(m: &crate::wall::PlacedModule, first: u32, count: u32, bitplanes: bool) -> ModuleLayout {
     let t = &m.kind;
     ModuleLayout {
         kind: t.name.clone(),
@@ -253,7 +257,8 @@ fn layout(m: &crate::wall::PlacedModule, first: u32, count: u32) -> ModuleLayout
         at: m.at,
         rotate: m.rotate,
         mirror: m.mirror,
-        mapper: t.mapper.name().to_string(),
+        mapper: bitplanes.then(|| t.mapper.name().to_string()),
+        serpentine: !bitplanes && t.serpentine,
         color_order: t
             .color_order
             .iter()

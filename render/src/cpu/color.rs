@@ -45,16 +45,16 @@ pub fn apply(
     extra[3..6].fill(0);
 }
 
+multiversion! {
 /// Per-channel gain over packed RGB, 8 pixels (24 samples) at a time so the compiler can
 /// keep it in vector registers: the gain pattern repeats every 3 samples.
-#[inline]
 fn scale(i: &[u16], o: &mut [u16], g: [f32; 3]) {
     let g24: [f32; 24] = std::array::from_fn(|j| g[j % 3]);
     let mut oc = o.chunks_exact_mut(24);
     let mut ic = i.chunks_exact(24);
     for (o, i) in (&mut oc).zip(&mut ic) {
         for j in 0..24 {
-            o[j] = (i[j] as f32 * g24[j] + 0.5).min(65535.0) as u16;
+            o[j] = super::to_u16(i[j] as f32 * g24[j] + 0.5);
         }
     }
     for (j, (o, i)) in oc
@@ -63,17 +63,19 @@ fn scale(i: &[u16], o: &mut [u16], g: [f32; 3]) {
         .zip(ic.remainder())
         .enumerate()
     {
-        *o = (*i as f32 * g[j % 3] + 0.5).min(65535.0) as u16;
+        *o = super::to_u16(*i as f32 * g[j % 3] + 0.5);
     }
 }
+}
 
-#[inline]
+multiversion! {
 fn matrix(i: &[u16], o: &mut [u16], m: &[[f32; 3]; 3]) {
     for (i, o) in i.chunks_exact(3).zip(o.chunks_exact_mut(3)) {
         let v = [i[0] as f32, i[1] as f32, i[2] as f32];
         for c in 0..3 {
             let l = m[c][0] * v[0] + m[c][1] * v[1] + m[c][2] * v[2];
-            o[c] = (l + 0.5).clamp(0.0, 65535.0) as u16;
+            o[c] = super::to_u16(l + 0.5);
         }
     }
+}
 }

@@ -50,7 +50,7 @@ pub fn mix(out: &mut [u16], a: &[u16], wa: f32, b: Option<(&[u16], f32)>, bg: [u
                 .zip(b.chunks_exact(3))
             {
                 for c in 0..3 {
-                    o[c] = (a[c] as f32 * wa + b[c] as f32 * wb + bgw[c]).min(65535.0) as u16;
+                    o[c] = super::to_u16(a[c] as f32 * wa + b[c] as f32 * wb + bgw[c]);
                 }
             }
         });

@@ -76,25 +76,27 @@ pub fn run(input: &[u16], out: &mut [u16], w: u32, depth: u32, t: &[[f32; 8]; 8]
             // chunk of the row sees the same 24 thresholds and the loop vectorizes.
             let trow = &t[y & 7];
             let t24: [f32; 24] = std::array::from_fn(|j| trow[j / 3]);
-            let mut oc = o.chunks_exact_mut(24);
-            let mut ic = i.chunks_exact(24);
-            for (o, i) in (&mut oc).zip(&mut ic) {
-                for j in 0..24 {
-                    o[j] = (i[j] as f32 * scale + t24[j]).min(max) as u16;
-                }
-            }
-            for (j, (o, i)) in oc
-                .into_remainder()
-                .iter_mut()
-                .zip(ic.remainder())
-                .enumerate()
-            {
-                *o = (*i as f32 * scale + t24[j]).min(max) as u16;
-            }
+            row(i, o, &t24, scale, max);
         });
     for (o, i) in extra.iter_mut().zip(&input[canvas_len..]) {
         *o = (*i as f32 * scale + 0.5).min(max) as u16;
     }
+}
+
+multiversion! {
+/// One row: `o = min(i · scale + t, max)`, 24 samples (8 pixels) at a time.
+fn row(i: &[u16], o: &mut [u16], t24: &[f32; 24], scale: f32, max: f32) {
+    let mut oc = o.chunks_exact_mut(24);
+    let mut ic = i.chunks_exact(24);
+    for (o, i) in (&mut oc).zip(&mut ic) {
+        for j in 0..24 {
+            o[j] = super::to_u16((i[j] as f32 * scale + t24[j]).min(max));
+        }
+    }
+    for (j, (o, i)) in oc.into_remainder().iter_mut().zip(ic.remainder()).enumerate() {
+        *o = super::to_u16((*i as f32 * scale + t24[j]).min(max));
+    }
+}
 }
 
 #[cfg(test)]

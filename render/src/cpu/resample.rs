@@ -387,9 +387,7 @@ pub fn run<T: Sample>(
                         }
                         let row = (s0 + k - oy0) * src_row + (x0 - ox0) * stride + t0;
                         let n = tile.len();
-                        for (a, s) in tile.iter_mut().zip(&src[row..row + n]) {
-                            *a += w * s.f();
-                        }
+                        axpy(tile, &src[row..row + n], w);
                     }
                 }
                 // Split into one plane per channel.
@@ -402,30 +400,50 @@ pub fn run<T: Sample>(
                 }
                 // Horizontal pass: one padded dot product per pixel and channel.
                 let out_px = &mut canvas_row[dst.x as usize * 3..(dst.x + dst.w) as usize * 3];
-                for (ox, px) in out_px.chunks_exact_mut(3).enumerate() {
-                    let s = h.start[ox] as usize;
-                    let w = &h.weights[ox * h.taps..(ox + 1) * h.taps];
-                    let vals = [
-                        dot(w, &pr[s..s + h.taps]),
-                        dot(w, &pg[s..s + h.taps]),
-                        dot(w, &pb[s..s + h.taps]),
-                    ];
-                    match out {
-                        Output::Linear => {
-                            for c in 0..3 {
-                                px[c] = (vals[c] + 0.5).clamp(0.0, 65535.0) as u16;
-                            }
-                        }
-                        Output::Lut(lut) => {
-                            let max = (lut.len() - 1) as f32;
-                            for c in 0..3 {
-                                px[c] = lut[(vals[c] + 0.5).clamp(0.0, max) as usize];
-                            }
-                        }
-                    }
-                }
+                horizontal(
+                    out_px,
+                    &h.start,
+                    &h.weights,
+                    h.taps,
+                    [&*pr, &*pg, &*pb],
+                    out,
+                );
             }
         });
+}
+
+multiversion! {
+/// `acc += w · src`, converting samples to f32.
+fn axpy<T: Sample>(acc: &mut [f32], src: &[T], w: f32) {
+    for (a, s) in acc.iter_mut().zip(src) {
+        *a += w * s.f();
+    }
+}
+}
+
+multiversion! {
+/// One output row of the horizontal pass from the three channel planes.
+fn horizontal(out_px: &mut [u16], start: &[u32], weights: &[f32], taps: usize, planes: [&[f32]; 3], out: Output<'_>) {
+    let [pr, pg, pb] = planes;
+    for (ox, px) in out_px.chunks_exact_mut(3).enumerate() {
+        let s = start[ox] as usize;
+        let w = &weights[ox * taps..(ox + 1) * taps];
+        let vals = [dot(w, &pr[s..s + taps]), dot(w, &pg[s..s + taps]), dot(w, &pb[s..s + taps])];
+        match out {
+            Output::Linear => {
+                for c in 0..3 {
+                    px[c] = super::to_u16(vals[c] + 0.5);
+                }
+            }
+            Output::Lut(lut) => {
+                let max = (lut.len() - 1) as f32;
+                for c in 0..3 {
+                    px[c] = lut[super::to_u16((vals[c] + 0.5).min(max)) as usize];
+                }
+            }
+        }
+    }
+}
 }
 
 /// Dot product over whole 8-lane chunks (`w.len()` is a multiple of [`LANES`]).
