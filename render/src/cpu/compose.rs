@@ -7,22 +7,20 @@ use rayon::prelude::*;
 /// Fill every pixel of `canvas` (packed RGB u16, `w` wide) outside `rect` with `bg`.
 pub fn fill_outside(canvas: &mut [u16], w: u32, rect: Rect, bg: [u16; 3]) {
     let w = w as usize;
-    canvas
-        .par_chunks_mut(w * 3)
-        .enumerate()
-        .for_each(|(y, row)| {
-            let inside = (rect.y as usize..(rect.y + rect.h) as usize).contains(&y);
-            let (x0, x1) = if inside {
-                (rect.x as usize, (rect.x + rect.w) as usize)
-            } else {
-                (w, w)
-            };
-            for (x, px) in row.chunks_exact_mut(3).enumerate() {
-                if x < x0 || x >= x1 {
-                    px.copy_from_slice(&bg);
-                }
-            }
-        });
+    let (x0, x1) = (rect.x as usize, (rect.x + rect.w) as usize);
+    let rows = rect.y as usize..(rect.y + rect.h) as usize;
+    if x0 == 0 && x1 == w && rows.start == 0 && rows.end * w * 3 >= canvas.len() {
+        return; // the layer covers the canvas
+    }
+    canvas.par_chunks_mut(w * 3).enumerate().for_each(|(y, row)| {
+        let fill = |px: &mut [u16]| px.chunks_exact_mut(3).for_each(|p| p.copy_from_slice(&bg));
+        if rows.contains(&y) {
+            fill(&mut row[..x0 * 3]);
+            fill(&mut row[x1 * 3..]);
+        } else {
+            fill(row);
+        }
+    });
 }
 
 /// Fill the whole canvas with `bg`.
