@@ -72,14 +72,7 @@ fn allocations(
     warm: u64,
     frames: u64,
 ) -> u64 {
-    let pool_handle = renderer as *mut Renderer as usize;
-    let frame_handle = frame as *mut WallFrame as usize;
-    let r: &Renderer = renderer;
-    r.install(|| {
-        // SAFETY: `install` runs this closure synchronously while the caller's exclusive
-        // borrows of `renderer` and `frame` are alive and unused elsewhere.
-        let renderer = unsafe { &mut *(pool_handle as *mut Renderer) };
-        let frame = unsafe { &mut *(frame_handle as *mut WallFrame) };
+    renderer.install_mut(|renderer| {
         let mut before = 0;
         for n in 0..warm + frames {
             if n == warm {

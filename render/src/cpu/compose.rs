@@ -12,15 +12,18 @@ pub fn fill_outside(canvas: &mut [u16], w: u32, rect: Rect, bg: [u16; 3]) {
     if x0 == 0 && x1 == w && rows.start == 0 && rows.end * w * 3 >= canvas.len() {
         return; // the layer covers the canvas
     }
-    canvas.par_chunks_mut(w * 3).enumerate().for_each(|(y, row)| {
-        let fill = |px: &mut [u16]| px.chunks_exact_mut(3).for_each(|p| p.copy_from_slice(&bg));
-        if rows.contains(&y) {
-            fill(&mut row[..x0 * 3]);
-            fill(&mut row[x1 * 3..]);
-        } else {
-            fill(row);
-        }
-    });
+    canvas
+        .par_chunks_mut(w * 3)
+        .enumerate()
+        .for_each(|(y, row)| {
+            let fill = |px: &mut [u16]| px.chunks_exact_mut(3).for_each(|p| p.copy_from_slice(&bg));
+            if rows.contains(&y) {
+                fill(&mut row[..x0 * 3]);
+                fill(&mut row[x1 * 3..]);
+            } else {
+                fill(row);
+            }
+        });
 }
 
 /// Fill the whole canvas with `bg`.

@@ -3,7 +3,7 @@
 //!
 //! [`Renderer::render_into`] writes into caller-owned [`WallFrame`]s and, after the first
 //! frame of a given source size, allocates nothing (see `tests/alloc.rs`). Run it from inside
-//! [`Renderer::install`] (the player's render thread does) so that rayon never has to inject
+//! [`Renderer::install_mut`] (the player's render thread will) so that rayon never has to inject
 //! work from outside its pool, which would allocate queue blocks.
 
 /// Defines a function whose body is compiled twice: for AVX2 + FMA, used when the CPU has
@@ -36,6 +36,7 @@ macro_rules! multiversion {
 /// (`as u16` saturates, and LLVM turns saturating conversions in vector loops into scalar
 /// code: measured 7x slower on the colour stage.) Add 0.5 first to round.
 #[inline(always)]
+#[allow(clippy::manual_clamp)] // `clamp` passes NaN through; max-then-min maps it to 0
 pub(crate) fn to_u16(x: f32) -> u16 {
     // `max` returns the non-NaN operand, so NaN becomes 0; the result is finite and in range.
     let x = x.max(0.0).min(65535.0);
@@ -208,6 +209,13 @@ impl Renderer {
     /// per frame; from outside, rayon allocates a queue block every 63 frames.
     pub fn install<R: Send>(&self, f: impl FnOnce() -> R + Send) -> R {
         self.pool.install(f)
+    }
+
+    /// Like [`Renderer::install`], handing `f` the renderer itself: the way a render loop
+    /// runs (`renderer.install_mut(|r| loop { r.render_into(..) })`).
+    pub fn install_mut<R: Send>(&mut self, f: impl FnOnce(&mut Renderer) -> R + Send) -> R {
+        let pool = Arc::clone(&self.pool);
+        pool.install(|| f(self))
     }
 
     /// The quantized canvas buffer for `depth` from the last frame (tests, emulator checks).
