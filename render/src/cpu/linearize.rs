@@ -2,31 +2,13 @@
 //!
 //! Reads RGBA (alpha ignored: sources arrive composited), writes packed RGB u16.
 
-use super::Rect;
+use super::{Rect, Sample};
 use rayon::prelude::*;
-
-/// A source of code values the stage can read.
-pub trait CodeSample: Copy + Send + Sync {
-    /// Index into the LUT for this code.
-    fn index(self) -> usize;
-}
-impl CodeSample for u8 {
-    #[inline(always)]
-    fn index(self) -> usize {
-        self as usize
-    }
-}
-impl CodeSample for u16 {
-    #[inline(always)]
-    fn index(self) -> usize {
-        self as usize
-    }
-}
 
 /// Linearize `from` (a rect of an RGBA image `src_w` pixels wide) into `dst` (packed RGB,
 /// `dst_w` pixels wide) with the rect's top-left at `to`. `lut` has 256 entries for u8
 /// samples and 65536 for u16. Rows run in parallel.
-pub fn rect<T: CodeSample>(
+pub fn rect<T: Sample>(
     src: &[T],
     src_w: u32,
     from: Rect,
@@ -47,7 +29,7 @@ pub fn rect<T: CodeSample>(
 }
 
 #[inline]
-fn row_lut<T: CodeSample>(s: &[T], lut: &[u16], o: &mut [u16]) {
+fn row_lut<T: Sample>(s: &[T], lut: &[u16], o: &mut [u16]) {
     for (px, out) in s.chunks_exact(4).zip(o.chunks_exact_mut(3)) {
         out[0] = lut[px[0].index()];
         out[1] = lut[px[1].index()];

@@ -59,6 +59,34 @@ use crate::wall::{ColorSpec, ResampleMode, Wall};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+/// A sample the stages read: u8 or u16 code values, or u16 linear light.
+pub trait Sample: Copy + Send + Sync {
+    /// As a LUT index.
+    fn index(self) -> usize;
+    /// As f32.
+    fn f(self) -> f32;
+}
+impl Sample for u8 {
+    #[inline(always)]
+    fn index(self) -> usize {
+        self as usize
+    }
+    #[inline(always)]
+    fn f(self) -> f32 {
+        self as f32
+    }
+}
+impl Sample for u16 {
+    #[inline(always)]
+    fn index(self) -> usize {
+        self as usize
+    }
+    #[inline(always)]
+    fn f(self) -> f32 {
+        self as f32
+    }
+}
+
 /// A rectangle in pixels.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Rect {

@@ -317,23 +317,7 @@ impl Plan {
     }
 }
 
-/// A source sample type: u8 or u16 code values, or u16 linear light.
-pub trait Sample: Copy + Send + Sync {
-    /// As f32.
-    fn f(self) -> f32;
-}
-impl Sample for u8 {
-    #[inline(always)]
-    fn f(self) -> f32 {
-        self as f32
-    }
-}
-impl Sample for u16 {
-    #[inline(always)]
-    fn f(self) -> f32 {
-        self as f32
-    }
-}
+pub use super::Sample;
 
 /// What the filtered value becomes in the canvas.
 #[derive(Debug, Clone, Copy)]
