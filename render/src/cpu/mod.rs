@@ -127,6 +127,14 @@ struct CacheKey {
     filter: Filter,
 }
 
+/// The inputs of compose + colour, for skipping them when a still frame repeats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct ColorInputs {
+    slots: [usize; MAX_LAYERS],
+    keys: [Option<CacheKey>; MAX_LAYERS],
+    weights: [u32; MAX_LAYERS],
+}
+
 struct LayerSlot {
     canvas: Vec<u16>,
     key: Option<CacheKey>,
@@ -154,6 +162,8 @@ pub struct Renderer {
     clock: u64,
     times: StageTimes,
     cache_hits: u64,
+    /// What `colored` was computed from, when that was cached layers only.
+    colored_from: Option<ColorInputs>,
 }
 
 impl Renderer {
@@ -209,6 +219,7 @@ impl Renderer {
             clock: 0,
             times: StageTimes::default(),
             cache_hits: 0,
+            colored_from: None,
             geometry,
         })
     }
@@ -323,6 +334,48 @@ impl Renderer {
             self.cache_hits += 1;
         }
 
+        // Compose and colour depend only on the layer canvases and weights: when every
+        // layer is a keyed still and nothing changed since the last frame,
+        // `colored` already holds this frame's colours (only quantize and pack depend on
+        // the frame number).
+        let keyed = used[..active].iter().all(|&s| self.slots[s].key.is_some());
+        let inputs = (active > 0 && keyed).then(|| ColorInputs {
+            slots: used,
+            keys: used.map(|s| self.slots.get(s).and_then(|slot| slot.key)),
+            weights: weights.map(f32::to_bits),
+        });
+        if inputs.is_none() || inputs != self.colored_from {
+            self.colored_from = None;
+            self.compose_and_color(active, used, weights);
+            self.colored_from = inputs;
+        }
+
+        // Stage 5: quantize, once per output depth.
+        let g = &self.geometry;
+        let t = Instant::now();
+        let th = quantize::thresholds(self.color.dither, scene.frame_number);
+        for (depth, q) in &mut self.quantized {
+            quantize::run(&self.colored, q, g.width, *depth, &th);
+        }
+        self.times[4] = t.elapsed();
+
+        // Stage 6: pack.
+        let t = Instant::now();
+        for ((port, buf), &qi) in g.ports.iter().zip(&mut frame.ports).zip(&self.port_quant) {
+            pack::port(port, &self.quantized[qi].1, &mut buf.bytes);
+        }
+        frame.frame_number = scene.frame_number;
+        self.times[5] = t.elapsed();
+        Ok(())
+    }
+
+    /// Stages 3 and 4: mix the layer canvases (or take the only one) and colour them.
+    fn compose_and_color(
+        &mut self,
+        active: usize,
+        used: [usize; MAX_LAYERS],
+        weights: [f32; MAX_LAYERS],
+    ) {
         // Stage 3: compose.
         let t = Instant::now();
         let input: &[u16] = match active {
@@ -353,23 +406,6 @@ impl Renderer {
             self.background,
         );
         self.times[3] = t.elapsed();
-
-        // Stage 5: quantize, once per output depth.
-        let t = Instant::now();
-        let th = quantize::thresholds(self.color.dither, scene.frame_number);
-        for (depth, q) in &mut self.quantized {
-            quantize::run(&self.colored, q, g.width, *depth, &th);
-        }
-        self.times[4] = t.elapsed();
-
-        // Stage 6: pack.
-        let t = Instant::now();
-        for ((port, buf), &qi) in g.ports.iter().zip(&mut frame.ports).zip(&self.port_quant) {
-            pack::port(port, &self.quantized[qi].1, &mut buf.bytes);
-        }
-        frame.frame_number = scene.frame_number;
-        self.times[5] = t.elapsed();
-        Ok(())
     }
 
     /// Stages 1 and 2 for one layer, into `self.slots[slot].canvas` (with the background
