@@ -20,7 +20,8 @@ fn image(w: u32, h: u32, seed: u32) -> Vec<u8> {
 fn fresh(wall: &Wall, scene: &Scene<'_>) -> WallFrame {
     let mut r = Renderer::new(wall).unwrap_or_else(|e| panic!("{e}"));
     let mut f = WallFrame::new(r.geometry());
-    r.render_into(scene, &mut f).unwrap_or_else(|e| panic!("{e}"));
+    r.render_into(scene, &mut f)
+        .unwrap_or_else(|e| panic!("{e}"));
     f
 }
 
