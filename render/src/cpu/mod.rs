@@ -66,26 +66,21 @@ pub trait Sample: Copy + Send + Sync {
     /// As f32.
     fn f(self) -> f32;
 }
-impl Sample for u8 {
-    #[inline(always)]
-    fn index(self) -> usize {
-        self as usize
-    }
-    #[inline(always)]
-    fn f(self) -> f32 {
-        self as f32
-    }
+macro_rules! impl_sample {
+    ($($t:ty),*) => {$(
+        impl Sample for $t {
+            #[inline(always)]
+            fn index(self) -> usize {
+                self as usize
+            }
+            #[inline(always)]
+            fn f(self) -> f32 {
+                self as f32
+            }
+        }
+    )*};
 }
-impl Sample for u16 {
-    #[inline(always)]
-    fn index(self) -> usize {
-        self as usize
-    }
-    #[inline(always)]
-    fn f(self) -> f32 {
-        self as f32
-    }
-}
+impl_sample!(u8, u16);
 
 /// A rectangle in pixels.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
