@@ -103,4 +103,7 @@ pub enum RenderError {
     /// The rayon pool could not be built.
     #[error("could not start render threads: {0}")]
     ThreadPool(String),
+    /// The GPU backend failed: no adapter, a device or validation error, a lost device.
+    #[error("GPU backend: {0}")]
+    Gpu(String),
 }

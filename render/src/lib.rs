@@ -11,6 +11,8 @@
 //! * [`color`]: transfer curves and the lookup tables built from them.
 //! * [`cpu`]: the reference backend, six stages (linearize, resample, compose, colour,
 //!   quantize, pack) on rayon, writing into caller-owned buffers.
+//! * [`gpu`]: the same six stages as WGSL compute shaders on wgpu, held to the CPU backend
+//!   by parity tests; [`backend`] picks one (`auto`, `cpu`, `gpu`).
 //! * [`emulate`]: output buffers → the canvas the wall shows; the inverse of pack.
 //!
 //! ```
@@ -36,15 +38,18 @@
 //! assert!(frame.ports[0].bytes.iter().all(|&b| b == 255));
 //! ```
 
+pub mod backend;
 pub mod color;
 pub mod cpu;
 pub mod emulate;
 mod error;
 pub mod frame;
 pub mod geometry;
+pub mod gpu;
 pub mod mapper;
 pub mod wall;
 
+pub use backend::{AnyRenderer, BackendChoice, BackendOptions};
 pub use cpu::Renderer;
 pub use error::{ConfigError, Problem, RenderError};
 pub use frame::{Filter, Fit, Layer, PixelData, Scene, SourceImage, WallFrame};

@@ -251,6 +251,23 @@ impl Plan {
     /// Build the plan for a `sw` × `sh` source with `stride` samples a pixel (4 for RGBA,
     /// 3 for linear RGB), its `crop`, onto the canvas rect `dst`.
     pub fn new(sw: u32, sh: u32, stride: usize, crop: [f64; 4], dst: Rect, filter: Filter) -> Plan {
+        let mut plan = Plan::tables(sw, sh, stride, crop, dst, filter);
+        let bands = (dst.h as usize).div_ceil(plan.rows_per_band).max(1);
+        let len = plan.width as usize * stride + 3 * plan.plane;
+        plan.scratch = (0..bands).map(|_| vec![0f32; len]).collect();
+        plan
+    }
+
+    /// The coefficient tables and read region only, without the CPU's scratch rows (what
+    /// the GPU backend uploads). [`run`] needs a plan from [`Plan::new`].
+    pub fn tables(
+        sw: u32,
+        sh: u32,
+        stride: usize,
+        crop: [f64; 4],
+        dst: Rect,
+        filter: Filter,
+    ) -> Plan {
         let h_abs = AxisTable::new(filter, sw, crop[0], crop[2], dst.w, LANES);
         let v = AxisTable::new(filter, sh, crop[1], crop[3], dst.h, 1);
         let x0 = h_abs.start.iter().copied().min().unwrap_or(0);
@@ -271,10 +288,6 @@ impl Plan {
         let plane = width as usize + h.taps;
         let bands = (dst.h as usize).clamp(1, MAX_BANDS);
         let rows_per_band = (dst.h as usize).div_ceil(bands);
-        let bands = (dst.h as usize).div_ceil(rows_per_band).max(1);
-        let scratch = (0..bands)
-            .map(|_| vec![0f32; width as usize * stride + 3 * plane])
-            .collect();
         Plan {
             key: PlanKey {
                 src: (sw, sh),
@@ -291,7 +304,7 @@ impl Plan {
             height: y1 - y0,
             dst,
             rows_per_band,
-            scratch,
+            scratch: Vec::new(),
             plane,
         }
     }
@@ -324,8 +337,8 @@ pub use super::Sample;
 pub enum Output<'a> {
     /// Linear light already: round to u16.
     Linear,
-    /// Code values: round to the code range, then through this LUT (256 or 65536 entries)
-    /// to linear light. This is `resample = "fast"`.
+    /// Code values: through this LUT (256 or 65536 entries), interpolated between codes,
+    /// to linear light ([`lut_lerp`]). This is `resample = "fast"`.
     Lut(&'a [u16]),
 }
 
@@ -420,14 +433,27 @@ fn horizontal(out_px: &mut [u16], start: &[u32], weights: &[f32], taps: usize, p
                 }
             }
             Output::Lut(lut) => {
-                let max = (lut.len() - 1) as f32;
                 for c in 0..3 {
-                    px[c] = lut[super::to_u16((vals[c] + 0.5).min(max)) as usize];
+                    px[c] = lut_lerp(lut, vals[c]);
                 }
             }
         }
     }
 }
+}
+
+/// The LUT at a fractional code value, interpolated between the two codes around it.
+/// Interpolating (rather than rounding to a code first) keeps the filter's sub-code
+/// precision, and makes the result continuous in `v`: two backends whose sums differ in the
+/// last float bit land within one linear step, not one whole code step, of each other.
+#[inline(always)]
+pub fn lut_lerp(lut: &[u16], v: f32) -> u16 {
+    let max = (lut.len() - 1) as f32;
+    let v = v.max(0.0).min(max);
+    let i = super::to_u16(v) as usize;
+    let j = (i + 1).min(lut.len() - 1);
+    let (a, b) = (lut[i] as f32, lut[j] as f32);
+    super::to_u16(a + (b - a) * (v - i as f32) + 0.5)
 }
 
 /// Dot product over whole 8-lane chunks (`w.len()` is a multiple of [`LANES`]).

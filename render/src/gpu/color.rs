@@ -1,0 +1,54 @@
+//! Stage 4 on the GPU: `shaders/color.wgsl`.
+
+use super::kernel::{Bind, Kernel, WG_2D};
+use crate::geometry::Geometry;
+use bytemuck::{Pod, Zeroable};
+
+/// The uniform of `color.wgsl`.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, Pod, Zeroable, PartialEq)]
+pub struct Params {
+    /// Canvas width, height.
+    pub size: [u32; 2],
+    /// Padding.
+    pub pad: [u32; 2],
+    /// Per-channel gains (brightness × white point), alpha unused.
+    pub gains: [f32; 4],
+}
+
+/// The per-pixel matrix map (0 = gains only, else 1 + matrix index; row-major canvas) and
+/// the matrices with the gains multiplied in, row by row, as the CPU backend does.
+pub fn matrices(g: &Geometry, gains: [f32; 3]) -> (Vec<u32>, Vec<f32>) {
+    let mut map = Vec::new();
+    if !g.cal_spans.is_empty() {
+        map = vec![0u32; g.canvas_pixels()];
+        for s in &g.cal_spans {
+            map[s.start as usize..s.end as usize].fill(s.matrix + 1);
+        }
+    }
+    let mut m = Vec::with_capacity(g.calibrations.len() * 9 + 9);
+    for cal in &g.calibrations {
+        for (r, row) in cal.iter().enumerate() {
+            m.extend(row.iter().map(|v| v * gains[r]));
+        }
+    }
+    if m.is_empty() {
+        m.resize(9, 0.0); // a binding must not be empty
+    }
+    (map, m)
+}
+
+/// The kernel.
+pub const KERNELS: &[Kernel] = &[Kernel {
+    label: "color",
+    source: include_str!("../../shaders/color.wgsl"),
+    entry: "main",
+    workgroup: WG_2D,
+    bindings: &[
+        (0, Bind::Uniform(size_of::<Params>() as u64)),
+        (1, Bind::TextureUint),
+        (2, Bind::TextureUint),
+        (3, Bind::StorageRead),
+        (4, Bind::StorageTexture(wgpu::TextureFormat::Rgba16Uint)),
+    ],
+}];
