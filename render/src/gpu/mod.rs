@@ -1164,33 +1164,42 @@ impl Renderer {
     /// and waited for, [`STAGES`] order. Includes one submission's overhead per stage; use
     /// it for per-stage comparisons, and end-to-end timing for throughput.
     pub fn profile_stages(&mut self) -> Result<StageTimes, RenderError> {
+        let mut times = StageTimes::default();
+        for (i, t) in times.iter_mut().enumerate() {
+            *t = self.profile_stage(i)?;
+        }
+        Ok(times)
+    }
+
+    /// Time stage `stage` ([`STAGES`] index) of the last frame on its own, as
+    /// [`Renderer::profile_stages`] does for all six.
+    pub fn profile_stage(&mut self, stage: usize) -> Result<Duration, RenderError> {
         let Some(work) = self.last_work else {
             return Err(RenderError::Gpu("render a frame before profiling".into()));
         };
-        let mut times = StageTimes::default();
-        for (i, t) in times.iter_mut().enumerate() {
-            let mut stages = [false; 6];
-            stages[i] = true;
-            let mut encoder =
-                self.gpu
-                    .device
-                    .create_command_encoder(&wgpu::CommandEncoderDescriptor {
-                        label: Some(STAGES[i]),
-                    });
-            self.encode(&mut encoder, &work, stages);
-            let start = Instant::now();
-            let idx = self.gpu.queue.submit([encoder.finish()]);
-            self.gpu
-                .device
-                .poll(wgpu::PollType::Wait {
-                    submission_index: Some(idx),
-                    timeout: None,
-                })
-                .map_err(|e| RenderError::Gpu(format!("waiting for the GPU: {e}")))?;
-            *t = start.elapsed();
+        let mut stages = [false; 6];
+        if let Some(s) = stages.get_mut(stage) {
+            *s = true;
         }
+        let mut encoder = self
+            .gpu
+            .device
+            .create_command_encoder(&wgpu::CommandEncoderDescriptor {
+                label: STAGES.get(stage).copied(),
+            });
+        self.encode(&mut encoder, &work, stages);
+        let start = Instant::now();
+        let idx = self.gpu.queue.submit([encoder.finish()]);
+        self.gpu
+            .device
+            .poll(wgpu::PollType::Wait {
+                submission_index: Some(idx),
+                timeout: None,
+            })
+            .map_err(|e| RenderError::Gpu(format!("waiting for the GPU: {e}")))?;
+        let t = start.elapsed();
         self.gpu.take_error()?;
-        Ok(times)
+        Ok(t)
     }
 
     /// The quantized canvas buffer for `depth` from the last frame, laid out as the CPU
