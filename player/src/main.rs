@@ -14,6 +14,13 @@ fn run() -> anyhow::Result<()> {
 }
 
 fn main() -> ExitCode {
+    // Mesa's Vulkan device-select layer prints "XDG_RUNTIME_DIR is invalid" on headless
+    // machines every time an instance is created; it only reorders devices, which wgpu
+    // does itself. Turn it off unless the user set it.
+    if std::env::var_os("NODEVICE_SELECT").is_none() {
+        // SAFETY: nothing else runs yet: no other thread reads or writes the environment.
+        unsafe { std::env::set_var("NODEVICE_SELECT", "1") };
+    }
     match run() {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {

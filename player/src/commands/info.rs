@@ -1,6 +1,11 @@
-//! `ledwall info`: the version, the backends built in and the CPU features found.
+//! `ledwall info`: the version, the backends built in, the graphics adapters wgpu sees
+//! (name, API, device type, driver) and what `--backend auto` picks, and the CPU features
+//! found.
 
 use std::io::Write;
+
+/// The wgpu version this build uses.
+const WGPU: &str = "30";
 
 /// CPU features that matter to the CPU backend, with whether this machine has them.
 pub fn cpu_features() -> Vec<(&'static str, bool)> {
@@ -37,8 +42,28 @@ pub fn run(out: &mut impl Write) -> anyhow::Result<()> {
         "  cpu: built in, {} rayon threads",
         rayon::current_num_threads()
     )?;
-    writeln!(out, "  gpu: not built yet")?;
-    writeln!(out, "  auto: cpu")?;
+    let adapters = ledwall_render::gpu::adapters();
+    if adapters.is_empty() {
+        writeln!(
+            out,
+            "  gpu: built in (wgpu {WGPU}, Vulkan and GL), no graphics adapter found"
+        )?;
+    } else {
+        writeln!(out, "  gpu: built in (wgpu {WGPU}, Vulkan and GL); adapters:")?;
+        for a in &adapters {
+            writeln!(
+                out,
+                "    - {} ({}, {}{}), driver: {}",
+                a.name,
+                a.backend,
+                a.device_type,
+                if a.software { ", software" } else { "" },
+                if a.driver.is_empty() { "-" } else { &a.driver }
+            )?;
+        }
+    }
+    let (choice, why) = ledwall_render::backend::auto_choice(None);
+    writeln!(out, "  auto: {} ({why})", choice.name())?;
     let features = cpu_features();
     if features.is_empty() {
         writeln!(out, "cpu features: none checked on this architecture")?;
