@@ -1,0 +1,537 @@
+//! Output sinks (design §7): where each output port's bytes go at every display tick.
+//!
+//! A [`Sink`] receives the port buffers routed to it, one [`Sink::send`] per port per tick,
+//! then one [`Sink::sync`] that ends the tick: the network sinks send their protocol's sync
+//! then (DDP PUSH on the frame's last packet, ArtSync, E1.31 universe sync) so that every
+//! controller latches the same frame. [`SinkSet`] opens the sinks of a wall, routes a
+//! [`WallFrame`]'s ports to them and syncs them; the playback engine drives it.
+//!
+//! Ports that name the same sink URL share one sink: their buffers follow each other in wall
+//! order (DDP byte offsets continue, Art-Net and sACN universes continue, a `file` sink
+//! writes them back to back), and the sink sends one sync for all of them.
+//!
+//! * [`null`]: counts frames and bytes.
+//! * [`file`]: frames back to back in a file, with a JSON sidecar (design §5).
+//! * [`preview`]: a PNG of the emulated wall every N ticks, encoded off the output thread.
+//! * [`ddp`], [`artnet`], [`sacn`]: the wire protocols, each a pure encoder (bytes into a
+//!   caller's packet buffer) plus a UDP sink around it.
+//!
+//! Sending never fails the caller: errors are counted in [`SinkStats::errors`] and logged
+//! through `tracing` at most once a second per sink, with the count since the last line.
+//! Steady-state sending through the null, DDP, Art-Net and sACN sinks allocates nothing:
+//! packet buffers are fixed arrays owned by the sink and destinations are resolved once.
+
+pub mod artnet;
+pub mod ddp;
+pub mod file;
+pub mod null;
+pub mod preview;
+pub mod sacn;
+mod udp;
+
+use ledwall_render::wall::{OutputFormat, SinkUrl};
+use ledwall_render::{Geometry, Wall, WallFrame};
+use std::fmt;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+pub use artnet::ArtNetSink;
+pub use ddp::DdpSink;
+pub use file::FileSink;
+pub use null::NullSink;
+pub use preview::PreviewSink;
+pub use sacn::SacnSink;
+
+/// Bytes of port data per Art-Net or sACN universe: 170 RGB pixels (85 at 16 bits), so no
+/// pixel straddles two universes (what WLED, FPP and most nodes assume).
+pub const UNIVERSE_BYTES: usize = 510;
+
+/// Least time between two log lines about one sink's errors.
+pub const ERROR_LOG_INTERVAL: Duration = Duration::from_secs(1);
+
+/// An output driver: receives port buffers at each tick and ends the tick with a sync.
+///
+/// The caller (the output thread) calls, at every tick, [`send`](Sink::send) once for each
+/// port routed to the sink, then [`sync`](Sink::sync) once; [`flush`](Sink::flush) at
+/// shutdown. `send` and `sync` never fail the caller: problems are counted in
+/// [`stats`](Sink::stats) and logged at a limited rate.
+pub trait Sink: Send {
+    /// The sink's URL, for logs and statistics.
+    fn url(&self) -> &str;
+
+    /// Send the buffer of the sink's port `port` (an index into the ports the sink was opened
+    /// with, not the wall's port index) for display tick `tick`. `bytes` must have the port's
+    /// length (design §5 / §6); anything else is counted as an error and not sent.
+    fn send(&mut self, port: usize, bytes: &[u8], tick: u64);
+
+    /// End tick `tick`: send whatever the protocol uses to latch the frame.
+    fn sync(&mut self, tick: u64);
+
+    /// Push out anything buffered (files, pending previews) and report an error that leaves
+    /// the output incomplete.
+    fn flush(&mut self) -> Result<(), SinkError>;
+
+    /// Counters since the sink was opened.
+    fn stats(&self) -> SinkStats;
+}
+
+/// What a sink has done since it was opened.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SinkStats {
+    /// Ticks that sent data (syncs after at least one `send`).
+    pub frames: u64,
+    /// Port data bytes handed to the sink.
+    pub bytes: u64,
+    /// Datagrams sent (network sinks), PNG files written (preview), frames written (file).
+    pub packets: u64,
+    /// Failed sends and writes, and refused calls.
+    pub errors: u64,
+}
+
+/// Why a sink cannot be opened or flushed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum SinkError {
+    /// The host name did not resolve.
+    #[error("{url}: cannot resolve {host}: {source}")]
+    Resolve {
+        /// The sink URL.
+        url: String,
+        /// The host that failed.
+        host: String,
+        /// The resolver's error.
+        source: std::io::Error,
+    },
+    /// A UDP socket could not be opened or configured.
+    #[error("{url}: cannot open a UDP socket: {source}")]
+    Socket {
+        /// The sink URL.
+        url: String,
+        /// The socket error.
+        source: std::io::Error,
+    },
+    /// A file could not be created or written.
+    #[error("{url}: cannot write {}: {source}", path.display())]
+    Io {
+        /// The sink URL.
+        url: String,
+        /// The file.
+        path: PathBuf,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// The ports routed to the sink do not fit its protocol or its settings.
+    #[error("{url}: {reason}")]
+    Config {
+        /// The sink URL.
+        url: String,
+        /// What does not fit.
+        reason: String,
+    },
+}
+
+/// The shape of one port routed to a sink: enough to split and label its bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PortShape {
+    /// Buffer format.
+    pub format: OutputFormat,
+    /// Bytes per frame.
+    pub bytes: usize,
+}
+
+/// Settings that sink URLs do not carry.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SinkOptions {
+    /// sACN source name (at most 63 bytes are sent). Empty: `ledwall <wall name>`.
+    pub source_name: String,
+    /// sACN CID. `None`: derived from the source name and the sink URL, so it stays the
+    /// same across restarts ([`sacn::derive_cid`]).
+    pub cid: Option<[u8; 16]>,
+    /// A preview every this many ticks. `None`: once a second (the wall's refresh rate).
+    pub preview_every: Option<u64>,
+}
+
+/// A sink URL written back as text (default ports included), for logs and statistics.
+pub fn url_text(url: &SinkUrl) -> String {
+    fn host_port(host: &str, port: u16) -> String {
+        if host.contains(':') {
+            format!("[{host}]:{port}")
+        } else {
+            format!("{host}:{port}")
+        }
+    }
+    match url {
+        SinkUrl::Null => "null".into(),
+        SinkUrl::File(p) => format!("file:{}", p.display()),
+        SinkUrl::Preview(p) => format!("preview:{}", p.display()),
+        SinkUrl::Ddp { host, port } => format!("ddp://{}", host_port(host, *port)),
+        SinkUrl::ArtNet {
+            host,
+            port,
+            universe,
+        } => match host {
+            Some(h) => format!("artnet://{}?universe={universe}", host_port(h, *port)),
+            // Without a host the URL cannot name a port: it is always the default.
+            None => format!("artnet://?universe={universe}"),
+        },
+        SinkUrl::Sacn {
+            host,
+            port,
+            universe,
+            sync,
+            priority,
+        } => {
+            let mut s = match host {
+                Some(h) => format!("sacn://{}?universe={universe}", host_port(h, *port)),
+                None => format!("sacn://?universe={universe}"),
+            };
+            if let Some(u) = sync {
+                s.push_str(&format!("&sync={u}"));
+            }
+            s.push_str(&format!("&priority={priority}"));
+            s
+        }
+    }
+}
+
+/// Open the sink for `url`, fed with the wall ports `ports` (indices into
+/// `geometry.ports`, in the order the sink's port numbers follow).
+pub fn open(
+    url: &SinkUrl,
+    ports: &[usize],
+    wall: &Wall,
+    geometry: &Geometry,
+    options: &SinkOptions,
+) -> Result<Box<dyn Sink>, SinkError> {
+    let text = url_text(url);
+    let mut shapes = Vec::with_capacity(ports.len());
+    for &i in ports {
+        let port = geometry.ports.get(i).ok_or_else(|| SinkError::Config {
+            url: text.clone(),
+            reason: format!(
+                "port {i} does not exist (the wall has {})",
+                geometry.ports.len()
+            ),
+        })?;
+        shapes.push(PortShape {
+            format: port.format,
+            bytes: port.byte_len(),
+        });
+    }
+    Ok(match url {
+        SinkUrl::Null => Box::new(NullSink::new(text, &shapes)),
+        SinkUrl::File(path) => Box::new(FileSink::create(text, path, ports, wall, geometry)?),
+        SinkUrl::Preview(path) => {
+            let every = options
+                .preview_every
+                .unwrap_or(u64::from(wall.refresh_hz))
+                .max(1);
+            Box::new(PreviewSink::new(text, path, ports, geometry, every)?)
+        }
+        SinkUrl::Ddp { host, port } => {
+            let dest = udp::resolve(&text, host, *port)?;
+            Box::new(DdpSink::new(text, dest, &shapes)?)
+        }
+        SinkUrl::ArtNet {
+            host,
+            port,
+            universe,
+        } => {
+            let dest = match host {
+                Some(h) => udp::resolve(&text, h, *port)?,
+                None => artnet::broadcast(*port),
+            };
+            Box::new(ArtNetSink::new(text, dest, *universe, &shapes)?)
+        }
+        SinkUrl::Sacn {
+            host,
+            port,
+            universe,
+            sync,
+            priority,
+        } => {
+            let dest = match host {
+                Some(h) => sacn::Destination::Unicast(udp::resolve(&text, h, *port)?),
+                None => sacn::Destination::Multicast { port: *port },
+            };
+            let name = if options.source_name.is_empty() {
+                format!("ledwall {}", wall.name)
+            } else {
+                options.source_name.clone()
+            };
+            let cid = options
+                .cid
+                .unwrap_or_else(|| sacn::derive_cid(&name, &text));
+            let settings = sacn::Settings {
+                universe: *universe,
+                sync: *sync,
+                priority: *priority,
+                source_name: name,
+                cid,
+            };
+            Box::new(SacnSink::new(text, dest, settings, &shapes)?)
+        }
+    })
+}
+
+/// Every sink of a wall, and which sink each port goes to.
+pub struct SinkSet {
+    sinks: Vec<Box<dyn Sink>>,
+    /// Per wall port: (sink index, the port's number in that sink).
+    routes: Vec<(usize, usize)>,
+}
+
+impl fmt::Debug for SinkSet {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SinkSet")
+            .field(
+                "sinks",
+                &self.sinks.iter().map(|s| s.url()).collect::<Vec<_>>(),
+            )
+            .field("routes", &self.routes)
+            .finish()
+    }
+}
+
+impl SinkSet {
+    /// Open the sinks the wall file names (each output's `sink`).
+    pub fn from_wall(
+        wall: &Wall,
+        geometry: &Geometry,
+        options: &SinkOptions,
+    ) -> Result<SinkSet, SinkError> {
+        let urls: Vec<SinkUrl> = wall.outputs.iter().map(|o| o.sink.clone()).collect();
+        SinkSet::open(wall, geometry, &urls, options)
+    }
+
+    /// Open one sink per distinct URL in `urls` (one URL per wall port, in wall order, e.g.
+    /// the wall's sinks with `--sink PORT=URL` overrides applied).
+    pub fn open(
+        wall: &Wall,
+        geometry: &Geometry,
+        urls: &[SinkUrl],
+        options: &SinkOptions,
+    ) -> Result<SinkSet, SinkError> {
+        if urls.len() != geometry.ports.len() {
+            return Err(SinkError::Config {
+                url: String::new(),
+                reason: format!(
+                    "{} sink URLs for {} ports",
+                    urls.len(),
+                    geometry.ports.len()
+                ),
+            });
+        }
+        // Distinct URLs in order of first use, with their ports.
+        let mut groups: Vec<(&SinkUrl, Vec<usize>)> = Vec::new();
+        let mut routes = Vec::with_capacity(urls.len());
+        for (i, url) in urls.iter().enumerate() {
+            let g = match groups.iter().position(|(u, _)| *u == url) {
+                Some(g) => g,
+                None => {
+                    groups.push((url, Vec::new()));
+                    groups.len() - 1
+                }
+            };
+            let slot = groups[g].1.len();
+            groups[g].1.push(i);
+            routes.push((g, slot));
+        }
+        let mut sinks = Vec::with_capacity(groups.len());
+        for (url, ports) in &groups {
+            sinks.push(open(url, ports, wall, geometry, options)?);
+        }
+        Ok(SinkSet { sinks, routes })
+    }
+
+    /// Build a set from sinks opened by the caller; `routes[i]` = (sink index, port number in
+    /// that sink) for wall port `i`.
+    pub fn from_parts(
+        sinks: Vec<Box<dyn Sink>>,
+        routes: Vec<(usize, usize)>,
+    ) -> Result<SinkSet, SinkError> {
+        if let Some(&(s, _)) = routes.iter().find(|(s, _)| *s >= sinks.len()) {
+            return Err(SinkError::Config {
+                url: String::new(),
+                reason: format!("a port is routed to sink {s} of {}", sinks.len()),
+            });
+        }
+        Ok(SinkSet { sinks, routes })
+    }
+
+    /// Send every port of `frame` to its sink, then sync every sink: one display tick.
+    pub fn send_frame(&mut self, frame: &WallFrame, tick: u64) {
+        for (port, &(s, slot)) in frame.ports.iter().zip(&self.routes) {
+            if let Some(sink) = self.sinks.get_mut(s) {
+                sink.send(slot, &port.bytes, tick);
+            }
+        }
+        for sink in &mut self.sinks {
+            sink.sync(tick);
+        }
+    }
+
+    /// Flush every sink; the first error is returned, after every sink was flushed.
+    pub fn flush(&mut self) -> Result<(), SinkError> {
+        let mut first = Ok(());
+        for sink in &mut self.sinks {
+            let r = sink.flush();
+            if first.is_ok() {
+                first = r;
+            }
+        }
+        first
+    }
+
+    /// The sinks, in order of first use by the wall's ports.
+    pub fn sinks(&self) -> &[Box<dyn Sink>] {
+        &self.sinks
+    }
+
+    /// Per wall port: (sink index, the port's number in that sink).
+    pub fn routes(&self) -> &[(usize, usize)] {
+        &self.routes
+    }
+
+    /// Each sink's URL and counters.
+    pub fn stats(&self) -> Vec<(String, SinkStats)> {
+        self.sinks
+            .iter()
+            .map(|s| (s.url().to_string(), s.stats()))
+            .collect()
+    }
+}
+
+/// Counts errors and logs them at most once per [`ERROR_LOG_INTERVAL`], with the number of
+/// errors since the previous line. Allocates nothing unless a line is written.
+#[derive(Debug, Default)]
+pub(crate) struct ErrorLog {
+    total: u64,
+    unreported: u64,
+    last: Option<Instant>,
+}
+
+impl ErrorLog {
+    /// Count one error; log it unless a line went out less than the interval ago.
+    pub(crate) fn record(&mut self, url: &str, what: fmt::Arguments<'_>) {
+        self.total += 1;
+        self.unreported += 1;
+        let now = Instant::now();
+        if self
+            .last
+            .is_none_or(|t| now.duration_since(t) >= ERROR_LOG_INTERVAL)
+        {
+            tracing::warn!(
+                sink = url,
+                errors = self.unreported,
+                total = self.total,
+                "{url}: {what} ({} error(s) since the last report)",
+                self.unreported
+            );
+            self.unreported = 0;
+            self.last = Some(now);
+        }
+    }
+
+    /// Errors counted so far.
+    pub(crate) fn total(&self) -> u64 {
+        self.total
+    }
+}
+
+/// Check a `send` call against the sink's ports; on a mismatch, count it and say so.
+pub(crate) fn check_port(
+    shapes: &[PortShape],
+    port: usize,
+    bytes: &[u8],
+    url: &str,
+    log: &mut ErrorLog,
+) -> bool {
+    match shapes.get(port) {
+        Some(s) if s.bytes == bytes.len() => true,
+        Some(s) => {
+            log.record(
+                url,
+                format_args!(
+                    "port {port}: got {} bytes, expected {}; not sent",
+                    bytes.len(),
+                    s.bytes
+                ),
+            );
+            false
+        }
+        None => {
+            log.record(
+                url,
+                format_args!(
+                    "port {port} is not routed to this sink (it has {} ports); not sent",
+                    shapes.len()
+                ),
+            );
+            false
+        }
+    }
+}
+
+/// Consecutive universes for `shapes`, [`UNIVERSE_BYTES`] each, every port starting on a
+/// fresh universe: the first universe index (from 0) of each port, and the total count.
+pub(crate) fn universe_layout(shapes: &[PortShape]) -> (Vec<usize>, usize) {
+    let mut firsts = Vec::with_capacity(shapes.len());
+    let mut n = 0;
+    for s in shapes {
+        firsts.push(n);
+        n += s.bytes.div_ceil(UNIVERSE_BYTES);
+    }
+    (firsts, n)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_are_written_back_with_their_ports() {
+        for (text, want) in [
+            ("null", "null"),
+            ("file:out/a.bin", "file:out/a.bin"),
+            ("ddp://10.0.0.2", "ddp://10.0.0.2:4048"),
+            ("ddp://[::1]:9", "ddp://[::1]:9"),
+            (
+                "artnet://10.0.0.2?universe=3",
+                "artnet://10.0.0.2:6454?universe=3",
+            ),
+            ("artnet://?universe=3", "artnet://?universe=3"),
+            (
+                "sacn://10.0.0.9?universe=2&sync=7",
+                "sacn://10.0.0.9:5568?universe=2&sync=7&priority=100",
+            ),
+            ("sacn://", "sacn://?universe=1&priority=100"),
+        ] {
+            let url = SinkUrl::parse(text).unwrap();
+            assert_eq!(url_text(&url), want, "{text}");
+            assert_eq!(SinkUrl::parse(&url_text(&url)).unwrap(), url, "{text}");
+        }
+    }
+
+    #[test]
+    fn universes_start_fresh_for_each_port() {
+        let s = |bytes| PortShape {
+            format: OutputFormat::Rgb8,
+            bytes,
+        };
+        let (firsts, n) = universe_layout(&[s(510), s(511), s(3), s(1020)]);
+        assert_eq!(firsts, vec![0, 1, 3, 4]);
+        assert_eq!(n, 6);
+    }
+
+    #[test]
+    fn error_log_counts_every_error_but_logs_at_a_limited_rate() {
+        let mut log = ErrorLog::default();
+        for _ in 0..5 {
+            log.record("x", format_args!("boom"));
+        }
+        assert_eq!(log.total(), 5);
+        // The first error was logged, the next four are waiting for the next line.
+        assert_eq!(log.unreported, 4);
+    }
+}

@@ -1,0 +1,122 @@
+//! Steady-state sending of real frames through the null, DDP, Art-Net and sACN sinks
+//! allocates nothing, proven with a counting global allocator (every thread counts).
+//!
+//! One test function: the counter is process-wide, so scenarios must not overlap.
+
+use ledwall_player::sinks::{SinkOptions, SinkSet};
+use ledwall_render::wall::SinkUrl;
+use ledwall_render::{Geometry, Layer, Renderer, Scene, SourceImage, Wall, WallFrame};
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::net::UdpSocket;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+struct Counting;
+
+static ALLOCS: AtomicU64 = AtomicU64::new(0);
+
+// SAFETY: forwards to the system allocator; only counts.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        ALLOCS.fetch_add(1, Ordering::Relaxed);
+        // SAFETY: same contract as ours.
+        unsafe { System.alloc(layout) }
+    }
+    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+        ALLOCS.fetch_add(1, Ordering::Relaxed);
+        // SAFETY: same contract as ours.
+        unsafe { System.alloc_zeroed(layout) }
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        ALLOCS.fetch_add(1, Ordering::Relaxed);
+        // SAFETY: same contract as ours.
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: same contract as ours.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+fn wall(name: &str) -> Wall {
+    let path = format!(
+        "{}/../fixtures/walls/{name}.toml",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    Wall::load(&path).unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// Two frames of `wall`, and the renderer that made them: it is kept alive because its
+/// thread pool would otherwise wind down (and allocate) while allocations are counted.
+fn frames(wall: &Wall) -> (Renderer, Vec<WallFrame>) {
+    let mut r = Renderer::with_threads(wall, 2).unwrap_or_else(|e| panic!("{e}"));
+    let frames = (0..2u8)
+        .map(|n| {
+            let px: Vec<u8> = (0..wall.width * wall.height * 4)
+                .map(|i| (i as u8).wrapping_mul(31).wrapping_add(n * 70))
+                .collect();
+            let layer = Layer::new(SourceImage::rgba8(wall.width, wall.height, &px));
+            let mut f = WallFrame::new(r.geometry());
+            r.render_into(&Scene::single(u64::from(n), layer), &mut f)
+                .unwrap_or_else(|e| panic!("{e}"));
+            f
+        })
+        .collect();
+    (r, frames)
+}
+
+#[test]
+fn steady_state_sending_allocates_nothing() {
+    // Receivers so the datagrams have somewhere to go (they are never read; the kernel
+    // drops what does not fit, which is no error for the sender).
+    let receiver = UdpSocket::bind("127.0.0.1:0").unwrap_or_else(|e| panic!("{e}"));
+    let port = receiver
+        .local_addr()
+        .unwrap_or_else(|e| panic!("{e}"))
+        .port();
+    for name in ["demo", "outdoor"] {
+        let w = wall(name);
+        let geometry = Geometry::compile(&w);
+        let (_renderer, frames) = frames(&w);
+        let n = geometry.ports.len();
+        // Each protocol alone, then all of them on one wall (port i to sink i mod 4).
+        let all = [
+            "null".to_string(),
+            format!("ddp://127.0.0.1:{port}"),
+            format!("artnet://127.0.0.1:{port}?universe=1"),
+            format!("sacn://127.0.0.1:{port}?universe=1&sync=900"),
+        ];
+        let mut cases: Vec<Vec<String>> = all.iter().map(|u| vec![u.clone(); n]).collect();
+        cases.push((0..n).map(|i| all[i % all.len()].clone()).collect());
+        for urls in cases {
+            let parsed: Vec<SinkUrl> = urls
+                .iter()
+                .map(|u| SinkUrl::parse(u).unwrap_or_else(|e| panic!("{e}")))
+                .collect();
+            let mut set = SinkSet::open(&w, &geometry, &parsed, &SinkOptions::default())
+                .unwrap_or_else(|e| panic!("{e}"));
+            for tick in 0..3u64 {
+                set.send_frame(&frames[tick as usize % 2], tick);
+            }
+            let before = ALLOCS.load(Ordering::SeqCst);
+            for tick in 3..40u64 {
+                set.send_frame(&frames[tick as usize % 2], tick);
+            }
+            let allocs = ALLOCS.load(Ordering::SeqCst) - before;
+            let stats = set.stats();
+            assert_eq!(
+                allocs, 0,
+                "{name} {urls:?}: {allocs} allocations in 37 ticks"
+            );
+            for (url, s) in stats {
+                assert_eq!(s.frames, 40, "{name} {url}");
+                assert_eq!(s.errors, 0, "{name} {url}");
+                if url != "null" {
+                    assert!(s.packets >= 80, "{name} {url}: {} packets", s.packets);
+                }
+            }
+        }
+    }
+}
