@@ -5,7 +5,7 @@
 //! cargo run -p ledwall-player --example make_media
 //! ```
 
-use ledwall_player::synth::{FIXTURE_MEDIA, write_fixture};
+use ledwall_player::synth::{ANIMATION_FIXTURE, FIXTURE_MEDIA, write_animated_gif, write_fixture};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -30,5 +30,15 @@ fn main() -> ExitCode {
             }
         }
     }
+    let path = dir.join(ANIMATION_FIXTURE);
+    if let Err(e) = write_animated_gif(&path, 32, 16, 100) {
+        eprintln!("error: cannot write {ANIMATION_FIXTURE}: {e}");
+        return ExitCode::FAILURE;
+    }
+    let size = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
+    println!(
+        "{} ({size} bytes): animated GIF, 8 frames of 100 ms, looping",
+        path.display()
+    );
     ExitCode::SUCCESS
 }

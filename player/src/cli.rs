@@ -25,7 +25,8 @@ pub struct Cli {
 /// The subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Render one frame of a still image into port buffers, their layout and a preview.
+    /// Render one frame of any media (image, animation, image sequence, video, pattern:)
+    /// into port buffers, their layout and a preview.
     ///
     /// Writes into DIR: PORT.bin for every output port (exactly the bytes the hardware
     /// gets), frame.json (the port layouts) and preview.png (the emulated wall).
@@ -42,19 +43,35 @@ pub struct RenderArgs {
     /// The wall file (TOML, or JSON with a .json extension).
     #[arg(long, value_name = "WALL")]
     pub wall: PathBuf,
-    /// The image to show: PNG (8 or 16 bits per channel, alpha composited over the wall's
-    /// background) or JPEG.
-    #[arg(long, short, value_name = "IMAGE")]
+    /// What to show: an image (PNG 8/16-bit, JPEG, GIF, WebP, BMP, TIFF; alpha composited
+    /// over the wall's background), an animation (GIF, APNG, WebP), a video (through
+    /// ffmpeg), a folder or glob of images, or a test pattern (pattern:bars, pattern:grid,
+    /// pattern:ramp, pattern:checker, pattern:line, pattern:gradient, pattern:solid:#RRGGBB).
+    #[arg(long, short, value_name = "MEDIA")]
     pub input: PathBuf,
+    /// Time into an animation, video, sequence or moving pattern, in seconds: the frame on
+    /// screen at that time is rendered.
+    #[arg(long, value_name = "SECONDS", default_value_t = 0.0,
+          value_parser = parse_seconds)]
+    pub at: f64,
+    /// Frame rate of an image sequence (a folder or glob).
+    #[arg(long, value_name = "FPS", default_value_t = crate::media::sequence::DEFAULT_FPS,
+          value_parser = parse_fps)]
+    pub fps: f64,
     /// How the image is fitted to the canvas.
     #[arg(long, value_enum, default_value_t = FitArg::Contain)]
     pub fit: FitArg,
     /// Resampling filter.
     #[arg(long, value_enum, default_value_t = FilterArg::Lanczos3)]
     pub filter: FilterArg,
-    /// Render backend (`auto` picks the best one built in).
+    /// Render backend: `auto` takes the GPU on a hardware adapter and the CPU when the only
+    /// adapter is a software one (lavapipe, llvmpipe) or none; `gpu` forces the GPU path.
     #[arg(long, value_enum, default_value_t = BackendArg::Auto)]
     pub backend: BackendArg,
+    /// Graphics adapter for the GPU backend: a case-insensitive part of its name, as
+    /// `ledwall info` lists them. `WGPU_BACKEND=vulkan|gl` limits the APIs searched.
+    #[arg(long, value_name = "NAME")]
+    pub adapter: Option<String>,
     /// Display tick to render (moves the temporal dither pattern).
     #[arg(long, value_name = "N", default_value_t = 0)]
     pub frame: u64,
@@ -65,6 +82,20 @@ pub struct RenderArgs {
     /// Directory for the output files; created if missing.
     #[arg(long, short, value_name = "DIR")]
     pub out: PathBuf,
+}
+
+fn parse_seconds(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(v) if v.is_finite() && v >= 0.0 => Ok(v),
+        _ => Err(format!("\"{s}\" is not a number of seconds >= 0")),
+    }
+}
+
+fn parse_fps(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(v) if v.is_finite() && v > 0.0 && v <= 1000.0 => Ok(v),
+        _ => Err(format!("\"{s}\" is not a frame rate in (0, 1000]")),
+    }
 }
 
 /// `ledwall validate`
@@ -129,12 +160,22 @@ impl From<FilterArg> for Filter {
 /// `--backend` values.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum BackendArg {
-    /// The best backend built in (today: cpu).
+    /// GPU on a hardware adapter, else CPU.
     Auto,
     /// The CPU reference backend (rayon).
     Cpu,
-    /// The wgpu compute backend (not built yet).
+    /// The wgpu compute backend, on any adapter (software ones included).
     Gpu,
+}
+
+impl From<BackendArg> for ledwall_render::BackendChoice {
+    fn from(b: BackendArg) -> Self {
+        match b {
+            BackendArg::Auto => ledwall_render::BackendChoice::Auto,
+            BackendArg::Cpu => ledwall_render::BackendChoice::Cpu,
+            BackendArg::Gpu => ledwall_render::BackendChoice::Gpu,
+        }
+    }
 }
 
 #[cfg(test)]
@@ -175,6 +216,20 @@ mod tests {
         assert_eq!(a.backend, BackendArg::Auto);
         assert_eq!(a.frame, 0);
         assert_eq!(a.max_pixels, DEFAULT_MAX_PIXELS);
+        assert_eq!(a.at, 0.0);
+    }
+
+    #[test]
+    fn at_must_be_a_non_negative_number() {
+        let parse = |at: &str| {
+            Cli::try_parse_from([
+                "ledwall", "render", "--wall", "w", "--input", "a", "--out", "o", "--at", at,
+            ])
+        };
+        assert!(parse("0.15").is_ok());
+        for bad in ["-1", "x", "inf", "NaN"] {
+            assert!(parse(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

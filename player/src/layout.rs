@@ -39,6 +39,10 @@ pub struct InputInfo {
     pub fit: &'static str,
     /// Filter.
     pub filter: &'static str,
+    /// What kind of source: still, animation, image sequence, video, pattern.
+    pub kind: &'static str,
+    /// The source frame rendered (0 for stills).
+    pub source_frame: u64,
 }
 
 /// One port's buffer layout.

@@ -6,12 +6,16 @@
 //! `info` commands use.
 //!
 //! * [`cli`]: the command line, parsed with clap.
-//! * [`media`]: still images (PNG, including 16-bit, and JPEG) decoded into source frames
-//!   with alpha composited over the wall's background, behind a pixel limit that is checked
-//!   before anything is decoded.
+//! * [`media`]: stills, animations, image sequences and video (ffmpeg) behind one
+//!   [`media::MediaSource`] trait, decoded into reusable frames with alpha composited over
+//!   the background, behind pixel and memory limits checked before decoding.
+//! * [`patterns`]: `pattern:` test sources for commissioning a wall.
+//! * [`playlist`], [`timeline`], [`deck`], [`reload`]: the playlist file (design §12) and its
+//!   schedule, display tick → scene, media that never stops the wall, hot reload.
 //! * [`layout`]: the JSON description of a rendered frame's port buffers (`frame.json`).
 //! * [`commands`]: one module per subcommand.
 //! * [`synth`]: deterministic synthetic images (the fixture media and test sources).
+//! * [`sinks`]: where port buffers go at each tick: null, file, preview, DDP, Art-Net, sACN.
 //!
 //! The binary is a thin shell: it parses the command line, calls [`run`], and turns an error
 //! into a message on stderr ([`report_error`]) and an exit code ([`exit_code`]).
@@ -20,10 +24,16 @@
 
 pub mod cli;
 pub mod commands;
+pub mod deck;
 mod error;
 pub mod layout;
 pub mod media;
+pub mod patterns;
+pub mod playlist;
+pub mod reload;
+pub mod sinks;
 pub mod synth;
+pub mod timeline;
 
 pub use error::{UsageError, exit_code, report_error, write_error};
 pub use media::MediaError;

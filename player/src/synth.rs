@@ -227,6 +227,63 @@ pub fn write_fixture(dir: &Path, media: &FixtureMedia) -> ImageResult<PathBuf> {
     Ok(path)
 }
 
+/// Frames of [`animation`]: a white bar moving right over a background whose colour
+/// changes every frame, so every frame is unique and recognisable.
+pub const ANIMATION_FRAMES: u32 = 8;
+
+/// Background colour of frame `k` of [`animation`] (GIF-palette exact).
+pub fn animation_color(k: u32) -> [u8; 3] {
+    const C: [[u8; 3]; 8] = [
+        [128, 0, 0],
+        [0, 128, 0],
+        [0, 0, 128],
+        [128, 128, 0],
+        [0, 128, 128],
+        [128, 0, 128],
+        [64, 64, 64],
+        [192, 96, 0],
+    ];
+    C[(k % 8) as usize]
+}
+
+/// The frames of the fixture animation: `width` x `height`, [`ANIMATION_FRAMES`] frames.
+pub fn animation(width: u32, height: u32) -> Vec<RgbaImage> {
+    (0..ANIMATION_FRAMES)
+        .map(|k| {
+            let bar = k * width / ANIMATION_FRAMES;
+            let bw = (width / ANIMATION_FRAMES).max(1);
+            let bg = animation_color(k);
+            RgbaImage::from_fn(width, height, |x, _| {
+                if x >= bar && x < bar + bw {
+                    Rgba([255, 255, 255, 255])
+                } else {
+                    Rgba([bg[0], bg[1], bg[2], 255])
+                }
+            })
+        })
+        .collect()
+}
+
+/// Write [`animation`] as a looping GIF with `delay_ms` per frame.
+pub fn write_animated_gif(path: &Path, width: u32, height: u32, delay_ms: u32) -> ImageResult<()> {
+    use image::codecs::gif::{GifEncoder, Repeat};
+    use image::{Delay, Frame};
+    let mut w = BufWriter::new(File::create(path)?);
+    {
+        let mut enc = GifEncoder::new_with_speed(&mut w, 10);
+        enc.set_repeat(Repeat::Infinite)?;
+        for img in animation(width, height) {
+            let delay = Delay::from_numer_denom_ms(delay_ms, 1);
+            enc.encode_frame(Frame::from_parts(img, 0, 0, delay))?;
+        }
+    }
+    std::io::Write::flush(&mut w)?;
+    Ok(())
+}
+
+/// The fixture animation's file name in `fixtures/media/`.
+pub const ANIMATION_FIXTURE: &str = "anim-32x16.gif";
+
 fn lerp3(a: [f32; 3], b: [f32; 3], t: f32) -> [f32; 3] {
     [
         a[0] + (b[0] - a[0]) * t,

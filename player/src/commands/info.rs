@@ -49,7 +49,10 @@ pub fn run(out: &mut impl Write) -> anyhow::Result<()> {
             "  gpu: built in (wgpu {WGPU}, Vulkan and GL), no graphics adapter found"
         )?;
     } else {
-        writeln!(out, "  gpu: built in (wgpu {WGPU}, Vulkan and GL); adapters:")?;
+        writeln!(
+            out,
+            "  gpu: built in (wgpu {WGPU}, Vulkan and GL); adapters:"
+        )?;
         for a in &adapters {
             writeln!(
                 out,

@@ -1,5 +1,6 @@
-//! `ledwall render`: one frame of a still image, written as the exact port buffers plus a
-//! layout description and a preview (design §11).
+//! `ledwall render`: one frame of any media (a still, the frame of an animation, video or
+//! sequence on screen at `--at` seconds, or a test pattern), written as the exact port
+//! buffers plus a layout description and a preview (design §11).
 //!
 //! Output, in `--out DIR` (created if missing):
 //!
@@ -9,47 +10,42 @@
 //! * `preview.png`: the emulated wall at canvas size (`ledwall_render::emulate`).
 
 use crate::UsageError;
-use crate::cli::{BackendArg, RenderArgs};
+use crate::cli::RenderArgs;
 use crate::layout::{self, FrameInfo, InputInfo};
-use crate::media::{self, LoadOptions, StillImage};
+use crate::media::{self, Frame, LoadOptions, MediaRef, OpenOptions, ReadStatus, Time};
+use crate::patterns::Canvas;
 use anyhow::Context;
 use image::{ExtendedColorType, ImageFormat};
 use ledwall_render::{
-    Filter, Fit, Layer, RenderError, Renderer, Scene, SourceImage, Wall, WallFrame, emulate,
+    AnyRenderer, BackendOptions, Filter, Fit, Layer, RenderError, Scene, SourceImage, Wall,
+    WallFrame, emulate,
 };
 use std::io::Write;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-/// The backend a `--backend` choice runs on, or why it cannot run.
-pub fn resolve_backend(choice: BackendArg) -> Result<&'static str, UsageError> {
-    match choice {
-        BackendArg::Auto | BackendArg::Cpu => Ok("cpu"),
-        BackendArg::Gpu => Err(UsageError(
-            "the GPU backend is not built yet; use --backend cpu (or auto)".into(),
-        )),
-    }
-}
-
 /// A rendered still: the renderer (for its geometry) and the frame.
 pub struct Rendered {
     /// The renderer that made the frame.
-    pub renderer: Renderer,
+    pub renderer: AnyRenderer,
     /// The port buffers.
     pub frame: WallFrame,
     /// Time spent in `render_into`.
     pub elapsed: Duration,
+    /// Which backend ran and why (`"gpu on … : hardware adapter …"`).
+    pub backend: String,
 }
 
-/// Render one frame of `source` on `wall` with the CPU backend.
+/// Render one frame of `source` on `wall` with the backend `options` choose.
 pub fn render_still(
     wall: &Wall,
     source: SourceImage<'_>,
     fit: Fit,
     filter: Filter,
     frame_number: u64,
+    options: &BackendOptions,
 ) -> Result<Rendered, RenderError> {
-    let mut renderer = Renderer::new(wall)?;
+    let (mut renderer, backend) = AnyRenderer::new(wall, options)?;
     let mut frame = WallFrame::new(renderer.geometry());
     let layer = Layer::new(source).fit(fit).filter(filter);
     let t = Instant::now();
@@ -58,30 +54,86 @@ pub fn render_still(
         renderer,
         frame,
         elapsed: t.elapsed(),
+        backend,
     })
+}
+
+/// What `--input` names.
+pub fn media_ref(input: &Path) -> Result<MediaRef, UsageError> {
+    match input.to_str() {
+        Some(text) => MediaRef::parse(text, Path::new("")).map_err(UsageError),
+        None => Ok(MediaRef::File(input.to_path_buf())),
+    }
+}
+
+/// The frame of `media` on screen `at` seconds in, decoded into a new [`Frame`]; with the
+/// source's kind and the frame index. Animations, sequences and moving patterns loop; a
+/// video shorter than `at` gives its last frame.
+pub fn frame_at(
+    media: &MediaRef,
+    opts: &OpenOptions,
+    at: f64,
+) -> Result<(Frame, &'static str, u64), media::MediaError> {
+    let mut source = media::open(media, opts)?;
+    let kind = source.info().kind.name();
+    let timing = &source.info().timing;
+    let (pass, mut index) = timing.frame_at(Time::from_secs_f64(at));
+    // Animations and patterns loop; a video past its end shows its last frame.
+    if source.info().kind == media::MediaKind::Video
+        && pass > 0
+        && let Some(n) = timing.frames()
+    {
+        index = n.saturating_sub(1);
+    }
+    let mut frame = Frame::new();
+    let name = std::path::PathBuf::from(source.info().name.clone());
+    let status = media::guarded(&name, || source.read_frame(index, &mut frame))?;
+    if let ReadStatus::End { frames } = status {
+        if frames == 0 {
+            return Err(media::MediaError::NoFrames { path: name });
+        }
+        let last = frames - 1;
+        media::guarded(&name, || source.read_frame(last, &mut frame))?;
+        return Ok((frame, kind, last));
+    }
+    Ok((frame, kind, index))
 }
 
 /// Run `ledwall render`; a summary goes to `out`.
 pub fn run(args: &RenderArgs, out: &mut impl Write) -> anyhow::Result<()> {
-    let backend = resolve_backend(args.backend)?;
     let wall = Wall::load(&args.wall)?;
-    let opts = LoadOptions {
+    let media = media_ref(&args.input)?;
+    let mut opts = OpenOptions::new(Canvas::from_wall(&wall));
+    opts.load = LoadOptions {
         max_pixels: args.max_pixels,
         background: wall.color.background.map(|c| c.min(255) as u8),
+        ..LoadOptions::default()
     };
-    let image = media::load_image(&args.input, &opts)?;
+    opts.fps = args.fps;
+    let (image, kind, index) = frame_at(&media, &opts, args.at)?;
     let (fit, filter) = (Fit::from(args.fit), Filter::from(args.filter));
-    let rendered = render_still(&wall, image.source(), fit, filter, args.frame)
+    let options = BackendOptions {
+        choice: args.backend.into(),
+        adapter: args.adapter.clone(),
+        threads: 0,
+    };
+    let rendered = render_still(&wall, image.source(), fit, filter, args.frame, &options)
         .with_context(|| format!("cannot render {}", args.input.display()))?;
+    let bits = match image.pixels {
+        media::Pixels::Rgba8(_) => 8,
+        media::Pixels::Rgba16(_) => 16,
+    };
     let input = InputInfo {
         file: args.input.display().to_string(),
         size: [image.width, image.height],
-        bits: image.bits(),
+        bits,
         fit: fit.name(),
         filter: filter.name(),
+        kind,
+        source_frame: index,
     };
-    write_outputs(&args.out, &wall, &rendered, backend, Some(input))?;
-    summarize(out, args, &wall, &image, &rendered, backend)?;
+    write_outputs(&args.out, &wall, &rendered, Some(input.clone()))?;
+    summarize(out, args, &wall, &input, &rendered)?;
     Ok(())
 }
 
@@ -90,7 +142,6 @@ pub fn write_outputs(
     dir: &Path,
     wall: &Wall,
     rendered: &Rendered,
-    backend: &'static str,
     input: Option<InputInfo>,
 ) -> anyhow::Result<()> {
     std::fs::create_dir_all(dir)
@@ -106,7 +157,7 @@ pub fn write_outputs(
         wall: &wall.name,
         canvas: [geometry.width, geometry.height],
         frame: rendered.frame.frame_number,
-        backend,
+        backend: rendered.renderer.name(),
         input,
         ports: layout::ports(geometry),
     };
@@ -132,23 +183,30 @@ fn summarize(
     out: &mut impl Write,
     args: &RenderArgs,
     wall: &Wall,
-    image: &StillImage,
+    input: &InputInfo,
     rendered: &Rendered,
-    backend: &str,
 ) -> std::io::Result<()> {
+    let which = if input.kind == "still" {
+        String::new()
+    } else {
+        format!(
+            ", {} frame {} at {} s",
+            input.kind, input.source_frame, args.at
+        )
+    };
     writeln!(
         out,
-        "rendered {} ({}x{}, {}-bit) on wall \"{}\" ({}x{}), frame {}, {} backend, {:.1} ms",
+        "rendered {} ({}x{}, {}-bit{which}) on wall \"{}\" ({}x{}), frame {}, {:.1} ms\nbackend: {}",
         args.input.display(),
-        image.width,
-        image.height,
-        image.bits(),
+        input.size[0],
+        input.size[1],
+        input.bits,
         wall.name,
         wall.width,
         wall.height,
         rendered.frame.frame_number,
-        backend,
         rendered.elapsed.as_secs_f64() * 1e3,
+        rendered.backend,
     )?;
     for port in &rendered.renderer.geometry().ports {
         let shape = match port.format {

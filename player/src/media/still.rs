@@ -1,109 +1,59 @@
-//! Still images: decode a PNG (8 or 16 bits per channel) or JPEG into RGBA code values with
-//! alpha composited over the wall's background, ready to hand to the renderer
-//! (design §1, "SourceFrame").
+//! Still images: decode a PNG (8 or 16 bits per channel), JPEG, GIF (first frame), WebP, BMP
+//! or TIFF into RGBA code values with alpha composited over the wall's background, ready to
+//! hand to the renderer (design §1, "SourceFrame").
 //!
-//! The pixel count is checked against a limit from the file's header alone, before any pixel
-//! data is decoded, so a hostile or mistaken 50 000 × 50 000 image costs nothing.
+//! The pixel count and the memory the decode needs are checked against limits from the file's
+//! header alone, before any pixel data is decoded, so a hostile or mistaken 50 000 × 50 000
+//! image costs nothing.
 //!
 //! Compositing happens on code values, the way browsers and image editors show transparent
 //! images: `out = c · a + bg · (1 − a)`, rounded. A fully transparent pixel becomes exactly
 //! the background code, so it shows exactly what the renderer fills around a letterboxed
 //! image.
 
+use super::{
+    Frame, LoadOptions, MediaError, MediaInfo, MediaKind, MediaSource, ReadStatus, Timing,
+    check_size, new_key_base,
+};
 use image::metadata::Orientation;
 use image::{ColorType, DynamicImage, ImageDecoder, ImageFormat, ImageReader, Limits};
 use ledwall_render::SourceImage;
 use std::fs::File;
-use std::io::{self, BufRead, BufReader, Seek};
-use std::path::{Path, PathBuf};
+use std::io::{BufRead, BufReader, Read, Seek};
+use std::path::Path;
 
-/// Why an image could not be loaded.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum MediaError {
-    /// The file could not be opened.
-    #[error("cannot open {}", path.display())]
-    Open {
-        /// The file.
-        path: PathBuf,
-        /// The operating system's reason.
-        #[source]
-        source: io::Error,
-    },
-    /// The file could not be read.
-    #[error("cannot read {}", path.display())]
-    Read {
-        /// The file.
-        path: PathBuf,
-        /// The operating system's reason.
-        #[source]
-        source: io::Error,
-    },
-    /// The content is not an image format this build decodes.
-    #[error(
-        "{} is not a PNG or JPEG image (the start of the file matches no supported format)",
-        path.display()
-    )]
-    UnknownFormat {
-        /// The file.
-        path: PathBuf,
-    },
-    /// The image has more pixels than allowed; refused from its header, before decoding.
-    #[error(
-        "{} is {width}x{height} = {pixels} pixels, more than the limit of {limit}; refused before decoding",
-        path.display(),
-        pixels = *width as u64 * *height as u64
-    )]
-    TooLarge {
-        /// The file.
-        path: PathBuf,
-        /// Width from the header.
-        width: u32,
-        /// Height from the header.
-        height: u32,
-        /// The limit in pixels.
-        limit: u64,
-    },
-    /// The image has no pixels.
-    #[error("{} is empty ({width}x{height})", path.display())]
-    Empty {
-        /// The file.
-        path: PathBuf,
-        /// Width from the header.
-        width: u32,
-        /// Height from the header.
-        height: u32,
-    },
-    /// The header or the pixel data is damaged or uses a feature the decoder lacks.
-    #[error("cannot decode {} as {format}", path.display())]
-    Decode {
-        /// The file.
-        path: PathBuf,
-        /// The format it was recognized as.
-        format: &'static str,
-        /// The decoder's reason.
-        #[source]
-        source: image::ImageError,
-    },
+/// The image formats this build decodes.
+pub const FORMATS: [ImageFormat; 6] = [
+    ImageFormat::Png,
+    ImageFormat::Jpeg,
+    ImageFormat::Gif,
+    ImageFormat::WebP,
+    ImageFormat::Bmp,
+    ImageFormat::Tiff,
+];
+
+/// The image format of a file, from its first bytes; `None` when it is none of
+/// [`FORMATS`] (it may be a video).
+pub fn sniff(path: &Path) -> Result<Option<ImageFormat>, MediaError> {
+    let file = File::open(path).map_err(|source| MediaError::Open {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let mut head = Vec::with_capacity(64);
+    file.take(64)
+        .read_to_end(&mut head)
+        .map_err(|source| MediaError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+    Ok(image::guess_format(&head)
+        .ok()
+        .filter(|f| FORMATS.contains(f)))
 }
 
-/// How to load an image.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct LoadOptions {
-    /// Refuse images with more pixels than this (checked from the header).
-    pub max_pixels: u64,
-    /// Code values (0..255) that transparent pixels are composited over: the wall's
-    /// `color.background`.
-    pub background: [u8; 3],
-}
-
-impl Default for LoadOptions {
-    fn default() -> Self {
-        LoadOptions {
-            max_pixels: crate::cli::DEFAULT_MAX_PIXELS,
-            background: [0; 3],
-        }
-    }
+/// The short name of a format for messages ("png", "jpg", …).
+pub fn format_name(format: ImageFormat) -> &'static str {
+    format.extensions_str().first().copied().unwrap_or("image")
 }
 
 /// Decoded pixels: RGBA, row-major, alpha composited (always at full value).
@@ -175,30 +125,33 @@ pub fn decode<R: BufRead + Seek>(
             path: path.to_path_buf(),
         });
     };
-    if !matches!(format, ImageFormat::Png | ImageFormat::Jpeg) {
+    if !FORMATS.contains(&format) {
         return Err(MediaError::UnknownFormat {
             path: path.to_path_buf(),
         });
     }
-    let format_name = format.extensions_str().first().copied().unwrap_or("image");
     let decode_err = |source| MediaError::Decode {
         path: path.to_path_buf(),
-        format: format_name,
+        format: format_name(format),
         source,
     };
 
     // Only the header is read here.
     let mut decoder = reader.into_decoder().map_err(decode_err)?;
     let (width, height) = decoder.dimensions();
-    check_size(path, width, height, opts.max_pixels)?;
+    // Memory: the decoder's own buffer, then the RGBA copy (16 bits per channel for deep
+    // images).
+    let color = decoder.color_type();
+    let out_bpp = if is_deep(color) { 8 } else { 4 };
+    let bpp = color.bytes_per_pixel() as u64 + out_bpp;
+    check_size(path, width, height, bpp, opts)?;
 
-    // The decoder may allocate what the limit lets through (RGBA16 is 8 bytes a pixel);
-    // the dimensions are pinned so the file cannot change under us.
+    // The dimensions are pinned so the file cannot change under us; the decoder may
+    // allocate what the memory limit lets through.
     let mut limits = Limits::default();
     limits.max_image_width = Some(width);
     limits.max_image_height = Some(height);
-    let need = opts.max_pixels.saturating_mul(8);
-    limits.max_alloc = Some(limits.max_alloc.unwrap_or(0).max(need));
+    limits.max_alloc = Some(opts.max_bytes);
     decoder.set_limits(limits).map_err(decode_err)?;
 
     let orientation = decoder.orientation().unwrap_or(Orientation::NoTransforms);
@@ -207,30 +160,8 @@ pub fn decode<R: BufRead + Seek>(
     Ok(from_dynamic(img, format, opts.background))
 }
 
-fn check_size(path: &Path, width: u32, height: u32, limit: u64) -> Result<(), MediaError> {
-    if width == 0 || height == 0 {
-        return Err(MediaError::Empty {
-            path: path.to_path_buf(),
-            width,
-            height,
-        });
-    }
-    if width as u64 * height as u64 > limit {
-        return Err(MediaError::TooLarge {
-            path: path.to_path_buf(),
-            width,
-            height,
-            limit,
-        });
-    }
-    Ok(())
-}
-
-fn from_dynamic(img: DynamicImage, format: ImageFormat, background: [u8; 3]) -> StillImage {
-    let (width, height) = (img.width(), img.height());
-    let color = img.color();
-    let had_alpha = color.has_alpha();
-    let deep = matches!(
+fn is_deep(color: ColorType) -> bool {
+    matches!(
         color,
         ColorType::L16
             | ColorType::La16
@@ -238,8 +169,14 @@ fn from_dynamic(img: DynamicImage, format: ImageFormat, background: [u8; 3]) -> 
             | ColorType::Rgba16
             | ColorType::Rgb32F
             | ColorType::Rgba32F
-    );
-    let pixels = if deep {
+    )
+}
+
+fn from_dynamic(img: DynamicImage, format: ImageFormat, background: [u8; 3]) -> StillImage {
+    let (width, height) = (img.width(), img.height());
+    let color = img.color();
+    let had_alpha = color.has_alpha();
+    let pixels = if is_deep(color) {
         let mut data = img.into_rgba16().into_raw();
         if had_alpha {
             composite16(&mut data, background);
@@ -258,6 +195,56 @@ fn from_dynamic(img: DynamicImage, format: ImageFormat, background: [u8; 3]) -> 
         pixels,
         format,
         had_alpha,
+    }
+}
+
+/// A still image as a [`MediaSource`]: decoded once, copied into the caller's frame only
+/// when it does not hold it already.
+#[derive(Debug)]
+pub struct StillSource {
+    info: MediaInfo,
+    image: StillImage,
+    key: u64,
+}
+
+impl StillSource {
+    /// Decode `path`.
+    pub fn open(path: &Path, opts: &LoadOptions) -> Result<StillSource, MediaError> {
+        Ok(StillSource::from_image(
+            path.display().to_string(),
+            load_image(path, opts)?,
+        ))
+    }
+
+    /// Wrap an already decoded image.
+    pub fn from_image(name: String, image: StillImage) -> StillSource {
+        StillSource {
+            info: MediaInfo {
+                name,
+                kind: MediaKind::Still,
+                width: image.width,
+                height: image.height,
+                timing: Timing::Still,
+            },
+            image,
+            key: new_key_base(),
+        }
+    }
+
+    /// The decoded image.
+    pub fn image(&self) -> &StillImage {
+        &self.image
+    }
+}
+
+impl MediaSource for StillSource {
+    fn info(&self) -> &MediaInfo {
+        &self.info
+    }
+
+    fn read_frame(&mut self, _index: u64, out: &mut Frame) -> Result<ReadStatus, MediaError> {
+        out.set_still(&self.image, self.key);
+        Ok(ReadStatus::Frame)
     }
 }
 
