@@ -66,6 +66,7 @@ struct Kernels {
     color: Built,
     quantize: Built,
     pack: Built,
+    pack4: Built,
 }
 
 struct Tex {
@@ -205,7 +206,8 @@ struct PortRes {
     words: u64,
     byte_len: usize,
     readback_at: u64,
-    pieces: Vec<(wgpu::BindGroup, (u32, u32))>,
+    /// Per piece: bind group, workgroups, whether the grouped bit-plane kernel runs it.
+    pieces: Vec<(wgpu::BindGroup, (u32, u32), bool)>,
     _params: Vec<wgpu::Buffer>,
 }
 
@@ -324,6 +326,7 @@ impl Renderer {
             color: Built::new(&gpu, color::KERNELS[0])?,
             quantize: Built::new(&gpu, quantize::KERNELS[0])?,
             pack: Built::new(&gpu, pack::KERNELS[0])?,
+            pack4: Built::new(&gpu, pack::KERNELS[1])?,
         };
         let luts = Luts::new(&wall.color);
         let background = wall
@@ -522,8 +525,15 @@ impl Renderer {
             });
             let mut pieces = Vec::new();
             let mut params_keep = Vec::new();
-            for piece in pack::pieces(port, max_binding, align) {
-                let n = piece.words.1 - piece.words.0;
+            let split = pack::pieces(port, max_binding, align);
+            let grouped = pack::grouped(port, &split);
+            for piece in split {
+                // The grouped kernel counts (address, 4 positions) items, not words.
+                let n = if grouped {
+                    port.addresses as u64 * (port.positions / 4) as u64
+                } else {
+                    piece.words.1 - piece.words.0
+                };
                 let groups = n.div_ceil(pack::WORKGROUP as u64);
                 let gx = groups.min(32768) as u32;
                 let gy = groups.div_ceil(gx as u64) as u32;
@@ -546,7 +556,8 @@ impl Renderer {
                         bg: [bg[0], bg[1], bg[2], 0],
                     },
                 );
-                let bind = k.pack.bind(
+                let kernel = if grouped { &k.pack4 } else { &k.pack };
+                let bind = kernel.bind(
                     &gpu,
                     &[
                         buf_res(&params),
@@ -556,7 +567,7 @@ impl Renderer {
                         range(&out, piece.words),
                     ],
                 );
-                pieces.push((bind, (gx, gy)));
+                pieces.push((bind, (gx, gy), grouped));
                 params_keep.push(params);
             }
             params_keep.push(slots_buf);
@@ -1153,8 +1164,9 @@ impl Renderer {
         if stages[5] {
             let mut p = pass(encoder, 5);
             for port in &self.ports {
-                for (bind, groups) in &port.pieces {
-                    k.pack.dispatch(&mut p, bind, *groups);
+                for (bind, groups, grouped) in &port.pieces {
+                    let kernel = if *grouped { &k.pack4 } else { &k.pack };
+                    kernel.dispatch(&mut p, bind, *groups);
                 }
             }
         }

@@ -46,20 +46,38 @@ pub struct Params {
     pub bg: [u32; 4],
 }
 
-/// The kernel.
-pub const KERNELS: &[Kernel] = &[Kernel {
-    label: "pack",
-    source: include_str!("../../shaders/pack.wgsl"),
-    entry: "main",
-    workgroup: [WORKGROUP, 1, 1],
-    bindings: &[
-        (0, Bind::Uniform(size_of::<Params>() as u64)),
-        (1, Bind::StorageRead),
-        (2, Bind::StorageRead),
-        (3, Bind::TextureUint),
-        (4, Bind::StorageWrite),
-    ],
-}];
+const BINDINGS: &[(u32, Bind)] = &[
+    (0, Bind::Uniform(size_of::<Params>() as u64)),
+    (1, Bind::StorageRead),
+    (2, Bind::StorageRead),
+    (3, Bind::TextureUint),
+    (4, Bind::StorageWrite),
+];
+
+/// The general kernel (one output word per invocation, any format, any piece) and the
+/// bit-plane kernel for ports with a multiple of 4 positions packed in one piece.
+pub const KERNELS: &[Kernel] = &[
+    Kernel {
+        label: "pack",
+        source: include_str!("../../shaders/pack.wgsl"),
+        entry: "main",
+        workgroup: [WORKGROUP, 1, 1],
+        bindings: BINDINGS,
+    },
+    Kernel {
+        label: "pack.bitplanes4",
+        source: include_str!("../../shaders/pack.wgsl"),
+        entry: "bitplanes4",
+        workgroup: [WORKGROUP, 1, 1],
+        bindings: BINDINGS,
+    },
+];
+
+/// Whether [`KERNELS`]`[1]` packs this port: bit planes, whole groups of 4 positions, one
+/// piece.
+pub fn grouped(port: &PortMap, pieces: &[Piece]) -> bool {
+    port.format == OutputFormat::Bitplanes && port.positions.is_multiple_of(4) && pieces.len() == 1
+}
 
 /// One dispatch's share of a port.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
