@@ -393,30 +393,50 @@ fn validate_fails_if_any_file_fails_but_reports_the_good_ones() {
         run.stderr
     );
     assert!(
-        run.stderr.contains("2 of 3 files are not valid wall files"),
+        run.stderr.contains("2 of 3 files are not valid"),
         "{}",
         run.stderr
     );
 }
 
 #[test]
-fn validate_refuses_playlists_for_now() {
+fn validate_checks_playlists_field_by_field() {
     let tmp = tempfile::tempdir().unwrap();
     let playlist = tmp.path().join("lobby.toml");
     std::fs::write(
         &playlist,
-        "name = \"lobby\"\nloop = true\n\n[[items]]\nsource = \"pattern:bars\"\nduration = 10.0\n",
+        "name = \"lobby\"\nloop = true\n\n[[items]]\nsource = \"pattern:bars\"\nduration = 10.0\n\n\
+         [[items]]\nsource = \"media/later.png\"\n",
     )
     .unwrap();
-    let run = ledwall([OsString::from("validate"), playlist.into()]);
-    assert_ne!(run.code, Some(0));
-    run.assert_no_panic();
+    let run = ledwall([OsString::from("validate"), playlist.clone().into()]);
+    run.assert_code(0);
     assert!(
-        run.stderr
-            .contains("playlist validation is not available yet"),
+        run.stdout.contains("ok (playlist \"lobby\", 2 items)"),
+        "{}",
+        run.stdout
+    );
+    // A file that is not there yet is a warning naming the item, not a failure.
+    assert!(
+        run.stderr.contains("warning: items[1].source") && run.stderr.contains("later.png"),
         "{}",
         run.stderr
     );
+    let bad = tmp.path().join("bad.toml");
+    std::fs::write(
+        &bad,
+        "name = \"bad\"\n[[items]]\nsource = \"pattern:bars\"\nduration = -1.0\n\n\
+         [[items]]\nsource = \"pattern:bars\"\nfit = \"squash\"\n",
+    )
+    .unwrap();
+    let run = ledwall([OsString::from("validate"), bad.into()]);
+    run.assert_code(2);
+    run.assert_no_panic();
+    assert!(run.stderr.contains("items[0].duration"), "{}", run.stderr);
+    assert!(run.stderr.contains("items[1].fit"), "{}", run.stderr);
+    // The fixture playlist is valid.
+    let demo = root().join("fixtures/playlists/demo.toml");
+    ledwall([OsString::from("validate"), demo.into()]).assert_code(0);
 }
 
 fn render_args(wall: &str, input: &Path, out: &Path) -> Vec<OsString> {

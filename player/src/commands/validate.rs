@@ -3,11 +3,15 @@
 //!
 //! A valid wall prints `FILE: ok (N ports, M modules, WxH)` on stdout; an invalid one prints
 //! the full problem listing on stderr. Playlist files are recognized (an `items` or
-//! `schedule` array and no `canvas`) and refused with a clear message until playlist
-//! validation exists. The command fails (exit code 2) if any file fails.
+//! `schedule` array and no `canvas`) and validated as playlists (design §12), with every
+//! playlist their schedule names; media files that do not exist (yet) are listed as
+//! warnings, not failures, since content is often copied in after the playlist is
+//! written. The command fails (exit code 2) if any file fails.
 
 use crate::UsageError;
 use crate::cli::ValidateArgs;
+use crate::media::MediaRef;
+use crate::playlist::{Playlist, Show};
 use ledwall_render::Wall;
 use std::io::Write;
 use std::path::Path;
@@ -19,8 +23,8 @@ pub enum Outcome {
     Wall(Box<Wall>),
     /// A wall file with problems.
     Invalid(ledwall_render::ConfigError),
-    /// A playlist file (not validated yet).
-    Playlist,
+    /// A valid playlist file (with the playlists its schedule names).
+    Playlist(Box<Show>),
 }
 
 /// Run `ledwall validate`.
@@ -33,13 +37,13 @@ pub fn run(args: &ValidateArgs, out: &mut impl Write, err: &mut impl Write) -> a
                 failed += 1;
                 writeln!(err, "{e}")?;
             }
-            Outcome::Playlist => {
-                failed += 1;
-                writeln!(
-                    err,
-                    "{}: this is a playlist file ([[items]] and no [canvas]); playlist validation is not available yet, only wall files can be validated",
-                    file.display()
-                )?;
+            Outcome::Playlist(show) => {
+                writeln!(out, "{}: ok ({})", file.display(), playlist_summary(&show))?;
+                for p in std::iter::once(&show.main).chain(&show.scheduled) {
+                    for w in missing_media(p) {
+                        writeln!(err, "{}: warning: {w}", p.file.display())?;
+                    }
+                }
             }
         }
     }
@@ -47,9 +51,9 @@ pub fn run(args: &ValidateArgs, out: &mut impl Write, err: &mut impl Write) -> a
     if failed > 0 {
         let total = args.files.len();
         return Err(UsageError(if total == 1 {
-            format!("{} is not a valid wall file", args.files[0].display())
+            format!("{} is not valid", args.files[0].display())
         } else {
-            format!("{failed} of {total} files are not valid wall files")
+            format!("{failed} of {total} files are not valid")
         })
         .into());
     }
@@ -59,7 +63,10 @@ pub fn run(args: &ValidateArgs, out: &mut impl Write, err: &mut impl Write) -> a
 /// Validate one file.
 pub fn check_file(path: &Path) -> Outcome {
     if looks_like_playlist(path) {
-        return Outcome::Playlist;
+        return match Show::load(path) {
+            Ok(show) => Outcome::Playlist(Box::new(show)),
+            Err(e) => Outcome::Invalid(e),
+        };
     }
     match Wall::load(path) {
         Ok(w) => Outcome::Wall(Box::new(w)),
@@ -78,6 +85,38 @@ pub fn summary(wall: &Wall) -> String {
         wall.width,
         wall.height
     )
+}
+
+/// `playlist "NAME", N items, loops, M schedule entries`.
+pub fn playlist_summary(show: &Show) -> String {
+    let p = &show.main;
+    let n = p.items.len();
+    let s = p.schedule.len();
+    let mut text = format!(
+        "playlist \"{}\", {n} item{}",
+        p.name,
+        if n == 1 { "" } else { "s" }
+    );
+    if s > 0 {
+        text += &format!(", {s} schedule entr{}", if s == 1 { "y" } else { "ies" });
+    }
+    text
+}
+
+/// `items[i].source: PATH does not exist` for every item whose file or folder is missing.
+pub fn missing_media(p: &Playlist) -> Vec<String> {
+    p.items
+        .iter()
+        .filter_map(|item| match &item.media {
+            MediaRef::File(path) if !path.exists() => Some(format!(
+                "items[{}].source: {} does not exist ({:?} as written)",
+                item.index,
+                path.display(),
+                item.source
+            )),
+            _ => None,
+        })
+        .collect()
 }
 
 /// Whether the file parses as a table with `items` or `schedule` and no `canvas`: a playlist
@@ -119,10 +158,12 @@ mod tests {
         )
         .unwrap();
         assert!(looks_like_playlist(&p));
-        assert!(matches!(check_file(&p), Outcome::Playlist));
+        assert!(matches!(check_file(&p), Outcome::Playlist(_)));
         let j = dir.path().join("lobby.json");
         std::fs::write(&j, r#"{"name": "x", "items": []}"#).unwrap();
         assert!(looks_like_playlist(&j));
+        // Recognized as a playlist, then validated as one: an empty playlist is refused.
+        assert!(matches!(check_file(&j), Outcome::Invalid(_)));
         let w = dir.path().join("wall.toml");
         std::fs::write(&w, "name = \"w\"\n[canvas]\nwidth = 1\nheight = 1\n").unwrap();
         assert!(!looks_like_playlist(&w));
