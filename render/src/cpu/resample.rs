@@ -253,7 +253,7 @@ impl Plan {
     pub fn new(sw: u32, sh: u32, stride: usize, crop: [f64; 4], dst: Rect, filter: Filter) -> Plan {
         let mut plan = Plan::tables(sw, sh, stride, crop, dst, filter);
         let bands = (dst.h as usize).div_ceil(plan.rows_per_band).max(1);
-        let len = plan.width as usize * stride + 3 * plan.plane;
+        let len = plan.width as usize * stride + 3 * plan.plane + dst.w as usize * 3;
         plan.scratch = (0..bands).map(|_| vec![0f32; len]).collect();
         plan
     }
@@ -369,6 +369,7 @@ pub fn run<T: Sample>(
         .enumerate()
         .for_each(|(band, (rows, scratch))| {
             let (acc, planes) = scratch.split_at_mut(width * stride);
+            let (planes, row_vals) = planes.split_at_mut(3 * plane);
             for (r, canvas_row) in rows.chunks_exact_mut(row_len).enumerate() {
                 let oy = band * rows_per_band + r;
                 // Vertical pass: acc = Σ w · source row.
@@ -404,6 +405,7 @@ pub fn run<T: Sample>(
                     h.taps,
                     [&*pr, &*pg, &*pb],
                     out,
+                    row_vals,
                 );
             }
         });
@@ -420,24 +422,54 @@ fn axpy<T: Sample>(acc: &mut [f32], src: &[T], w: f32) {
 
 multiversion! {
 /// One output row of the horizontal pass from the three channel planes.
-fn horizontal(out_px: &mut [u16], start: &[u32], weights: &[f32], taps: usize, planes: [&[f32]; 3], out: Output<'_>) {
+fn horizontal(out_px: &mut [u16], start: &[u32], weights: &[f32], taps: usize, planes: [&[f32]; 3], out: Output<'_>, row: &mut [f32]) {
     let [pr, pg, pb] = planes;
-    for (ox, px) in out_px.chunks_exact_mut(3).enumerate() {
-        let s = start[ox] as usize;
-        let w = &weights[ox * taps..(ox + 1) * taps];
-        let vals = [dot(w, &pr[s..s + taps]), dot(w, &pg[s..s + taps]), dot(w, &pb[s..s + taps])];
-        match out {
-            Output::Linear => {
-                for c in 0..3 {
-                    px[c] = super::to_u16(vals[c] + 0.5);
-                }
-            }
-            Output::Lut(lut) => {
-                for c in 0..3 {
-                    px[c] = lut_lerp(lut, vals[c]);
-                }
+    match out {
+        Output::Linear => {
+            for (ox, px) in out_px.chunks_exact_mut(3).enumerate() {
+                let s = start[ox] as usize;
+                let w = &weights[ox * taps..(ox + 1) * taps];
+                px[0] = super::to_u16(dot(w, &pr[s..s + taps]) + 0.5);
+                px[1] = super::to_u16(dot(w, &pg[s..s + taps]) + 0.5);
+                px[2] = super::to_u16(dot(w, &pb[s..s + taps]) + 0.5);
             }
         }
+        Output::Lut(lut) => {
+            // The filtered code values first, then the LUT over the whole row in a loop of
+            // its own, which the compiler vectorizes (with gathers on AVX2).
+            for (ox, v) in row.chunks_exact_mut(3).enumerate() {
+                let s = start[ox] as usize;
+                let w = &weights[ox * taps..(ox + 1) * taps];
+                v[0] = dot(w, &pr[s..s + taps]);
+                v[1] = dot(w, &pg[s..s + taps]);
+                v[2] = dot(w, &pb[s..s + taps]);
+            }
+            lut_row(out_px, row, lut);
+        }
+    }
+}
+}
+
+multiversion! {
+/// `out[i] = lut_lerp(lut, vals[i])` over a row.
+fn lut_row(out: &mut [u16], vals: &[f32], lut: &[u16]) {
+    if lut.len() < 2 {
+        out.fill(lut.first().copied().unwrap_or(0));
+        return;
+    }
+    // Clamp to `0..=max`; the lower code index stops at `max − 1` so that `i + 1` is always
+    // in the table (at `v = max` the fraction is 1 and the result is exactly `lut[max]`).
+    let max = (lut.len() - 1) as f32;
+    let top = max - 1.0;
+    for (o, &v) in out.iter_mut().zip(vals) {
+        let v = v.max(0.0).min(max);
+        let i = v.min(top);
+        // SAFETY: `i` is finite and within 0..=max − 1 (< 65535), which i32 represents.
+        let i = unsafe { i.to_int_unchecked::<i32>() } as usize;
+        let f = v - i as f32;
+        // SAFETY: `i ≤ max − 1 = lut.len() − 2`, so `i` and `i + 1` are in bounds.
+        let (a, b) = unsafe { (*lut.get_unchecked(i) as f32, *lut.get_unchecked(i + 1) as f32) };
+        *o = super::to_u16(a + (b - a) * f + 0.5);
     }
 }
 }
@@ -448,12 +480,9 @@ fn horizontal(out_px: &mut [u16], start: &[u32], weights: &[f32], taps: usize, p
 /// last float bit land within one linear step, not one whole code step, of each other.
 #[inline(always)]
 pub fn lut_lerp(lut: &[u16], v: f32) -> u16 {
-    let max = (lut.len() - 1) as f32;
-    let v = v.max(0.0).min(max);
-    let i = super::to_u16(v) as usize;
-    let j = (i + 1).min(lut.len() - 1);
-    let (a, b) = (lut[i] as f32, lut[j] as f32);
-    super::to_u16(a + (b - a) * (v - i as f32) + 0.5)
+    let mut out = [0u16];
+    lut_row(&mut out, &[v], lut);
+    out[0]
 }
 
 /// Dot product over whole 8-lane chunks (`w.len()` is a multiple of [`LANES`]).
