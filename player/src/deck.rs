@@ -161,8 +161,10 @@ impl Deck {
         let Some(src) = slot.source.as_mut() else {
             return false;
         };
-        let name = std::path::PathBuf::from(&src.info().name);
-        let result = media::guarded(&name, || src.read_frame(s.frame, &mut slot.frame));
+        // The item's source as written names it in a panic report; borrowed, so decoding a
+        // frame allocates nothing here.
+        let name = std::path::Path::new(&self.playlist.items[s.item].source);
+        let result = media::guarded(name, || src.read_frame(s.frame, &mut slot.frame));
         match result {
             Ok(ReadStatus::Frame) => true,
             Ok(ReadStatus::End { frames }) => {

@@ -168,4 +168,38 @@ impl AnyRenderer {
             AnyRenderer::Gpu(r) => r.stage_times(),
         }
     }
+
+    /// Run a render loop where rendering allocates nothing per frame: for the CPU backend on
+    /// one of its own pool's threads ([`cpu::Renderer::install_mut`]), for the GPU backend on
+    /// the calling thread. `f` gets the renderer as a [`RenderFrame`].
+    pub fn install_mut<R: Send>(&mut self, f: impl FnOnce(&mut dyn RenderFrame) -> R + Send) -> R {
+        match self {
+            AnyRenderer::Cpu(r) => r.install_mut(|r| f(r)),
+            AnyRenderer::Gpu(r) => f(r.as_mut()),
+        }
+    }
+}
+
+/// The one call a render loop makes, for either backend (see [`AnyRenderer::install_mut`]).
+pub trait RenderFrame {
+    /// Render `scene` into `frame` and wait for it.
+    fn render_into(&mut self, scene: &Scene<'_>, frame: &mut WallFrame) -> Result<(), RenderError>;
+}
+
+impl RenderFrame for cpu::Renderer {
+    fn render_into(&mut self, scene: &Scene<'_>, frame: &mut WallFrame) -> Result<(), RenderError> {
+        cpu::Renderer::render_into(self, scene, frame)
+    }
+}
+
+impl RenderFrame for gpu::Renderer {
+    fn render_into(&mut self, scene: &Scene<'_>, frame: &mut WallFrame) -> Result<(), RenderError> {
+        gpu::Renderer::render_into(self, scene, frame)
+    }
+}
+
+impl RenderFrame for AnyRenderer {
+    fn render_into(&mut self, scene: &Scene<'_>, frame: &mut WallFrame) -> Result<(), RenderError> {
+        AnyRenderer::render_into(self, scene, frame)
+    }
 }

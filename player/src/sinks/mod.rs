@@ -15,6 +15,7 @@
 //! * [`preview`]: a PNG of the emulated wall every N ticks, encoded off the output thread.
 //! * [`ddp`], [`artnet`], [`sacn`]: the wire protocols, each a pure encoder (bytes into a
 //!   caller's packet buffer) plus a UDP sink around it.
+//! * [`terminal`]: a live view of the wall in the terminal (`ledwall play`'s default).
 //!
 //! Sending never fails the caller: errors are counted in [`SinkStats::errors`] and logged
 //! through `tracing` at most once a second per sink, with the count since the last line.
@@ -27,6 +28,7 @@ pub mod file;
 pub mod null;
 pub mod preview;
 pub mod sacn;
+pub mod terminal;
 mod udp;
 
 use ledwall_render::wall::{OutputFormat, SinkUrl};
@@ -41,6 +43,7 @@ pub use file::FileSink;
 pub use null::NullSink;
 pub use preview::PreviewSink;
 pub use sacn::SacnSink;
+pub use terminal::TerminalSink;
 
 /// Bytes of port data per Art-Net or sACN universe: 170 RGB pixels (85 at 16 bits), so no
 /// pixel straddles two universes (what WLED, FPP and most nodes assume).

@@ -1,0 +1,258 @@
+//! `ledwall play`: the main job (design §11). Plays a playlist (or one media file, or a
+//! `pattern:` source) on a wall at its refresh rate through the playback engine
+//! ([`crate::engine`]) into the wall's sinks, until `--for` seconds have played or Ctrl-C /
+//! SIGTERM arrives; then the sinks are flushed and the statistics printed.
+//!
+//! With no arguments it plays `fixtures/playlists/demo.toml` on `fixtures/walls/demo.toml`
+//! (relative to the current directory). When stdout is a terminal and no port goes to a sink
+//! other than `null`, the wall is shown live in the terminal ([`TerminalSink`]); otherwise
+//! it runs headless into the configured sinks.
+
+use crate::UsageError;
+use crate::cli::{LogFormat, PlayArgs};
+use crate::engine::clock::SystemClock;
+use crate::engine::{self, Control, EngineOptions};
+use crate::media::{LoadOptions, OpenOptions};
+use crate::patterns::Canvas;
+use crate::playlist::{Playlist, Show};
+use crate::reload::Program;
+use crate::sinks::{SinkOptions, SinkSet, TerminalSink, terminal};
+use anyhow::Context;
+use ledwall_render::wall::SinkUrl;
+use ledwall_render::{AnyRenderer, BackendOptions, Wall};
+use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, OnceLock};
+
+/// The playlist played when none is named (relative to the current directory).
+pub const DEMO_PLAYLIST: &str = "fixtures/playlists/demo.toml";
+/// The wall used when none is named (relative to the current directory).
+pub const DEMO_WALL: &str = "fixtures/walls/demo.toml";
+
+/// Install the `tracing` subscriber for `--log-format` (stderr; `RUST_LOG` filters, default
+/// `info`). Does nothing when one is installed already.
+pub fn init_logging(format: LogFormat) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| {
+        tracing_subscriber::EnvFilter::new("info,wgpu_core=warn,wgpu_hal=warn,naga=warn")
+    });
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_ansi(std::io::stderr().is_terminal())
+        .with_writer(std::io::stderr);
+    let _ = match format {
+        LogFormat::Text => builder.try_init(),
+        LogFormat::Json => builder.json().try_init(),
+    };
+}
+
+/// The process-wide stop flag, set by Ctrl-C (SIGINT), SIGTERM and SIGHUP; cleared for a new
+/// run. A second signal while stopping exits at once (code 130).
+pub fn stop_flag() -> Arc<AtomicBool> {
+    static FLAG: OnceLock<Arc<AtomicBool>> = OnceLock::new();
+    let flag = FLAG.get_or_init(|| {
+        let flag = Arc::new(AtomicBool::new(false));
+        let handler_flag = Arc::clone(&flag);
+        let installed = ctrlc::set_handler(move || {
+            if handler_flag.swap(true, Ordering::SeqCst) {
+                std::process::exit(130);
+            }
+        });
+        if let Err(e) = installed {
+            tracing::warn!("cannot install the Ctrl-C / SIGTERM handler: {e}");
+        }
+        flag
+    });
+    flag.store(false, Ordering::SeqCst);
+    Arc::clone(flag)
+}
+
+fn demo_path(given: Option<&Path>, demo: &str, what: &str) -> Result<PathBuf, UsageError> {
+    if let Some(p) = given {
+        return Ok(p.to_path_buf());
+    }
+    let p = PathBuf::from(demo);
+    if p.is_file() {
+        Ok(p)
+    } else {
+        let cwd = std::env::current_dir()
+            .map(|d| d.display().to_string())
+            .unwrap_or_else(|_| "the current directory".into());
+        Err(UsageError(format!(
+            "no {what} given, and the demo's {demo} is not in {cwd}: run from the ledwall \
+             repository root, or name a playlist and --wall"
+        )))
+    }
+}
+
+/// The sink URL of every wall port: the wall's, with `--sink PORT=URL` overrides.
+pub fn sink_urls(wall: &Wall, overrides: &[String]) -> Result<Vec<SinkUrl>, UsageError> {
+    let mut urls: Vec<SinkUrl> = wall.outputs.iter().map(|o| o.sink.clone()).collect();
+    for o in overrides {
+        let Some((port, url)) = o.split_once('=') else {
+            return Err(UsageError(format!(
+                "--sink {o}: write PORT=URL, e.g. port1=ddp://10.0.0.2"
+            )));
+        };
+        let Some(i) = wall.outputs.iter().position(|out| out.name == port) else {
+            let names: Vec<&str> = wall.outputs.iter().map(|o| o.name.as_str()).collect();
+            return Err(UsageError(format!(
+                "--sink {o}: the wall has no port \"{port}\" (ports: {})",
+                names.join(", ")
+            )));
+        };
+        urls[i] = SinkUrl::parse(url).map_err(|e| UsageError(format!("--sink {o}: {e}")))?;
+    }
+    Ok(urls)
+}
+
+/// Run `ledwall play`. The terminal view and the statistics go to stdout, logs to stderr.
+pub fn run(args: &PlayArgs) -> anyhow::Result<()> {
+    init_logging(args.log_format);
+    let playlist_arg = match &args.playlist {
+        Some(p) => p.clone(),
+        None => demo_path(None, DEMO_PLAYLIST, "PLAYLIST")?
+            .display()
+            .to_string(),
+    };
+    let wall_path = demo_path(args.wall.as_deref(), DEMO_WALL, "--wall")?;
+    let wall = Wall::load(&wall_path)?;
+    let urls = sink_urls(&wall, &args.sinks)?;
+    let playlist = Playlist::from_cli_arg(&playlist_arg)?;
+    let show = Show::with_schedule(playlist)?;
+
+    let mut opts = OpenOptions::new(Canvas::from_wall(&wall));
+    opts.load = LoadOptions {
+        max_pixels: args.max_pixels,
+        background: wall.color.background.map(|c| c.min(255) as u8),
+        ..LoadOptions::default()
+    };
+    let now = jiff::Zoned::now().datetime();
+    let mut program = Program::new(Path::new(&playlist_arg), show, wall.refresh_hz, opts, now);
+
+    let backend_options = BackendOptions {
+        choice: args.backend.into(),
+        adapter: args.adapter.clone(),
+        threads: 0,
+    };
+    let (mut renderer, backend) = AnyRenderer::new(&wall, &backend_options).with_context(|| {
+        format!(
+            "cannot start the {} renderer",
+            ledwall_render::BackendChoice::from(args.backend).name()
+        )
+    })?;
+    let geometry = Arc::clone(renderer.geometry());
+
+    let control = Control {
+        stop: stop_flag(),
+        ..Control::default()
+    };
+    let all_null = urls.iter().all(|u| *u == SinkUrl::Null);
+    let view = all_null && std::io::stdout().is_terminal();
+    let mut sinks = if view {
+        let sink = TerminalSink::new(
+            &geometry,
+            Box::new(std::io::stdout()),
+            Box::new(terminal::terminal_size),
+            Arc::clone(&control.status),
+            wall.refresh_hz,
+        )?;
+        let routes = sink.routes();
+        SinkSet::from_parts(vec![Box::new(sink)], routes)?
+    } else {
+        SinkSet::open(&wall, &geometry, &urls, &SinkOptions::default())?
+    };
+
+    let mut options = EngineOptions::for_wall(&wall);
+    options.ticks = args
+        .duration
+        .map(|s| (s * f64::from(wall.refresh_hz)).round() as u64);
+    let mut tick_log = match &args.stats {
+        Some(path) => {
+            let csv = ticks_path(path);
+            let file = std::fs::File::create(&csv)
+                .with_context(|| format!("cannot create {}", csv.display()))?;
+            Some(std::io::BufWriter::with_capacity(1 << 16, file))
+        }
+        None => None,
+    };
+    let sink_names: Vec<&str> = sinks.sinks().iter().map(|s| s.url()).collect();
+    tracing::info!(
+        playlist = %playlist_arg,
+        wall = %wall_path.display(),
+        refresh_hz = wall.refresh_hz,
+        backend = %backend,
+        "playing {} on {} at {} Hz into {}; Ctrl-C stops",
+        playlist_arg,
+        wall.name,
+        wall.refresh_hz,
+        sink_names.join(", ")
+    );
+    let report = engine::run(
+        &mut renderer,
+        &geometry,
+        &mut program,
+        &mut sinks,
+        SystemClock::new(),
+        &options,
+        &control,
+        tick_log.as_mut().map(|w| w as &mut dyn Write),
+    )?;
+    drop(tick_log);
+    let summary = report.summary(&wall.name, wall.refresh_hz, &backend, &sinks);
+    if report.stopped {
+        tracing::info!("stopped by a signal; sinks flushed");
+    }
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    out.write_all(summary.text().as_bytes())?;
+    out.flush()?;
+    if let Some(path) = &args.stats {
+        let text = serde_json::to_string_pretty(&summary)?;
+        std::fs::write(path, text + "\n")
+            .with_context(|| format!("cannot write {}", path.display()))?;
+    }
+    Ok(())
+}
+
+/// Where the per-tick CSV of `--stats FILE` goes: `FILE` with its extension replaced by
+/// `ticks.csv` (`stats.json` → `stats.ticks.csv`).
+pub fn ticks_path(stats: &Path) -> PathBuf {
+    stats.with_extension("ticks.csv")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn demo_wall() -> Wall {
+        Wall::load(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../fixtures/walls/demo.toml"
+        ))
+        .unwrap()
+    }
+
+    #[test]
+    fn sink_overrides_replace_one_port() {
+        let wall = demo_wall();
+        let urls = sink_urls(&wall, &["port2=ddp://10.0.0.2".into()]).unwrap();
+        assert_eq!(urls[0], SinkUrl::Null);
+        assert_eq!(urls[1], SinkUrl::parse("ddp://10.0.0.2").unwrap());
+        let e = sink_urls(&wall, &["port9=null".into()]).unwrap_err();
+        assert!(
+            e.0.contains("no port \"port9\" (ports: port1, port2)"),
+            "{e}"
+        );
+        assert!(sink_urls(&wall, &["port1".into()]).is_err());
+        assert!(sink_urls(&wall, &["port1=gopher://x".into()]).is_err());
+    }
+
+    #[test]
+    fn per_tick_file_sits_beside_the_stats() {
+        assert_eq!(
+            ticks_path(Path::new("out/stats.json")),
+            Path::new("out/stats.ticks.csv")
+        );
+    }
+}

@@ -1,0 +1,243 @@
+//! The playback engine's steady state allocates nothing: a video playlist and still
+//! playlists played through the engine (render thread, channels, pacer) into null sinks,
+//! with a counting global allocator (every thread counts: render thread, the renderer's
+//! pool, the video reader, the output thread). Only ticks after a warm-up are counted.
+//!
+//! One test function: the counter is process-wide, so scenarios must not overlap.
+
+use ledwall_player::engine::clock::{Clock, FakeClock, SystemClock};
+use ledwall_player::engine::pacer::Output;
+use ledwall_player::engine::{self, Control, EngineOptions};
+use ledwall_player::media::OpenOptions;
+use ledwall_player::media::video::Ffmpeg;
+use ledwall_player::patterns::Canvas;
+use ledwall_player::playlist::Show;
+use ledwall_player::reload::Program;
+use ledwall_player::sinks::{SinkOptions, SinkSet};
+use ledwall_render::wall::SinkUrl;
+use ledwall_render::{AnyRenderer, BackendChoice, BackendOptions, Wall, WallFrame};
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+struct Counting;
+
+static ALLOCS: AtomicU64 = AtomicU64::new(0);
+
+// SAFETY: forwards to the system allocator; only counts.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        ALLOCS.fetch_add(1, Ordering::Relaxed);
+        // SAFETY: same contract as ours.
+        unsafe { System.alloc(layout) }
+    }
+    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+        ALLOCS.fetch_add(1, Ordering::Relaxed);
+        // SAFETY: same contract as ours.
+        unsafe { System.alloc_zeroed(layout) }
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        ALLOCS.fetch_add(1, Ordering::Relaxed);
+        // SAFETY: same contract as ours.
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: same contract as ours.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+/// Ticks before counting starts, and ticks counted.
+const WARM: u64 = 100;
+const COUNTED: u64 = 300;
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+fn wall(name: &str) -> Wall {
+    Wall::load(root().join("fixtures/walls").join(format!("{name}.toml")))
+        .unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// The null sinks, with the allocation counter read at tick `WARM` and `WARM + COUNTED`.
+struct Counted {
+    sinks: SinkSet,
+    start: u64,
+    end: Option<u64>,
+}
+
+impl Output for Counted {
+    fn send_frame(&mut self, frame: &WallFrame, tick: u64) {
+        if tick == WARM {
+            self.start = ALLOCS.load(Ordering::SeqCst);
+        }
+        if tick == WARM + COUNTED {
+            self.end = Some(ALLOCS.load(Ordering::SeqCst));
+        }
+        self.sinks.send_frame(frame, tick);
+    }
+}
+
+struct Outcome {
+    allocs: u64,
+    rendered: u64,
+    unchanged: u64,
+    new: u64,
+}
+
+/// Play `playlist` on `wall` for `WARM + COUNTED + 1` ticks at `hz`; allocations counted
+/// between tick `WARM` and tick `WARM + COUNTED`.
+fn play(wall: &Wall, playlist: &Path, hz: u32, clock: impl Clock, lockstep: bool) -> Outcome {
+    let show = Show::load(playlist).unwrap_or_else(|e| panic!("{e}"));
+    let opts = OpenOptions::new(Canvas::from_wall(wall));
+    let now = jiff::civil::date(2026, 5, 4).at(12, 0, 0, 0);
+    let mut program = Program::new(playlist, show, hz, opts, now);
+    let backend = BackendOptions {
+        choice: BackendChoice::Cpu,
+        adapter: None,
+        threads: 2,
+    };
+    let (mut renderer, _) = AnyRenderer::new(wall, &backend).unwrap_or_else(|e| panic!("{e}"));
+    let geometry = renderer.geometry().clone();
+    let urls = vec![SinkUrl::Null; geometry.ports.len()];
+    let sinks = SinkSet::open(wall, &geometry, &urls, &SinkOptions::default())
+        .unwrap_or_else(|e| panic!("{e}"));
+    let mut out = Counted {
+        sinks,
+        start: 0,
+        end: None,
+    };
+    let mut options = EngineOptions::for_wall(wall);
+    options.hz = hz;
+    options.ticks = Some(WARM + COUNTED + 1);
+    options.poll_every = None;
+    options.lockstep = lockstep;
+    let report = engine::run_into(
+        &mut renderer,
+        &geometry,
+        &mut program,
+        &mut out,
+        clock,
+        &options,
+        &Control::default(),
+        None,
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let end = out
+        .end
+        .unwrap_or_else(|| panic!("tick {} never ran", WARM + COUNTED));
+    Outcome {
+        allocs: end - out.start,
+        rendered: report.render.frames,
+        unchanged: report.render.unchanged,
+        new: report.pacer.new + report.pacer.late,
+    }
+}
+
+fn write(path: &Path, text: &str) {
+    std::fs::write(path, text).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+}
+
+/// ffmpeg, or `None` after a loud skip message (a failure under CI).
+fn ffmpeg() -> Option<Ffmpeg> {
+    let ff = Ffmpeg::from_env();
+    if ff.available() {
+        return Some(ff);
+    }
+    let msg = "ffmpeg is not installed (or LEDWALL_FFMPEG is wrong): the video case cannot run";
+    if std::env::var_os("CI").is_some() {
+        panic!("{msg}");
+    }
+    eprintln!("\n*** SKIPPED: {msg} ***\n");
+    None
+}
+
+#[test]
+fn steady_state_playback_allocates_nothing() {
+    let tmp = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let demo = wall("demo"); // ordered+temporal dither: every tick renders
+    let tiny = wall("tiny"); // no dither: a held still is not rendered again
+
+    // A still, on both walls, in real time at 240 Hz.
+    let still = tmp.path().join("still.toml");
+    let photo = root().join("fixtures/media/photo-160x90.jpg");
+    write(
+        &still,
+        &format!(
+            "[[items]]\nsource = {:?}\nduration = 600.0\nfit = \"cover\"\n",
+            photo.display().to_string()
+        ),
+    );
+    let o = play(&demo, &still, 240, SystemClock::new(), false);
+    eprintln!(
+        "still, demo wall: {} rendered, {} new ticks, {} allocations",
+        o.rendered, o.new, o.allocs
+    );
+    assert_eq!(o.allocs, 0, "still on the demo wall");
+    assert!(o.rendered > 0);
+    // In lockstep on a fake clock (every tick rendered and sent, as fast as it goes).
+    let o = play(
+        &demo,
+        &still,
+        60,
+        FakeClock::new(Duration::from_micros(50)),
+        true,
+    );
+    eprintln!(
+        "still, demo wall, lockstep: {} rendered, {} new ticks, {} allocations",
+        o.rendered, o.new, o.allocs
+    );
+    assert_eq!(
+        o.new,
+        WARM + COUNTED + 1,
+        "lockstep sends every tick's own frame"
+    );
+    assert_eq!(o.allocs, 0, "still on the demo wall, lockstep");
+    let o = play(&tiny, &still, 240, SystemClock::new(), false);
+    eprintln!(
+        "still, tiny wall: {} rendered, {} unchanged, {} allocations",
+        o.rendered, o.unchanged, o.allocs
+    );
+    assert_eq!(o.allocs, 0, "still on the tiny wall");
+    assert!(o.unchanged > 0, "the held still was skipped");
+
+    // A video (ffmpeg testsrc2, 20 s so the counted ticks stay within one pass), in real
+    // time. (Not in lockstep: there the render thread races the decoder, and the first time
+    // either thread ever blocks on the decoder's std channel, std allocates that thread's
+    // wait context and the channel's waiter list once: not per frame, but possibly after
+    // the warm-up.)
+    let Some(ff) = ffmpeg() else { return };
+    let clip = tmp.path().join("clip.mkv");
+    let out = Command::new(&ff.ffmpeg)
+        .args(["-nostdin", "-v", "error", "-y", "-f", "lavfi", "-i"])
+        .arg("testsrc2=size=96x54:rate=25:duration=20")
+        .args(["-c:v", "ffv1"])
+        .arg(&clip)
+        .output()
+        .unwrap_or_else(|e| panic!("ffmpeg: {e}"));
+    assert!(
+        out.status.success(),
+        "ffmpeg failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let video = tmp.path().join("video.toml");
+    write(
+        &video,
+        &format!(
+            "[[items]]\nsource = {:?}\nfit = \"contain\"\n",
+            clip.display().to_string()
+        ),
+    );
+    let o = play(&demo, &video, 60, SystemClock::new(), false);
+    eprintln!(
+        "video, real time: {} rendered, {} new ticks, {} allocations",
+        o.rendered, o.new, o.allocs
+    );
+    assert_eq!(o.allocs, 0, "video in real time");
+}

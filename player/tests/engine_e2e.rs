@@ -1,0 +1,304 @@
+//! The playback engine end to end: a playlist through the render thread, the channels and
+//! the pacer into a `file:` sink; the file holds exactly `for · refresh` frames and their
+//! bytes are those of a direct render of the same ticks. A render that panics or fails does
+//! not stop the wall: the last frame repeats.
+
+use ledwall_player::engine::clock::{FakeClock, SystemClock};
+use ledwall_player::engine::stats::TickKind;
+use ledwall_player::engine::{self, Control, EngineOptions, RenderHost, write_tick_csv};
+use ledwall_player::media::OpenOptions;
+use ledwall_player::patterns::Canvas;
+use ledwall_player::playlist::Show;
+use ledwall_player::reload::Program;
+use ledwall_player::sinks::{SinkOptions, SinkSet};
+use ledwall_render::backend::RenderFrame;
+use ledwall_render::wall::SinkUrl;
+use ledwall_render::{Geometry, RenderError, Renderer, Scene, Wall, WallFrame};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+fn tiny() -> Wall {
+    Wall::load(root().join("fixtures/walls/tiny.toml")).unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// A playlist that changes every tick (pattern:line), crossfades into an animation, then
+/// holds a still: 0.7 s a pass.
+fn playlist(dir: &Path) -> PathBuf {
+    let media = root().join("fixtures/media");
+    let text = format!(
+        r#"
+[[items]]
+source = "pattern:line"
+duration = 0.2
+
+[[items]]
+source = {:?}
+duration = 0.3
+fit = "cover"
+filter = "nearest"
+transition = {{ kind = "crossfade", duration = 0.1 }}
+
+[[items]]
+source = {:?}
+duration = 0.2
+"#,
+        media.join("anim-32x16.gif").display().to_string(),
+        media.join("gradient-64x32.png").display().to_string(),
+    );
+    let path = dir.join("show.toml");
+    std::fs::write(&path, text).unwrap_or_else(|e| panic!("{e}"));
+    path
+}
+
+fn program(wall: &Wall, path: &Path) -> Program {
+    let show = Show::load(path).unwrap_or_else(|e| panic!("{e}"));
+    let now = jiff::civil::date(2026, 5, 4).at(12, 0, 0, 0);
+    Program::new(
+        path,
+        show,
+        wall.refresh_hz,
+        OpenOptions::new(Canvas::from_wall(wall)),
+        now,
+    )
+}
+
+/// Every tick `0..n` rendered directly (no engine): the concatenated port bytes.
+fn direct(wall: &Wall, path: &Path, n: u64) -> Vec<Vec<u8>> {
+    let mut program = program(wall, path);
+    let mut r = Renderer::with_threads(wall, 1).unwrap_or_else(|e| panic!("{e}"));
+    let mut frame = WallFrame::new(r.geometry());
+    let now = jiff::civil::date(2026, 5, 4).at(12, 0, 0, 0);
+    (0..n)
+        .map(|t| {
+            let ts = program.tick(t, now);
+            let scene = program.scene(&ts);
+            r.render_into(&scene, &mut frame)
+                .unwrap_or_else(|e| panic!("{e}"));
+            frame.ports.iter().flat_map(|p| p.bytes.clone()).collect()
+        })
+        .collect()
+}
+
+/// The frames of a `file:` sink that took every port.
+fn file_frames(path: &Path, geometry: &Geometry) -> Vec<Vec<u8>> {
+    let bytes = std::fs::read(path).unwrap_or_else(|e| panic!("{e}"));
+    let size: usize = geometry.ports.iter().map(|p| p.byte_len()).sum();
+    assert_eq!(bytes.len() % size, 0, "whole frames");
+    bytes.chunks(size).map(<[u8]>::to_vec).collect()
+}
+
+fn file_sinks(wall: &Wall, geometry: &Geometry, out: &Path) -> SinkSet {
+    let url = SinkUrl::parse(&format!("file:{}", out.display())).unwrap_or_else(|e| panic!("{e}"));
+    let urls = vec![url; geometry.ports.len()];
+    SinkSet::open(wall, geometry, &urls, &SinkOptions::default()).unwrap_or_else(|e| panic!("{e}"))
+}
+
+#[test]
+fn lockstep_run_writes_exactly_the_direct_render_of_every_tick() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let wall = tiny();
+    let path = playlist(dir.path());
+    let seconds = 1.5;
+    let n = (seconds * f64::from(wall.refresh_hz)).round() as u64; // 90: over two passes
+    let mut renderer = Renderer::with_threads(&wall, 2).unwrap_or_else(|e| panic!("{e}"));
+    let geometry = renderer.geometry().clone();
+    let out = dir.path().join("wall.bin");
+    let mut sinks = file_sinks(&wall, &geometry, &out);
+    let mut options = EngineOptions::for_wall(&wall);
+    options.ticks = Some(n);
+    options.lockstep = true;
+    options.poll_every = None;
+    let mut csv = Vec::new();
+    let mut program = program(&wall, &path);
+    let mut host = Cpu(&mut renderer);
+    let report = engine::run(
+        &mut host,
+        &geometry,
+        &mut program,
+        &mut sinks,
+        FakeClock::new(Duration::from_micros(5)),
+        &options,
+        &Control::default(),
+        Some(&mut csv),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(report.pacer.ticks, n);
+    assert_eq!(report.pacer.new, n, "every tick sent its own frame");
+    assert_eq!(report.pacer.dropped + report.pacer.repeated, 0);
+    let got = file_frames(&out, &geometry);
+    assert_eq!(got.len() as u64, n, "exactly for · refresh frames");
+    let want = direct(&wall, &path, n);
+    for (t, (g, w)) in got.iter().zip(&want).enumerate() {
+        assert!(
+            g == w,
+            "tick {t}: the file's frame differs from a direct render"
+        );
+    }
+    // The moving line makes consecutive ticks differ: the comparison is not vacuous.
+    assert_ne!(want[0], want[1]);
+    // The per-tick CSV: a header and one line per tick.
+    let csv = String::from_utf8(csv).unwrap_or_else(|e| panic!("{e}"));
+    let lines: Vec<&str> = csv.lines().collect();
+    assert_eq!(lines.len() as u64, n + 1);
+    assert!(lines[0].starts_with("tick,deadline_us,lateness_us,kind"));
+    assert!(
+        lines[1].starts_with("0,0,") && lines[1].contains(",new,0,"),
+        "{}",
+        lines[1]
+    );
+    let mut header = Vec::new();
+    write_tick_csv(&mut header, None).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(String::from_utf8_lossy(&header).trim_end(), lines[0]);
+}
+
+#[test]
+fn real_time_run_sends_every_tick_and_only_frames_of_past_ticks() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let wall = tiny();
+    let path = playlist(dir.path());
+    let n = u64::from(wall.refresh_hz); // one second
+    let mut renderer = Renderer::with_threads(&wall, 2).unwrap_or_else(|e| panic!("{e}"));
+    let geometry = renderer.geometry().clone();
+    let out = dir.path().join("wall.bin");
+    let mut sinks = file_sinks(&wall, &geometry, &out);
+    let mut options = EngineOptions::for_wall(&wall);
+    options.ticks = Some(n);
+    let mut program = program(&wall, &path);
+    let mut host = Cpu(&mut renderer);
+    let report = engine::run(
+        &mut host,
+        &geometry,
+        &mut program,
+        &mut sinks,
+        SystemClock::new(),
+        &options,
+        &Control::default(),
+        None,
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let p = &report.pacer;
+    assert_eq!(p.ticks, n);
+    assert_eq!(p.new + p.late + p.repeated, n, "every tick sent a frame");
+    // The still at the end of the pass (no temporal dither on this wall) is rendered once
+    // and then repeated by the pacer.
+    assert!(report.render.unchanged > 0);
+    let got = file_frames(&out, &geometry);
+    assert_eq!(got.len() as u64, n, "exactly for · refresh frames");
+    // However the threads were scheduled, tick i sent the frame of some tick <= i.
+    let want = direct(&wall, &path, n);
+    for (i, g) in got.iter().enumerate() {
+        assert!(
+            want[..=i].iter().any(|w| w == g),
+            "tick {i} sent a frame that is no direct render of a tick up to {i}"
+        );
+    }
+}
+
+/// The CPU renderer as a [`RenderHost`].
+struct Cpu<'a>(&'a mut Renderer);
+
+impl RenderHost for Cpu<'_> {
+    fn run_loop(&mut self, f: &mut (dyn FnMut(&mut dyn RenderFrame) + Send)) {
+        self.0.install_mut(|r| f(r));
+    }
+}
+
+/// A renderer that panics at some ticks and fails at others.
+struct Flaky<'a> {
+    inner: &'a mut Renderer,
+    panics: Arc<[u64]>,
+    fails: Arc<[u64]>,
+}
+
+struct FlakyFrame<'a> {
+    inner: &'a mut Renderer,
+    panics: Arc<[u64]>,
+    fails: Arc<[u64]>,
+}
+
+impl RenderFrame for FlakyFrame<'_> {
+    fn render_into(&mut self, scene: &Scene<'_>, frame: &mut WallFrame) -> Result<(), RenderError> {
+        if self.panics.contains(&scene.frame_number) {
+            panic!("injected panic at tick {}", scene.frame_number);
+        }
+        if self.fails.contains(&scene.frame_number) {
+            return Err(RenderError::FrameMismatch("injected failure".into()));
+        }
+        self.inner.render_into(scene, frame)
+    }
+}
+
+impl RenderHost for Flaky<'_> {
+    fn run_loop(&mut self, f: &mut (dyn FnMut(&mut dyn RenderFrame) + Send)) {
+        let (panics, fails) = (self.panics.clone(), self.fails.clone());
+        self.inner.install_mut(|inner| {
+            f(&mut FlakyFrame {
+                inner,
+                panics,
+                fails,
+            })
+        });
+    }
+}
+
+#[test]
+fn a_panicking_or_failing_render_repeats_the_last_frame() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let wall = tiny();
+    let path = playlist(dir.path());
+    let n = 20;
+    let mut renderer = Renderer::with_threads(&wall, 2).unwrap_or_else(|e| panic!("{e}"));
+    let geometry = renderer.geometry().clone();
+    let out = dir.path().join("wall.bin");
+    let mut sinks = file_sinks(&wall, &geometry, &out);
+    let mut options = EngineOptions::for_wall(&wall);
+    options.ticks = Some(n);
+    options.lockstep = true;
+    let mut program = program(&wall, &path);
+    let mut host = Flaky {
+        inner: &mut renderer,
+        panics: Arc::from([3, 4, 10]),
+        fails: Arc::from([7]),
+    };
+    let mut csv = Vec::new();
+    let report = engine::run(
+        &mut host,
+        &geometry,
+        &mut program,
+        &mut sinks,
+        FakeClock::new(Duration::from_micros(5)),
+        &options,
+        &Control::default(),
+        Some(&mut csv),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(report.render.panics, 3);
+    assert_eq!(report.render.errors, 1);
+    assert_eq!(report.pacer.repeated, 4);
+    assert_eq!(report.pacer.new, n - 4);
+    let got = file_frames(&out, &geometry);
+    assert_eq!(got.len() as u64, n);
+    let want = direct(&wall, &path, n);
+    let shown: [usize; 20] = [
+        0, 1, 2, 2, 2, 5, 6, 6, 8, 9, 9, 11, 12, 13, 14, 15, 16, 17, 18, 19,
+    ];
+    for (i, &t) in shown.iter().enumerate() {
+        assert!(
+            got[i] == want[t],
+            "tick {i} should show the frame of tick {t}"
+        );
+    }
+    let csv = String::from_utf8(csv).unwrap_or_else(|e| panic!("{e}"));
+    let kinds: Vec<&str> = csv
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').nth(3).unwrap_or(""))
+        .collect();
+    assert_eq!(kinds[3], TickKind::Repeated.name());
+    assert_eq!(kinds[5], TickKind::New.name());
+}

@@ -1,0 +1,226 @@
+//! `ledwall play` end to end: the real binary, headless (stdout is a pipe, so no terminal
+//! view), into `file:` sinks; stopping cleanly on SIGTERM. Timeouts here only detect hangs.
+
+use serde_json::Value;
+use std::io::{BufRead, BufReader, Read};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+fn ledwall() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_ledwall"));
+    c.env_remove("RUST_LOG");
+    c
+}
+
+struct Run {
+    code: Option<i32>,
+    stdout: String,
+    stderr: String,
+}
+
+/// Run to the end; a run that takes longer than `limit` is killed and fails the test.
+fn run(mut cmd: Command, limit: Duration) -> Run {
+    let mut child = cmd
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot start ledwall: {e}"));
+    let out = reader(&mut child, true);
+    let err = reader(&mut child, false);
+    let code = wait(&mut child, limit);
+    let stdout = out.join().unwrap_or_else(|_| panic!("stdout reader"));
+    let stderr = err.join().unwrap_or_else(|_| panic!("stderr reader"));
+    Run {
+        code,
+        stdout,
+        stderr,
+    }
+}
+
+fn reader(child: &mut Child, stdout: bool) -> std::thread::JoinHandle<String> {
+    let mut pipe: Box<dyn Read + Send> = if stdout {
+        Box::new(child.stdout.take().unwrap_or_else(|| panic!("stdout")))
+    } else {
+        Box::new(child.stderr.take().unwrap_or_else(|| panic!("stderr")))
+    };
+    std::thread::spawn(move || {
+        let mut s = String::new();
+        let _ = pipe.read_to_string(&mut s);
+        s
+    })
+}
+
+fn wait(child: &mut Child, limit: Duration) -> Option<i32> {
+    let start = Instant::now();
+    loop {
+        match child.try_wait() {
+            Ok(Some(status)) => return status.code(),
+            Ok(None) if start.elapsed() < limit => std::thread::sleep(Duration::from_millis(20)),
+            Ok(None) => {
+                let _ = child.kill();
+                panic!("ledwall play did not end within {limit:?}: it hangs");
+            }
+            Err(e) => panic!("{e}"),
+        }
+    }
+}
+
+fn check(r: &Run, code: i32) {
+    assert!(
+        !r.stderr.contains("panicked"),
+        "the binary panicked:\n{}",
+        r.stderr
+    );
+    assert_eq!(
+        r.code,
+        Some(code),
+        "exit code\nstdout:\n{}\nstderr:\n{}",
+        r.stdout,
+        r.stderr
+    );
+}
+
+#[test]
+fn plays_the_demo_for_one_second_into_a_file() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let bin = dir.path().join("port1.bin");
+    let stats = dir.path().join("stats.json");
+    let mut cmd = ledwall();
+    // No PLAYLIST and no --wall: the demo, found from the current directory.
+    cmd.current_dir(root())
+        .args(["play", "--for", "1", "--sink"])
+        .arg(format!("port1=file:{}", bin.display()))
+        .arg("--stats")
+        .arg(&stats)
+        .args(["--log-format", "json", "--backend", "cpu"]);
+    let r = run(cmd, Duration::from_secs(120));
+    check(&r, 0);
+    // The demo wall refreshes at 60 Hz: exactly 60 frames of port1 (16 addresses x 11
+    // planes x 128 positions).
+    let bytes = std::fs::metadata(&bin)
+        .unwrap_or_else(|e| panic!("{e}"))
+        .len();
+    assert_eq!(bytes, 60 * 16 * 11 * 128);
+    // Statistics on stdout and in the file.
+    assert!(r.stdout.contains("played 60 ticks"), "{}", r.stdout);
+    assert!(r.stdout.contains("lateness: p50"), "{}", r.stdout);
+    let text = std::fs::read_to_string(&stats).unwrap_or_else(|e| panic!("{e}"));
+    let v: Value = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(v["ticks"], 60);
+    assert_eq!(v["refresh_hz"], 60);
+    let f = &v["frames"];
+    let sent = ["new", "late", "repeated"]
+        .iter()
+        .map(|k| f[k].as_u64().unwrap_or(0))
+        .sum::<u64>();
+    assert_eq!(sent, 60, "{f}");
+    assert!(v["lateness"]["p99_us"].is_number());
+    assert_eq!(v["sinks"][0]["frames"], 60, "{}", v["sinks"]);
+    // One CSV line per tick beside it.
+    let csv = std::fs::read_to_string(dir.path().join("stats.ticks.csv"))
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(csv.lines().count(), 61);
+    // --log-format json: every log line on stderr is a JSON object.
+    let logs: Vec<&str> = r.stderr.lines().filter(|l| !l.trim().is_empty()).collect();
+    assert!(!logs.is_empty(), "no log lines");
+    for line in logs {
+        let v: Value = serde_json::from_str(line)
+            .unwrap_or_else(|e| panic!("not a JSON log line ({e}): {line}"));
+        assert!(v["level"].is_string() && v["fields"].is_object(), "{line}");
+    }
+}
+
+#[test]
+fn sigterm_stops_cleanly_with_statistics() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let bin = dir.path().join("hub.bin");
+    let mut child = ledwall()
+        .args(["play", "pattern:line", "--backend", "cpu", "--wall"])
+        .arg(root().join("fixtures/walls/tiny.toml"))
+        .arg("--sink")
+        .arg(format!("hub=file:{}", bin.display()))
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot start ledwall: {e}"));
+    let out = reader(&mut child, true);
+    // Wait for the line saying it plays (the signal handler is installed before it).
+    let stderr = child.stderr.take().unwrap_or_else(|| panic!("stderr"));
+    let (tx, rx) = mpsc::channel();
+    let err = std::thread::spawn(move || {
+        let mut all = String::new();
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            if line.contains("playing") {
+                let _ = tx.send(());
+            }
+            all.push_str(&line);
+            all.push('\n');
+        }
+        all
+    });
+    if rx.recv_timeout(Duration::from_secs(60)).is_err() {
+        let _ = child.kill();
+        panic!("ledwall play did not start within 60 s");
+    }
+    // Let it play a moment, then SIGTERM.
+    std::thread::sleep(Duration::from_millis(300));
+    let pid = i32::try_from(child.id()).unwrap_or_else(|e| panic!("{e}"));
+    // SAFETY: kill() with a valid signal number has no memory-safety preconditions.
+    let rc = unsafe { libc::kill(pid, libc::SIGTERM) };
+    assert_eq!(rc, 0, "kill failed");
+    let code = wait(&mut child, Duration::from_secs(60));
+    let r = Run {
+        code,
+        stdout: out.join().unwrap_or_else(|_| panic!("stdout reader")),
+        stderr: err.join().unwrap_or_else(|_| panic!("stderr reader")),
+    };
+    check(&r, 0);
+    assert!(r.stdout.contains("played "), "{}", r.stdout);
+    assert!(r.stderr.contains("stopped by a signal"), "{}", r.stderr);
+    // The file holds whole frames (the last tick was finished and flushed): 2 addresses x
+    // 4 planes x 64 positions (2 modules x 16 columns x stretch 2) of the hub port.
+    let frame = 2 * 4 * 64;
+    let len = std::fs::metadata(&bin)
+        .unwrap_or_else(|e| panic!("{e}"))
+        .len();
+    assert!(len > 0 && len.is_multiple_of(frame), "{len} bytes");
+    let ticks: u64 = r
+        .stdout
+        .split_whitespace()
+        .nth(1)
+        .and_then(|t| t.parse().ok())
+        .unwrap_or_else(|| panic!("no tick count in {}", r.stdout));
+    assert_eq!(len / frame, ticks, "one frame a tick");
+}
+
+#[test]
+fn without_the_demo_files_the_error_says_where_to_run() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let mut cmd = ledwall();
+    cmd.current_dir(dir.path()).args(["play", "--for", "1"]);
+    let r = run(cmd, Duration::from_secs(60));
+    check(&r, 2);
+    assert!(
+        r.stderr.contains("fixtures/playlists/demo.toml") && r.stderr.contains("repository root"),
+        "{}",
+        r.stderr
+    );
+}
+
+#[test]
+fn a_sink_for_an_unknown_port_is_a_usage_error() {
+    let mut cmd = ledwall();
+    cmd.current_dir(root())
+        .args(["play", "--for", "1", "--sink", "port9=null"]);
+    let r = run(cmd, Duration::from_secs(60));
+    check(&r, 2);
+    assert!(r.stderr.contains("no port \"port9\""), "{}", r.stderr);
+}
