@@ -25,6 +25,15 @@ pub struct Cli {
 /// The subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Play a playlist on a wall at its refresh rate: the main job.
+    ///
+    /// PLAYLIST is a playlist file, or one media file or pattern: source (played looped).
+    /// With no arguments the demo plays (fixtures/playlists/demo.toml on
+    /// fixtures/walls/demo.toml, from the current directory). When stdout is a terminal and
+    /// no port has a sink other than null, the wall is shown live in the terminal; otherwise
+    /// it runs headless into the sinks. Ctrl-C or SIGTERM stops cleanly: the current tick
+    /// finishes, sinks are flushed, statistics are printed, exit code 0.
+    Play(PlayArgs),
     /// Render one frame of any media (image, animation, image sequence, video, pattern:)
     /// into port buffers, their layout and a preview.
     ///
@@ -35,6 +44,119 @@ pub enum Command {
     Validate(ValidateArgs),
     /// Show the version, the backends built in and the CPU features found.
     Info,
+    /// Measure the real pipeline on this machine: throughput (decode → render → null
+    /// sink), per-stage p50/p99, latency, pacer lateness at the refresh rate, allocations
+    /// per frame, peak RSS, and the memory-bandwidth floor.
+    Bench(BenchArgs),
+    /// Show what the wall will show, without the wall: an animated GIF or APNG, a contact
+    /// sheet or an HTML report of a playlist, rendered through the real pipeline and the
+    /// emulator (quantization, dithering, brightness and module layout included).
+    ///
+    /// The output's extension picks what is written: .gif or .png/.apng (animation),
+    /// .sheet.png or --contact-sheet (contact sheet), .html (report).
+    Preview(PreviewArgs),
+}
+
+/// `ledwall preview`
+#[derive(Debug, Clone, Args)]
+pub struct PreviewArgs {
+    /// The playlist file (TOML, or JSON with a .json extension), or one media file or
+    /// pattern: source (played looped with the defaults).
+    #[arg(value_name = "PLAYLIST")]
+    pub playlist: String,
+    /// The wall file.
+    #[arg(long, value_name = "WALL")]
+    pub wall: PathBuf,
+    /// Output file: .gif, .png or .apng (animation), .sheet.png (contact sheet), .html
+    /// (self-contained report).
+    #[arg(long, short, value_name = "FILE")]
+    pub out: PathBuf,
+    /// Preview frames per second of an animation (default 10; at most 50 for GIF). Each
+    /// frame shows the display tick on screen at its time.
+    #[arg(long, value_name = "FPS", value_parser = clap::value_parser!(u32).range(1..=1000))]
+    pub fps: Option<u32>,
+    /// Output pixels per canvas pixel, nearest neighbour (the LED pitch with --led-look).
+    /// Default: enough for 512 pixels wide (animations) or 240 (contact-sheet frames), at
+    /// most 8; at least 4 with --led-look.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=64))]
+    pub scale: Option<u32>,
+    /// Start of an animation, seconds from the start of the playlist (default 0).
+    #[arg(long, value_name = "SECONDS", value_parser = parse_seconds)]
+    pub from: Option<f64>,
+    /// End of an animation, seconds (default: one pass of the playlist after --from).
+    #[arg(long, value_name = "SECONDS", value_parser = parse_seconds)]
+    pub to: Option<f64>,
+    /// Write a contact sheet (one tile per item: first and middle frame, labelled) to a
+    /// .png instead of an animation.
+    #[arg(long)]
+    pub contact_sheet: bool,
+    /// Draw every LED as a round dot with dark gaps and seams at module edges, the way the
+    /// wall looks from the floor.
+    #[arg(long)]
+    pub led_look: bool,
+    /// Preview the playlist of [[schedule]] entry N (from 0) instead of the file's own items.
+    #[arg(long, value_name = "N")]
+    pub schedule: Option<usize>,
+    /// Render backend (as for render).
+    #[arg(long, value_enum, default_value_t = BackendArg::Auto)]
+    pub backend: BackendArg,
+    /// Graphics adapter for the GPU backend (part of its name).
+    #[arg(long, value_name = "NAME")]
+    pub adapter: Option<String>,
+    /// Refuse images with more pixels than this, before decoding them.
+    #[arg(long, value_name = "PIXELS", default_value_t = DEFAULT_MAX_PIXELS,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub max_pixels: u64,
+    /// No progress bar, no summary, no warnings on the terminal (for scripts).
+    #[arg(long, short)]
+    pub quiet: bool,
+}
+
+/// `ledwall play`
+#[derive(Debug, Clone, Args)]
+pub struct PlayArgs {
+    /// The playlist file (TOML, or JSON with a .json extension), or one media file or
+    /// pattern: source. Default: fixtures/playlists/demo.toml.
+    #[arg(value_name = "PLAYLIST")]
+    pub playlist: Option<String>,
+    /// The wall file. Default: fixtures/walls/demo.toml.
+    #[arg(long, value_name = "WALL")]
+    pub wall: Option<PathBuf>,
+    /// Send output port PORT to URL instead of the wall file's sink (repeatable): null,
+    /// file:PATH, preview:PATH, ddp://HOST, artnet://HOST?universe=N,
+    /// sacn://HOST?universe=N&sync=U&priority=P.
+    #[arg(long = "sink", value_name = "PORT=URL")]
+    pub sinks: Vec<String>,
+    /// Render backend (as for render).
+    #[arg(long, value_enum, default_value_t = BackendArg::Auto)]
+    pub backend: BackendArg,
+    /// Graphics adapter for the GPU backend (part of its name).
+    #[arg(long, value_name = "NAME")]
+    pub adapter: Option<String>,
+    /// Stop after this many seconds (rounded to whole ticks). Default: until Ctrl-C or
+    /// SIGTERM.
+    #[arg(long = "for", value_name = "SECONDS", value_parser = parse_seconds)]
+    pub duration: Option<f64>,
+    /// Write the statistics as JSON to FILE, and every tick (lateness, new / repeated /
+    /// dropped, queue depth, send time) as CSV to FILE with the extension .ticks.csv.
+    #[arg(long, value_name = "FILE")]
+    pub stats: Option<PathBuf>,
+    /// Log lines on stderr as text or as JSON objects (RUST_LOG filters; default info).
+    #[arg(long, value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+    /// Refuse images with more pixels than this, before decoding them.
+    #[arg(long, value_name = "PIXELS", default_value_t = DEFAULT_MAX_PIXELS,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub max_pixels: u64,
+}
+
+/// `--log-format` values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object a line.
+    Json,
 }
 
 /// `ledwall render`
@@ -96,6 +218,46 @@ fn parse_fps(s: &str) -> Result<f64, String> {
         Ok(v) if v.is_finite() && v > 0.0 && v <= 1000.0 => Ok(v),
         _ => Err(format!("\"{s}\" is not a frame rate in (0, 1000]")),
     }
+}
+
+/// `ledwall bench`
+#[derive(Debug, Clone, Args)]
+pub struct BenchArgs {
+    /// The wall file.
+    #[arg(long, value_name = "WALL")]
+    pub wall: PathBuf,
+    /// What to render: any media or `pattern:` source. Default: two synthetic 3840x2160
+    /// photographs alternating (the render pipeline without decode cost).
+    #[arg(long, short, value_name = "MEDIA")]
+    pub input: Option<String>,
+    /// Render backend.
+    #[arg(long, value_enum, default_value_t = BackendArg::Auto)]
+    pub backend: BackendArg,
+    /// Graphics adapter for the GPU backend (part of its name).
+    #[arg(long, value_name = "NAME")]
+    pub adapter: Option<String>,
+    /// Frames timed in each run (after the warm-up).
+    #[arg(long, default_value_t = 300, value_parser = clap::value_parser!(u64).range(1..))]
+    pub frames: u64,
+    /// Untimed frames first.
+    #[arg(long, default_value_t = 10)]
+    pub warmup: u64,
+    /// Refresh rate of the pacing run (default: the wall's `refresh_hz`).
+    #[arg(long, value_name = "HZ", value_parser = clap::value_parser!(u32).range(1..=10000))]
+    pub refresh: Option<u32>,
+    /// Measure the still path: keep the source's cache key (by default every frame goes
+    /// through every stage, as video does).
+    #[arg(long)]
+    pub cache: bool,
+    /// Write the figures as JSON.
+    #[arg(long, value_name = "FILE")]
+    pub json: Option<PathBuf>,
+    /// Draw per-frame render times and the lateness histogram into a PNG.
+    #[arg(long, value_name = "FILE.png")]
+    pub plot: Option<PathBuf>,
+    /// No progress bar.
+    #[arg(long, short)]
+    pub quiet: bool,
 }
 
 /// `ledwall validate`

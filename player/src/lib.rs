@@ -16,20 +16,26 @@
 //! * [`commands`]: one module per subcommand.
 //! * [`synth`]: deterministic synthetic images (the fixture media and test sources).
 //! * [`sinks`]: where port buffers go at each tick: null, file, preview, DDP, Art-Net, sACN.
+//! * [`engine`]: the playback engine: render thread, fixed-refresh pacer, statistics.
+//! * [`preview`]: previews for content staff (animations, contact sheet, HTML report).
 //!
 //! The binary is a thin shell: it parses the command line, calls [`run`], and turns an error
 //! into a message on stderr ([`report_error`]) and an exit code ([`exit_code`]).
 
 #![cfg_attr(test, allow(clippy::unwrap_used, clippy::expect_used))]
 
+pub mod alloc;
 pub mod cli;
 pub mod commands;
 pub mod deck;
+pub mod engine;
 mod error;
 pub mod layout;
 pub mod media;
 pub mod patterns;
 pub mod playlist;
+pub mod plot;
+pub mod preview;
 pub mod reload;
 pub mod sinks;
 pub mod synth;
@@ -54,5 +60,16 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             commands::validate::run(&args, &mut out, &mut err)
         }
         Command::Info => commands::info::run(&mut out),
+        Command::Play(args) => {
+            // The terminal view writes to stdout from its own thread: release the lock.
+            drop(out);
+            commands::play::run(&args)
+        }
+        Command::Bench(args) => commands::bench::run(&args, &mut out),
+        Command::Preview(args) => {
+            let stderr = io::stderr();
+            let mut err = stderr.lock();
+            commands::preview::run(&args, &mut out, &mut err)
+        }
     }
 }

@@ -9,11 +9,17 @@ use clap::Parser;
 use ledwall_player::cli::Cli;
 use std::process::ExitCode;
 
+/// Counts allocations so that `ledwall bench` can report allocations per frame (one relaxed
+/// atomic increment per allocation).
+#[global_allocator]
+static ALLOC: ledwall_player::alloc::Counting = ledwall_player::alloc::Counting;
+
 fn run() -> anyhow::Result<()> {
     ledwall_player::run(Cli::parse())
 }
 
 fn main() -> ExitCode {
+    ledwall_player::alloc::mark_installed();
     // Mesa's Vulkan device-select layer prints "XDG_RUNTIME_DIR is invalid" on headless
     // machines every time an instance is created; it only reorders devices, which wgpu
     // does itself. Turn it off unless the user set it.

@@ -6,39 +6,18 @@
 use ledwall_player::sinks::{SinkOptions, SinkSet};
 use ledwall_render::wall::SinkUrl;
 use ledwall_render::{Geometry, Layer, Renderer, Scene, SourceImage, Wall, WallFrame};
-use std::alloc::{GlobalAlloc, Layout, System};
 use std::net::UdpSocket;
-use std::sync::atomic::{AtomicU64, Ordering};
 
-struct Counting;
-
-static ALLOCS: AtomicU64 = AtomicU64::new(0);
-
-// SAFETY: forwards to the system allocator; only counts.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        ALLOCS.fetch_add(1, Ordering::Relaxed);
-        // SAFETY: same contract as ours.
-        unsafe { System.alloc(layout) }
-    }
-    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-        ALLOCS.fetch_add(1, Ordering::Relaxed);
-        // SAFETY: same contract as ours.
-        unsafe { System.alloc_zeroed(layout) }
-    }
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        ALLOCS.fetch_add(1, Ordering::Relaxed);
-        // SAFETY: same contract as ours.
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        // SAFETY: same contract as ours.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-}
-
+/// The player's counting allocator (the one the `ledwall` binary installs).
 #[global_allocator]
-static GLOBAL: Counting = Counting;
+static GLOBAL: ledwall_player::alloc::Counting = ledwall_player::alloc::Counting;
+
+/// Allocations so far on every thread.
+fn allocs() -> u64 {
+    ledwall_player::alloc::mark_installed();
+    ledwall_player::alloc::allocations()
+        .unwrap_or_else(|| panic!("counting allocator not installed"))
+}
 
 fn wall(name: &str) -> Wall {
     let path = format!(
@@ -100,11 +79,11 @@ fn steady_state_sending_allocates_nothing() {
             for tick in 0..3u64 {
                 set.send_frame(&frames[tick as usize % 2], tick);
             }
-            let before = ALLOCS.load(Ordering::SeqCst);
+            let before = allocs();
             for tick in 3..40u64 {
                 set.send_frame(&frames[tick as usize % 2], tick);
             }
-            let allocs = ALLOCS.load(Ordering::SeqCst) - before;
+            let allocs = allocs() - before;
             let stats = set.stats();
             assert_eq!(
                 allocs, 0,

@@ -1,0 +1,109 @@
+//! `ledwall bench` end to end through the real binary: the report, the JSON fields the
+//! issue names, and the plot.
+
+use serde_json::Value;
+use std::path::PathBuf;
+use std::process::Command;
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+#[test]
+fn bench_reports_every_figure_and_writes_json_and_a_plot() {
+    let tmp = tempfile::tempdir().unwrap();
+    let json = tmp.path().join("bench.json");
+    let plot = tmp.path().join("bench.png");
+    let out = Command::new(env!("CARGO_BIN_EXE_ledwall"))
+        .current_dir(root())
+        .args(["bench", "--wall", "fixtures/walls/demo.toml"])
+        .args(["--input", "fixtures/media/photo-160x90.jpg"])
+        .args([
+            "--backend",
+            "cpu",
+            "--frames",
+            "24",
+            "--warmup",
+            "3",
+            "--quiet",
+        ])
+        .arg("--json")
+        .arg(&json)
+        .arg("--plot")
+        .arg(&plot)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stdout}\n{stderr}");
+    for needle in [
+        "throughput:",
+        "bandwidth floor:",
+        "resample",
+        "pack",
+        "pacing at",
+        "allocations per frame",
+    ] {
+        assert!(stdout.contains(needle), "{needle} missing:\n{stdout}");
+    }
+    let v: Value = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    assert_eq!(v["backend"], "cpu");
+    assert_eq!(v["frames"], 24);
+    assert!(v["fps"].as_f64().unwrap() > 0.0);
+    for stage in [
+        "linearize",
+        "resample",
+        "compose",
+        "color",
+        "quantize",
+        "pack",
+        "decode",
+        "sink",
+    ] {
+        let s = &v["stages"][stage];
+        assert!(
+            s["p50_us"].as_f64().is_some() && s["p99_us"].as_f64().is_some(),
+            "{stage}: {s}"
+        );
+        assert!(s["p99_us"].as_f64() >= s["p50_us"].as_f64(), "{stage}: {s}");
+    }
+    // A scaled still (160x90 on 128x64) resamples every frame: the cache is bypassed.
+    assert!(v["stages"]["resample"]["p50_us"].as_f64().unwrap() > 0.0);
+    for k in ["p50", "p99"] {
+        assert!(v["latency_us"][k].as_f64().is_some());
+    }
+    for k in ["p50", "p99", "max"] {
+        assert!(v["lateness_us"][k].as_f64().is_some());
+    }
+    let ticks = v["new"].as_u64().unwrap() + v["repeated"].as_u64().unwrap();
+    assert_eq!(
+        ticks, 24,
+        "every paced tick sends a new or a repeated frame"
+    );
+    assert!(v["dropped"].as_u64().is_some());
+    // The binary installs the counting allocator, so the figure is measured.
+    assert!(v["allocations_per_frame"].as_f64().is_some(), "{v}");
+    assert!(v["peak_rss_bytes"].as_u64().unwrap() > 1 << 20);
+    assert!(v["copy_bandwidth_bytes_per_s"].as_f64().unwrap() > 1e8);
+    let img = image::open(&plot).unwrap();
+    assert_eq!((img.width(), img.height()), (1000, 640));
+}
+
+#[test]
+fn bench_with_a_missing_input_fails_clearly() {
+    let out = Command::new(env!("CARGO_BIN_EXE_ledwall"))
+        .current_dir(root())
+        .args([
+            "bench",
+            "--wall",
+            "fixtures/walls/tiny.toml",
+            "--input",
+            "no/such.png",
+        ])
+        .args(["--frames", "2", "--quiet"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("no/such.png"), "{stderr}");
+}
