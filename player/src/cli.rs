@@ -107,6 +107,11 @@ pub struct PreviewArgs {
     #[arg(long, value_name = "PIXELS", default_value_t = DEFAULT_MAX_PIXELS,
           value_parser = clap::value_parser!(u64).range(1..))]
     pub max_pixels: u64,
+    /// Refuse media whose decoded pixels need more memory than this many MiB (all frames
+    /// of an animation together), checked before they are decoded.
+    #[arg(long, value_name = "MIB", default_value_t = crate::media::DEFAULT_MAX_BYTES >> 20,
+          value_parser = clap::value_parser!(u64).range(1..=1 << 20))]
+    pub max_memory: u64,
     /// No progress bar, no summary, no warnings on the terminal (for scripts).
     #[arg(long, short)]
     pub quiet: bool,
@@ -148,6 +153,11 @@ pub struct PlayArgs {
     #[arg(long, value_name = "PIXELS", default_value_t = DEFAULT_MAX_PIXELS,
           value_parser = clap::value_parser!(u64).range(1..))]
     pub max_pixels: u64,
+    /// Refuse media whose decoded pixels need more memory than this many MiB (all frames
+    /// of an animation together), checked before they are decoded.
+    #[arg(long, value_name = "MIB", default_value_t = crate::media::DEFAULT_MAX_BYTES >> 20,
+          value_parser = clap::value_parser!(u64).range(1..=1 << 20))]
+    pub max_memory: u64,
 }
 
 /// `--log-format` values.
@@ -201,6 +211,11 @@ pub struct RenderArgs {
     #[arg(long, value_name = "PIXELS", default_value_t = DEFAULT_MAX_PIXELS,
           value_parser = clap::value_parser!(u64).range(1..))]
     pub max_pixels: u64,
+    /// Refuse media whose decoded pixels need more memory than this many MiB (all frames
+    /// of an animation together), checked before they are decoded.
+    #[arg(long, value_name = "MIB", default_value_t = crate::media::DEFAULT_MAX_BYTES >> 20,
+          value_parser = clap::value_parser!(u64).range(1..=1 << 20))]
+    pub max_memory: u64,
     /// Directory for the output files; created if missing.
     #[arg(long, short, value_name = "DIR")]
     pub out: PathBuf,

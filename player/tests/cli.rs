@@ -752,3 +752,25 @@ fn fixture_media_match_their_generators() {
         }
     }
 }
+
+#[test]
+fn max_memory_refuses_large_images_before_decoding() {
+    let tmp = tempfile::tempdir().unwrap();
+    // 1024 x 1024 RGBA: 4 MiB decoded.
+    let img = image::RgbaImage::from_pixel(1024, 1024, image::Rgba([10, 200, 30, 255]));
+    let path = tmp.path().join("big.png");
+    img.save(&path).unwrap();
+    let mut args = render_args("tiny", &path, &tmp.path().join("small"));
+    args.extend(["--max-memory".into(), "1".into()]);
+    let run = ledwall(args);
+    run.assert_code(1);
+    run.assert_no_panic();
+    assert!(
+        run.stderr.contains("big.png") && run.stderr.contains("more than the limit of 1048576"),
+        "{}",
+        run.stderr
+    );
+    let mut args = render_args("tiny", &path, &tmp.path().join("enough"));
+    args.extend(["--max-memory".into(), "8".into()]);
+    ledwall(args).assert_code(0);
+}

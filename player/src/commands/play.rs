@@ -124,6 +124,7 @@ pub fn run(args: &PlayArgs) -> anyhow::Result<()> {
     let mut opts = OpenOptions::new(Canvas::from_wall(&wall));
     opts.load = LoadOptions {
         max_pixels: args.max_pixels,
+        max_bytes: args.max_memory << 20,
         background: wall.color.background.map(|c| c.min(255) as u8),
         ..LoadOptions::default()
     };

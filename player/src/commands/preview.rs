@@ -212,6 +212,7 @@ pub fn run(args: &PreviewArgs, out: &mut impl Write, err: &mut impl Write) -> an
         &wall,
         LoadOptions {
             max_pixels: args.max_pixels,
+            max_bytes: args.max_memory << 20,
             ..LoadOptions::default()
         },
     );
