@@ -126,7 +126,6 @@ pub fn run(args: &PlayArgs) -> anyhow::Result<()> {
         max_pixels: args.max_pixels,
         max_bytes: args.max_memory << 20,
         background: wall.color.background.map(|c| c.min(255) as u8),
-        ..LoadOptions::default()
     };
     let now = jiff::Zoned::now().datetime();
     let mut program = Program::new(Path::new(&playlist_arg), show, wall.refresh_hz, opts, now);
