@@ -28,6 +28,7 @@
 
 pub mod clock;
 pub mod pacer;
+pub mod priority;
 pub mod stats;
 
 use crate::reload::Program;
@@ -547,6 +548,14 @@ pub fn run_into<C: Clock>(
                 rl.stats
             })
             .map_err(EngineError::Spawn)?;
+        // A busy render pool must not delay the pacer's wake-ups (see `priority`).
+        let _raised = match priority::raise_current_thread() {
+            Ok(r) => Some(r),
+            Err(e) => {
+                tracing::info!("{e}; pacing at normal priority");
+                None
+            }
+        };
         let mut pacer = Pacer::new(clock, pacer_options, frames_rx, free_tx);
         pacer.follow_progress(Arc::clone(&progress));
         let primed = pacer.prime(stop);
