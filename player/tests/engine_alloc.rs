@@ -16,41 +16,20 @@ use ledwall_player::reload::Program;
 use ledwall_player::sinks::{SinkOptions, SinkSet};
 use ledwall_render::wall::SinkUrl;
 use ledwall_render::{AnyRenderer, BackendChoice, BackendOptions, Wall, WallFrame};
-use std::alloc::{GlobalAlloc, Layout, System};
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-struct Counting;
-
-static ALLOCS: AtomicU64 = AtomicU64::new(0);
-
-// SAFETY: forwards to the system allocator; only counts.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        ALLOCS.fetch_add(1, Ordering::Relaxed);
-        // SAFETY: same contract as ours.
-        unsafe { System.alloc(layout) }
-    }
-    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-        ALLOCS.fetch_add(1, Ordering::Relaxed);
-        // SAFETY: same contract as ours.
-        unsafe { System.alloc_zeroed(layout) }
-    }
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        ALLOCS.fetch_add(1, Ordering::Relaxed);
-        // SAFETY: same contract as ours.
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        // SAFETY: same contract as ours.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-}
-
+/// The player's counting allocator (the one the `ledwall` binary installs).
 #[global_allocator]
-static GLOBAL: Counting = Counting;
+static GLOBAL: ledwall_player::alloc::Counting = ledwall_player::alloc::Counting;
+
+/// Allocations so far on every thread.
+fn allocs() -> u64 {
+    ledwall_player::alloc::mark_installed();
+    ledwall_player::alloc::allocations()
+        .unwrap_or_else(|| panic!("counting allocator not installed"))
+}
 
 /// Ticks before counting starts, and ticks counted.
 const WARM: u64 = 100;
@@ -75,10 +54,10 @@ struct Counted {
 impl Output for Counted {
     fn send_frame(&mut self, frame: &WallFrame, tick: u64) {
         if tick == WARM {
-            self.start = ALLOCS.load(Ordering::SeqCst);
+            self.start = allocs();
         }
         if tick == WARM + COUNTED {
-            self.end = Some(ALLOCS.load(Ordering::SeqCst));
+            self.end = Some(allocs());
         }
         self.sinks.send_frame(frame, tick);
     }
