@@ -11,9 +11,10 @@
 //! one filter that samples. Pixels outside the source are not invented: weights that would
 //! fall outside are dropped and the rest renormalized.
 //!
-//! Each band of output rows first sums the source rows it needs (vertical pass, an axpy over
-//! whole rows that the compiler vectorizes), splits the result into one plane per channel,
-//! then takes one padded dot product per output pixel and channel (horizontal pass).
+//! Each band of output rows first sums the source rows it needs (vertical pass: 32 samples
+//! at a time kept in registers across up to eight source rows, so the sum row is written
+//! once, not once per tap), then filters that row horizontally with one four-lane
+//! multiply-add per tap and output pixel, the pixel's RGB(A) lanes side by side.
 
 use super::Rect;
 use crate::frame::{Filter, Fit};
@@ -205,10 +206,12 @@ impl AxisTable {
     }
 }
 
-/// Samples per column tile of the vertical pass (4 KiB of f32).
-const V_TILE: usize = 1024;
+/// Samples summed together in registers by the vertical pass (four AVX2 registers).
+const V_CHUNK: usize = 32;
+/// Source rows summed per sweep of the vertical pass; more taps take several sweeps.
+const V_TAPS: usize = 8;
 
-/// Lanes of the horizontal dot product.
+/// Lanes the horizontal tables are padded to (the GPU reads them as they are).
 const LANES: usize = 8;
 /// Most bands of output rows a plan splits into (each owns its scratch rows).
 const MAX_BANDS: usize = 32;
@@ -232,10 +235,12 @@ pub struct Plan {
     /// Destination rect on the canvas.
     pub dst: Rect,
     rows_per_band: usize,
-    /// Per band: the vertical sum of one output row (source stride), then one plane per
-    /// channel padded for whole-lane reads.
+    /// Weights the horizontal pass sums per output pixel: the most any pixel uses (the
+    /// table itself is padded further, to [`LANES`]).
+    h_used: usize,
+    /// Per band: the vertical sum of one output row (source stride, then zeros the
+    /// horizontal pass may read past the end with zero weights), then one filtered row.
     scratch: Vec<Vec<f32>>,
-    plane: usize,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -253,7 +258,7 @@ impl Plan {
     pub fn new(sw: u32, sh: u32, stride: usize, crop: [f64; 4], dst: Rect, filter: Filter) -> Plan {
         let mut plan = Plan::tables(sw, sh, stride, crop, dst, filter);
         let bands = (dst.h as usize).div_ceil(plan.rows_per_band).max(1);
-        let len = plan.width as usize * stride + 3 * plan.plane + dst.w as usize * 3;
+        let len = plan.sum_len() + dst.w as usize * 3;
         plan.scratch = (0..bands).map(|_| vec![0f32; len]).collect();
         plan
     }
@@ -285,7 +290,7 @@ impl Plan {
             .map(|i| v.start[i] + v.used(i) as u32)
             .max()
             .unwrap_or(y0 + 1);
-        let plane = width as usize + h.taps;
+        let h_used = (0..dst.w as usize).map(|i| h.used(i)).max().unwrap_or(1);
         let bands = (dst.h as usize).clamp(1, MAX_BANDS);
         let rows_per_band = (dst.h as usize).div_ceil(bands);
         Plan {
@@ -304,9 +309,17 @@ impl Plan {
             height: y1 - y0,
             dst,
             rows_per_band,
+            h_used,
             scratch: Vec::new(),
-            plane,
         }
+    }
+
+    /// Length of a band's vertical-sum row: the source samples read, then zeros for the
+    /// horizontal pass's reads past the last pixel (a pixel near the right edge with fewer
+    /// taps than [`Plan::h_used`] reads zeros with zero weights; one extra pixel because
+    /// the pass reads four lanes a pixel at stride 3).
+    fn sum_len(&self) -> usize {
+        (self.width as usize + self.h_used + 1) * self.key.stride
     }
 
     /// Whether this plan resamples exactly this job.
@@ -358,101 +371,180 @@ pub fn run<T: Sample>(
     out: Output<'_>,
 ) {
     let stride = plan.key.stride;
-    let (dst, width, plane) = (plan.dst, plan.width as usize, plan.plane);
+    let sum_len = plan.sum_len();
+    let (dst, width, h_used) = (plan.dst, plan.width as usize, plan.h_used);
     let (x0, rows_per_band) = (plan.x0 as usize, plan.rows_per_band);
     let (h, v) = (&plan.h, &plan.v);
     let row_len = cw as usize * 3;
     let (ox0, oy0) = (origin.0 as usize, origin.1 as usize);
+    let n = width * stride;
     let rows = &mut canvas[dst.y as usize * row_len..(dst.y + dst.h) as usize * row_len];
     rows.par_chunks_mut(rows_per_band * row_len)
         .zip(plan.scratch.par_iter_mut())
         .enumerate()
         .for_each(|(band, (rows, scratch))| {
-            let (acc, planes) = scratch.split_at_mut(width * stride);
-            let (planes, row_vals) = planes.split_at_mut(3 * plane);
+            let (sum, row_vals) = scratch.split_at_mut(sum_len);
             for (r, canvas_row) in rows.chunks_exact_mut(row_len).enumerate() {
                 let oy = band * rows_per_band + r;
-                // Vertical pass: acc = Σ w · source row.
+                // Vertical pass: sum = Σ w · source row, over the columns the plan reads.
                 let s0 = v.start[oy] as usize;
-                let wv = &v.weights[oy * v.taps..(oy + 1) * v.taps];
-                // In column tiles, so the tile of `acc` stays in L1 across all taps.
-                for t0 in (0..width * stride).step_by(V_TILE) {
-                    let tile = &mut acc[t0..(t0 + V_TILE).min(width * stride)];
-                    tile.fill(0.0);
-                    for (k, &w) in wv.iter().enumerate() {
-                        if w == 0.0 {
-                            continue;
-                        }
-                        let row = (s0 + k - oy0) * src_row + (x0 - ox0) * stride + t0;
-                        let n = tile.len();
-                        axpy(tile, &src[row..row + n], w);
-                    }
-                }
-                // Split into one plane per channel.
-                let (pr, rest) = planes.split_at_mut(plane);
-                let (pg, pb) = rest.split_at_mut(plane);
-                for (x, px) in acc.chunks_exact(stride).enumerate() {
-                    pr[x] = px[0];
-                    pg[x] = px[1];
-                    pb[x] = px[2];
-                }
-                // Horizontal pass: one padded dot product per pixel and channel.
+                let wv = &v.weights[oy * v.taps..oy * v.taps + v.used(oy)];
+                let first = (s0 - oy0) * src_row + (x0 - ox0) * stride;
+                vertical(&mut sum[..n], src, first, src_row, wv);
+                // Horizontal pass: four lanes a pixel (RGB or RGBA) over the summed row.
                 let out_px = &mut canvas_row[dst.x as usize * 3..(dst.x + dst.w) as usize * 3];
-                horizontal(
-                    out_px,
-                    &h.start,
-                    &h.weights,
-                    h.taps,
-                    [&*pr, &*pg, &*pb],
-                    out,
-                    row_vals,
-                );
+                let table = HTable {
+                    start: &h.start,
+                    weights: &h.weights,
+                    taps: h.taps,
+                    used: h_used,
+                };
+                horizontal(out_px, &table, sum, stride, out, row_vals);
             }
         });
 }
 
 multiversion! {
-/// `acc += w · src`, converting samples to f32.
-fn axpy<T: Sample>(acc: &mut [f32], src: &[T], w: f32) {
-    for (a, s) in acc.iter_mut().zip(src) {
-        *a += w * s.f();
+/// `sum = Σ_k w[k] · src[first + k · src_row ..][..sum.len()]`, converting samples to f32.
+/// [`V_CHUNK`] sums stay in registers across up to [`V_TAPS`] source rows; a filter with
+/// more taps adds later sweeps onto the first.
+fn vertical<T: Sample>(sum: &mut [f32], src: &[T], first: usize, src_row: usize, w: &[f32]) {
+    let n = sum.len();
+    for (sweep, ws) in w.chunks(V_TAPS).enumerate() {
+        let mut rows: [&[T]; V_TAPS] = [&[]; V_TAPS];
+        for (j, row) in rows.iter_mut().take(ws.len()).enumerate() {
+            let at = first + (sweep * V_TAPS + j) * src_row;
+            *row = &src[at..at + n];
+        }
+        let rows = &rows[..ws.len()];
+        let mut chunks = sum.chunks_exact_mut(V_CHUNK);
+        for (c, out) in (&mut chunks).enumerate() {
+            let i = c * V_CHUNK;
+            let mut acc = [0f32; V_CHUNK];
+            if sweep > 0 {
+                acc.copy_from_slice(out);
+            }
+            for (row, &wk) in rows.iter().zip(ws) {
+                let x = &row[i..i + V_CHUNK];
+                for l in 0..V_CHUNK {
+                    // `mul_add` is one FMA instruction in the AVX2 + FMA build.
+                    acc[l] = wk.mul_add(x[l].f(), acc[l]);
+                }
+            }
+            out.copy_from_slice(&acc);
+        }
+        let tail = chunks.into_remainder();
+        let i0 = n - tail.len();
+        for (i, out) in tail.iter_mut().enumerate() {
+            let mut acc = if sweep > 0 { *out } else { 0.0 };
+            for (row, &wk) in rows.iter().zip(ws) {
+                acc = wk.mul_add(row[i0 + i].f(), acc);
+            }
+            *out = acc;
+        }
     }
 }
 }
 
-multiversion! {
-/// One output row of the horizontal pass from the three channel planes.
-fn horizontal(out_px: &mut [u16], start: &[u32], weights: &[f32], taps: usize, planes: [&[f32]; 3], out: Output<'_>, row: &mut [f32]) {
-    let [pr, pg, pb] = planes;
+/// The horizontal table as the pass reads it.
+struct HTable<'a> {
+    start: &'a [u32],
+    weights: &'a [f32],
+    taps: usize,
+    used: usize,
+}
+
+/// One output row of the horizontal pass over the vertical sums `sum` (`stride` samples a
+/// pixel, 3 or 4): each output pixel is one four-lane multiply-add per tap. `row` is
+/// scratch for the filtered code values when a LUT follows.
+fn horizontal(
+    out_px: &mut [u16],
+    t: &HTable<'_>,
+    sum: &[f32],
+    stride: usize,
+    out: Output<'_>,
+    row: &mut [f32],
+) {
+    #[cfg(target_arch = "x86_64")]
+    if std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma") {
+        // SAFETY: the CPU has the features the kernel is compiled for.
+        unsafe { x86::horizontal(out_px, t, sum, stride, out, row) };
+        return;
+    }
+    match stride {
+        4 => horizontal_row::<4>(out_px, t, sum, out, row),
+        _ => horizontal_row::<3>(out_px, t, sum, out, row),
+    }
+}
+
+/// The portable horizontal pass (what [`x86::horizontal`] computes, as plain Rust).
+/// One output row of the horizontal pass over the vertical sums `sum` (`stride` samples a
+/// pixel, 3 or 4): each output pixel is one four-lane multiply-add per tap.
+fn horizontal_row<const S: usize>(
+    out_px: &mut [u16],
+    t: &HTable<'_>,
+    sum: &[f32],
+    out: Output<'_>,
+    row: &mut [f32],
+) {
     match out {
         Output::Linear => {
             for (ox, px) in out_px.chunks_exact_mut(3).enumerate() {
-                let s = start[ox] as usize;
-                let w = &weights[ox * taps..(ox + 1) * taps];
-                px[0] = super::to_u16(dot(w, &pr[s..s + taps]) + 0.5);
-                px[1] = super::to_u16(dot(w, &pg[s..s + taps]) + 0.5);
-                px[2] = super::to_u16(dot(w, &pb[s..s + taps]) + 0.5);
+                let a = pixel::<S>(t, sum, ox);
+                px[0] = super::to_u16(a[0] + 0.5);
+                px[1] = super::to_u16(a[1] + 0.5);
+                px[2] = super::to_u16(a[2] + 0.5);
             }
         }
         Output::Lut(lut) => {
             // The filtered code values first, then the LUT over the whole row in a loop of
             // its own, which the compiler vectorizes (with gathers on AVX2).
+            let row = &mut row[..out_px.len()];
             for (ox, v) in row.chunks_exact_mut(3).enumerate() {
-                let s = start[ox] as usize;
-                let w = &weights[ox * taps..(ox + 1) * taps];
-                v[0] = dot(w, &pr[s..s + taps]);
-                v[1] = dot(w, &pg[s..s + taps]);
-                v[2] = dot(w, &pb[s..s + taps]);
+                let a = pixel::<S>(t, sum, ox);
+                v.copy_from_slice(&a[..3]);
             }
             lut_row(out_px, row, lut);
         }
     }
 }
+
+/// Output pixel `ox` of a horizontal pass: `Σ_k w[k] · sum[(start + k) · S ..][..4]`.
+#[inline(always)]
+fn pixel<const S: usize>(t: &HTable<'_>, sum: &[f32], ox: usize) -> [f32; 4] {
+    let s = t.start[ox] as usize * S;
+    let w = &t.weights[ox * t.taps..ox * t.taps + t.used];
+    // One bounds check for the whole window: taps `0..used` read `s .. s + (used-1)·S + 4`,
+    // within `sum` by construction (`Plan::sum_len`).
+    let window = &sum[s..s + (t.used - 1) * S + 4];
+    let mut a = [0f32; 4];
+    for (k, &wk) in w.iter().enumerate() {
+        // SAFETY: `k < used`, so `k·S + 3 < (used − 1)·S + 4 = window.len()`.
+        let x = unsafe { window.get_unchecked(k * S..k * S + 4) };
+        for c in 0..4 {
+            a[c] = wk.mul_add(x[c], a[c]);
+        }
+    }
+    a
 }
 
-multiversion! {
 /// `out[i] = lut_lerp(lut, vals[i])` over a row.
 fn lut_row(out: &mut [u16], vals: &[f32], lut: &[u16]) {
+    #[cfg(target_arch = "x86_64")]
+    if lut.len() >= 2
+        && std::is_x86_feature_detected!("avx2")
+        && std::is_x86_feature_detected!("fma")
+    {
+        // SAFETY: the CPU has the features the kernel is compiled for.
+        let done = unsafe { x86::lut_row(out, vals, lut) };
+        lut_row_portable(&mut out[done..], &vals[done..], lut);
+        return;
+    }
+    lut_row_portable(out, vals, lut);
+}
+
+/// The portable [`lut_row`], also the tail of the AVX2 one.
+fn lut_row_portable(out: &mut [u16], vals: &[f32], lut: &[u16]) {
     if lut.len() < 2 {
         out.fill(lut.first().copied().unwrap_or(0));
         return;
@@ -468,10 +560,14 @@ fn lut_row(out: &mut [u16], vals: &[f32], lut: &[u16]) {
         let i = unsafe { i.to_int_unchecked::<i32>() } as usize;
         let f = v - i as f32;
         // SAFETY: `i ≤ max − 1 = lut.len() − 2`, so `i` and `i + 1` are in bounds.
-        let (a, b) = unsafe { (*lut.get_unchecked(i) as f32, *lut.get_unchecked(i + 1) as f32) };
+        let (a, b) = unsafe {
+            (
+                *lut.get_unchecked(i) as f32,
+                *lut.get_unchecked(i + 1) as f32,
+            )
+        };
         *o = super::to_u16(a + (b - a) * f + 0.5);
     }
-}
 }
 
 /// The LUT at a fractional code value, interpolated between the two codes around it.
@@ -485,16 +581,125 @@ pub fn lut_lerp(lut: &[u16], v: f32) -> u16 {
     out[0]
 }
 
-/// Dot product over whole 8-lane chunks (`w.len()` is a multiple of [`LANES`]).
-#[inline(always)]
-fn dot(w: &[f32], x: &[f32]) -> f32 {
-    let mut acc = [0f32; LANES];
-    for (wc, xc) in w.chunks_exact(LANES).zip(x.chunks_exact(LANES)) {
-        for l in 0..LANES {
-            acc[l] += wc[l] * xc[l];
+/// The hand-written AVX2 + FMA kernels of the horizontal pass and the LUT: the compiler
+/// split the four-lane pixel sums into two lanes plus one (the fourth lane is not output)
+/// and scalarized the LUT's table reads.
+#[cfg(target_arch = "x86_64")]
+mod x86 {
+    use super::{HTable, Output};
+    use std::arch::x86_64::*;
+
+    /// [`super::horizontal`] for CPUs with AVX2 and FMA.
+    #[target_feature(enable = "avx2,fma")]
+    pub(super) fn horizontal(
+        out_px: &mut [u16],
+        t: &HTable<'_>,
+        sum: &[f32],
+        stride: usize,
+        out: Output<'_>,
+        row: &mut [f32],
+    ) {
+        let pixels = out_px.len() / 3;
+        match out {
+            Output::Linear => {
+                let half = _mm_set1_ps(0.5);
+                let top = _mm_set1_ps(65535.0);
+                let zero = _mm_setzero_ps();
+                for ox in 0..pixels {
+                    let a = pixel(t, sum, stride, ox);
+                    // Clamp (max first: NaN becomes 0), truncate, narrow to u16.
+                    let a = _mm_min_ps(_mm_max_ps(_mm_add_ps(a, half), zero), top);
+                    let v = _mm_packus_epi32(_mm_cvttps_epi32(a), _mm_setzero_si128());
+                    let mut px = [0u16; 8];
+                    // SAFETY: `px` holds 8 u16, the 16 bytes stored.
+                    unsafe { _mm_storeu_si128(px.as_mut_ptr().cast(), v) };
+                    out_px[ox * 3..ox * 3 + 3].copy_from_slice(&px[..3]);
+                }
+            }
+            Output::Lut(lut) => {
+                let row = &mut row[..pixels * 3];
+                for ox in 0..pixels {
+                    let a = pixel(t, sum, stride, ox);
+                    let mut v = [0f32; 4];
+                    // SAFETY: `v` holds the 4 floats stored.
+                    unsafe { _mm_storeu_ps(v.as_mut_ptr(), a) };
+                    row[ox * 3..ox * 3 + 3].copy_from_slice(&v[..3]);
+                }
+                super::lut_row(out_px, row, lut);
+            }
         }
     }
-    acc.iter().sum()
+
+    /// Output pixel `ox`: `Σ_k w[k] · sum[(start + k) · stride ..][..4]`, two chains of
+    /// FMAs so consecutive taps do not wait on each other.
+    #[inline]
+    #[target_feature(enable = "avx2,fma")]
+    fn pixel(t: &HTable<'_>, sum: &[f32], stride: usize, ox: usize) -> __m128 {
+        let s = t.start[ox] as usize * stride;
+        let w = &t.weights[ox * t.taps..ox * t.taps + t.used];
+        // One bounds check for the window: taps `0..used` read `s .. s + (used−1)·stride + 4`,
+        // inside `sum` by construction (`Plan::sum_len`).
+        let window = &sum[s..s + (t.used - 1) * stride + 4];
+        let p = window.as_ptr();
+        let (mut a0, mut a1) = (_mm_setzero_ps(), _mm_setzero_ps());
+        let mut pairs = w.chunks_exact(2);
+        let mut k = 0;
+        for wk in &mut pairs {
+            // SAFETY: `k + 1 < used`, so both 4-float reads end by `(used−1)·stride + 4`.
+            unsafe {
+                a0 = _mm_fmadd_ps(_mm_set1_ps(wk[0]), _mm_loadu_ps(p.add(k * stride)), a0);
+                a1 = _mm_fmadd_ps(
+                    _mm_set1_ps(wk[1]),
+                    _mm_loadu_ps(p.add((k + 1) * stride)),
+                    a1,
+                );
+            }
+            k += 2;
+        }
+        if let [wk] = pairs.remainder() {
+            // SAFETY: `k = used − 1`: the read ends at `(used−1)·stride + 4`.
+            unsafe { a0 = _mm_fmadd_ps(_mm_set1_ps(*wk), _mm_loadu_ps(p.add(k * stride)), a0) };
+        }
+        _mm_add_ps(a0, a1)
+    }
+
+    /// [`super::lut_row`] 8 values at a time; returns how many it did (the caller does the
+    /// rest). Each gather reads `lut[i]` and `lut[i + 1]` as one u32. `lut.len() ≥ 2`.
+    #[target_feature(enable = "avx2,fma")]
+    pub(super) fn lut_row(out: &mut [u16], vals: &[f32], lut: &[u16]) -> usize {
+        let n = out.len().min(vals.len()) / 8 * 8;
+        let max = (lut.len() - 1) as f32;
+        let (zero, maxv, topv) = (
+            _mm256_setzero_ps(),
+            _mm256_set1_ps(max),
+            _mm256_set1_ps(max - 1.0),
+        );
+        let (half, full, low) = (
+            _mm256_set1_ps(0.5),
+            _mm256_set1_ps(65535.0),
+            _mm256_set1_epi32(0xFFFF),
+        );
+        let base = lut.as_ptr().cast::<i32>();
+        for (o, v) in out[..n].chunks_exact_mut(8).zip(vals[..n].chunks_exact(8)) {
+            // SAFETY: `v` holds 8 floats.
+            let v = unsafe { _mm256_loadu_ps(v.as_ptr()) };
+            // Clamp to 0..=max (max first: NaN becomes 0); the index stops at max − 1.
+            let v = _mm256_min_ps(_mm256_max_ps(v, zero), maxv);
+            let i = _mm256_cvttps_epi32(_mm256_min_ps(v, topv));
+            let f = _mm256_sub_ps(v, _mm256_cvtepi32_ps(i));
+            // SAFETY: `0 ≤ i ≤ len − 2`, so the 4 bytes at `lut + 2i` are `lut[i], lut[i+1]`.
+            let pair = unsafe { _mm256_i32gather_epi32::<2>(base, i) };
+            let a = _mm256_cvtepi32_ps(_mm256_and_si256(pair, low));
+            let b = _mm256_cvtepi32_ps(_mm256_srli_epi32::<16>(pair));
+            let r = _mm256_fmadd_ps(_mm256_sub_ps(b, a), f, _mm256_add_ps(a, half));
+            let r = _mm256_cvttps_epi32(_mm256_min_ps(_mm256_max_ps(r, zero), full));
+            // Narrow to u16: packus works per 128-bit lane, the permute joins the halves.
+            let r = _mm256_permute4x64_epi64::<0b1000>(_mm256_packus_epi32(r, r));
+            // SAFETY: `o` holds 8 u16, the 16 bytes stored.
+            unsafe { _mm_storeu_si128(o.as_mut_ptr().cast(), _mm256_castsi256_si128(r)) };
+        }
+        n
+    }
 }
 
 #[cfg(test)]
