@@ -969,3 +969,83 @@ fn flat_sources_stay_flat_through_every_resample_path() {
         }
     }
 }
+
+/// Video frames (unkeyed, one output depth) take the fused colour + quantize pass; keyed
+/// stills keep their colours and quantize separately. Both must give the same bytes, with a
+/// calibrated module (the matrix kernel), an uncalibrated one (the gain kernel), ordered +
+/// temporal dithering and a width that is not a multiple of 8.
+#[test]
+fn fused_colour_and_quantize_match_the_separate_stages() {
+    let m = [[0.9, 0.2, -0.1], [0.05, 0.8, 0.1], [0.0, -0.2, 1.3]];
+    let mut types = BTreeMap::new();
+    types.insert("m".to_string(), mtype(20, 8, Some(4), "GBR"));
+    let mut calibrated = module("m", 0, 0);
+    calibrated.calibration = Some(m);
+    let spec = WallSpec {
+        name: "fused".into(),
+        refresh_hz: 60,
+        canvas: CanvasSpec {
+            width: 37,
+            height: 10,
+        },
+        color: ColorSpec {
+            brightness: 0.7,
+            white_point: [1.0, 0.9, 0.8],
+            bit_depth: 11,
+            dither: Dither::OrderedTemporal,
+            ..ColorSpec::default()
+        },
+        module_types: types,
+        outputs: vec![port(
+            "p",
+            OutputFormat::Bitplanes,
+            vec![calibrated, module("m", 20, 0), module("m", 10, 8)],
+        )],
+    };
+    let wall = Wall::from_spec(&spec, "fused.toml").unwrap_or_else(|e| panic!("{e}"));
+    let (mut keyed_r, mut keyed_f) = renderer(&wall);
+    let (mut video_r, mut video_f) = renderer(&wall);
+    let src = rgba8(53, 17, |x, y| {
+        [
+            (x * 5 + y * 3) as u8,
+            (255 - x * 4) as u8,
+            (y * 15 + x) as u8,
+        ]
+    });
+    for n in 0..6u64 {
+        let keyed = Layer::new(SourceImage::rgba8(53, 17, &src).with_key(1));
+        let video = Layer::new(SourceImage::rgba8(53, 17, &src));
+        render(&mut keyed_r, &mut keyed_f, &Scene::single(n, keyed));
+        render(&mut video_r, &mut video_f, &Scene::single(n, video));
+        assert!(
+            same(&keyed_f, &video_f),
+            "frame {n}: fused and separate differ"
+        );
+        assert_eq!(
+            quantized(&keyed_r, 11),
+            quantized(&video_r, 11),
+            "frame {n}"
+        );
+        // The video frame took the fused pass: no separate quantize stage ran.
+        assert_eq!(
+            video_r.stage_times()[4],
+            std::time::Duration::ZERO,
+            "frame {n}"
+        );
+    }
+    // The comparison above is not vacuous: temporal dithering changes the bytes per frame.
+    let mut other = video_f.clone();
+    render(
+        &mut video_r,
+        &mut other,
+        &Scene::single(7, Layer::new(SourceImage::rgba8(53, 17, &src))),
+    );
+    assert!(
+        !same(&other, &video_f),
+        "frame 7 dithers differently from frame 5"
+    );
+    assert!(
+        keyed_r.cache_hits() >= 5,
+        "the keyed renderer took the still path"
+    );
+}

@@ -1,6 +1,7 @@
 //! Stage 4, colour: per-module 3x3 calibration × white point × brightness, clamp, in
 //! linear light (design §3).
 
+use super::quantize;
 use crate::geometry::CalSpan;
 use rayon::prelude::*;
 
@@ -25,24 +26,71 @@ pub fn apply(
         .par_chunks_mut(w * 3)
         .zip(input.par_chunks(w * 3))
         .enumerate()
-        .for_each(|(y, (o, i))| {
-            let row_start = (y * w) as u32;
-            let row_end = row_start + w as u32;
-            let first = spans.partition_point(|s| s.end <= row_start);
-            let mut x = 0usize;
-            for s in spans[first..].iter().take_while(|s| s.start < row_end) {
-                let (s0, s1) = ((s.start - row_start) as usize, (s.end - row_start) as usize);
-                scale(&i[x * 3..s0 * 3], &mut o[x * 3..s0 * 3], gains);
-                let m = calibrations[s.matrix as usize];
-                let m = [0, 1, 2].map(|r| m[r].map(|v| v * gains[r]));
-                matrix(&i[s0 * 3..s1 * 3], &mut o[s0 * 3..s1 * 3], &m);
-                x = s1;
-            }
-            scale(&i[x * 3..], &mut o[x * 3..], gains);
-        });
-    let bg = [0, 1, 2].map(|c| (background[c] as f32 * gains[c] + 0.5).min(65535.0) as u16);
-    extra[..3].copy_from_slice(&bg);
+        .for_each(|(y, (o, i))| row(y, i, o, gains, calibrations, spans));
+    extra[..3].copy_from_slice(&background_out(background, gains));
     extra[3..6].fill(0);
+}
+
+/// Colour and quantize in one pass (stages 4 and 5 fused, for frames whose colours are
+/// not kept for a repeated still): each row is coloured into `out` and quantized there in
+/// place while it is still in cache. The result is bit-identical to [`apply`] followed by
+/// [`quantize::run`](super::quantize::run): the same two roundings, in the same order.
+#[allow(clippy::too_many_arguments)]
+pub fn apply_quantized(
+    input: &[u16],
+    out: &mut [u16],
+    w: u32,
+    gains: [f32; 3],
+    calibrations: &[[[f32; 3]; 3]],
+    spans: &[CalSpan],
+    background: [u16; 3],
+    depth: u32,
+    t: &[[f32; 8]; 8],
+) {
+    let w = w as usize;
+    let canvas_len = input.len();
+    let (canvas, extra) = out.split_at_mut(canvas_len);
+    canvas
+        .par_chunks_mut(w * 3)
+        .zip(input.par_chunks(w * 3))
+        .enumerate()
+        .for_each(|(y, (o, i))| {
+            row(y, i, o, gains, calibrations, spans);
+            quantize::row_in_place(o, y, depth, t);
+        });
+    let mut coloured = [0u16; 6];
+    coloured[..3].copy_from_slice(&background_out(background, gains));
+    quantize::extra(&coloured, extra, depth);
+}
+
+/// The background pixel after the gains (off-canvas module pixels show it).
+fn background_out(background: [u16; 3], gains: [f32; 3]) -> [u16; 3] {
+    [0, 1, 2].map(|c| (background[c] as f32 * gains[c] + 0.5).min(65535.0) as u16)
+}
+
+/// Colour row `y` (`i`, packed RGB) into `o`.
+fn row(
+    y: usize,
+    i: &[u16],
+    o: &mut [u16],
+    gains: [f32; 3],
+    calibrations: &[[[f32; 3]; 3]],
+    spans: &[CalSpan],
+) {
+    let w = i.len() / 3;
+    let row_start = (y * w) as u32;
+    let row_end = row_start + w as u32;
+    let first = spans.partition_point(|s| s.end <= row_start);
+    let mut x = 0usize;
+    for s in spans[first..].iter().take_while(|s| s.start < row_end) {
+        let (s0, s1) = ((s.start - row_start) as usize, (s.end - row_start) as usize);
+        scale(&i[x * 3..s0 * 3], &mut o[x * 3..s0 * 3], gains);
+        let m = calibrations[s.matrix as usize];
+        let m = [0, 1, 2].map(|r| m[r].map(|v| v * gains[r]));
+        matrix(&i[s0 * 3..s1 * 3], &mut o[s0 * 3..s1 * 3], &m);
+        x = s1;
+    }
+    scale(&i[x * 3..], &mut o[x * 3..], gains);
 }
 
 multiversion! {

@@ -339,22 +339,31 @@ impl Renderer {
             keys: used.map(|s| self.slots.get(s).and_then(|slot| slot.key)),
             weights: weights.map(f32::to_bits),
         });
-        if inputs.is_none() || inputs != self.colored_from {
-            self.colored_from = None;
-            self.compose_and_color(active, used, weights);
-            self.colored_from = inputs;
-        }
-
-        // Stage 5: quantize, once per output depth.
-        let g = &self.geometry;
-        let t = Instant::now();
         let th = quantize::thresholds(self.color.dither, scene.frame_number);
-        for (depth, q) in &mut self.quantized {
-            quantize::run(&self.colored, q, g.width, *depth, &th);
+        // A frame whose colours will not be reused (video, crossfades) and that has one
+        // output depth is coloured and quantized in one pass: each row is quantized while it
+        // is still in cache, and `colored` is never written.
+        let fuse = inputs.is_none() && self.quantized.len() == 1;
+        if fuse {
+            self.colored_from = None;
+            self.compose_and_color(active, used, weights, Some(&th));
+        } else {
+            if inputs.is_none() || inputs != self.colored_from {
+                self.colored_from = None;
+                self.compose_and_color(active, used, weights, None);
+                self.colored_from = inputs;
+            }
+            // Stage 5: quantize, once per output depth.
+            let t = Instant::now();
+            let width = self.geometry.width;
+            for (depth, q) in &mut self.quantized {
+                quantize::run(&self.colored, q, width, *depth, &th);
+            }
+            self.times[4] = t.elapsed();
         }
-        self.times[4] = t.elapsed();
 
         // Stage 6: pack.
+        let g = &self.geometry;
         let t = Instant::now();
         for ((port, buf), &qi) in g.ports.iter().zip(&mut frame.ports).zip(&self.port_quant) {
             pack::port(port, &self.quantized[qi].1, &mut buf.bytes);
@@ -364,12 +373,15 @@ impl Renderer {
         Ok(())
     }
 
-    /// Stages 3 and 4: mix the layer canvases (or take the only one) and colour them.
+    /// Stages 3 and 4: mix the layer canvases (or take the only one) and colour them into
+    /// `colored`; with `quantize` thresholds, stage 5 too, fused into the colour pass and
+    /// written to the (only) quantized buffer (the time counts as colour's).
     fn compose_and_color(
         &mut self,
         active: usize,
         used: [usize; MAX_LAYERS],
         weights: [f32; MAX_LAYERS],
+        quantize: Option<&[[f32; 8]; 8]>,
     ) {
         // Stage 3: compose.
         let t = Instant::now();
@@ -391,15 +403,28 @@ impl Renderer {
         // Stage 4: colour.
         let t = Instant::now();
         let g = &self.geometry;
-        color::apply(
-            input,
-            &mut self.colored,
-            g.width,
-            self.gains,
-            &g.calibrations,
-            &g.cal_spans,
-            self.background,
-        );
+        match (quantize, self.quantized.first_mut()) {
+            (Some(th), Some((depth, q))) => color::apply_quantized(
+                input,
+                q,
+                g.width,
+                self.gains,
+                &g.calibrations,
+                &g.cal_spans,
+                self.background,
+                *depth,
+                th,
+            ),
+            _ => color::apply(
+                input,
+                &mut self.colored,
+                g.width,
+                self.gains,
+                &g.calibrations,
+                &g.cal_spans,
+                self.background,
+            ),
+        }
         self.times[3] = t.elapsed();
     }
 

@@ -63,10 +63,9 @@ pub fn thresholds(dither: Dither, frame: u64) -> [[f32; 8]; 8] {
 /// dithered) to `depth` bits: `floor(L / 65535 · (2^depth − 1) + t)`.
 pub fn run(input: &[u16], out: &mut [u16], w: u32, depth: u32, t: &[[f32; 8]; 8]) {
     let w = w as usize;
-    let max = ((1u32 << depth) - 1) as f32;
-    let scale = max / 65535.0;
+    let (scale, max) = scale_max(depth);
     let canvas_len = input.len() - 6;
-    let (canvas, extra) = out.split_at_mut(canvas_len);
+    let (canvas, extra_out) = out.split_at_mut(canvas_len);
     canvas
         .par_chunks_mut(w * 3)
         .zip(input[..canvas_len].par_chunks(w * 3))
@@ -74,13 +73,35 @@ pub fn run(input: &[u16], out: &mut [u16], w: u32, depth: u32, t: &[[f32; 8]; 8]
         .for_each(|(y, (o, i))| {
             // 8 pixels (24 samples) at a time: chunks start at x ≡ 0 (mod 8), so every
             // chunk of the row sees the same 24 thresholds and the loop vectorizes.
-            let trow = &t[y & 7];
-            let t24: [f32; 24] = std::array::from_fn(|j| trow[j / 3]);
-            row(i, o, &t24, scale, max);
+            row(i, o, &t24(t, y), scale, max);
         });
-    for (o, i) in extra.iter_mut().zip(&input[canvas_len..]) {
+    extra(&input[canvas_len..], extra_out, depth);
+}
+
+/// `2^depth − 1` and the factor from linear u16 to codes.
+fn scale_max(depth: u32) -> (f32, f32) {
+    let max = ((1u32 << depth) - 1) as f32;
+    (max / 65535.0, max)
+}
+
+/// The thresholds of row `y` for 8 pixels of packed RGB.
+fn t24(t: &[[f32; 8]; 8], y: usize) -> [f32; 24] {
+    let trow = &t[y & 7];
+    std::array::from_fn(|j| trow[j / 3])
+}
+
+/// Quantize the two extra pixels (background, dark), which are never dithered.
+pub fn extra(input: &[u16], out: &mut [u16], depth: u32) {
+    let (scale, max) = scale_max(depth);
+    for (o, i) in out.iter_mut().zip(input) {
         *o = (*i as f32 * scale + 0.5).min(max) as u16;
     }
+}
+
+/// Quantize canvas row `y` in place (what [`run`] does to one row).
+pub fn row_in_place(o: &mut [u16], y: usize, depth: u32, t: &[[f32; 8]; 8]) {
+    let (scale, max) = scale_max(depth);
+    row_mut(o, &t24(t, y), scale, max);
 }
 
 multiversion! {
@@ -90,13 +111,34 @@ fn row(i: &[u16], o: &mut [u16], t24: &[f32; 24], scale: f32, max: f32) {
     let mut ic = i.chunks_exact(24);
     for (o, i) in (&mut oc).zip(&mut ic) {
         for j in 0..24 {
-            o[j] = super::to_u16((i[j] as f32 * scale + t24[j]).min(max));
+            o[j] = code(i[j], t24[j], scale, max);
         }
     }
     for (j, (o, i)) in oc.into_remainder().iter_mut().zip(ic.remainder()).enumerate() {
-        *o = super::to_u16((*i as f32 * scale + t24[j]).min(max));
+        *o = code(*i, t24[j], scale, max);
     }
 }
+}
+
+multiversion! {
+/// [`row`] in place.
+fn row_mut(o: &mut [u16], t24: &[f32; 24], scale: f32, max: f32) {
+    let mut oc = o.chunks_exact_mut(24);
+    for o in &mut oc {
+        for j in 0..24 {
+            o[j] = code(o[j], t24[j], scale, max);
+        }
+    }
+    for (j, o) in oc.into_remainder().iter_mut().enumerate() {
+        *o = code(*o, t24[j], scale, max);
+    }
+}
+}
+
+/// One output code: `floor(min(L · scale + t, max))`.
+#[inline(always)]
+fn code(l: u16, t: f32, scale: f32, max: f32) -> u16 {
+    super::to_u16((l as f32 * scale + t).min(max))
 }
 
 #[cfg(test)]
