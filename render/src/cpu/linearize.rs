@@ -21,6 +21,18 @@ pub fn rect<T: Sample>(
     let (fx, fy, w) = (from.x as usize, from.y as usize, from.w as usize);
     // Slice first: rayon's `skip` spawns a job (an allocation) to drop the skipped part.
     let rows = &mut dst[to.1 as usize * dw..(to.1 + from.h) as usize * dw];
+    #[cfg(target_arch = "x86_64")]
+    if let (Some(src), Some(split)) = (T::as_u8(src), x86::Split::new(lut)) {
+        rows.par_chunks_mut(dw).enumerate().for_each(|(row, out)| {
+            let s = &src[(fy + row) * sw + fx * 4..][..w * 4];
+            let o = &mut out[to.0 as usize * 3..][..w * 3];
+            // SAFETY: `Split::new` returned a table only because the CPU has the
+            // AVX-512 features the kernel is compiled for.
+            let done = unsafe { x86::row(s, &split, o) };
+            row_lut(&s[done * 4..], lut, &mut o[done * 3..]);
+        });
+        return;
+    }
     rows.par_chunks_mut(dw).enumerate().for_each(|(row, out)| {
         let s = &src[(fy + row) * sw + fx * 4..][..w * 4];
         let o = &mut out[to.0 as usize * 3..][..w * 3];
@@ -34,5 +46,157 @@ fn row_lut<T: Sample>(s: &[T], lut: &[u16], o: &mut [u16]) {
         out[0] = lut[px[0].index()];
         out[1] = lut[px[1].index()];
         out[2] = lut[px[2].index()];
+    }
+}
+
+/// The 8-bit LUT with AVX-512 VBMI byte permutes: the 256-entry u16 table, split into its
+/// low and high bytes, lives in eight registers, and `vpermi2b` looks up 64 samples at a
+/// time (two permutes cover 128 entries each, the index's top bit picks between them).
+/// Two more permutes put the low and high bytes of 16 pixels' R, G, B in output order,
+/// dropping alpha. The scalar loop reads one table entry per sample.
+#[cfg(target_arch = "x86_64")]
+mod x86 {
+    use std::arch::x86_64::*;
+
+    /// A 256-entry LUT split into low and high bytes, for [`row`].
+    pub(super) struct Split {
+        lo: [u8; 256],
+        hi: [u8; 256],
+    }
+
+    impl Split {
+        /// The split table, when `lut` is an 8-bit LUT and the CPU has AVX-512 BW + VBMI.
+        pub(super) fn new(lut: &[u16]) -> Option<Split> {
+            let has = std::is_x86_feature_detected!("avx512f")
+                && std::is_x86_feature_detected!("avx512bw")
+                && std::is_x86_feature_detected!("avx512vbmi");
+            if !has || lut.len() != 256 {
+                return None;
+            }
+            let mut t = Split {
+                lo: [0; 256],
+                hi: [0; 256],
+            };
+            for (i, v) in lut.iter().enumerate() {
+                [t.lo[i], t.hi[i]] = v.to_le_bytes();
+            }
+            Some(t)
+        }
+    }
+
+    /// Output byte `2j` (`2j + 1`) of 16 pixels is the low (high) byte of sample
+    /// `4·(j / 3) + j % 3` (R, G, B of pixel j / 3); index bit 6 picks the high bytes.
+    const fn order(part: usize) -> [u8; 64] {
+        let mut idx = [0u8; 64];
+        let mut b = 0;
+        while b < 64 {
+            let j = (part * 64 + b) / 2;
+            let sample = (4 * (j / 3) + j % 3) % 64;
+            idx[b] = (sample + 64 * (b % 2)) as u8;
+            b += 1;
+        }
+        idx
+    }
+    const ORDER: [[u8; 64]; 2] = [order(0), order(1)];
+
+    /// Linearize whole groups of 16 pixels of `s` (RGBA8) into `o` (RGB16); returns the
+    /// pixels done (the caller does the rest).
+    #[target_feature(enable = "avx512f,avx512bw,avx512vbmi")]
+    pub(super) fn row(s: &[u8], t: &Split, o: &mut [u16]) -> usize {
+        let groups = (s.len() / 64).min(o.len() / 48);
+        // SAFETY (all loads below): each reads 64 bytes of a 256-byte table, at offsets
+        // 0, 64, 128, 192, or of a 64-byte array.
+        let table =
+            |b: &[u8; 256], at: usize| unsafe { _mm512_loadu_si512(b[at..].as_ptr().cast()) };
+        let (lo0, lo1, lo2, lo3) = (
+            table(&t.lo, 0),
+            table(&t.lo, 64),
+            table(&t.lo, 128),
+            table(&t.lo, 192),
+        );
+        let (hi0, hi1, hi2, hi3) = (
+            table(&t.hi, 0),
+            table(&t.hi, 64),
+            table(&t.hi, 128),
+            table(&t.hi, 192),
+        );
+        let first = unsafe { _mm512_loadu_si512(ORDER[0].as_ptr().cast()) };
+        let second = unsafe { _mm512_loadu_si512(ORDER[1].as_ptr().cast()) };
+        for (src, dst) in s.chunks_exact(64).zip(o.chunks_exact_mut(48)).take(groups) {
+            // SAFETY: `src` holds 64 bytes.
+            let x = unsafe { _mm512_loadu_si512(src.as_ptr().cast()) };
+            let top = _mm512_movepi8_mask(x);
+            let lo = _mm512_mask_blend_epi8(
+                top,
+                _mm512_permutex2var_epi8(lo0, x, lo1),
+                _mm512_permutex2var_epi8(lo2, x, lo3),
+            );
+            let hi = _mm512_mask_blend_epi8(
+                top,
+                _mm512_permutex2var_epi8(hi0, x, hi1),
+                _mm512_permutex2var_epi8(hi2, x, hi3),
+            );
+            let a = _mm512_permutex2var_epi8(lo, first, hi);
+            let b = _mm512_permutex2var_epi8(lo, second, hi);
+            // SAFETY: `dst` holds 48 u16 = 96 bytes: 64 from `a`, then 32 from `b`.
+            unsafe {
+                _mm512_storeu_si512(dst.as_mut_ptr().cast(), a);
+                _mm256_storeu_si256(dst[32..].as_mut_ptr().cast(), _mm512_castsi512_si256(b));
+            }
+        }
+        groups * 16
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every kernel (AVX-512 groups of 16 pixels, the scalar tail, the u16 path) is the LUT
+    /// read sample by sample, for widths around the group size and an offset rect.
+    #[test]
+    fn every_width_reads_the_lut_per_sample() {
+        let lut: Vec<u16> = (0..256u32)
+            .map(|i| (i * 257) ^ 0x5a3c)
+            .map(|v| v as u16)
+            .collect();
+        let lut16: Vec<u16> = (0..65536u32).map(|i| (i as u16).rotate_left(3)).collect();
+        for w in [1u32, 15, 16, 17, 31, 32, 33, 64, 70] {
+            let (sw, sh) = (w + 3, 5u32);
+            let src: Vec<u8> = (0..sw * sh * 4).map(|i| (i * 37 + i / 7) as u8).collect();
+            let src16: Vec<u16> = src.iter().map(|&v| u16::from(v) * 251).collect();
+            let from = Rect {
+                x: 2,
+                y: 1,
+                w,
+                h: 3,
+            };
+            let (dw, to) = (w + 4, (1, 2));
+            for deep in [false, true] {
+                let mut dst = vec![0u16; (dw * 6 * 3) as usize];
+                if deep {
+                    rect(&src16, sw, from, &lut16, &mut dst, dw, to);
+                } else {
+                    rect(&src, sw, from, &lut, &mut dst, dw, to);
+                }
+                for y in 0..3 {
+                    for x in 0..w {
+                        for c in 0..3 {
+                            let si = (((from.y + y) * sw + from.x + x) * 4 + c) as usize;
+                            let want = if deep {
+                                lut16[src16[si] as usize]
+                            } else {
+                                lut[src[si] as usize]
+                            };
+                            let di = (((to.1 + y) * dw + to.0 + x) * 3 + c) as usize;
+                            assert_eq!(dst[di], want, "w {w} deep {deep} ({x}, {y}) c {c}");
+                        }
+                    }
+                }
+                // Nothing outside the rect was written.
+                let written = (3 * w * 3) as usize;
+                assert!(dst.iter().filter(|&&v| v != 0).count() <= written);
+            }
+        }
     }
 }

@@ -65,9 +65,11 @@ pub trait Sample: Copy + Send + Sync {
     fn index(self) -> usize;
     /// As f32.
     fn f(self) -> f32;
+    /// The samples as bytes, when they are u8 (the 8-bit kernels' input).
+    fn as_u8(s: &[Self]) -> Option<&[u8]>;
 }
 macro_rules! impl_sample {
-    ($($t:ty),*) => {$(
+    ($($t:ty => $as_u8:expr),*) => {$(
         impl Sample for $t {
             #[inline(always)]
             fn index(self) -> usize {
@@ -77,10 +79,14 @@ macro_rules! impl_sample {
             fn f(self) -> f32 {
                 self as f32
             }
+            #[inline(always)]
+            fn as_u8(s: &[Self]) -> Option<&[u8]> {
+                $as_u8(s)
+            }
         }
     )*};
 }
-impl_sample!(u8, u16);
+impl_sample!(u8 => Some, u16 => |_| None);
 
 /// A rectangle in pixels.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
