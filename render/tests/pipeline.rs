@@ -974,8 +974,7 @@ fn flat_sources_stay_flat_through_every_resample_path() {
 /// stills keep their colours and quantize separately. Both must give the same bytes, with a
 /// calibrated module (the matrix kernel), an uncalibrated one (the gain kernel), ordered +
 /// temporal dithering and a width that is not a multiple of 8.
-#[test]
-fn fused_colour_and_quantize_match_the_separate_stages() {
+fn single_depth_wall() -> Wall {
     let m = [[0.9, 0.2, -0.1], [0.05, 0.8, 0.1], [0.0, -0.2, 1.3]];
     let mut types = BTreeMap::new();
     types.insert("m".to_string(), mtype(20, 8, Some(4), "GBR"));
@@ -1002,7 +1001,12 @@ fn fused_colour_and_quantize_match_the_separate_stages() {
             vec![calibrated, module("m", 20, 0), module("m", 10, 8)],
         )],
     };
-    let wall = Wall::from_spec(&spec, "fused.toml").unwrap_or_else(|e| panic!("{e}"));
+    Wall::from_spec(&spec, "fused.toml").unwrap_or_else(|e| panic!("{e}"))
+}
+
+#[test]
+fn fused_colour_and_quantize_match_the_separate_stages() {
+    let wall = single_depth_wall();
     let (mut keyed_r, mut keyed_f) = renderer(&wall);
     let (mut video_r, mut video_f) = renderer(&wall);
     let src = rgba8(53, 17, |x, y| {
@@ -1048,4 +1052,56 @@ fn fused_colour_and_quantize_match_the_separate_stages() {
         keyed_r.cache_hits() >= 5,
         "the keyed renderer took the still path"
     );
+}
+
+/// A 1:1 video source goes straight from the source rows to the quantized buffer
+/// (linearize, colour and quantize in one pass per row); a keyed still of the same pixels
+/// takes the separate stages. Same bytes, for 8- and 16-bit sources and every fit (all are
+/// 1:1 when the sizes match).
+#[test]
+fn direct_one_to_one_video_matches_the_separate_stages() {
+    let wall = single_depth_wall();
+    let src = rgba8(37, 10, |x, y| {
+        [(x * 7) as u8, (y * 25) as u8, (x * y) as u8]
+    });
+    let src16: Vec<u16> = src.iter().map(|&v| (u16::from(v) * 257) ^ 3).collect();
+    for fit in Fit::ALL {
+        for deep in [false, true] {
+            let (mut keyed_r, mut keyed_f) = renderer(&wall);
+            let (mut video_r, mut video_f) = renderer(&wall);
+            for n in 0..4u64 {
+                let image = if deep {
+                    SourceImage::rgba16(37, 10, &src16)
+                } else {
+                    SourceImage::rgba8(37, 10, &src)
+                };
+                render(
+                    &mut keyed_r,
+                    &mut keyed_f,
+                    &Scene::single(n, Layer::new(image.with_key(3)).fit(fit)),
+                );
+                render(
+                    &mut video_r,
+                    &mut video_f,
+                    &Scene::single(n, Layer::new(image).fit(fit)),
+                );
+                let what = format!("{fit:?} deep {deep} frame {n}");
+                assert!(
+                    same(&keyed_f, &video_f),
+                    "{what}: direct and separate differ"
+                );
+                assert_eq!(quantized(&keyed_r, 11), quantized(&video_r, 11), "{what}");
+                // The video frame took the direct pass: no separate linearize ran.
+                assert_eq!(
+                    video_r.stage_times()[0],
+                    std::time::Duration::ZERO,
+                    "{what}"
+                );
+                assert_ne!(
+                    keyed_r.stage_times()[0] + keyed_r.stage_times()[4],
+                    std::time::Duration::ZERO
+                );
+            }
+        }
+    }
 }

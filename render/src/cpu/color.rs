@@ -58,6 +58,16 @@ pub fn apply_quantized(
             row(y, i, o, gains, calibrations, spans);
             quantize::row_in_place(o, y, depth, t);
         });
+    quantized_extra(background, gains, extra, depth);
+}
+
+/// The two extra pixels of a quantized buffer (background, dark) after colour and quantize.
+pub(crate) fn quantized_extra(
+    background: [u16; 3],
+    gains: [f32; 3],
+    extra: &mut [u16],
+    depth: u32,
+) {
     let mut coloured = [0u16; 6];
     coloured[..3].copy_from_slice(&background_out(background, gains));
     quantize::extra(&coloured, extra, depth);
@@ -77,49 +87,55 @@ fn row(
     calibrations: &[[[f32; 3]; 3]],
     spans: &[CalSpan],
 ) {
-    let w = i.len() / 3;
+    o.copy_from_slice(i);
+    row_in_place(y, o, gains, calibrations, spans);
+}
+
+/// Colour canvas row `y` (packed RGB) in place: [`apply`]'s work on one row.
+pub fn row_in_place(
+    y: usize,
+    o: &mut [u16],
+    gains: [f32; 3],
+    calibrations: &[[[f32; 3]; 3]],
+    spans: &[CalSpan],
+) {
+    let w = o.len() / 3;
     let row_start = (y * w) as u32;
     let row_end = row_start + w as u32;
     let first = spans.partition_point(|s| s.end <= row_start);
     let mut x = 0usize;
     for s in spans[first..].iter().take_while(|s| s.start < row_end) {
         let (s0, s1) = ((s.start - row_start) as usize, (s.end - row_start) as usize);
-        scale(&i[x * 3..s0 * 3], &mut o[x * 3..s0 * 3], gains);
+        scale(&mut o[x * 3..s0 * 3], gains);
         let m = calibrations[s.matrix as usize];
         let m = [0, 1, 2].map(|r| m[r].map(|v| v * gains[r]));
-        matrix(&i[s0 * 3..s1 * 3], &mut o[s0 * 3..s1 * 3], &m);
+        matrix(&mut o[s0 * 3..s1 * 3], &m);
         x = s1;
     }
-    scale(&i[x * 3..], &mut o[x * 3..], gains);
+    scale(&mut o[x * 3..], gains);
 }
 
 multiversion! {
 /// Per-channel gain over packed RGB, 8 pixels (24 samples) at a time so the compiler can
 /// keep it in vector registers: the gain pattern repeats every 3 samples.
-fn scale(i: &[u16], o: &mut [u16], g: [f32; 3]) {
+fn scale(o: &mut [u16], g: [f32; 3]) {
     let g24: [f32; 24] = std::array::from_fn(|j| g[j % 3]);
     let mut oc = o.chunks_exact_mut(24);
-    let mut ic = i.chunks_exact(24);
-    for (o, i) in (&mut oc).zip(&mut ic) {
+    for o in &mut oc {
         for j in 0..24 {
-            o[j] = super::to_u16(i[j] as f32 * g24[j] + 0.5);
+            o[j] = super::to_u16(o[j] as f32 * g24[j] + 0.5);
         }
     }
-    for (j, (o, i)) in oc
-        .into_remainder()
-        .iter_mut()
-        .zip(ic.remainder())
-        .enumerate()
-    {
-        *o = super::to_u16(*i as f32 * g[j % 3] + 0.5);
+    for (j, o) in oc.into_remainder().iter_mut().enumerate() {
+        *o = super::to_u16(*o as f32 * g[j % 3] + 0.5);
     }
 }
 }
 
 multiversion! {
-fn matrix(i: &[u16], o: &mut [u16], m: &[[f32; 3]; 3]) {
-    for (i, o) in i.chunks_exact(3).zip(o.chunks_exact_mut(3)) {
-        let v = [i[0] as f32, i[1] as f32, i[2] as f32];
+fn matrix(o: &mut [u16], m: &[[f32; 3]; 3]) {
+    for o in o.chunks_exact_mut(3) {
+        let v = [o[0] as f32, o[1] as f32, o[2] as f32];
         for c in 0..3 {
             let l = m[c][0] * v[0] + m[c][1] * v[1] + m[c][2] * v[2];
             o[c] = super::to_u16(l + 0.5);

@@ -21,23 +21,43 @@ pub fn rect<T: Sample>(
     let (fx, fy, w) = (from.x as usize, from.y as usize, from.w as usize);
     // Slice first: rayon's `skip` spawns a job (an allocation) to drop the skipped part.
     let rows = &mut dst[to.1 as usize * dw..(to.1 + from.h) as usize * dw];
-    #[cfg(target_arch = "x86_64")]
-    if let (Some(src), Some(split)) = (T::as_u8(src), x86::Split::new(lut)) {
-        rows.par_chunks_mut(dw).enumerate().for_each(|(row, out)| {
-            let s = &src[(fy + row) * sw + fx * 4..][..w * 4];
-            let o = &mut out[to.0 as usize * 3..][..w * 3];
-            // SAFETY: `Split::new` returned a table only because the CPU has the
-            // AVX-512 features the kernel is compiled for.
-            let done = unsafe { x86::row(s, &split, o) };
-            row_lut(&s[done * 4..], lut, &mut o[done * 3..]);
-        });
-        return;
-    }
+    let kernel = Kernel::new(src, lut);
     rows.par_chunks_mut(dw).enumerate().for_each(|(row, out)| {
         let s = &src[(fy + row) * sw + fx * 4..][..w * 4];
-        let o = &mut out[to.0 as usize * 3..][..w * 3];
-        row_lut(s, lut, o);
+        kernel.row(s, &mut out[to.0 as usize * 3..][..w * 3]);
     });
+}
+
+/// The LUT of one frame, ready for the fastest row kernel the CPU and sample type allow.
+pub struct Kernel<'a> {
+    lut: &'a [u16],
+    #[cfg(target_arch = "x86_64")]
+    split: Option<x86::Split>,
+}
+
+impl<'a> Kernel<'a> {
+    /// Prepare `lut` for samples like `src`'s (only their type matters).
+    pub fn new<T: Sample>(src: &[T], lut: &'a [u16]) -> Kernel<'a> {
+        Kernel {
+            lut,
+            #[cfg(target_arch = "x86_64")]
+            split: T::as_u8(src).and_then(|_| x86::Split::new(lut)),
+        }
+    }
+
+    /// Linearize one row: `s` RGBA, `o` packed RGB of the same number of pixels.
+    #[inline]
+    pub fn row<T: Sample>(&self, s: &[T], o: &mut [u16]) {
+        #[cfg(target_arch = "x86_64")]
+        if let (Some(bytes), Some(split)) = (T::as_u8(s), &self.split) {
+            // SAFETY: `Split::new` returned a table only because the CPU has the
+            // AVX-512 features the kernel is compiled for.
+            let done = unsafe { x86::row(bytes, split, o) };
+            row_lut(&s[done * 4..], self.lut, &mut o[done * 3..]);
+            return;
+        }
+        row_lut(s, self.lut, o);
+    }
 }
 
 #[inline]

@@ -56,6 +56,7 @@ use crate::error::RenderError;
 use crate::frame::{Filter, Fit, Layer, MAX_LAYERS, PixelData, Scene, WallFrame};
 use crate::geometry::Geometry;
 use crate::wall::{ColorSpec, ResampleMode, Wall};
+use rayon::prelude::*;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -292,6 +293,12 @@ impl Renderer {
     ) -> Result<(), RenderError> {
         self.times = StageTimes::default();
         self.clock += 1;
+        if let Some(layer) = self.direct_layer(scene) {
+            let th = quantize::thresholds(self.color.dither, scene.frame_number);
+            self.render_direct(layer, &th);
+            self.pack(scene, frame);
+            return Ok(());
+        }
         let mut used = [usize::MAX; MAX_LAYERS];
         let mut weights = [0f32; MAX_LAYERS];
         let mut hits = 0;
@@ -368,7 +375,12 @@ impl Renderer {
             self.times[4] = t.elapsed();
         }
 
-        // Stage 6: pack.
+        self.pack(scene, frame);
+        Ok(())
+    }
+
+    /// Stage 6: pack every port from its depth's quantized buffer.
+    fn pack(&mut self, scene: &Scene<'_>, frame: &mut WallFrame) {
         let g = &self.geometry;
         let t = Instant::now();
         for ((port, buf), &qi) in g.ports.iter().zip(&mut frame.ports).zip(&self.port_quant) {
@@ -376,7 +388,77 @@ impl Renderer {
         }
         frame.frame_number = scene.frame_number;
         self.times[5] = t.elapsed();
-        Ok(())
+    }
+
+    /// The one layer of a frame that can go straight from the source to the quantized
+    /// buffer: a single unkeyed (video) layer at full weight whose source covers the
+    /// canvas 1:1, on a wall with one output depth. Nothing of it is kept for later frames,
+    /// so no canvas needs writing.
+    fn direct_layer<'s>(&self, scene: &'s Scene<'_>) -> Option<&'s Layer<'s>> {
+        let mut layers = scene.layers.iter().flatten().filter(|l| l.weight > 0.0);
+        let layer = layers.next()?;
+        let (cw, ch) = (self.geometry.width, self.geometry.height);
+        let place = resample::place(layer.fit, layer.source.width, layer.source.height, cw, ch);
+        let full = place.dst
+            == Rect {
+                x: 0,
+                y: 0,
+                w: cw,
+                h: ch,
+            };
+        (layers.next().is_none()
+            && self.quantized.len() == 1
+            && layer.weight >= 1.0
+            && layer.source.key.is_none()
+            && place.one_to_one.is_some()
+            && full)
+            .then_some(layer)
+    }
+
+    /// Stages 1, 4 and 5 fused for a [`Renderer::direct_layer`]: each canvas row is
+    /// linearized into the quantized buffer, coloured and quantized there in place while
+    /// it is in cache. The arithmetic is that of the separate stages, so the bytes are the
+    /// same; the time counts as colour's.
+    fn render_direct(&mut self, layer: &Layer<'_>, th: &[[f32; 8]; 8]) {
+        let t = Instant::now();
+        let g = &self.geometry;
+        let (cw, ch) = (g.width, g.height);
+        let src = &layer.source;
+        let place = resample::place(layer.fit, src.width, src.height, cw, ch);
+        let (sx, sy) = place.one_to_one.unwrap_or((0, 0));
+        let Some((depth, q)) = self.quantized.first_mut() else {
+            return;
+        };
+        let (depth, w) = (*depth, cw as usize);
+        let (canvas, extra) = q.split_at_mut(g.canvas_pixels() * 3);
+        let (gains, cal, spans) = (self.gains, &g.calibrations[..], &g.cal_spans[..]);
+        let origin = (sy as usize * src.width as usize + sx as usize) * 4;
+        let row_len = src.width as usize * 4;
+        fn rows<T: Sample>(
+            d: &[T],
+            lut: &[u16],
+            (origin, row_len, w): (usize, usize, usize),
+            canvas: &mut [u16],
+            each: impl Fn(usize, &mut [u16]) + Sync,
+        ) {
+            let kernel = linearize::Kernel::new(d, lut);
+            canvas.par_chunks_mut(w * 3).enumerate().for_each(|(y, o)| {
+                kernel.row(&d[origin + y * row_len..][..w * 4], o);
+                each(y, o);
+            });
+        }
+        let each = |y: usize, o: &mut [u16]| {
+            color::row_in_place(y, o, gains, cal, spans);
+            quantize::row_in_place(o, y, depth, th);
+        };
+        let shape = (origin, row_len, w);
+        match src.data {
+            PixelData::Rgba8(d) => rows(d, &self.luts.lut8[..], shape, canvas, each),
+            PixelData::Rgba16(d) => rows(d, &self.luts.lut16, shape, canvas, each),
+        }
+        color::quantized_extra(self.background, gains, extra, depth);
+        self.colored_from = None;
+        self.times[3] = t.elapsed();
     }
 
     /// Stages 3 and 4: mix the layer canvases (or take the only one) and colour them into
