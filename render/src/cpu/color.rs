@@ -55,8 +55,8 @@ pub fn apply_quantized(
         .zip(input.par_chunks(w * 3))
         .enumerate()
         .for_each(|(y, (o, i))| {
-            row(y, i, o, gains, calibrations, spans);
-            quantize::row_in_place(o, y, depth, t);
+            o.copy_from_slice(i);
+            row_quantized(y, o, gains, calibrations, spans, depth, t);
         });
     quantized_extra(background, gains, extra, depth);
 }
@@ -89,6 +89,51 @@ fn row(
 ) {
     o.copy_from_slice(i);
     row_in_place(y, o, gains, calibrations, spans);
+}
+
+/// Colour and quantize canvas row `y` in place: [`row_in_place`], then
+/// [`quantize::row_in_place`]. A row without calibrated modules takes one pass that does
+/// both per sample, with the same two roundings.
+pub fn row_quantized(
+    y: usize,
+    o: &mut [u16],
+    gains: [f32; 3],
+    calibrations: &[[[f32; 3]; 3]],
+    spans: &[CalSpan],
+    depth: u32,
+    t: &[[f32; 8]; 8],
+) {
+    let w = o.len() / 3;
+    let row_start = (y * w) as u32;
+    let first = spans.partition_point(|s| s.end <= row_start);
+    if spans
+        .get(first)
+        .is_some_and(|s| s.start < row_start + w as u32)
+    {
+        row_in_place(y, o, gains, calibrations, spans);
+        quantize::row_in_place(o, y, depth, t);
+        return;
+    }
+    let (scale, max) = quantize::scale_max(depth);
+    scale_quantize(o, gains, &quantize::t24(t, y), scale, max);
+}
+
+multiversion! {
+/// Gains then quantize, 24 samples at a time from x = 0 (so the thresholds line up).
+fn scale_quantize(o: &mut [u16], g: [f32; 3], t24: &[f32; 24], scale: f32, max: f32) {
+    let g24: [f32; 24] = std::array::from_fn(|j| g[j % 3]);
+    let mut oc = o.chunks_exact_mut(24);
+    for o in &mut oc {
+        for j in 0..24 {
+            let c = super::to_u16(o[j] as f32 * g24[j] + 0.5);
+            o[j] = quantize::code(c, t24[j], scale, max);
+        }
+    }
+    for (j, o) in oc.into_remainder().iter_mut().enumerate() {
+        let c = super::to_u16(*o as f32 * g[j % 3] + 0.5);
+        *o = quantize::code(c, t24[j], scale, max);
+    }
+}
 }
 
 /// Colour canvas row `y` (packed RGB) in place: [`apply`]'s work on one row.

@@ -448,8 +448,7 @@ impl Renderer {
             });
         }
         let each = |y: usize, o: &mut [u16]| {
-            color::row_in_place(y, o, gains, cal, spans);
-            quantize::row_in_place(o, y, depth, th);
+            color::row_quantized(y, o, gains, cal, spans, depth, th);
         };
         let shape = (origin, row_len, w);
         match src.data {

@@ -79,13 +79,13 @@ pub fn run(input: &[u16], out: &mut [u16], w: u32, depth: u32, t: &[[f32; 8]; 8]
 }
 
 /// `2^depth − 1` and the factor from linear u16 to codes.
-fn scale_max(depth: u32) -> (f32, f32) {
+pub(crate) fn scale_max(depth: u32) -> (f32, f32) {
     let max = ((1u32 << depth) - 1) as f32;
     (max / 65535.0, max)
 }
 
 /// The thresholds of row `y` for 8 pixels of packed RGB.
-fn t24(t: &[[f32; 8]; 8], y: usize) -> [f32; 24] {
+pub(crate) fn t24(t: &[[f32; 8]; 8], y: usize) -> [f32; 24] {
     let trow = &t[y & 7];
     std::array::from_fn(|j| trow[j / 3])
 }
@@ -137,7 +137,7 @@ fn row_mut(o: &mut [u16], t24: &[f32; 24], scale: f32, max: f32) {
 
 /// One output code: `floor(min(L · scale + t, max))`.
 #[inline(always)]
-fn code(l: u16, t: f32, scale: f32, max: f32) -> u16 {
+pub(crate) fn code(l: u16, t: f32, scale: f32, max: f32) -> u16 {
     super::to_u16((l as f32 * scale + t).min(max))
 }
 
