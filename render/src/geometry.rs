@@ -27,6 +27,68 @@ pub struct PortMap {
     pub order: Vec<[u8; 3]>,
     /// The chain, in order.
     pub modules: Vec<ModuleLayout>,
+    /// Bitplanes: `runs[a · (positions / PACK_GROUP) + g]` says how the two lines of group
+    /// `g` (positions `g · PACK_GROUP ..`, full groups only) of address `a` read the canvas
+    /// buffer, so that the pack kernel can load them as contiguous runs. Derived from `slots`
+    /// and `order` by [`pack_runs`]; empty for pixel streams. The kernel ignores a table of
+    /// the wrong length (and then gathers slot by slot).
+    pub runs: Vec<[Run; 2]>,
+}
+
+/// Shift positions the bit-plane kernel packs together: 32 byte lanes, one AVX2 register.
+pub const PACK_GROUP: usize = 32;
+
+/// How one line (upper or lower half) of a group of [`PACK_GROUP`] positions reads the
+/// canvas buffer. Only groups whose colour order is the same (and valid) at every position
+/// get a run; a group whose colour order varies is [`Run::Scattered`] on both lines.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Run {
+    /// Position j reads pixel `first + j`.
+    Forward(u32),
+    /// Position j reads pixel `first - j` (a module chained upside down).
+    Reverse(u32),
+    /// Every position reads the same pixel (typically background or dark).
+    Same(u32),
+    /// Anything else: read slot by slot.
+    Scattered,
+}
+
+/// The [`PortMap::runs`] table of a bitplanes port.
+pub fn pack_runs(
+    slots: &[u32],
+    order: &[[u8; 3]],
+    addresses: u32,
+    positions: u32,
+) -> Vec<[Run; 2]> {
+    let positions = positions as usize;
+    let groups = positions / PACK_GROUP;
+    let mut runs = Vec::with_capacity(addresses as usize * groups);
+    for a in 0..addresses as usize {
+        for g in 0..groups {
+            let p = g * PACK_GROUP;
+            let ord = &order[p..p + PACK_GROUP];
+            let uniform = ord.iter().all(|o| *o == ord[0]) && ord[0].iter().all(|&c| c < 3);
+            let line = |line: usize| -> Run {
+                let s = |j: usize| slots[(a * positions + p + j) * 2 + line];
+                let first = s(0);
+                let step =
+                    |d: i64| (0..PACK_GROUP).all(|j| s(j) as i64 == first as i64 + d * j as i64);
+                if !uniform {
+                    Run::Scattered
+                } else if step(1) {
+                    Run::Forward(first)
+                } else if step(-1) {
+                    Run::Reverse(first)
+                } else if step(0) {
+                    Run::Same(first)
+                } else {
+                    Run::Scattered
+                }
+            };
+            runs.push([line(0), line(1)]);
+        }
+    }
+    runs
 }
 
 impl PortMap {
@@ -123,7 +185,7 @@ impl Geometry {
         let mut cal_spans = Vec::new();
         for out in &wall.outputs {
             let mut modules = Vec::with_capacity(out.modules.len());
-            let (addresses, positions, slots, order, depth);
+            let (addresses, positions, slots, order, depth, runs);
             match out.format {
                 OutputFormat::Bitplanes => {
                     let scan = out.modules.first().and_then(|m| m.kind.scan).unwrap_or(1);
@@ -150,6 +212,7 @@ impl Geometry {
                         modules.push(layout(m, first, count, true));
                         first += count;
                     }
+                    runs = pack_runs(&s, &o, scan, total);
                     (addresses, positions, slots, order) = (scan, total, s, o);
                     depth = wall.color.bit_depth;
                 }
@@ -173,6 +236,7 @@ impl Geometry {
                         }
                     }
                     (addresses, positions, slots, order) = (1, total, s, o);
+                    runs = Vec::new();
                     depth = if out.format == OutputFormat::Rgb8 {
                         8
                     } else {
@@ -208,6 +272,7 @@ impl Geometry {
                 slots,
                 order,
                 modules,
+                runs,
             });
         }
         cal_spans.sort_by_key(|s| s.start);

@@ -83,6 +83,7 @@ impl FileSink {
             maps.push(PortMap {
                 slots: Vec::new(),
                 order: Vec::new(),
+                runs: Vec::new(),
                 ..p.clone()
             });
         }
