@@ -60,7 +60,8 @@ use rayon::prelude::*;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-/// A sample the stages read: u8 or u16 code values, or u16 linear light.
+/// A sample the stages read: u8 or u16 code values, u16 linear light, or f32 (the rows the
+/// 8-bit resampler filters horizontally before its vertical pass).
 pub trait Sample: Copy + Send + Sync {
     /// As a LUT index.
     fn index(self) -> usize;
@@ -87,7 +88,7 @@ macro_rules! impl_sample {
         }
     )*};
 }
-impl_sample!(u8 => Some, u16 => |_| None);
+impl_sample!(u8 => Some, u16 => |_| None, f32 => |_| None);
 
 /// A rectangle in pixels.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]

@@ -15,10 +15,16 @@
 //! at a time kept in registers across up to eight source rows, so the sum row is written
 //! once, not once per tap), then filters that row horizontally with one four-lane
 //! multiply-add per tap and output pixel, the pixel's RGB(A) lanes side by side.
+//!
+//! RGBA8 code values through the 8-bit LUT (`resample = "fast"` on 8-bit media, most
+//! video) take the fixed-point path in [`fixed`] instead: horizontal pass first, in 16-bit
+//! integer arithmetic, then the vertical pass over a ring of filtered rows.
 
 use super::Rect;
 use crate::frame::{Filter, Fit};
 use rayon::prelude::*;
+
+mod fixed;
 
 /// Where a source lands on the canvas.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -241,6 +247,8 @@ pub struct Plan {
     /// Per band: the vertical sum of one output row (source stride, then zeros the
     /// horizontal pass may read past the end with zero weights), then one filtered row.
     scratch: Vec<Vec<f32>>,
+    /// The 8-bit code-value path's tables and ring (stride-4 plans; see [`fixed`]).
+    fixed: Option<fixed::Fixed>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -260,6 +268,9 @@ impl Plan {
         let bands = (dst.h as usize).div_ceil(plan.rows_per_band).max(1);
         let len = plan.sum_len() + dst.w as usize * 3;
         plan.scratch = (0..bands).map(|_| vec![0f32; len]).collect();
+        if stride == 4 {
+            plan.fixed = fixed::Fixed::new(&plan, sw);
+        }
         plan
     }
 
@@ -311,6 +322,7 @@ impl Plan {
             rows_per_band,
             h_used,
             scratch: Vec::new(),
+            fixed: None,
         }
     }
 
@@ -370,6 +382,15 @@ pub fn run<T: Sample>(
     cw: u32,
     out: Output<'_>,
 ) {
+    // RGBA8 code values through the 8-bit LUT: the fixed-point path.
+    if let (Some(bytes), Output::Lut(lut)) = (T::as_u8(src), out)
+        && plan.fixed.is_some()
+        && origin == (0, 0)
+        && lut.len() == 256
+    {
+        fixed::run(plan, bytes, src_row, canvas, cw, lut);
+        return;
+    }
     let stride = plan.key.stride;
     let sum_len = plan.sum_len();
     let (dst, width, h_used) = (plan.dst, plan.width as usize, plan.h_used);
@@ -404,10 +425,9 @@ pub fn run<T: Sample>(
         });
 }
 
-multiversion! {
-/// `sum = Σ_k w[k] · src[first + k · src_row ..][..sum.len()]`, converting samples to f32.
-/// [`V_CHUNK`] sums stay in registers across up to [`V_TAPS`] source rows; a filter with
-/// more taps adds later sweeps onto the first.
+/// `sum = Σ_k w[k] · src[first + k · src_row ..][..sum.len()]`, converting samples to f32,
+/// in sweeps of up to [`V_TAPS`] source rows (a filter with more taps adds later sweeps
+/// onto the first).
 fn vertical<T: Sample>(sum: &mut [f32], src: &[T], first: usize, src_row: usize, w: &[f32]) {
     let n = sum.len();
     for (sweep, ws) in w.chunks(V_TAPS).enumerate() {
@@ -416,32 +436,43 @@ fn vertical<T: Sample>(sum: &mut [f32], src: &[T], first: usize, src_row: usize,
             let at = first + (sweep * V_TAPS + j) * src_row;
             *row = &src[at..at + n];
         }
-        let rows = &rows[..ws.len()];
-        let mut chunks = sum.chunks_exact_mut(V_CHUNK);
-        for (c, out) in (&mut chunks).enumerate() {
-            let i = c * V_CHUNK;
-            let mut acc = [0f32; V_CHUNK];
-            if sweep > 0 {
-                acc.copy_from_slice(out);
-            }
-            for (row, &wk) in rows.iter().zip(ws) {
-                let x = &row[i..i + V_CHUNK];
-                for l in 0..V_CHUNK {
-                    // `mul_add` is one FMA instruction in the AVX2 + FMA build.
-                    acc[l] = wk.mul_add(x[l].f(), acc[l]);
-                }
-            }
-            out.copy_from_slice(&acc);
+        vertical_sweep(sum, &rows[..ws.len()], ws, sweep > 0);
+    }
+}
+
+multiversion! {
+/// `sum (+)= Σ_k ws[k] · rows[k]` (at most [`V_TAPS`] rows, each at least `sum.len()` long),
+/// adding onto `sum` when `add`. [`V_CHUNK`] sums stay in registers across the rows, so
+/// `sum` is written once per sweep, not once per tap.
+fn vertical_sweep<T: Sample>(sum: &mut [f32], rows: &[&[T]], ws: &[f32], add: bool) {
+    let n = sum.len();
+    let rows = &rows[..ws.len()];
+    let mut chunks = sum.chunks_exact_mut(V_CHUNK);
+    for (c, out) in (&mut chunks).enumerate() {
+        let i = c * V_CHUNK;
+        let mut acc = [0f32; V_CHUNK];
+        if add {
+            acc.copy_from_slice(out);
         }
-        let tail = chunks.into_remainder();
-        let i0 = n - tail.len();
-        for (i, out) in tail.iter_mut().enumerate() {
-            let mut acc = if sweep > 0 { *out } else { 0.0 };
-            for (row, &wk) in rows.iter().zip(ws) {
-                acc = wk.mul_add(row[i0 + i].f(), acc);
+        for (row, &wk) in rows.iter().zip(ws) {
+            let x = &row[i..i + V_CHUNK];
+            for l in 0..V_CHUNK {
+                // `mul_add` is one FMA instruction in the AVX2 + FMA build (and on aarch64);
+                // the baseline x86 build calls libm for it, which keeps the result the same
+                // bits on every machine.
+                acc[l] = wk.mul_add(x[l].f(), acc[l]);
             }
-            *out = acc;
         }
+        out.copy_from_slice(&acc);
+    }
+    let tail = chunks.into_remainder();
+    let i0 = n - tail.len();
+    for (i, out) in tail.iter_mut().enumerate() {
+        let mut acc = if add { *out } else { 0.0 };
+        for (row, &wk) in rows.iter().zip(ws) {
+            acc = wk.mul_add(row[i0 + i].f(), acc);
+        }
+        *out = acc;
     }
 }
 }

@@ -1,0 +1,769 @@
+//! The 8-bit code-value resampler: `resample = "fast"` on RGBA8 media, the common case for
+//! video. The float resampler sums source rows first (vertical pass over the full source
+//! width, every source row read once per output row it feeds) and spends most of its time
+//! converting bytes to floats; this one filters each source row horizontally exactly once,
+//! in 16-bit fixed point, and sums those narrower rows vertically in f32:
+//!
+//! 1. Horizontal: per output pixel, `Σ w_q[k] · code[k]` in i32, with the weights `w_q`
+//!    rounded to [`BITS`] fractional bits and corrected so each pixel's weights sum to
+//!    exactly `2^BITS` (flat areas come out exact). On AVX2 one `pmaddwd` multiplies two
+//!    taps of four channels; one 256-bit register holds two output pixels. The sums are
+//!    integers (exact in any order) and become f32 without rounding, so the AVX2 kernel
+//!    and the portable one give the same bits.
+//! 2. The filtered rows (RGB f32, the canvas width of the placement) go into a ring of as
+//!    many rows as the vertical filter has taps; each band of output rows fills it as its
+//!    window slides down the source.
+//! 3. Vertical: the float sweep of the float resampler over the ring's rows, with weights
+//!    scaled by `2^-BITS` (exact), then the LUT interpolated between codes.
+//!
+//! Error against the float path: each weight is off by at most `2^-(BITS+1)` and the
+//! errors cancel on flat areas, so a pixel is off by at most
+//! `taps · 2^-(BITS+1) · 255` codes (0.09 codes at 12 taps), in practice a few thousandths.
+
+use super::{Plan, V_TAPS, vertical_sweep};
+use rayon::prelude::*;
+
+/// Fractional bits of the horizontal weights: a weight of 1.0 is `2^14`, and
+/// `2 · 255 · 2^14` fits the i32 pair sums of `pmaddwd` many times over.
+pub const BITS: u32 = 14;
+/// Source pixels one step of the horizontal kernel reads (16 bytes of RGBA8).
+const GROUP: usize = 4;
+/// Floats past the row's last pixel that the kernels' stores write (four pixels' RGB plus
+/// four spare floats, for the AVX-512 kernel).
+const SLACK: usize = 4;
+/// Output pixels are padded to a multiple of this (the AVX-512 kernel's four a register).
+const BLOCK: usize = 4;
+
+/// The fixed-point tables and the ring scratch of one placement.
+#[derive(Debug)]
+pub struct Fixed {
+    t: Tables,
+    /// Per band: the ring, then one vertical sum row (`width · 3`).
+    scratch: Vec<Vec<f32>>,
+}
+
+#[derive(Debug)]
+struct Tables {
+    /// Output pixels per row.
+    width: usize,
+    /// [`GROUP`]-pixel steps per output pixel.
+    groups: usize,
+    /// First source column (absolute) of each output pixel, padded to an even count. A
+    /// window that would run past the source's right edge starts further left, with zero
+    /// weights in front, so every read stays inside the row.
+    start: Vec<u32>,
+    /// `groups · GROUP` weights per output pixel (padded to an even count), `2^BITS` = 1.
+    weights: Vec<i16>,
+    /// The same weights laid out for the SIMD kernels: per block of `per` output pixels
+    /// (2 for AVX2, 4 for AVX-512) and group, two vectors of i16 weight pairs (taps 0–1
+    /// and 2–3 of the group), one 128-bit lane per pixel, each pair repeated for the four
+    /// channels.
+    pairs: Vec<i32>,
+    /// Output pixels per SIMD register: 4 (AVX-512 BW + VNNI), 2 (AVX2) or 0 (portable).
+    per: usize,
+    /// Bytes of a source row the kernel may read (`(max start + groups · GROUP) · 4`).
+    reads: usize,
+    /// Vertical weights scaled by `2^-BITS`, `v.taps` per output row.
+    v_weights: Vec<f32>,
+    /// Rows in the ring (the vertical filter's taps).
+    ring: usize,
+    /// Floats a ring row holds: the padded width's RGB plus [`SLACK`].
+    row_len: usize,
+    rows_per_band: usize,
+}
+
+impl Fixed {
+    /// The fixed-point tables for `plan` over a source `sw` pixels wide, or `None` when a
+    /// pixel's window (rounded up to whole groups) is wider than the source.
+    pub fn new(plan: &Plan, sw: u32) -> Option<Fixed> {
+        Fixed::with_kernel(plan, sw, x86::per_register())
+    }
+
+    /// [`Fixed::new`] for the kernel with `per` pixels a register (4, 2 or 0, at most
+    /// what [`x86::per_register`] says this CPU runs).
+    fn with_kernel(plan: &Plan, sw: u32, per: usize) -> Option<Fixed> {
+        let (h, v) = (&plan.h, &plan.v);
+        let width = plan.dst.w as usize;
+        let groups = plan.h_used.div_ceil(GROUP);
+        let span = groups * GROUP;
+        if span > sw as usize || width == 0 || plan.dst.h == 0 {
+            return None;
+        }
+        let padded = width.next_multiple_of(BLOCK);
+        let mut start = Vec::with_capacity(padded);
+        let mut weights = vec![0i16; padded * span];
+        for ox in 0..width {
+            let abs = (plan.x0 + h.start[ox]) as usize;
+            let from = abs.min(sw as usize - span);
+            let shift = abs - from;
+            let w = &h.weights[ox * h.taps..ox * h.taps + plan.h_used];
+            let used = w.iter().rposition(|x| *x != 0.0).map_or(1, |p| p + 1);
+            // The table keeps windows inside the source (`abs + used ≤ sw`), so a window
+            // moved `shift` to the left still ends inside this pixel's span.
+            debug_assert!(shift + used <= span);
+            let q = quantize(&w[..used]);
+            weights[ox * span + shift..ox * span + shift + used].copy_from_slice(&q);
+            start.push(from as u32);
+        }
+        // Padding pixels: zero weights over the last pixel's window.
+        start.resize(padded, start[width - 1]);
+        let reads = start.iter().map(|s| *s as usize + span).max().unwrap_or(0) * 4;
+        let mut pairs = Vec::with_capacity(padded * groups * 8);
+        for j in 0..padded / per.max(1) {
+            for g in 0..groups {
+                for half in 0..2 {
+                    for px in j * per..(j + 1) * per {
+                        let t = px * span + g * GROUP + half * 2;
+                        let (a, b) = (weights[t] as u16 as u32, weights[t + 1] as u16 as u32);
+                        pairs.extend_from_slice(&[(a | b << 16) as i32; 4]);
+                    }
+                }
+            }
+        }
+        let scale = 1.0 / (1u32 << BITS) as f32;
+        let v_weights = v.weights.iter().map(|w| w * scale).collect();
+        let ring = v.taps;
+        let row_len = padded * 3 + SLACK;
+        // Each band fills its ring from its first window on, so bands cost the filter's
+        // overlap once each: a few per thread balance the load without redoing much.
+        let bands = (rayon::current_num_threads() * 2).clamp(1, super::MAX_BANDS);
+        let rows_per_band = (plan.dst.h as usize).div_ceil(bands);
+        let bands = (plan.dst.h as usize).div_ceil(rows_per_band);
+        let scratch = (0..bands)
+            .map(|_| vec![0f32; ring * row_len + width * 3])
+            .collect();
+        Some(Fixed {
+            t: Tables {
+                width,
+                groups,
+                start,
+                weights,
+                pairs,
+                per,
+                reads,
+                v_weights,
+                ring,
+                row_len,
+                rows_per_band,
+            },
+            scratch,
+        })
+    }
+}
+
+/// Round weights (summing to 1) to `BITS` fractional bits, summing to exactly `2^BITS`:
+/// the rounding residue goes to the largest weight.
+fn quantize(w: &[f32]) -> Vec<i16> {
+    let one = (1i32 << BITS) as f32;
+    let mut q: Vec<i32> = w.iter().map(|x| (x * one).round() as i32).collect();
+    let residue = (1i32 << BITS) - q.iter().sum::<i32>();
+    if let Some(big) = (0..q.len()).max_by_key(|&i| q[i].abs()) {
+        q[big] += residue;
+    }
+    q.into_iter()
+        .map(|x| x.clamp(i16::MIN as i32, i16::MAX as i32) as i16)
+        .collect()
+}
+
+/// Resample the RGBA8 image `src` (rows of `src_row` bytes, the whole image) through
+/// `plan`'s fixed-point tables into the plan's rect of `canvas` (RGB u16, `cw` wide),
+/// through the 256-entry `lut`. Does nothing for a plan without them ([`Plan::fixed`]).
+pub fn run(plan: &mut Plan, src: &[u8], src_row: usize, canvas: &mut [u16], cw: u32, lut: &[u16]) {
+    let (dst, v) = (plan.dst, &plan.v);
+    let Some(Fixed { t, scratch }) = plan.fixed.as_mut() else {
+        return;
+    };
+    let t = &*t;
+    let row_len = cw as usize * 3;
+    let rows = &mut canvas[dst.y as usize * row_len..(dst.y + dst.h) as usize * row_len];
+    let (x0, x1) = (dst.x as usize * 3, (dst.x + dst.w) as usize * 3);
+    #[cfg(target_arch = "x86_64")]
+    let split = lut512::Split::new(lut);
+    rows.par_chunks_mut(t.rows_per_band * row_len)
+        .zip(scratch.par_iter_mut())
+        .enumerate()
+        .for_each(|(band, (rows, scratch))| {
+            let (rings, sum) = scratch.split_at_mut(t.ring * t.row_len);
+            // Source rows `lo..hi` are in the ring, row `y` in slot `y % ring`.
+            let (mut lo, mut hi) = (0usize, 0usize);
+            for (r, canvas_row) in rows.chunks_exact_mut(row_len).enumerate() {
+                let oy = band * t.rows_per_band + r;
+                let s = v.start[oy] as usize;
+                let n = v.used(oy);
+                if s < lo || s > hi {
+                    (lo, hi) = (s, s);
+                }
+                // New rows two at a time where they come in pairs (every row of a 2x
+                // downscale): the pair shares each weight load.
+                let mut y = hi.max(s);
+                while y < s + n {
+                    let src_at = |y: usize| &src[y * src_row..(y + 1) * src_row];
+                    let (a, b) = ((y % t.ring) * t.row_len, ((y + 1) % t.ring) * t.row_len);
+                    if y + 1 < s + n && a < b {
+                        // Slot `b` follows slot `a` (no wrap between them).
+                        let (ra, rb) = rings[a..b + t.row_len].split_at_mut(b - a);
+                        horizontal([&mut ra[..t.row_len], rb], [src_at(y), src_at(y + 1)], t);
+                        y += 2;
+                    } else {
+                        horizontal([&mut rings[a..a + t.row_len]], [src_at(y)], t);
+                        y += 1;
+                    }
+                }
+                hi = hi.max(s + n);
+                lo = lo.max(hi.saturating_sub(t.ring));
+                // Vertical: the ring's rows for this window, in sweeps of `V_TAPS`.
+                let w = &t.v_weights[oy * v.taps..oy * v.taps + n];
+                for (sweep, ws) in w.chunks(V_TAPS).enumerate() {
+                    let mut rows: [&[f32]; V_TAPS] = [&[]; V_TAPS];
+                    for (j, row) in rows.iter_mut().take(ws.len()).enumerate() {
+                        let slot = ((s + sweep * V_TAPS + j) % t.ring) * t.row_len;
+                        *row = &rings[slot..slot + t.width * 3];
+                    }
+                    vertical_sweep(sum, &rows[..ws.len()], ws, sweep > 0);
+                }
+                let out = &mut canvas_row[x0..x1];
+                #[cfg(target_arch = "x86_64")]
+                if let Some(split) = &split {
+                    // SAFETY: `Split::new` returned a table only because the CPU has the
+                    // features the kernel is compiled for.
+                    let done = unsafe { lut512::lut_row(out, sum, split) };
+                    super::lut_row(&mut out[done..], &sum[done..], lut);
+                    continue;
+                }
+                super::lut_row(out, sum, lut);
+            }
+        });
+}
+
+/// Source rows through the horizontal pass: `out[i][3·ox + c] = Σ_k w_q · src[i]` as f32.
+fn horizontal<const R: usize>(out: [&mut [f32]; R], src: [&[u8]; R], t: &Tables) {
+    for (o, s) in out.iter().zip(&src) {
+        assert!(s.len() >= t.reads && o.len() >= t.row_len);
+    }
+    #[cfg(target_arch = "x86_64")]
+    match t.per {
+        // SAFETY: `per` is 4 or 2 only on CPUs with the kernel's features (see
+        // `per_register`); the lengths were checked above.
+        4 => return unsafe { x86::horizontal512(out, src, t) },
+        2 => return unsafe { x86::horizontal(out, src, t) },
+        _ => {}
+    }
+    for (o, s) in out.into_iter().zip(src) {
+        horizontal_portable(o, s, t);
+    }
+}
+
+/// The portable [`horizontal`]: the same integer sums, so the same floats.
+fn horizontal_portable(out: &mut [f32], src: &[u8], t: &Tables) {
+    let span = t.groups * GROUP;
+    for ox in 0..t.width {
+        let s = t.start[ox] as usize * 4;
+        let w = &t.weights[ox * span..(ox + 1) * span];
+        let px = &src[s..s + span * 4];
+        let mut acc = [0i32; 3];
+        for (wk, p) in w.iter().zip(px.chunks_exact(4)) {
+            for c in 0..3 {
+                acc[c] += *wk as i32 * p[c] as i32;
+            }
+        }
+        for c in 0..3 {
+            out[ox * 3 + c] = acc[c] as f32;
+        }
+    }
+}
+
+#[cfg(not(target_arch = "x86_64"))]
+mod x86 {
+    pub(super) fn per_register() -> usize {
+        0
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+mod x86 {
+    use super::{GROUP, Tables};
+    use std::arch::x86_64::*;
+
+    /// Bytes ahead of the current window that the kernels prefetch: a 4K source row is
+    /// not in cache when its turn comes, and the hardware prefetcher alone left the
+    /// kernels waiting on loads (measured: 15 → 13 ms a 4K frame on one thread).
+    const PREFETCH: usize = 2048;
+
+    /// Output pixels the best kernel this CPU runs puts in one register (0: portable).
+    pub(super) fn per_register() -> usize {
+        if std::is_x86_feature_detected!("avx512f")
+            && std::is_x86_feature_detected!("avx512bw")
+            && std::is_x86_feature_detected!("avx512vnni")
+        {
+            4
+        } else if std::is_x86_feature_detected!("avx2") {
+            2
+        } else {
+            0
+        }
+    }
+
+    /// Per 128-bit lane, 16 bytes = pixels p0..p3 (RGBA): the i16 pairs (p0, p1) of each
+    /// channel, then (p2, p3); `-128` makes `pshufb` write a zero byte.
+    #[rustfmt::skip]
+    const PAIRS: [[i8; 16]; 2] = [
+        [0, -128, 4, -128, 1, -128, 5, -128, 2, -128, 6, -128, 3, -128, 7, -128],
+        [8, -128, 12, -128, 9, -128, 13, -128, 10, -128, 14, -128, 11, -128, 15, -128],
+    ];
+
+    /// [`super::horizontal`] with AVX-512 BW + VNNI over `R` source rows at once: four
+    /// output pixels per register (one per 128-bit lane), `vpdpwssd` multiplying two taps
+    /// of four channels and adding in one instruction.
+    ///
+    /// # Safety
+    /// Every `src[i].len() ≥ t.reads` and `out[i].len() ≥ t.row_len`; `t.per == 4`.
+    #[target_feature(enable = "avx512f,avx512bw,avx512vnni")]
+    pub(super) unsafe fn horizontal512<const R: usize>(
+        out: [&mut [f32]; R],
+        src: [&[u8]; R],
+        t: &Tables,
+    ) {
+        // SAFETY: 16-byte reads of 16-byte arrays.
+        let (lo, hi) = unsafe {
+            (
+                _mm512_broadcast_i32x4(_mm_loadu_si128(PAIRS[0].as_ptr().cast())),
+                _mm512_broadcast_i32x4(_mm_loadu_si128(PAIRS[1].as_ptr().cast())),
+            )
+        };
+        let rgb = _mm512_setr_epi32(0, 1, 2, 4, 5, 6, 8, 9, 10, 12, 13, 14, 15, 15, 15, 15);
+        let sp = src.map(|s| s.as_ptr());
+        let op = out.map(|o| o.as_mut_ptr());
+        let wp = t.pairs.as_ptr().cast::<__m512i>();
+        let g = t.groups;
+        for j in 0..t.width.div_ceil(4) {
+            let at = [0, 1, 2, 3].map(|l| t.start[4 * j + l] as usize * 4);
+            for p in sp {
+                _mm_prefetch::<_MM_HINT_T0>(p.wrapping_add(at[0] + PREFETCH).cast());
+            }
+            let mut acc = [[_mm512_setzero_si512(); 2]; R];
+            for k in 0..g {
+                // SAFETY: `start + groups · GROUP` pixels lie within `t.reads ≤ src.len()`
+                // bytes; `pairs` holds two vectors per block of four pixels and group.
+                unsafe {
+                    let w = wp.add((j * g + k) * 2);
+                    let (w0, w1) = (_mm512_loadu_si512(w), _mm512_loadu_si512(w.add(1)));
+                    for r in 0..R {
+                        let load = |l: usize| {
+                            _mm_loadu_si128(sp[r].add(at[l] + k * GROUP * 4).cast::<__m128i>())
+                        };
+                        let px = _mm512_castsi128_si512(load(0));
+                        let px = _mm512_inserti32x4::<1>(px, load(1));
+                        let px = _mm512_inserti32x4::<2>(px, load(2));
+                        let px = _mm512_inserti32x4::<3>(px, load(3));
+                        let (a, b) = (_mm512_shuffle_epi8(px, lo), _mm512_shuffle_epi8(px, hi));
+                        acc[r][0] = _mm512_dpwssd_epi32(acc[r][0], a, w0);
+                        acc[r][1] = _mm512_dpwssd_epi32(acc[r][1], b, w1);
+                    }
+                }
+            }
+            for r in 0..R {
+                let f = _mm512_cvtepi32_ps(_mm512_add_epi32(acc[r][0], acc[r][1]));
+                // Four pixels' RGB side by side, then four spare floats the next block (or
+                // the row's slack) overwrites.
+                let f = _mm512_permutexvar_ps(rgb, f);
+                // SAFETY: `12j + 16 ≤ 3 · padded + SLACK = t.row_len ≤ out.len()`.
+                unsafe { _mm512_storeu_ps(op[r].add(12 * j), f) };
+            }
+        }
+    }
+
+    /// [`super::horizontal`] with AVX2 over `R` source rows at once (they share every
+    /// weight load): two output pixels per register (one per 128-bit lane), each step
+    /// loading four source pixels per lane and multiplying two taps of four channels per
+    /// `pmaddwd`.
+    ///
+    /// # Safety
+    /// Every `src[i].len() ≥ t.reads` and `out[i].len() ≥ t.row_len`; `t.per == 2`.
+    #[target_feature(enable = "avx2")]
+    pub(super) unsafe fn horizontal<const R: usize>(
+        out: [&mut [f32]; R],
+        src: [&[u8]; R],
+        t: &Tables,
+    ) {
+        // SAFETY: 16-byte reads of 16-byte arrays.
+        let (lo, hi) = unsafe {
+            (
+                _mm256_broadcastsi128_si256(_mm_loadu_si128(PAIRS[0].as_ptr().cast())),
+                _mm256_broadcastsi128_si256(_mm_loadu_si128(PAIRS[1].as_ptr().cast())),
+            )
+        };
+        let rgb = _mm256_setr_epi32(0, 1, 2, 4, 5, 6, 7, 7);
+        let sp = src.map(|s| s.as_ptr());
+        let op = out.map(|o| o.as_mut_ptr());
+        let wp = t.pairs.as_ptr().cast::<__m256i>();
+        let g = t.groups;
+        for j in 0..t.width.div_ceil(2) {
+            let a = t.start[2 * j] as usize * 4;
+            let b = t.start[2 * j + 1] as usize * 4;
+            for p in sp {
+                _mm_prefetch::<_MM_HINT_T0>(p.wrapping_add(a + PREFETCH).cast());
+            }
+            let mut acc = [[_mm256_setzero_si256(); 2]; R];
+            for k in 0..g {
+                // SAFETY: `start + groups · GROUP` pixels lie within `t.reads ≤ src.len()`
+                // bytes; `pairs` holds two vectors per pixel pair and group.
+                unsafe {
+                    let w = wp.add((j * g + k) * 2);
+                    let (w0, w1) = (_mm256_loadu_si256(w), _mm256_loadu_si256(w.add(1)));
+                    for r in 0..R {
+                        let pa = _mm_loadu_si128(sp[r].add(a + k * GROUP * 4).cast());
+                        let pb = _mm_loadu_si128(sp[r].add(b + k * GROUP * 4).cast());
+                        let px = _mm256_inserti128_si256::<1>(_mm256_castsi128_si256(pa), pb);
+                        let m0 = _mm256_madd_epi16(_mm256_shuffle_epi8(px, lo), w0);
+                        let m1 = _mm256_madd_epi16(_mm256_shuffle_epi8(px, hi), w1);
+                        acc[r][0] = _mm256_add_epi32(acc[r][0], m0);
+                        acc[r][1] = _mm256_add_epi32(acc[r][1], m1);
+                    }
+                }
+            }
+            for r in 0..R {
+                let f = _mm256_cvtepi32_ps(_mm256_add_epi32(acc[r][0], acc[r][1]));
+                // The two pixels' RGB side by side, then two spare floats the next pair
+                // (or the row's slack) overwrites.
+                let f = _mm256_permutevar8x32_ps(f, rgb);
+                // SAFETY: `6j + 8 ≤ 3 · padded + SLACK = t.row_len ≤ out.len()`.
+                unsafe { _mm256_storeu_ps(op[r].add(6 * j), f) };
+            }
+        }
+    }
+}
+
+/// The 8-bit LUT interpolated between codes ([`super::lut_row`], same arithmetic) with
+/// AVX-512 VBMI byte permutes instead of gathers: the 256-entry table, split into low and
+/// high bytes, lives in eight registers, and `vpermi2b` looks up 64 values at a time (two
+/// permutes cover 128 entries each; the index's top bit picks between them), once for the
+/// code below each value and once for the code above.
+#[cfg(target_arch = "x86_64")]
+mod lut512 {
+    use std::arch::x86_64::*;
+
+    /// A 256-entry LUT split into low and high bytes.
+    pub struct Split {
+        lo: [u8; 256],
+        hi: [u8; 256],
+    }
+
+    impl Split {
+        /// The split table, when `lut` has 256 entries and the CPU has AVX-512 BW + VBMI.
+        pub fn new(lut: &[u16]) -> Option<Split> {
+            let has = std::is_x86_feature_detected!("avx512f")
+                && std::is_x86_feature_detected!("avx512bw")
+                && std::is_x86_feature_detected!("avx512vbmi")
+                && std::is_x86_feature_detected!("fma");
+            if !has || lut.len() != 256 {
+                return None;
+            }
+            let mut t = Split {
+                lo: [0; 256],
+                hi: [0; 256],
+            };
+            for (i, v) in lut.iter().enumerate() {
+                [t.lo[i], t.hi[i]] = v.to_le_bytes();
+            }
+            Some(t)
+        }
+    }
+
+    /// Bytes `2j`, `2j + 1` of the output are the low and high byte of value
+    /// `32 · part + j`: index `< 64` reads the low-byte register, `≥ 64` the high one.
+    const fn order(part: usize) -> [u8; 64] {
+        let mut idx = [0u8; 64];
+        let mut b = 0;
+        while b < 64 {
+            idx[b] = (32 * part + b / 2 + 64 * (b % 2)) as u8;
+            b += 1;
+        }
+        idx
+    }
+    const ORDER: [[u8; 64]; 2] = [order(0), order(1)];
+
+    /// The table entry of each byte of `idx`: `t[0..2]` hold entries 0–127, `t[2..4]`
+    /// 128–255.
+    #[inline]
+    #[target_feature(enable = "avx512f,avx512bw,avx512vbmi")]
+    fn lookup(idx: __m512i, t: &[__m512i; 4]) -> __m512i {
+        _mm512_mask_blend_epi8(
+            _mm512_movepi8_mask(idx),
+            _mm512_permutex2var_epi8(t[0], idx, t[1]),
+            _mm512_permutex2var_epi8(t[2], idx, t[3]),
+        )
+    }
+
+    /// `out[i] = lut_lerp(lut, vals[i])` for whole groups of 64; returns how many it did.
+    #[target_feature(enable = "avx512f,avx512bw,avx512vbmi,fma")]
+    pub fn lut_row(out: &mut [u16], vals: &[f32], t: &Split) -> usize {
+        let n = out.len().min(vals.len()) / 64 * 64;
+        // SAFETY (table loads): each reads 64 bytes of a 256-byte table or 64-byte array.
+        let load = |b: &[u8], at: usize| unsafe { _mm512_loadu_si512(b[at..].as_ptr().cast()) };
+        let lo = [0, 64, 128, 192].map(|at| load(&t.lo, at));
+        let hi = [0, 64, 128, 192].map(|at| load(&t.hi, at));
+        let order = [load(&ORDER[0], 0), load(&ORDER[1], 0)];
+        let (zero, maxv, topv) = (
+            _mm512_setzero_ps(),
+            _mm512_set1_ps(255.0),
+            _mm512_set1_ps(254.0),
+        );
+        let (half, one) = (_mm512_set1_ps(0.5), _mm512_set1_epi8(1));
+        for (o, v) in out[..n]
+            .chunks_exact_mut(64)
+            .zip(vals[..n].chunks_exact(64))
+        {
+            let mut frac = [zero; 4];
+            let mut bytes = [_mm_setzero_si128(); 4];
+            for q in 0..4 {
+                // SAFETY: `v` holds 64 floats.
+                let x = unsafe { _mm512_loadu_ps(v[16 * q..].as_ptr()) };
+                // Clamp to 0..=255 (max first: NaN becomes 0); the index stops at 254.
+                let x = _mm512_min_ps(_mm512_max_ps(x, zero), maxv);
+                let i = _mm512_cvttps_epi32(_mm512_min_ps(x, topv));
+                frac[q] = _mm512_sub_ps(x, _mm512_cvtepi32_ps(i));
+                bytes[q] = _mm512_cvtepi32_epi8(i);
+            }
+            let idx = _mm512_inserti32x4::<3>(
+                _mm512_inserti32x4::<2>(
+                    _mm512_inserti32x4::<1>(_mm512_castsi128_si512(bytes[0]), bytes[1]),
+                    bytes[2],
+                ),
+                bytes[3],
+            );
+            let next = _mm512_add_epi8(idx, one);
+            let (alo, ahi) = (lookup(idx, &lo), lookup(idx, &hi));
+            let (blo, bhi) = (lookup(next, &lo), lookup(next, &hi));
+            // u16 entries in value order: 0–31, 32–63.
+            let a = order.map(|ord| _mm512_permutex2var_epi8(alo, ord, ahi));
+            let b = order.map(|ord| _mm512_permutex2var_epi8(blo, ord, bhi));
+            for q in 0..4 {
+                let half16 = |x: __m512i| {
+                    if q % 2 == 0 {
+                        _mm512_castsi512_si256(x)
+                    } else {
+                        _mm512_extracti64x4_epi64::<1>(x)
+                    }
+                };
+                let af = _mm512_cvtepi32_ps(_mm512_cvtepu16_epi32(half16(a[q / 2])));
+                let bf = _mm512_cvtepi32_ps(_mm512_cvtepu16_epi32(half16(b[q / 2])));
+                let r = _mm512_fmadd_ps(_mm512_sub_ps(bf, af), frac[q], _mm512_add_ps(af, half));
+                // `r` lies in `a .. b + 0.5` within 0..65535.5: truncation is in range.
+                let r = _mm512_cvtusepi32_epi16(_mm512_cvttps_epi32(r));
+                // SAFETY: `o` holds 64 u16; this stores 16 of them at 16q.
+                unsafe { _mm256_storeu_si256(o[16 * q..].as_mut_ptr().cast(), r) };
+            }
+        }
+        n
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cpu::Rect;
+    use crate::frame::Filter;
+
+    /// A deterministic photo-like RGBA8 image: gradients plus a hash, so neighbouring
+    /// pixels differ like real content does.
+    fn image(w: u32, h: u32, seed: u32) -> Vec<u8> {
+        let mut out = Vec::with_capacity((w * h * 4) as usize);
+        for y in 0..h {
+            for x in 0..w {
+                for c in 0..4u32 {
+                    let mut z = x.wrapping_mul(73_856_093)
+                        ^ y.wrapping_mul(19_349_663)
+                        ^ c.wrapping_mul(83_492_791)
+                        ^ seed;
+                    z = z.wrapping_mul(0x9E37_79B1) ^ (z >> 15);
+                    let smooth = (x * 255 / w.max(1) + y * 97 / h.max(1) + c * 40) % 256;
+                    out.push(((smooth + (z % 48)) % 256) as u8);
+                }
+            }
+        }
+        out
+    }
+
+    fn plan(sw: u32, sh: u32, dst: Rect, filter: Filter) -> Plan {
+        let crop = [0.0, 0.0, sw as f64, sh as f64];
+        Plan::new(sw, sh, 4, crop, dst, filter)
+    }
+
+    #[test]
+    fn avx2_and_portable_rows_are_the_same_bits() {
+        for (sw, dw, filter) in [
+            (3840, 1920, Filter::Lanczos3),
+            (301, 97, Filter::Lanczos3),
+            (97, 301, Filter::CatmullRom),
+            (57, 41, Filter::Area),
+            (640, 63, Filter::Bilinear),
+            (33, 33, Filter::Nearest),
+        ] {
+            let dst = Rect {
+                x: 0,
+                y: 0,
+                w: dw,
+                h: 8,
+            };
+            let p = plan(sw, 16, dst, filter);
+            let best = x86::per_register();
+            if best < 4 {
+                eprintln!(
+                    "SKIPPED: no AVX-512 VNNI here; kernels with {best} pixels a register only"
+                );
+            }
+            for per in [4, 2].into_iter().filter(|p| *p <= best) {
+                let Some(fx) = Fixed::with_kernel(&p, sw, per) else {
+                    panic!("{sw}->{dw} {filter:?}: no fixed-point tables")
+                };
+                let src = image(sw, 1, sw ^ dw);
+                let n = dw as usize * 3;
+                let bits = |v: &[f32]| v[..n].iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+                let mut want = vec![f32::NAN; fx.t.row_len];
+                horizontal_portable(&mut want, &src, &fx.t);
+                // One row, and two rows at once (different contents).
+                let mut a = vec![f32::NAN; fx.t.row_len];
+                horizontal([&mut a], [&src], &fx.t);
+                assert_eq!(bits(&a), bits(&want), "{sw}->{dw} {filter:?} per {per}");
+                let other = image(sw, 1, 99);
+                let mut want2 = vec![f32::NAN; fx.t.row_len];
+                horizontal_portable(&mut want2, &other, &fx.t);
+                let (mut b, mut c) = (vec![0f32; fx.t.row_len], vec![0f32; fx.t.row_len]);
+                horizontal([&mut b, &mut c], [&src, &other], &fx.t);
+                assert_eq!(
+                    bits(&b),
+                    bits(&want),
+                    "{sw}->{dw} {filter:?} per {per}, row 0"
+                );
+                assert_eq!(
+                    bits(&c),
+                    bits(&want2),
+                    "{sw}->{dw} {filter:?} per {per}, row 1"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn weights_sum_to_one_exactly() {
+        let dst = Rect {
+            x: 0,
+            y: 0,
+            w: 777,
+            h: 5,
+        };
+        let p = plan(1999, 10, dst, Filter::Lanczos3);
+        let fx = p.fixed.as_ref().map(|f| &f.t);
+        let t = fx.unwrap_or_else(|| panic!("no tables"));
+        let span = t.groups * GROUP;
+        for ox in 0..t.width {
+            let s: i32 = t.weights[ox * span..(ox + 1) * span]
+                .iter()
+                .map(|w| *w as i32)
+                .sum();
+            assert_eq!(s, 1 << BITS, "pixel {ox}");
+        }
+        // Flat input comes out exact.
+        let src = vec![200u8; 1999 * 4];
+        let mut out = vec![0f32; t.row_len];
+        horizontal([&mut out], [&src], t);
+        assert!(out[..777 * 3].iter().all(|v| *v == (200 << BITS) as f32));
+    }
+
+    /// Against the float resampler on the same jobs, through an identity-like LUT (code
+    /// `i` → `257 i`, so one code is 257 units): within the error bound of the module docs.
+    #[test]
+    fn matches_the_float_resampler_within_the_rounding_bound() {
+        let lut: Vec<u16> = (0..256u32).map(|i| (i * 257) as u16).collect();
+        for (sw, sh, dw, dh, filter) in [
+            (384, 216, 192, 108, Filter::Lanczos3),
+            (301, 97, 120, 200, Filter::Lanczos3),
+            (57, 41, 200, 90, Filter::CatmullRom),
+            (640, 360, 64, 36, Filter::Area),
+            (100, 80, 77, 61, Filter::Bilinear),
+        ] {
+            let src = image(sw, sh, 7);
+            let (cw, ch) = (dw + 5, dh + 3);
+            let dst = Rect {
+                x: 3,
+                y: 2,
+                w: dw,
+                h: dh,
+            };
+            let mut fixed = plan(sw, sh, dst, filter);
+            assert!(fixed.fixed.is_some());
+            let mut float = plan(sw, sh, dst, filter);
+            float.fixed = None;
+            let mut a = vec![7u16; (cw * ch * 3) as usize];
+            let mut b = a.clone();
+            let row = sw as usize * 4;
+            super::super::run(
+                &mut fixed,
+                &src,
+                row,
+                (0, 0),
+                &mut a,
+                cw,
+                super::super::Output::Lut(&lut),
+            );
+            super::super::run(
+                &mut float,
+                &src,
+                row,
+                (0, 0),
+                &mut b,
+                cw,
+                super::super::Output::Lut(&lut),
+            );
+            let taps = fixed.h_used as f64;
+            let bound = (taps * 0.5f64.powi(BITS as i32 + 1) * 255.0 * 257.0).ceil() as i32 + 1;
+            let worst = a
+                .iter()
+                .zip(&b)
+                .map(|(x, y)| (*x as i32 - *y as i32).abs())
+                .max();
+            let worst = worst.unwrap_or(0);
+            eprintln!("{sw}x{sh}->{dw}x{dh} {filter:?}: worst {worst} of bound {bound}");
+            assert!(
+                worst <= bound,
+                "{sw}x{sh}->{dw}x{dh} {filter:?}: {worst} > {bound}"
+            );
+            // Outside the rect: untouched.
+            assert_eq!(a[..3], [7, 7, 7]);
+        }
+    }
+
+    /// The AVX-512 LUT gives the bits of the AVX2 one, on values all over (and outside) the
+    /// code range, NaN included, for lengths around the 64-value group.
+    #[cfg(target_arch = "x86_64")]
+    #[test]
+    fn avx512_lut_matches_the_lut_row() {
+        let lut: Vec<u16> = (0..256u32)
+            .map(|i| ((i * i * 3 + i * 7) % 65536) as u16)
+            .collect();
+        let Some(split) = lut512::Split::new(&lut) else {
+            eprintln!("SKIPPED: this CPU has no AVX-512 VBMI; the kernel is not used here");
+            return;
+        };
+        for n in [64usize, 65, 127, 128, 200, 1920 * 3] {
+            let vals: Vec<f32> = (0..n)
+                .map(|i| match i % 11 {
+                    0 => f32::NAN,
+                    1 => -3.5,
+                    2 => 255.0,
+                    3 => 300.0,
+                    4 => 254.999,
+                    5 => (i % 256) as f32,
+                    _ => (i as f32 * 0.731) % 256.0,
+                })
+                .collect();
+            let mut want = vec![0u16; n];
+            super::super::lut_row(&mut want, &vals, &lut);
+            let mut got = vec![0u16; n];
+            // SAFETY: `Split::new` checked the CPU features.
+            let done = unsafe { lut512::lut_row(&mut got, &vals, &split) };
+            assert_eq!(done, n / 64 * 64);
+            assert_eq!(got[..done], want[..done], "n {n}");
+        }
+    }
+}
