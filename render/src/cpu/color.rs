@@ -34,7 +34,7 @@ pub fn apply(
 /// Colour and quantize in one pass (stages 4 and 5 fused, for frames whose colours are
 /// not kept for a repeated still): each row is coloured into `out` and quantized there in
 /// place while it is still in cache. The result is bit-identical to [`apply`] followed by
-/// [`quantize::run`](super::quantize::run): the same two roundings, in the same order.
+/// [`super::quantize::run`]: the same two roundings, in the same order.
 #[allow(clippy::too_many_arguments)]
 pub fn apply_quantized(
     input: &[u16],

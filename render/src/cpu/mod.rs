@@ -296,9 +296,10 @@ impl Renderer {
         self.clock += 1;
         if let Some(layer) = self.direct_layer(scene) {
             let th = quantize::thresholds(self.color.dither, scene.frame_number);
-            self.render_direct(layer, &th);
-            self.pack(scene, frame);
-            return Ok(());
+            if self.render_direct(layer, &th) {
+                self.pack(scene, frame);
+                return Ok(());
+            }
         }
         let mut used = [usize::MAX; MAX_LAYERS];
         let mut weights = [0f32; MAX_LAYERS];
@@ -392,9 +393,9 @@ impl Renderer {
     }
 
     /// The one layer of a frame that can go straight from the source to the quantized
-    /// buffer: a single unkeyed (video) layer at full weight whose source covers the
-    /// canvas 1:1, on a wall with one output depth. Nothing of it is kept for later frames,
-    /// so no canvas needs writing.
+    /// buffer: a single unkeyed (video) layer at full weight that covers the whole canvas,
+    /// on a wall with one output depth, either 1:1 or (`resample = "fast"`) scaled from
+    /// RGBA8. Nothing of it is kept for later frames, so no canvas needs writing.
     fn direct_layer<'s>(&self, scene: &'s Scene<'_>) -> Option<&'s Layer<'s>> {
         let mut layers = scene.layers.iter().flatten().filter(|l| l.weight > 0.0);
         let layer = layers.next()?;
@@ -411,30 +412,57 @@ impl Renderer {
             && self.quantized.len() == 1
             && layer.weight >= 1.0
             && layer.source.key.is_none()
-            && place.one_to_one.is_some()
+            && (place.one_to_one.is_some()
+                || (self.color.resample == ResampleMode::Fast
+                    && matches!(layer.source.data, PixelData::Rgba8(_))))
             && full)
             .then_some(layer)
     }
 
     /// Stages 1, 4 and 5 fused for a [`Renderer::direct_layer`]: each canvas row is
-    /// linearized into the quantized buffer, coloured and quantized there in place while
-    /// it is in cache. The arithmetic is that of the separate stages, so the bytes are the
-    /// same; the time counts as colour's.
-    fn render_direct(&mut self, layer: &Layer<'_>, th: &[[f32; 8]; 8]) {
+    /// linearized (1:1) or resampled (fast mode, RGBA8) into the quantized buffer, coloured
+    /// and quantized there in place while it is in cache. The arithmetic is that of the
+    /// separate stages, so the bytes are the same; the time counts as colour's (1:1) or
+    /// resample's (scaled). Returns false, having done nothing, when the scaled job has no
+    /// fixed-point plan (the general path renders it).
+    fn render_direct(&mut self, layer: &Layer<'_>, th: &[[f32; 8]; 8]) -> bool {
         let t = Instant::now();
-        let g = &self.geometry;
-        let (cw, ch) = (g.width, g.height);
+        let (cw, ch) = (self.geometry.width, self.geometry.height);
         let src = &layer.source;
         let place = resample::place(layer.fit, src.width, src.height, cw, ch);
-        let (sx, sy) = place.one_to_one.unwrap_or((0, 0));
+        let plan = match place.one_to_one {
+            Some(_) => None,
+            None => Some(plan_index(
+                &mut self.plans,
+                (src.width, src.height, 4),
+                place.crop,
+                place.dst,
+                layer.filter,
+            )),
+        };
+        let g = &self.geometry;
         let Some((depth, q)) = self.quantized.first_mut() else {
-            return;
+            return false;
         };
         let (depth, w) = (*depth, cw as usize);
         let (canvas, extra) = q.split_at_mut(g.canvas_pixels() * 3);
         let (gains, cal, spans) = (self.gains, &g.calibrations[..], &g.cal_spans[..]);
-        let origin = (sy as usize * src.width as usize + sx as usize) * 4;
+        let each = |y: usize, o: &mut [u16]| {
+            color::row_quantized(y, o, gains, cal, spans, depth, th);
+        };
         let row_len = src.width as usize * 4;
+        if let (Some(plan), PixelData::Rgba8(d)) = (plan, src.data) {
+            let lut = &self.luts.lut8[..];
+            if !resample::run_rgba8(&mut self.plans[plan], d, row_len, canvas, cw, lut, each) {
+                return false;
+            }
+            color::quantized_extra(self.background, gains, extra, depth);
+            self.colored_from = None;
+            self.times[1] = t.elapsed();
+            return true;
+        }
+        let (sx, sy) = place.one_to_one.unwrap_or((0, 0));
+        let origin = (sy as usize * src.width as usize + sx as usize) * 4;
         fn rows<T: Sample>(
             d: &[T],
             lut: &[u16],
@@ -448,9 +476,6 @@ impl Renderer {
                 each(y, o);
             });
         }
-        let each = |y: usize, o: &mut [u16]| {
-            color::row_quantized(y, o, gains, cal, spans, depth, th);
-        };
         let shape = (origin, row_len, w);
         match src.data {
             PixelData::Rgba8(d) => rows(d, &self.luts.lut8[..], shape, canvas, each),
@@ -459,6 +484,7 @@ impl Renderer {
         color::quantized_extra(self.background, gains, extra, depth);
         self.colored_from = None;
         self.times[3] = t.elapsed();
+        true
     }
 
     /// Stages 3 and 4: mix the layer canvases (or take the only one) and colour them into
@@ -557,25 +583,7 @@ impl Renderer {
             ResampleMode::Fast => 4,
         };
         let t = Instant::now();
-        let plan = match self
-            .plans
-            .iter()
-            .position(|p| p.matches(sw, sh, stride, place.crop, dst, filter))
-        {
-            Some(i) => {
-                // Most recent last; rotating a short Vec moves no heap memory.
-                self.plans[i..].rotate_left(1);
-                self.plans.len() - 1
-            }
-            None => {
-                if self.plans.len() == MAX_PLANS {
-                    self.plans.remove(0);
-                }
-                self.plans
-                    .push(resample::Plan::new(sw, sh, stride, place.crop, dst, filter));
-                self.plans.len() - 1
-            }
-        };
+        let plan = plan_index(&mut self.plans, (sw, sh, stride), place.crop, dst, filter);
         let plan = &mut self.plans[plan];
         self.times[1] += t.elapsed();
         match self.color.resample {
@@ -643,4 +651,31 @@ impl Renderer {
         }
         Ok(())
     }
+}
+
+/// The index in `plans` of the plan for this job, built if it is new (then the most
+/// recent, last; the oldest goes when [`MAX_PLANS`] are kept).
+fn plan_index(
+    plans: &mut Vec<resample::Plan>,
+    (sw, sh, stride): (u32, u32, usize),
+    crop: [f64; 4],
+    dst: Rect,
+    filter: Filter,
+) -> usize {
+    match plans
+        .iter()
+        .position(|p| p.matches(sw, sh, stride, crop, dst, filter))
+    {
+        Some(i) => {
+            // Most recent last; rotating a short Vec moves no heap memory.
+            plans[i..].rotate_left(1);
+        }
+        None => {
+            if plans.len() == MAX_PLANS {
+                plans.remove(0);
+            }
+            plans.push(resample::Plan::new(sw, sh, stride, crop, dst, filter));
+        }
+    }
+    plans.len() - 1
 }

@@ -17,7 +17,7 @@
 //! multiply-add per tap and output pixel, the pixel's RGB(A) lanes side by side.
 //!
 //! RGBA8 code values through the 8-bit LUT (`resample = "fast"` on 8-bit media, most
-//! video) take the fixed-point path in [`fixed`] instead: horizontal pass first, in 16-bit
+//! video) take the fixed-point path in `resample/fixed.rs` instead: horizontal pass first, in 16-bit
 //! integer arithmetic, then the vertical pass over a ring of filtered rows.
 
 use super::Rect;
@@ -388,7 +388,7 @@ pub fn run<T: Sample>(
         && origin == (0, 0)
         && lut.len() == 256
     {
-        fixed::run(plan, bytes, src_row, canvas, cw, lut);
+        fixed::run(plan, bytes, src_row, canvas, cw, lut, |_, _| {});
         return;
     }
     let stride = plan.key.stride;
@@ -438,6 +438,26 @@ fn vertical<T: Sample>(sum: &mut [f32], src: &[T], first: usize, src_row: usize,
         }
         vertical_sweep(sum, &rows[..ws.len()], ws, sweep > 0);
     }
+}
+
+/// [`run`] for RGBA8 code values through the 256-entry `lut` (the whole image, origin
+/// (0, 0)), calling `each(y, row)` on every canvas row `y` as soon as it is written, while
+/// it is in cache. Returns false, doing nothing, when `plan` has no fixed-point tables
+/// (a source narrower than a filter window), so the caller can take the general path.
+pub fn run_rgba8(
+    plan: &mut Plan,
+    src: &[u8],
+    src_row: usize,
+    canvas: &mut [u16],
+    cw: u32,
+    lut: &[u16],
+    each: impl Fn(usize, &mut [u16]) + Sync,
+) -> bool {
+    if plan.fixed.is_none() || lut.len() != 256 {
+        return false;
+    }
+    fixed::run(plan, src, src_row, canvas, cw, lut, each);
+    true
 }
 
 multiversion! {

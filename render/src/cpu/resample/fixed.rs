@@ -167,8 +167,17 @@ fn quantize(w: &[f32]) -> Vec<i16> {
 
 /// Resample the RGBA8 image `src` (rows of `src_row` bytes, the whole image) through
 /// `plan`'s fixed-point tables into the plan's rect of `canvas` (RGB u16, `cw` wide),
-/// through the 256-entry `lut`. Does nothing for a plan without them ([`Plan::fixed`]).
-pub fn run(plan: &mut Plan, src: &[u8], src_row: usize, canvas: &mut [u16], cw: u32, lut: &[u16]) {
+/// through the 256-entry `lut`, then call `each(y, row)` on every canvas row `y` written
+/// (while it is in cache). Does nothing for a plan without them ([`Plan::fixed`]).
+pub fn run(
+    plan: &mut Plan,
+    src: &[u8],
+    src_row: usize,
+    canvas: &mut [u16],
+    cw: u32,
+    lut: &[u16],
+    each: impl Fn(usize, &mut [u16]) + Sync,
+) {
     let (dst, v) = (plan.dst, &plan.v);
     let Some(Fixed { t, scratch }) = plan.fixed.as_mut() else {
         return;
@@ -223,14 +232,18 @@ pub fn run(plan: &mut Plan, src: &[u8], src_row: usize, canvas: &mut [u16], cw: 
                 }
                 let out = &mut canvas_row[x0..x1];
                 #[cfg(target_arch = "x86_64")]
-                if let Some(split) = &split {
-                    // SAFETY: `Split::new` returned a table only because the CPU has the
-                    // features the kernel is compiled for.
-                    let done = unsafe { lut512::lut_row(out, sum, split) };
-                    super::lut_row(&mut out[done..], &sum[done..], lut);
-                    continue;
-                }
-                super::lut_row(out, sum, lut);
+                let out = match &split {
+                    Some(split) => {
+                        // SAFETY: `Split::new` returned a table only because the CPU has
+                        // the features the kernel is compiled for.
+                        let done = unsafe { lut512::lut_row(out, sum, split) };
+                        &mut out[done..]
+                    }
+                    None => out,
+                };
+                let done = x1 - x0 - out.len();
+                super::lut_row(out, &sum[done..], lut);
+                each(dst.y as usize + oy, canvas_row);
             }
         });
 }
