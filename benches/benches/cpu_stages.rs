@@ -112,6 +112,7 @@ fn hd_colored() -> &'static [u16] {
                 &[],
                 &[],
                 bg,
+                None,
             )
         });
         out
@@ -511,7 +512,7 @@ fn bench_color<M: Clock>(c: &mut Criterion<M>) {
         let gains = gains(&hd_wall().color);
         let input = hd_canvas();
         pool().install(|| {
-            b.iter(|| color::apply(input, &mut out, geo.width, gains, &[], &[], [0; 3]))
+            b.iter(|| color::apply(input, &mut out, geo.width, gains, &[], &[], [0; 3], None))
         });
     });
     g.bench_function("1080p-every-module-calibrated", |b| {
@@ -521,7 +522,7 @@ fn bench_color<M: Clock>(c: &mut Criterion<M>) {
         let input = hd_canvas();
         let (m, spans) = every_module_calibrated(geo);
         pool().install(|| {
-            b.iter(|| color::apply(input, &mut out, geo.width, gains, &m, &spans, [0; 3]))
+            b.iter(|| color::apply(input, &mut out, geo.width, gains, &m, &spans, [0; 3], None))
         });
     });
     g.finish();

@@ -10,6 +10,12 @@ use rayon::prelude::*;
 ///
 /// Pixels inside a [`CalSpan`] use `diag(gains) · calibrations[span.matrix]`, all others
 /// `diag(gains)`.
+///
+/// With `quantize` (depth, thresholds), stage 5 runs in the same pass (for frames whose
+/// colours are not kept for a repeated still): each row is quantized in `out`, in place,
+/// while it is still in cache. The result is bit-identical to colouring and then running
+/// [`super::quantize::run`]: the same two roundings, in the same order.
+#[allow(clippy::too_many_arguments)]
 pub fn apply(
     input: &[u16],
     out: &mut [u16],
@@ -18,34 +24,7 @@ pub fn apply(
     calibrations: &[[[f32; 3]; 3]],
     spans: &[CalSpan],
     background: [u16; 3],
-) {
-    let w = w as usize;
-    let canvas_len = input.len();
-    let (canvas, extra) = out.split_at_mut(canvas_len);
-    canvas
-        .par_chunks_mut(w * 3)
-        .zip(input.par_chunks(w * 3))
-        .enumerate()
-        .for_each(|(y, (o, i))| row(y, i, o, gains, calibrations, spans));
-    extra[..3].copy_from_slice(&background_out(background, gains));
-    extra[3..6].fill(0);
-}
-
-/// Colour and quantize in one pass (stages 4 and 5 fused, for frames whose colours are
-/// not kept for a repeated still): each row is coloured into `out` and quantized there in
-/// place while it is still in cache. The result is bit-identical to [`apply`] followed by
-/// [`super::quantize::run`]: the same two roundings, in the same order.
-#[allow(clippy::too_many_arguments)]
-pub fn apply_quantized(
-    input: &[u16],
-    out: &mut [u16],
-    w: u32,
-    gains: [f32; 3],
-    calibrations: &[[[f32; 3]; 3]],
-    spans: &[CalSpan],
-    background: [u16; 3],
-    depth: u32,
-    t: &[[f32; 8]; 8],
+    quantize: Option<(u32, &[[f32; 8]; 8])>,
 ) {
     let w = w as usize;
     let canvas_len = input.len();
@@ -56,9 +35,18 @@ pub fn apply_quantized(
         .enumerate()
         .for_each(|(y, (o, i))| {
             o.copy_from_slice(i);
-            row_quantized(y, o, gains, calibrations, spans, depth, t);
+            match quantize {
+                Some((depth, t)) => row_quantized(y, o, gains, calibrations, spans, depth, t),
+                None => row_in_place(y, o, gains, calibrations, spans),
+            }
         });
-    quantized_extra(background, gains, extra, depth);
+    match quantize {
+        Some((depth, _)) => quantized_extra(background, gains, extra, depth),
+        None => {
+            extra[..3].copy_from_slice(&background_out(background, gains));
+            extra[3..6].fill(0);
+        }
+    }
 }
 
 /// The two extra pixels of a quantized buffer (background, dark) after colour and quantize.
@@ -76,19 +64,6 @@ pub(crate) fn quantized_extra(
 /// The background pixel after the gains (off-canvas module pixels show it).
 fn background_out(background: [u16; 3], gains: [f32; 3]) -> [u16; 3] {
     [0, 1, 2].map(|c| (background[c] as f32 * gains[c] + 0.5).min(65535.0) as u16)
-}
-
-/// Colour row `y` (`i`, packed RGB) into `o`.
-fn row(
-    y: usize,
-    i: &[u16],
-    o: &mut [u16],
-    gains: [f32; 3],
-    calibrations: &[[[f32; 3]; 3]],
-    spans: &[CalSpan],
-) {
-    o.copy_from_slice(i);
-    row_in_place(y, o, gains, calibrations, spans);
 }
 
 /// Colour and quantize canvas row `y` in place: [`row_in_place`], then

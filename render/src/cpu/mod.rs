@@ -518,7 +518,7 @@ impl Renderer {
         let t = Instant::now();
         let g = &self.geometry;
         match (quantize, self.quantized.first_mut()) {
-            (Some(th), Some((depth, q))) => color::apply_quantized(
+            (Some(th), Some((depth, q))) => color::apply(
                 input,
                 q,
                 g.width,
@@ -526,8 +526,7 @@ impl Renderer {
                 &g.calibrations,
                 &g.cal_spans,
                 self.background,
-                *depth,
-                th,
+                Some((*depth, th)),
             ),
             _ => color::apply(
                 input,
@@ -537,6 +536,7 @@ impl Renderer {
                 &g.calibrations,
                 &g.cal_spans,
                 self.background,
+                None,
             ),
         }
         self.times[3] = t.elapsed();
