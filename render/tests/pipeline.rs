@@ -1106,45 +1106,61 @@ fn direct_one_to_one_video_matches_the_separate_stages() {
     }
 }
 
-/// A scaled RGBA8 video frame in fast mode that covers the canvas is resampled, coloured
-/// and quantized row by row straight into the quantized buffer; a keyed still of the same
-/// pixels takes the separate stages (canvas, colour, quantize). Same bytes, for down- and
-/// upscales, every filter, and fits that fill the canvas.
+/// A scaled video frame that covers the canvas is resampled (linear mode: linearized
+/// row by row into a ring first), coloured and quantized row by row straight into the
+/// quantized buffer; a keyed still of the same pixels takes the separate stages (canvas,
+/// colour, quantize). Same bytes, in both resample modes, for 8- and 16-bit sources (fast
+/// mode on 16-bit takes the general path), down- and upscales, every filter, and fits that
+/// fill the canvas.
 #[test]
-fn scaled_fast_video_matches_the_separate_stages() {
-    let mut wall = single_depth_wall();
-    wall.color.resample = ResampleMode::Fast;
-    for (sw, sh) in [(111, 30), (19, 6), (53, 17)] {
-        let src = rgba8(sw, sh, |x, y| {
-            [
-                (x * 9 + y) as u8,
-                (y * 31 + x * 2) as u8,
-                (x * y + 40) as u8,
-            ]
-        });
-        for filter in Filter::ALL {
-            for fit in [Fit::Stretch, Fit::Cover] {
-                let (mut keyed_r, mut keyed_f) = renderer(&wall);
-                let (mut video_r, mut video_f) = renderer(&wall);
-                for n in 0..3u64 {
-                    let image = SourceImage::rgba8(sw, sh, &src);
-                    let keyed = Layer::new(image.with_key(5)).fit(fit).filter(filter);
-                    render(&mut keyed_r, &mut keyed_f, &Scene::single(n, keyed));
-                    let video = Layer::new(image).fit(fit).filter(filter);
-                    render(&mut video_r, &mut video_f, &Scene::single(n, video));
-                    let what = format!("{sw}x{sh} {filter:?} {fit:?} frame {n}");
-                    assert!(
-                        same(&keyed_f, &video_f),
-                        "{what}: direct and separate differ"
-                    );
-                    assert_eq!(quantized(&keyed_r, 11), quantized(&video_r, 11), "{what}");
-                    // The video frame took the direct pass: no colour or quantize stage ran
-                    // on their own; the keyed one ran them.
-                    let (v, k) = (video_r.stage_times(), keyed_r.stage_times());
-                    assert_eq!(v[3] + v[4], std::time::Duration::ZERO, "{what}");
-                    assert_ne!(v[1], std::time::Duration::ZERO, "{what}");
-                    if n == 0 {
-                        assert_ne!(k[3], std::time::Duration::ZERO, "{what}");
+fn scaled_video_matches_the_separate_stages() {
+    for mode in [ResampleMode::Fast, ResampleMode::Linear] {
+        let mut wall = single_depth_wall();
+        wall.color.resample = mode;
+        for (sw, sh) in [(111, 30), (19, 6), (53, 17)] {
+            let src = rgba8(sw, sh, |x, y| {
+                [
+                    (x * 9 + y) as u8,
+                    (y * 31 + x * 2) as u8,
+                    (x * y + 40) as u8,
+                ]
+            });
+            let src16: Vec<u16> = src.iter().map(|&v| (u16::from(v) * 257) ^ 5).collect();
+            for filter in Filter::ALL {
+                for fit in [Fit::Stretch, Fit::Cover] {
+                    for deep in [false, true] {
+                        let (mut keyed_r, mut keyed_f) = renderer(&wall);
+                        let (mut video_r, mut video_f) = renderer(&wall);
+                        for n in 0..3u64 {
+                            let image = if deep {
+                                SourceImage::rgba16(sw, sh, &src16)
+                            } else {
+                                SourceImage::rgba8(sw, sh, &src)
+                            };
+                            let keyed = Layer::new(image.with_key(5)).fit(fit).filter(filter);
+                            render(&mut keyed_r, &mut keyed_f, &Scene::single(n, keyed));
+                            let video = Layer::new(image).fit(fit).filter(filter);
+                            render(&mut video_r, &mut video_f, &Scene::single(n, video));
+                            let what = format!(
+                                "{mode:?} {sw}x{sh} {filter:?} {fit:?} deep {deep} frame {n}"
+                            );
+                            assert!(
+                                same(&keyed_f, &video_f),
+                                "{what}: direct and separate differ"
+                            );
+                            assert_eq!(quantized(&keyed_r, 11), quantized(&video_r, 11), "{what}");
+                            // The video frame took the direct pass (no colour or quantize
+                            // stage of their own) unless it is 16-bit in fast mode; the
+                            // keyed one ran them.
+                            let (v, k) = (video_r.stage_times(), keyed_r.stage_times());
+                            let direct = !(mode == ResampleMode::Fast && deep);
+                            let zero = std::time::Duration::ZERO;
+                            assert_eq!(v[3] + v[4] == zero, direct, "{what}");
+                            assert_ne!(v[1], zero, "{what}");
+                            if n == 0 {
+                                assert_ne!(k[3], zero, "{what}");
+                            }
+                        }
                     }
                 }
             }

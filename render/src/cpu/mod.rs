@@ -156,7 +156,6 @@ pub struct Renderer {
     plans: Vec<resample::Plan>,
     slots: [LayerSlot; MAX_LAYERS],
     /// Linearized source (linear-light resampling), grown on demand.
-    src_linear: Vec<u16>,
     composed: Vec<u16>,
     colored: Vec<u16>,
     /// One quantized canvas buffer per distinct port depth.
@@ -214,7 +213,6 @@ impl Renderer {
             pool,
             plans: Vec::with_capacity(MAX_PLANS),
             slots: [slot(), slot()],
-            src_linear: Vec::new(),
             composed: vec![0; canvas],
             colored: vec![0; buffer],
             quantized: depths.into_iter().map(|d| (d, vec![0; buffer])).collect(),
@@ -393,9 +391,9 @@ impl Renderer {
     }
 
     /// The one layer of a frame that can go straight from the source to the quantized
-    /// buffer: a single unkeyed (video) layer at full weight that covers the whole canvas,
-    /// on a wall with one output depth, either 1:1 or (`resample = "fast"`) scaled from
-    /// RGBA8. Nothing of it is kept for later frames, so no canvas needs writing.
+    /// buffer: a single unkeyed (video) layer at full weight that covers the whole canvas
+    /// (1:1 or scaled), on a wall with one output depth. Nothing of it is kept for later
+    /// frames, so no canvas needs writing.
     fn direct_layer<'s>(&self, scene: &'s Scene<'_>) -> Option<&'s Layer<'s>> {
         let mut layers = scene.layers.iter().flatten().filter(|l| l.weight > 0.0);
         let layer = layers.next()?;
@@ -412,29 +410,28 @@ impl Renderer {
             && self.quantized.len() == 1
             && layer.weight >= 1.0
             && layer.source.key.is_none()
-            && (place.one_to_one.is_some()
-                || (self.color.resample == ResampleMode::Fast
-                    && matches!(layer.source.data, PixelData::Rgba8(_))))
             && full)
             .then_some(layer)
     }
 
-    /// Stages 1, 4 and 5 fused for a [`Renderer::direct_layer`]: each canvas row is
-    /// linearized (1:1) or resampled (fast mode, RGBA8) into the quantized buffer, coloured
-    /// and quantized there in place while it is in cache. The arithmetic is that of the
-    /// separate stages, so the bytes are the same; the time counts as colour's (1:1) or
-    /// resample's (scaled). Returns false, having done nothing, when the scaled job has no
-    /// fixed-point plan (the general path renders it).
+    /// Stages 1, 2, 4 and 5 fused for a [`Renderer::direct_layer`]: each canvas row is
+    /// linearized (1:1) or resampled into the quantized buffer, coloured and quantized
+    /// there in place while it is in cache. The arithmetic is that of the separate stages,
+    /// so the bytes are the same; the time counts as colour's (1:1) or resample's
+    /// (scaled). Returns false, having done nothing, when the scaled job has no plan for
+    /// this path (fast mode needs RGBA8 and a source at least one filter window wide; the
+    /// general path renders the others).
     fn render_direct(&mut self, layer: &Layer<'_>, th: &[[f32; 8]; 8]) -> bool {
         let t = Instant::now();
         let (cw, ch) = (self.geometry.width, self.geometry.height);
         let src = &layer.source;
         let place = resample::place(layer.fit, src.width, src.height, cw, ch);
+        let fast = self.color.resample == ResampleMode::Fast;
         let plan = match place.one_to_one {
             Some(_) => None,
             None => Some(plan_index(
                 &mut self.plans,
-                (src.width, src.height, 4),
+                (src.width, src.height, if fast { 4 } else { 3 }),
                 place.crop,
                 place.dst,
                 layer.filter,
@@ -451,9 +448,22 @@ impl Renderer {
             color::row_quantized(y, o, gains, cal, spans, depth, th);
         };
         let row_len = src.width as usize * 4;
-        if let (Some(plan), PixelData::Rgba8(d)) = (plan, src.data) {
-            let lut = &self.luts.lut8[..];
-            if !resample::run_rgba8(&mut self.plans[plan], d, row_len, canvas, cw, lut, each) {
+        if let Some(plan) = plan {
+            let (plan, sw) = (&mut self.plans[plan], src.width);
+            let (lut8, lut16) = (&self.luts.lut8[..], &self.luts.lut16[..]);
+            let done = match (fast, src.data) {
+                (true, PixelData::Rgba8(d)) => {
+                    resample::run_rgba8(plan, d, row_len, canvas, cw, lut8, each)
+                }
+                (true, PixelData::Rgba16(_)) => false,
+                (false, PixelData::Rgba8(d)) => {
+                    resample::run_linear(plan, d, sw, lut8, canvas, cw, each)
+                }
+                (false, PixelData::Rgba16(d)) => {
+                    resample::run_linear(plan, d, sw, lut16, canvas, cw, each)
+                }
+            };
+            if !done {
                 return false;
             }
             color::quantized_extra(self.background, gains, extra, depth);
@@ -588,37 +598,17 @@ impl Renderer {
         self.times[1] += t.elapsed();
         match self.color.resample {
             ResampleMode::Linear => {
-                // Linearize only the source pixels the plan reads.
-                let from = Rect {
-                    x: plan.x0,
-                    y: plan.y0,
-                    w: plan.width,
-                    h: plan.height,
-                };
+                // Linearize (each source row the plan reads, once, into a ring) and
+                // resample in one pass; the time counts as resample's.
                 let t = Instant::now();
-                let need = from.w as usize * from.h as usize * 3;
-                if self.src_linear.len() < need {
-                    self.src_linear.resize(need, 0);
-                }
-                let lin = &mut self.src_linear[..need];
                 match src.data {
-                    PixelData::Rgba8(d) => linearize::rect(d, sw, from, lut8, lin, from.w, (0, 0)),
-                    PixelData::Rgba16(d) => {
-                        linearize::rect(d, sw, from, lut16, lin, from.w, (0, 0))
+                    PixelData::Rgba8(d) => {
+                        resample::run_linear(plan, d, sw, lut8, canvas, cw, |_, _| {})
                     }
-                }
-                self.times[0] += t.elapsed();
-                let t = Instant::now();
-                let row = from.w as usize * 3;
-                resample::run(
-                    plan,
-                    lin,
-                    row,
-                    (from.x, from.y),
-                    canvas,
-                    cw,
-                    resample::Output::Linear,
-                );
+                    PixelData::Rgba16(d) => {
+                        resample::run_linear(plan, d, sw, lut16, canvas, cw, |_, _| {})
+                    }
+                };
                 self.times[1] += t.elapsed();
             }
             ResampleMode::Fast => {

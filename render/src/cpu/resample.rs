@@ -249,6 +249,18 @@ pub struct Plan {
     scratch: Vec<Vec<f32>>,
     /// The 8-bit code-value path's tables and ring (stride-4 plans; see [`fixed`]).
     fixed: Option<fixed::Fixed>,
+    /// The linear-light path's rings of linearized source rows (stride-3 plans).
+    linear: Option<LinearRing>,
+}
+
+/// Scratch of [`run_linear`]: per band, a ring of linearized source rows (the plan's read
+/// columns, RGB u16; as many rows as the vertical filter has taps), then the vertical sum
+/// and filtered rows of [`Plan::scratch`].
+#[derive(Debug)]
+struct LinearRing {
+    ring: usize,
+    rows_per_band: usize,
+    scratch: Vec<(Vec<u16>, Vec<f32>)>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -270,6 +282,22 @@ impl Plan {
         plan.scratch = (0..bands).map(|_| vec![0f32; len]).collect();
         if stride == 4 {
             plan.fixed = fixed::Fixed::new(&plan, sw);
+        }
+        if stride == 3 {
+            // Each band fills its ring from its first window on: a few bands per thread
+            // balance the load without linearizing many rows twice.
+            let ring = plan.v.taps;
+            let bands = (rayon::current_num_threads() * 2).clamp(1, MAX_BANDS);
+            let rows_per_band = (dst.h as usize).div_ceil(bands).max(1);
+            let bands = (dst.h as usize).div_ceil(rows_per_band).max(1);
+            let row = plan.width as usize * 3;
+            plan.linear = Some(LinearRing {
+                ring,
+                rows_per_band,
+                scratch: (0..bands)
+                    .map(|_| (vec![0u16; ring * row], vec![0f32; len]))
+                    .collect(),
+            });
         }
         plan
     }
@@ -323,6 +351,7 @@ impl Plan {
             h_used,
             scratch: Vec::new(),
             fixed: None,
+            linear: None,
         }
     }
 
@@ -457,6 +486,78 @@ pub fn run_rgba8(
         return false;
     }
     fixed::run(plan, src, src_row, canvas, cw, lut, each);
+    true
+}
+
+/// Linearize and resample in one pass per band (`resample = "linear"`): `src` is the whole
+/// RGBA source (`sw` pixels wide, u8 or u16 code values), `lut` its transfer LUT. Each
+/// source row the plan reads is linearized once, into the band's ring, where the vertical
+/// pass reads it (the whole linearized source never goes through memory); each output row
+/// is written to the plan's rect of `canvas` and handed to `each(y, row)` while in cache.
+/// The arithmetic is that of [`super::linearize::rect`] then [`run`], so are the bytes.
+/// Returns false, doing nothing, for a plan without rings (not a stride-3 plan).
+#[allow(clippy::too_many_arguments)]
+pub fn run_linear<T: Sample>(
+    plan: &mut Plan,
+    src: &[T],
+    sw: u32,
+    lut: &[u16],
+    canvas: &mut [u16],
+    cw: u32,
+    each: impl Fn(usize, &mut [u16]) + Sync,
+) -> bool {
+    let sum_len = plan.sum_len();
+    let Some(lin) = plan.linear.as_mut() else {
+        return false;
+    };
+    let (ring, rows_per_band) = (lin.ring, lin.rows_per_band);
+    let (dst, width, h_used, x0) = (plan.dst, plan.width as usize, plan.h_used, plan.x0);
+    let (h, v) = (&plan.h, &plan.v);
+    let row_len = cw as usize * 3;
+    let (n, sw) = (width * 3, sw as usize);
+    let kernel = super::linearize::Kernel::new(src, lut);
+    let rows = &mut canvas[dst.y as usize * row_len..(dst.y + dst.h) as usize * row_len];
+    rows.par_chunks_mut(rows_per_band * row_len)
+        .zip(lin.scratch.par_iter_mut())
+        .enumerate()
+        .for_each(|(band, (rows, (rings, floats)))| {
+            let (sum, row_vals) = floats.split_at_mut(sum_len);
+            // Source rows `lo..hi` are in the ring, row `y` in slot `y % ring`.
+            let (mut lo, mut hi) = (0usize, 0usize);
+            for (r, canvas_row) in rows.chunks_exact_mut(row_len).enumerate() {
+                let oy = band * rows_per_band + r;
+                let s = v.start[oy] as usize;
+                let used = v.used(oy);
+                if s < lo || s > hi {
+                    (lo, hi) = (s, s);
+                }
+                for y in hi.max(s)..s + used {
+                    let at = (y * sw + x0 as usize) * 4;
+                    let slot = (y % ring) * n;
+                    kernel.row(&src[at..at + width * 4], &mut rings[slot..slot + n]);
+                }
+                hi = hi.max(s + used);
+                lo = lo.max(hi.saturating_sub(ring));
+                let w = &v.weights[oy * v.taps..oy * v.taps + used];
+                for (sweep, ws) in w.chunks(V_TAPS).enumerate() {
+                    let mut rows: [&[u16]; V_TAPS] = [&[]; V_TAPS];
+                    for (j, row) in rows.iter_mut().take(ws.len()).enumerate() {
+                        let slot = ((s + sweep * V_TAPS + j) % ring) * n;
+                        *row = &rings[slot..slot + n];
+                    }
+                    vertical_sweep(&mut sum[..n], &rows[..ws.len()], ws, sweep > 0);
+                }
+                let out_px = &mut canvas_row[dst.x as usize * 3..(dst.x + dst.w) as usize * 3];
+                let table = HTable {
+                    start: &h.start,
+                    weights: &h.weights,
+                    taps: h.taps,
+                    used: h_used,
+                };
+                horizontal(out_px, &table, sum, 3, Output::Linear, row_vals);
+                each(dst.y as usize + oy, canvas_row);
+            }
+        });
     true
 }
 
