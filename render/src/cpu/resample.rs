@@ -251,6 +251,10 @@ pub struct Plan {
     fixed: Option<fixed::Fixed>,
     /// The linear-light path's rings of linearized source rows (stride-3 plans).
     linear: Option<LinearRing>,
+    /// The horizontal weights laid out for the AVX2 pass, which filters two output pixels
+    /// per 256-bit register: per pixel pair and tap, the even pixel's weight four times,
+    /// then the odd one's (empty: per-pixel pass).
+    h_pairs: Vec<f32>,
 }
 
 /// Scratch of [`run_linear`]: per band, a ring of linearized source rows (the plan's read
@@ -282,6 +286,15 @@ impl Plan {
         plan.scratch = (0..bands).map(|_| vec![0f32; len]).collect();
         if stride == 4 {
             plan.fixed = fixed::Fixed::new(&plan, sw);
+        }
+        let used = plan.h_used;
+        for j in 0..dst.w as usize / 2 {
+            for k in 0..used {
+                for px in [2 * j, 2 * j + 1] {
+                    let w = plan.h.weights[px * plan.h.taps + k];
+                    plan.h_pairs.extend_from_slice(&[w; 4]);
+                }
+            }
         }
         if stride == 3 {
             // Each band fills its ring from its first window on: a few bands per thread
@@ -352,6 +365,7 @@ impl Plan {
             scratch: Vec::new(),
             fixed: None,
             linear: None,
+            h_pairs: Vec::new(),
         }
     }
 
@@ -424,7 +438,7 @@ pub fn run<T: Sample>(
     let sum_len = plan.sum_len();
     let (dst, width, h_used) = (plan.dst, plan.width as usize, plan.h_used);
     let (x0, rows_per_band) = (plan.x0 as usize, plan.rows_per_band);
-    let (h, v) = (&plan.h, &plan.v);
+    let (h, v, h_pairs) = (&plan.h, &plan.v, &plan.h_pairs[..]);
     let row_len = cw as usize * 3;
     let (ox0, oy0) = (origin.0 as usize, origin.1 as usize);
     let n = width * stride;
@@ -448,6 +462,7 @@ pub fn run<T: Sample>(
                     weights: &h.weights,
                     taps: h.taps,
                     used: h_used,
+                    pairs: h_pairs,
                 };
                 horizontal(out_px, &table, sum, stride, out, row_vals);
             }
@@ -512,7 +527,7 @@ pub fn run_linear<T: Sample>(
     };
     let (ring, rows_per_band) = (lin.ring, lin.rows_per_band);
     let (dst, width, h_used, x0) = (plan.dst, plan.width as usize, plan.h_used, plan.x0);
-    let (h, v) = (&plan.h, &plan.v);
+    let (h, v, h_pairs) = (&plan.h, &plan.v, &plan.h_pairs[..]);
     let row_len = cw as usize * 3;
     let (n, sw) = (width * 3, sw as usize);
     let kernel = super::linearize::Kernel::new(src, lut);
@@ -553,6 +568,7 @@ pub fn run_linear<T: Sample>(
                     weights: &h.weights,
                     taps: h.taps,
                     used: h_used,
+                    pairs: h_pairs,
                 };
                 horizontal(out_px, &table, sum, 3, Output::Linear, row_vals);
                 each(dst.y as usize + oy, canvas_row);
@@ -604,6 +620,8 @@ struct HTable<'a> {
     weights: &'a [f32],
     taps: usize,
     used: usize,
+    /// [`Plan::h_pairs`].
+    pairs: &'a [f32],
 }
 
 /// One output row of the horizontal pass over the vertical sums `sum` (`stride` samples a
@@ -757,7 +775,37 @@ mod x86 {
                 let half = _mm_set1_ps(0.5);
                 let top = _mm_set1_ps(65535.0);
                 let zero = _mm_setzero_ps();
-                for ox in 0..pixels {
+                // Pairs of output pixels, one per 128-bit lane.
+                let pairs = if t.pairs.len() >= pixels / 2 * t.used * 8 {
+                    pixels / 2
+                } else {
+                    0
+                };
+                for j in 0..pairs {
+                    let v = pair(t, sum, stride, j);
+                    // Clamp (max first: NaN becomes 0), truncate, narrow to u16.
+                    let v = _mm256_min_ps(
+                        _mm256_max_ps(_mm256_add_ps(v, _mm256_set1_ps(0.5)), _mm256_setzero_ps()),
+                        _mm256_set1_ps(65535.0),
+                    );
+                    let v = _mm256_packus_epi32(_mm256_cvttps_epi32(v), _mm256_setzero_si256());
+                    // Lanes [A 0 | B 0] → A B in the low 128 bits, then the six RGB values
+                    // first.
+                    let v = _mm256_castsi256_si128(_mm256_permute4x64_epi64::<0b11_01_10_00>(v));
+                    let rgb = _mm_setr_epi8(0, 1, 2, 3, 4, 5, 8, 9, 10, 11, 12, 13, 14, 15, 14, 15);
+                    let v = _mm_shuffle_epi8(v, rgb);
+                    if 2 * j + 2 < pixels {
+                        // SAFETY: 8 u16 from 6j: the pair's six and two of pixel 2j + 2,
+                        // which exists and is written after this.
+                        unsafe { _mm_storeu_si128(out_px.as_mut_ptr().add(6 * j).cast(), v) };
+                    } else {
+                        let mut px = [0u16; 8];
+                        // SAFETY: `px` holds 8 u16, the 16 bytes stored.
+                        unsafe { _mm_storeu_si128(px.as_mut_ptr().cast(), v) };
+                        out_px[6 * j..6 * j + 6].copy_from_slice(&px[..6]);
+                    }
+                }
+                for ox in 2 * pairs..pixels {
                     let a = pixel(t, sum, stride, ox);
                     // Clamp (max first: NaN becomes 0), truncate, narrow to u16.
                     let a = _mm_min_ps(_mm_max_ps(_mm_add_ps(a, half), zero), top);
@@ -813,6 +861,44 @@ mod x86 {
             unsafe { a0 = _mm_fmadd_ps(_mm_set1_ps(*wk), _mm_loadu_ps(p.add(k * stride)), a0) };
         }
         _mm_add_ps(a0, a1)
+    }
+
+    /// Output pixels `2j` (low lane) and `2j + 1` (high lane): [`pixel`] for both at once,
+    /// with the same two chains of FMAs in the same order, so the same bits.
+    #[inline]
+    #[target_feature(enable = "avx2,fma")]
+    fn pair(t: &HTable<'_>, sum: &[f32], stride: usize, j: usize) -> __m256 {
+        let (sa, sb) = (
+            t.start[2 * j] as usize * stride,
+            t.start[2 * j + 1] as usize * stride,
+        );
+        // One bounds check for both windows (inside `sum` by construction, `Plan::sum_len`).
+        assert!(sa.max(sb) + (t.used - 1) * stride + 4 <= sum.len());
+        let w = &t.pairs[j * t.used * 8..(j + 1) * t.used * 8];
+        let (p, wp) = (sum.as_ptr(), w.as_ptr());
+        let (mut a0, mut a1) = (_mm256_setzero_ps(), _mm256_setzero_ps());
+        let load = |k: usize| {
+            // SAFETY: `k < used`: both 4-float reads end by `(used−1)·stride + 4` past their
+            // window's start, checked above; `w` holds 8 floats per tap.
+            unsafe {
+                let x = _mm256_castps128_ps256(_mm_loadu_ps(p.add(sa + k * stride)));
+                let x = _mm256_insertf128_ps::<1>(x, _mm_loadu_ps(p.add(sb + k * stride)));
+                (x, _mm256_loadu_ps(wp.add(k * 8)))
+            }
+        };
+        let mut k = 0;
+        while k + 1 < t.used {
+            let (x0, w0) = load(k);
+            let (x1, w1) = load(k + 1);
+            a0 = _mm256_fmadd_ps(w0, x0, a0);
+            a1 = _mm256_fmadd_ps(w1, x1, a1);
+            k += 2;
+        }
+        if k < t.used {
+            let (x0, w0) = load(k);
+            a0 = _mm256_fmadd_ps(w0, x0, a0);
+        }
+        _mm256_add_ps(a0, a1)
     }
 
     /// [`super::lut_row`] 8 values at a time; returns how many it did (the caller does the
@@ -962,6 +1048,40 @@ mod tests {
                 Some((0, 0)),
                 "{fit:?}"
             );
+        }
+    }
+
+    /// The two-pixel horizontal pass gives the bits of the per-pixel one (same FMA chains),
+    /// for even and odd widths, down- and upscales, linear output.
+    #[test]
+    fn pixel_pairs_equal_single_pixels() {
+        for (sw, sh, dw, dh, filter) in [
+            (301, 40, 120, 17, Filter::Lanczos3),
+            (57, 20, 201, 31, Filter::CatmullRom),
+            (100, 9, 99, 9, Filter::Bilinear),
+            (640, 30, 63, 4, Filter::Area),
+        ] {
+            let src: Vec<u16> = (0..sw * sh * 3)
+                .map(|i| ((i as u64 * 2_654_435_761) >> 7) as u16)
+                .collect();
+            let crop = [0.0, 0.0, sw as f64, sh as f64];
+            let dst = Rect {
+                x: 1,
+                y: 2,
+                w: dw,
+                h: dh,
+            };
+            let (cw, ch) = (dw + 2, dh + 3);
+            let mut paired = Plan::new(sw, sh, 3, crop, dst, filter);
+            let mut single = Plan::new(sw, sh, 3, crop, dst, filter);
+            single.h_pairs.clear();
+            let mut a = vec![0u16; (cw * ch * 3) as usize];
+            let mut b = a.clone();
+            let row = sw as usize * 3;
+            run(&mut paired, &src, row, (0, 0), &mut a, cw, Output::Linear);
+            run(&mut single, &src, row, (0, 0), &mut b, cw, Output::Linear);
+            assert_eq!(a, b, "{sw}x{sh} -> {dw}x{dh} {filter:?}");
+            assert!(a.iter().any(|v| *v != 0));
         }
     }
 }
