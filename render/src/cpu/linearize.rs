@@ -75,18 +75,19 @@ fn row_lut<T: Sample>(s: &[T], lut: &[u16], o: &mut [u16]) {
 /// Two more permutes put the low and high bytes of 16 pixels' R, G, B in output order,
 /// dropping alpha. The scalar loop reads one table entry per sample.
 #[cfg(target_arch = "x86_64")]
-mod x86 {
+pub(crate) mod x86 {
     use std::arch::x86_64::*;
 
-    /// A 256-entry LUT split into low and high bytes, for [`row`].
-    pub(super) struct Split {
+    /// A 256-entry LUT split into low and high bytes, for [`row`] (and the fast-mode LUT of
+    /// the fixed-point resampler).
+    pub(crate) struct Split {
         lo: [u8; 256],
         hi: [u8; 256],
     }
 
     impl Split {
         /// The split table, when `lut` is an 8-bit LUT and the CPU has AVX-512 BW + VBMI.
-        pub(super) fn new(lut: &[u16]) -> Option<Split> {
+        pub(crate) fn new(lut: &[u16]) -> Option<Split> {
             let has = std::is_x86_feature_detected!("avx512f")
                 && std::is_x86_feature_detected!("avx512bw")
                 && std::is_x86_feature_detected!("avx512vbmi");
@@ -101,6 +102,20 @@ mod x86 {
                 [t.lo[i], t.hi[i]] = v.to_le_bytes();
             }
             Some(t)
+        }
+    }
+
+    impl Split {
+        /// The low-byte and high-byte tables, 64 entries a register.
+        #[target_feature(enable = "avx512f")]
+        pub(crate) fn registers(&self) -> ([__m512i; 4], [__m512i; 4]) {
+            // SAFETY: each load reads 64 bytes of a 256-byte table, at 0, 64, 128 or 192.
+            let load =
+                |b: &[u8; 256], at: usize| unsafe { _mm512_loadu_si512(b[at..].as_ptr().cast()) };
+            (
+                [0, 64, 128, 192].map(|at| load(&self.lo, at)),
+                [0, 64, 128, 192].map(|at| load(&self.hi, at)),
+            )
         }
     }
 
@@ -124,22 +139,7 @@ mod x86 {
     #[target_feature(enable = "avx512f,avx512bw,avx512vbmi")]
     pub(super) fn row(s: &[u8], t: &Split, o: &mut [u16]) -> usize {
         let groups = (s.len() / 64).min(o.len() / 48);
-        // SAFETY (all loads below): each reads 64 bytes of a 256-byte table, at offsets
-        // 0, 64, 128, 192, or of a 64-byte array.
-        let table =
-            |b: &[u8; 256], at: usize| unsafe { _mm512_loadu_si512(b[at..].as_ptr().cast()) };
-        let (lo0, lo1, lo2, lo3) = (
-            table(&t.lo, 0),
-            table(&t.lo, 64),
-            table(&t.lo, 128),
-            table(&t.lo, 192),
-        );
-        let (hi0, hi1, hi2, hi3) = (
-            table(&t.hi, 0),
-            table(&t.hi, 64),
-            table(&t.hi, 128),
-            table(&t.hi, 192),
-        );
+        let ([lo0, lo1, lo2, lo3], [hi0, hi1, hi2, hi3]) = t.registers();
         let first = unsafe { _mm512_loadu_si512(ORDER[0].as_ptr().cast()) };
         let second = unsafe { _mm512_loadu_si512(ORDER[1].as_ptr().cast()) };
         for (src, dst) in s.chunks_exact(64).zip(o.chunks_exact_mut(48)).take(groups) {

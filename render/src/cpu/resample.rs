@@ -438,7 +438,7 @@ pub fn run<T: Sample>(
     let sum_len = plan.sum_len();
     let (dst, width, h_used) = (plan.dst, plan.width as usize, plan.h_used);
     let (x0, rows_per_band) = (plan.x0 as usize, plan.rows_per_band);
-    let (h, v, h_pairs) = (&plan.h, &plan.v, &plan.h_pairs[..]);
+    let (table, v) = (HTable::new(&plan.h, h_used, &plan.h_pairs), &plan.v);
     let row_len = cw as usize * 3;
     let (ox0, oy0) = (origin.0 as usize, origin.1 as usize);
     let n = width * stride;
@@ -457,13 +457,6 @@ pub fn run<T: Sample>(
                 vertical(&mut sum[..n], src, first, src_row, wv);
                 // Horizontal pass: four lanes a pixel (RGB or RGBA) over the summed row.
                 let out_px = &mut canvas_row[dst.x as usize * 3..(dst.x + dst.w) as usize * 3];
-                let table = HTable {
-                    start: &h.start,
-                    weights: &h.weights,
-                    taps: h.taps,
-                    used: h_used,
-                    pairs: h_pairs,
-                };
                 horizontal(out_px, &table, sum, stride, out, row_vals);
             }
         });
@@ -527,7 +520,7 @@ pub fn run_linear<T: Sample>(
     };
     let (ring, rows_per_band) = (lin.ring, lin.rows_per_band);
     let (dst, width, h_used, x0) = (plan.dst, plan.width as usize, plan.h_used, plan.x0);
-    let (h, v, h_pairs) = (&plan.h, &plan.v, &plan.h_pairs[..]);
+    let (table, v) = (HTable::new(&plan.h, h_used, &plan.h_pairs), &plan.v);
     let row_len = cw as usize * 3;
     let (n, sw) = (width * 3, sw as usize);
     let kernel = super::linearize::Kernel::new(src, lut);
@@ -537,22 +530,16 @@ pub fn run_linear<T: Sample>(
         .enumerate()
         .for_each(|(band, (rows, (rings, floats)))| {
             let (sum, row_vals) = floats.split_at_mut(sum_len);
-            // Source rows `lo..hi` are in the ring, row `y` in slot `y % ring`.
-            let (mut lo, mut hi) = (0usize, 0usize);
+            let mut window = RingWindow::default();
             for (r, canvas_row) in rows.chunks_exact_mut(row_len).enumerate() {
                 let oy = band * rows_per_band + r;
                 let s = v.start[oy] as usize;
                 let used = v.used(oy);
-                if s < lo || s > hi {
-                    (lo, hi) = (s, s);
-                }
-                for y in hi.max(s)..s + used {
+                for y in window.advance(s, used, ring) {
                     let at = (y * sw + x0 as usize) * 4;
                     let slot = (y % ring) * n;
                     kernel.row(&src[at..at + width * 4], &mut rings[slot..slot + n]);
                 }
-                hi = hi.max(s + used);
-                lo = lo.max(hi.saturating_sub(ring));
                 let w = &v.weights[oy * v.taps..oy * v.taps + used];
                 for (sweep, ws) in w.chunks(V_TAPS).enumerate() {
                     let mut rows: [&[u16]; V_TAPS] = [&[]; V_TAPS];
@@ -563,13 +550,6 @@ pub fn run_linear<T: Sample>(
                     vertical_sweep(&mut sum[..n], &rows[..ws.len()], ws, sweep > 0);
                 }
                 let out_px = &mut canvas_row[dst.x as usize * 3..(dst.x + dst.w) as usize * 3];
-                let table = HTable {
-                    start: &h.start,
-                    weights: &h.weights,
-                    taps: h.taps,
-                    used: h_used,
-                    pairs: h_pairs,
-                };
                 horizontal(out_px, &table, sum, 3, Output::Linear, row_vals);
                 each(dst.y as usize + oy, canvas_row);
             }
@@ -622,6 +602,41 @@ struct HTable<'a> {
     used: usize,
     /// [`Plan::h_pairs`].
     pairs: &'a [f32],
+}
+
+impl<'a> HTable<'a> {
+    fn new(h: &'a AxisTable, used: usize, pairs: &'a [f32]) -> HTable<'a> {
+        HTable {
+            start: &h.start,
+            weights: &h.weights,
+            taps: h.taps,
+            used,
+            pairs,
+        }
+    }
+}
+
+/// Which source rows a band's ring of filtered or linearized rows holds (`lo..hi`, row
+/// `y` in slot `y % ring`) as the band's vertical window slides down the source.
+#[derive(Default)]
+struct RingWindow {
+    lo: usize,
+    hi: usize,
+}
+
+impl RingWindow {
+    /// The rows to fill for the window `s..s + n` (`n ≤ ring`); once they are filled the
+    /// ring holds the whole window. A window that does not continue the ring's (the first
+    /// of a band) starts it over.
+    fn advance(&mut self, s: usize, n: usize, ring: usize) -> std::ops::Range<usize> {
+        if s < self.lo || s > self.hi {
+            (self.lo, self.hi) = (s, s);
+        }
+        let fill = self.hi.max(s)..s + n;
+        self.hi = self.hi.max(s + n);
+        self.lo = self.lo.max(self.hi.saturating_sub(ring));
+        fill
+    }
 }
 
 /// One output row of the horizontal pass over the vertical sums `sum` (`stride` samples a

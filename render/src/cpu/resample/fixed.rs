@@ -20,7 +20,7 @@
 //! errors cancel on flat areas, so a pixel is off by at most
 //! `taps · 2^-(BITS+1) · 255` codes (0.09 codes at 12 taps), in practice a few thousandths.
 
-use super::{Plan, V_TAPS, vertical_sweep};
+use super::{Plan, RingWindow, V_TAPS, vertical_sweep};
 use rayon::prelude::*;
 
 /// Fractional bits of the horizontal weights: a weight of 1.0 is `2^14`, and
@@ -187,28 +187,25 @@ pub fn run(
     let rows = &mut canvas[dst.y as usize * row_len..(dst.y + dst.h) as usize * row_len];
     let (x0, x1) = (dst.x as usize * 3, (dst.x + dst.w) as usize * 3);
     #[cfg(target_arch = "x86_64")]
-    let split = lut512::Split::new(lut);
+    let split = lut512::split(lut);
     rows.par_chunks_mut(t.rows_per_band * row_len)
         .zip(scratch.par_iter_mut())
         .enumerate()
         .for_each(|(band, (rows, scratch))| {
             let (rings, sum) = scratch.split_at_mut(t.ring * t.row_len);
-            // Source rows `lo..hi` are in the ring, row `y` in slot `y % ring`.
-            let (mut lo, mut hi) = (0usize, 0usize);
+            let mut window = RingWindow::default();
             for (r, canvas_row) in rows.chunks_exact_mut(row_len).enumerate() {
                 let oy = band * t.rows_per_band + r;
                 let s = v.start[oy] as usize;
                 let n = v.used(oy);
-                if s < lo || s > hi {
-                    (lo, hi) = (s, s);
-                }
                 // New rows two at a time where they come in pairs (every row of a 2x
                 // downscale): the pair shares each weight load.
-                let mut y = hi.max(s);
-                while y < s + n {
+                let fill = window.advance(s, n, t.ring);
+                let mut y = fill.start;
+                while y < fill.end {
                     let src_at = |y: usize| &src[y * src_row..(y + 1) * src_row];
                     let (a, b) = ((y % t.ring) * t.row_len, ((y + 1) % t.ring) * t.row_len);
-                    if y + 1 < s + n && a < b {
+                    if y + 1 < fill.end && a < b {
                         // Slot `b` follows slot `a` (no wrap between them).
                         let (ra, rb) = rings[a..b + t.row_len].split_at_mut(b - a);
                         horizontal([&mut ra[..t.row_len], rb], [src_at(y), src_at(y + 1)], t);
@@ -218,8 +215,6 @@ pub fn run(
                         y += 1;
                     }
                 }
-                hi = hi.max(s + n);
-                lo = lo.max(hi.saturating_sub(t.ring));
                 // Vertical: the ring's rows for this window, in sweeps of `V_TAPS`.
                 let w = &t.v_weights[oy * v.taps..oy * v.taps + n];
                 for (sweep, ws) in w.chunks(V_TAPS).enumerate() {
@@ -453,33 +448,12 @@ mod x86 {
 /// code below each value and once for the code above.
 #[cfg(target_arch = "x86_64")]
 mod lut512 {
+    pub(crate) use crate::cpu::linearize::x86::Split;
     use std::arch::x86_64::*;
 
-    /// A 256-entry LUT split into low and high bytes.
-    pub struct Split {
-        lo: [u8; 256],
-        hi: [u8; 256],
-    }
-
-    impl Split {
-        /// The split table, when `lut` has 256 entries and the CPU has AVX-512 BW + VBMI.
-        pub fn new(lut: &[u16]) -> Option<Split> {
-            let has = std::is_x86_feature_detected!("avx512f")
-                && std::is_x86_feature_detected!("avx512bw")
-                && std::is_x86_feature_detected!("avx512vbmi")
-                && std::is_x86_feature_detected!("fma");
-            if !has || lut.len() != 256 {
-                return None;
-            }
-            let mut t = Split {
-                lo: [0; 256],
-                hi: [0; 256],
-            };
-            for (i, v) in lut.iter().enumerate() {
-                [t.lo[i], t.hi[i]] = v.to_le_bytes();
-            }
-            Some(t)
-        }
+    /// The split table (linearize's), when the CPU also has FMA for the interpolation.
+    pub fn split(lut: &[u16]) -> Option<Split> {
+        Split::new(lut).filter(|_| std::is_x86_feature_detected!("fma"))
     }
 
     /// Bytes `2j`, `2j + 1` of the output are the low and high byte of value
@@ -511,10 +485,9 @@ mod lut512 {
     #[target_feature(enable = "avx512f,avx512bw,avx512vbmi,fma")]
     pub fn lut_row(out: &mut [u16], vals: &[f32], t: &Split) -> usize {
         let n = out.len().min(vals.len()) / 64 * 64;
-        // SAFETY (table loads): each reads 64 bytes of a 256-byte table or 64-byte array.
+        // SAFETY (loads): each reads a 64-byte array.
         let load = |b: &[u8], at: usize| unsafe { _mm512_loadu_si512(b[at..].as_ptr().cast()) };
-        let lo = [0, 64, 128, 192].map(|at| load(&t.lo, at));
-        let hi = [0, 64, 128, 192].map(|at| load(&t.hi, at));
+        let (lo, hi) = t.registers();
         let order = [load(&ORDER[0], 0), load(&ORDER[1], 0)];
         let (zero, maxv, topv) = (
             _mm512_setzero_ps(),
@@ -754,7 +727,7 @@ mod tests {
         let lut: Vec<u16> = (0..256u32)
             .map(|i| ((i * i * 3 + i * 7) % 65536) as u16)
             .collect();
-        let Some(split) = lut512::Split::new(&lut) else {
+        let Some(split) = lut512::split(&lut) else {
             eprintln!("SKIPPED: this CPU has no AVX-512 VBMI; the kernel is not used here");
             return;
         };
