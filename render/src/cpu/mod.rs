@@ -155,7 +155,6 @@ pub struct Renderer {
     /// Resample plans of recent placements (coefficient tables + scratch), most recent last.
     plans: Vec<resample::Plan>,
     slots: [LayerSlot; MAX_LAYERS],
-    /// Linearized source (linear-light resampling), grown on demand.
     composed: Vec<u16>,
     colored: Vec<u16>,
     /// One quantized canvas buffer per distinct port depth.
@@ -431,7 +430,7 @@ impl Renderer {
             Some(_) => None,
             None => Some(plan_index(
                 &mut self.plans,
-                (src.width, src.height, if fast { 4 } else { 3 }),
+                (src.width, src.height, stride(self.color.resample)),
                 place.crop,
                 place.dst,
                 layer.filter,
@@ -588,10 +587,7 @@ impl Renderer {
             return Ok(());
         }
         let filter = layer.filter;
-        let stride = match self.color.resample {
-            ResampleMode::Linear => 3,
-            ResampleMode::Fast => 4,
-        };
+        let stride = stride(self.color.resample);
         let t = Instant::now();
         let plan = plan_index(&mut self.plans, (sw, sh, stride), place.crop, dst, filter);
         let plan = &mut self.plans[plan];
@@ -640,6 +636,14 @@ impl Renderer {
             }
         }
         Ok(())
+    }
+}
+
+/// Samples a pixel of what the resampler filters: linear RGB, or RGBA code values.
+fn stride(mode: ResampleMode) -> usize {
+    match mode {
+        ResampleMode::Linear => 3,
+        ResampleMode::Fast => 4,
     }
 }
 

@@ -427,11 +427,9 @@ pub fn run<T: Sample>(
 ) {
     // RGBA8 code values through the 8-bit LUT: the fixed-point path.
     if let (Some(bytes), Output::Lut(lut)) = (T::as_u8(src), out)
-        && plan.fixed.is_some()
         && origin == (0, 0)
-        && lut.len() == 256
+        && run_rgba8(plan, bytes, src_row, canvas, cw, lut, |_, _| {})
     {
-        fixed::run(plan, bytes, src_row, canvas, cw, lut, |_, _| {});
         return;
     }
     let stride = plan.key.stride;
@@ -477,25 +475,7 @@ fn vertical<T: Sample>(sum: &mut [f32], src: &[T], first: usize, src_row: usize,
     }
 }
 
-/// [`run`] for RGBA8 code values through the 256-entry `lut` (the whole image, origin
-/// (0, 0)), calling `each(y, row)` on every canvas row `y` as soon as it is written, while
-/// it is in cache. Returns false, doing nothing, when `plan` has no fixed-point tables
-/// (a source narrower than a filter window), so the caller can take the general path.
-pub fn run_rgba8(
-    plan: &mut Plan,
-    src: &[u8],
-    src_row: usize,
-    canvas: &mut [u16],
-    cw: u32,
-    lut: &[u16],
-    each: impl Fn(usize, &mut [u16]) + Sync,
-) -> bool {
-    if plan.fixed.is_none() || lut.len() != 256 {
-        return false;
-    }
-    fixed::run(plan, src, src_row, canvas, cw, lut, each);
-    true
-}
+pub use fixed::run_rgba8;
 
 /// Linearize and resample in one pass per band (`resample = "linear"`): `src` is the whole
 /// RGBA source (`sw` pixels wide, u8 or u16 code values), `lut` its transfer LUT. Each

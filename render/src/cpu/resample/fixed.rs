@@ -165,11 +165,13 @@ fn quantize(w: &[f32]) -> Vec<i16> {
         .collect()
 }
 
-/// Resample the RGBA8 image `src` (rows of `src_row` bytes, the whole image) through
-/// `plan`'s fixed-point tables into the plan's rect of `canvas` (RGB u16, `cw` wide),
-/// through the 256-entry `lut`, then call `each(y, row)` on every canvas row `y` written
-/// (while it is in cache). Does nothing for a plan without them ([`Plan::fixed`]).
-pub fn run(
+/// [`super::run`] for RGBA8 code values (`src`, the whole image, rows of `src_row` bytes)
+/// through the 256-entry `lut`, on the fixed-point path, into the plan's rect of `canvas`
+/// (RGB u16, `cw` wide), calling `each(y, row)` on every canvas row `y` as soon as it is
+/// written, while it is in cache. Returns false, doing nothing, when `plan` has no
+/// fixed-point tables (a source narrower than a filter window, or not a stride-4 plan) or
+/// `lut` is not an 8-bit LUT, so the caller can take the general path.
+pub fn run_rgba8(
     plan: &mut Plan,
     src: &[u8],
     src_row: usize,
@@ -177,11 +179,14 @@ pub fn run(
     cw: u32,
     lut: &[u16],
     each: impl Fn(usize, &mut [u16]) + Sync,
-) {
+) -> bool {
     let (dst, v) = (plan.dst, &plan.v);
     let Some(Fixed { t, scratch }) = plan.fixed.as_mut() else {
-        return;
+        return false;
     };
+    if lut.len() != 256 {
+        return false;
+    }
     let t = &*t;
     let row_len = cw as usize * 3;
     let rows = &mut canvas[dst.y as usize * row_len..(dst.y + dst.h) as usize * row_len];
@@ -241,6 +246,7 @@ pub fn run(
                 each(dst.y as usize + oy, canvas_row);
             }
         });
+    true
 }
 
 /// Source rows through the horizontal pass: `out[i][3·ox + c] = Σ_k w_q · src[i]` as f32.
