@@ -78,19 +78,94 @@ pub fn row_quantized(
     depth: u32,
     t: &[[f32; 8]; 8],
 ) {
-    let w = o.len() / 3;
-    let row_start = (y * w) as u32;
-    let first = spans.partition_point(|s| s.end <= row_start);
-    if spans
-        .get(first)
-        .is_some_and(|s| s.start < row_start + w as u32)
-    {
+    if calibrated(y, o.len() / 3, spans) {
         row_in_place(y, o, gains, calibrations, spans);
         quantize::row_in_place(o, y, depth, t);
         return;
     }
     let (scale, max) = quantize::scale_max(depth);
     scale_quantize(o, gains, &quantize::t24(t, y), scale, max);
+}
+
+/// Whether canvas row `y` (`w` pixels) has calibrated module pixels.
+pub(crate) fn calibrated(y: usize, w: usize, spans: &[CalSpan]) -> bool {
+    let row_start = (y * w) as u32;
+    let first = spans.partition_point(|s| s.end <= row_start);
+    spans
+        .get(first)
+        .is_some_and(|s| s.start < row_start + w as u32)
+}
+
+/// Stages 1, 4 and 5 composed into one table lookup per sample, for 8-bit sources on rows
+/// without calibrated modules: `codes[k][c][v]` is the output code of source value `v` in
+/// channel `c` under the `k`-th dither threshold, computed with the same operations (and
+/// roundings) as linearize, [`scale`] and [`quantize::code`] in sequence, so the bytes are
+/// the same. The table (3 × 256 entries per threshold, 64 thresholds when dithering:
+/// 96 KB) depends only on the wall's colour settings and is built with the renderer.
+pub struct CodeTable {
+    /// The distinct dither thresholds, ascending.
+    thresholds: Vec<f32>,
+    /// `[threshold][channel][value]`.
+    codes: Vec<[[u16; 256]; 3]>,
+}
+
+impl CodeTable {
+    /// The table for `lut` (the 256-entry transfer LUT), `gains`, `depth` and `dither`.
+    pub fn new(lut: &[u16], gains: [f32; 3], depth: u32, dither: crate::wall::Dither) -> Self {
+        let mut thresholds: Vec<f32> = quantize::thresholds(dither, 0)
+            .into_iter()
+            .flatten()
+            .collect();
+        thresholds.sort_by(f32::total_cmp);
+        thresholds.dedup();
+        let (scale, max) = quantize::scale_max(depth);
+        let codes = thresholds
+            .iter()
+            .map(|&t| {
+                [0, 1, 2].map(|c| {
+                    std::array::from_fn(|v| {
+                        let l = lut.get(v).copied().unwrap_or(0);
+                        quantize::code(super::to_u16(l as f32 * gains[c] + 0.5), t, scale, max)
+                    })
+                })
+            })
+            .collect();
+        CodeTable { thresholds, codes }
+    }
+
+    /// Row `y` of RGBA8 source `s` into packed RGB codes `o` (as many pixels), under the
+    /// frame's thresholds `t`. False, with `o` untouched, when a threshold is not one the
+    /// table was built for.
+    pub fn row(&self, s: &[u8], o: &mut [u16], y: usize, t: &[[f32; 8]; 8]) -> bool {
+        let mut tabs = [&self.codes[0]; 8];
+        for (tab, &t) in tabs.iter_mut().zip(&t[y & 7]) {
+            match self.thresholds.binary_search_by(|v| v.total_cmp(&t)) {
+                Ok(k) => *tab = &self.codes[k],
+                Err(_) => return false,
+            }
+        }
+        let mut sc = s.chunks_exact(32);
+        let mut oc = o.chunks_exact_mut(24);
+        for (s, o) in (&mut sc).zip(&mut oc) {
+            for j in 0..8 {
+                let tab = tabs[j];
+                o[3 * j] = tab[0][usize::from(s[4 * j])];
+                o[3 * j + 1] = tab[1][usize::from(s[4 * j + 1])];
+                o[3 * j + 2] = tab[2][usize::from(s[4 * j + 2])];
+            }
+        }
+        for ((s, o), tab) in sc
+            .remainder()
+            .chunks_exact(4)
+            .zip(oc.into_remainder().chunks_exact_mut(3))
+            .zip(tabs)
+        {
+            for c in 0..3 {
+                o[c] = tab[c][usize::from(s[c])];
+            }
+        }
+        true
+    }
 }
 
 multiversion! {

@@ -160,6 +160,8 @@ pub struct Renderer {
     /// One quantized canvas buffer per distinct port depth.
     quantized: Vec<(u32, Vec<u16>)>,
     port_quant: Vec<usize>,
+    /// Source byte → output code, for 1:1 RGBA8 video on a wall with one depth.
+    codes: Option<color::CodeTable>,
     clock: u64,
     times: StageTimes,
     cache_hits: u64,
@@ -199,6 +201,16 @@ impl Renderer {
             .iter()
             .map(|p| depths.iter().position(|&d| d == p.depth).unwrap_or(0))
             .collect();
+        let gains = gains(&wall.color);
+        let codes = match depths[..] {
+            [depth] => Some(color::CodeTable::new(
+                &luts.lut8[..],
+                gains,
+                depth,
+                wall.color.dither,
+            )),
+            _ => None,
+        };
         let slot = || LayerSlot {
             canvas: vec![0; canvas],
             key: None,
@@ -206,7 +218,7 @@ impl Renderer {
         };
         Ok(Renderer {
             color: wall.color.clone(),
-            gains: gains(&wall.color),
+            gains,
             luts,
             background,
             pool,
@@ -216,6 +228,7 @@ impl Renderer {
             colored: vec![0; buffer],
             quantized: depths.into_iter().map(|d| (d, vec![0; buffer])).collect(),
             port_quant,
+            codes,
             clock: 0,
             times: StageTimes::default(),
             cache_hits: 0,
@@ -472,23 +485,35 @@ impl Renderer {
         }
         let (sx, sy) = place.one_to_one.unwrap_or((0, 0));
         let origin = (sy as usize * src.width as usize + sx as usize) * 4;
+        // Rows without calibrated modules take one table lookup per sample when the
+        // source is 8-bit; the others are linearized, then coloured and quantized.
+        let table = |y: usize, s: &[u8], o: &mut [u16]| {
+            self.codes
+                .as_ref()
+                .is_some_and(|c| !color::calibrated(y, w, spans) && c.row(s, o, y, th))
+        };
         fn rows<T: Sample>(
             d: &[T],
             lut: &[u16],
             (origin, row_len, w): (usize, usize, usize),
             canvas: &mut [u16],
+            table: impl Fn(usize, &[u8], &mut [u16]) -> bool + Sync,
             each: impl Fn(usize, &mut [u16]) + Sync,
         ) {
             let kernel = linearize::Kernel::new(d, lut);
             canvas.par_chunks_mut(w * 3).enumerate().for_each(|(y, o)| {
-                kernel.row(&d[origin + y * row_len..][..w * 4], o);
+                let s = &d[origin + y * row_len..][..w * 4];
+                if T::as_u8(s).is_some_and(|b| table(y, b, o)) {
+                    return;
+                }
+                kernel.row(s, o);
                 each(y, o);
             });
         }
         let shape = (origin, row_len, w);
         match src.data {
-            PixelData::Rgba8(d) => rows(d, &self.luts.lut8[..], shape, canvas, each),
-            PixelData::Rgba16(d) => rows(d, &self.luts.lut16, shape, canvas, each),
+            PixelData::Rgba8(d) => rows(d, &self.luts.lut8[..], shape, canvas, table, each),
+            PixelData::Rgba16(d) => rows(d, &self.luts.lut16, shape, canvas, table, each),
         }
         color::quantized_extra(self.background, gains, extra, depth);
         self.colored_from = None;
