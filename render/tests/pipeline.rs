@@ -1167,3 +1167,104 @@ fn scaled_video_matches_the_separate_stages() {
         }
     }
 }
+
+/// A single-depth wall laid out so that no band cut avoids every module: two columns of
+/// 32x16 (1/8 scan) modules, the right one 7 rows lower, some upside down (reversed runs),
+/// some on a zigzag mapper (scattered slots), with an 8-bit pixel stream at the bottom (a
+/// port the fused pack does not cover).
+fn banded_wall(mode: ResampleMode) -> Wall {
+    let mut types = BTreeMap::new();
+    types.insert("a".to_string(), mtype(32, 16, Some(8), "RGB"));
+    let mut zig = mtype(32, 32, Some(8), "GBR");
+    zig.mapper = "stripe".into();
+    types.insert("z".to_string(), zig);
+    types.insert("s".to_string(), mtype(64, 12, None, "BGR"));
+    let (mut left, mut right) = (Vec::new(), Vec::new());
+    let (mut yl, mut yr) = (0i64, 7i64);
+    for i in 0..6i64 {
+        let kind = if i % 3 == 1 { "z" } else { "a" };
+        let mut m = module(kind, 0, yl);
+        if i % 2 == 1 {
+            m.rotate = 180;
+        }
+        left.push(m);
+        yl += if kind == "z" { 32 } else { 16 };
+        let kind = if i % 3 == 2 { "z" } else { "a" };
+        right.push(module(kind, 32, yr));
+        yr += if kind == "z" { 32 } else { 16 };
+    }
+    let spec = WallSpec {
+        name: "banded".into(),
+        refresh_hz: 60,
+        canvas: CanvasSpec {
+            width: 64,
+            height: 150,
+        },
+        color: ColorSpec {
+            brightness: 0.9,
+            white_point: [1.0, 0.85, 0.95],
+            bit_depth: 8,
+            dither: Dither::OrderedTemporal,
+            resample: mode,
+            ..ColorSpec::default()
+        },
+        module_types: types,
+        outputs: vec![
+            port("left", OutputFormat::Bitplanes, left),
+            port("right", OutputFormat::Bitplanes, right),
+            port("stream", OutputFormat::Rgb8, vec![module("s", 0, 138)]),
+        ],
+    };
+    Wall::from_spec(&spec, "banded.toml").unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// Video frames on the direct paths pack each bit-plane group inside the render band that
+/// writes its rows (groups whose rows span two bands after the bands); keyed stills pack
+/// the whole buffer after the frame. Same bytes on every port, for 1, 2 and 3 threads, 1:1
+/// and scaled sources, 8- and 16-bit, both resample modes.
+#[test]
+fn packing_inside_the_bands_matches_packing_after_the_frame() {
+    for mode in [ResampleMode::Fast, ResampleMode::Linear] {
+        let wall = banded_wall(mode);
+        for threads in [1, 2, 3] {
+            let new = || {
+                let r = Renderer::with_threads(&wall, threads).unwrap_or_else(|e| panic!("{e}"));
+                let f = WallFrame::new(r.geometry());
+                (r, f)
+            };
+            let (mut keyed_r, mut keyed_f) = new();
+            let (mut video_r, mut video_f) = new();
+            let (local, rest) = video_r.fused_units().unwrap_or((0, 0));
+            assert!(
+                local > 0,
+                "{mode:?} {threads} threads: no units packed in band"
+            );
+            if threads > 1 {
+                assert!(rest > 0, "{mode:?} {threads} threads: no unit spans a cut");
+            }
+            for (sw, sh) in [(64, 150), (97, 211), (40, 61)] {
+                let src = rgba8(sw, sh, |x, y| {
+                    [(x * 7 + y) as u8, (y * 5 + x * 3) as u8, (x * y + 9) as u8]
+                });
+                let src16: Vec<u16> = src.iter().map(|&v| (u16::from(v) * 257) ^ 7).collect();
+                for deep in [false, true] {
+                    for n in 0..2u64 {
+                        let image = if deep {
+                            SourceImage::rgba16(sw, sh, &src16)
+                        } else {
+                            SourceImage::rgba8(sw, sh, &src)
+                        };
+                        let keyed = Layer::new(image.with_key(9)).fit(Fit::Stretch);
+                        render(&mut keyed_r, &mut keyed_f, &Scene::single(n, keyed));
+                        let video = Layer::new(image).fit(Fit::Stretch);
+                        render(&mut video_r, &mut video_f, &Scene::single(n, video));
+                        let what =
+                            format!("{mode:?} {threads} threads {sw}x{sh} deep {deep} frame {n}");
+                        assert!(same(&keyed_f, &video_f), "{what}: in-band and after differ");
+                        assert_eq!(quantized(&keyed_r, 8), quantized(&video_r, 8), "{what}");
+                    }
+                }
+            }
+        }
+    }
+}

@@ -102,11 +102,18 @@ pub(crate) fn calibrated(y: usize, w: usize, spans: &[CalSpan]) -> bool {
 /// roundings) as linearize, [`scale`] and [`quantize::code`] in sequence, so the bytes are
 /// the same. The table (3 × 256 entries per threshold, 64 thresholds when dithering:
 /// 96 KB) depends only on the wall's colour settings and is built with the renderer.
+/// Each frame, [`CodeTable::prepare`] lays out, per row class (`y & 7`), the 24 tables of
+/// its 8 pixel columns × 3 channels one after the other, so the row kernel addresses all
+/// of them from one base register.
 pub struct CodeTable {
     /// The distinct dither thresholds, ascending.
     thresholds: Vec<f32>,
     /// `[threshold][channel][value]`.
     codes: Vec<[[u16; 256]; 3]>,
+    /// This frame's `[y & 7][x & 7][channel][value]`.
+    frame: Vec<[[[u16; 256]; 3]; 8]>,
+    /// Whether `frame` matches the thresholds of the last `prepare`.
+    ready: bool,
 }
 
 impl CodeTable {
@@ -130,28 +137,49 @@ impl CodeTable {
                 })
             })
             .collect();
-        CodeTable { thresholds, codes }
+        CodeTable {
+            thresholds,
+            codes,
+            frame: vec![[[[0; 256]; 3]; 8]; 8],
+            ready: false,
+        }
+    }
+
+    /// Lay out this frame's tables for thresholds `t`; false (and [`CodeTable::row`]
+    /// declines) when a threshold is not one the table was built for.
+    pub fn prepare(&mut self, t: &[[f32; 8]; 8]) -> bool {
+        self.ready = false;
+        for (class, row) in self.frame.iter_mut().zip(t) {
+            for (tabs, &t) in class.iter_mut().zip(row) {
+                match self.thresholds.binary_search_by(|v| v.total_cmp(&t)) {
+                    Ok(k) => *tabs = self.codes[k],
+                    Err(_) => return false,
+                }
+            }
+        }
+        self.ready = true;
+        true
     }
 
     /// Row `y` of RGBA8 source `s` into packed RGB codes `o` (as many pixels), under the
-    /// frame's thresholds `t`. False, with `o` untouched, when a threshold is not one the
-    /// table was built for.
-    pub fn row(&self, s: &[u8], o: &mut [u16], y: usize, t: &[[f32; 8]; 8]) -> bool {
-        let mut tabs = [&self.codes[0]; 8];
-        for (tab, &t) in tabs.iter_mut().zip(&t[y & 7]) {
-            match self.thresholds.binary_search_by(|v| v.total_cmp(&t)) {
-                Ok(k) => *tab = &self.codes[k],
-                Err(_) => return false,
-            }
+    /// thresholds of the last [`CodeTable::prepare`]. False, with `o` untouched, if that
+    /// declined.
+    pub fn row(&self, s: &[u8], o: &mut [u16], y: usize) -> bool {
+        if !self.ready {
+            return false;
         }
+        let Some(tabs) = self.frame.get(y & 7) else {
+            return false;
+        };
         let mut sc = s.chunks_exact(32);
         let mut oc = o.chunks_exact_mut(24);
         for (s, o) in (&mut sc).zip(&mut oc) {
             for j in 0..8 {
-                let tab = tabs[j];
-                o[3 * j] = tab[0][usize::from(s[4 * j])];
-                o[3 * j + 1] = tab[1][usize::from(s[4 * j + 1])];
-                o[3 * j + 2] = tab[2][usize::from(s[4 * j + 2])];
+                let px = u32::from_le_bytes([s[4 * j], s[4 * j + 1], s[4 * j + 2], s[4 * j + 3]]);
+                let tab = &tabs[j];
+                o[3 * j] = tab[0][(px & 0xFF) as usize];
+                o[3 * j + 1] = tab[1][(px >> 8 & 0xFF) as usize];
+                o[3 * j + 2] = tab[2][(px >> 16 & 0xFF) as usize];
             }
         }
         for ((s, o), tab) in sc

@@ -44,6 +44,7 @@ pub(crate) fn to_u16(x: f32) -> u16 {
     unsafe { x.to_int_unchecked::<i32>() as u16 }
 }
 
+pub mod bands;
 pub mod color;
 pub mod compose;
 pub mod linearize;
@@ -56,6 +57,7 @@ use crate::error::RenderError;
 use crate::frame::{Filter, Fit, Layer, MAX_LAYERS, PixelData, Scene, WallFrame};
 use crate::geometry::Geometry;
 use crate::wall::{ColorSpec, ResampleMode, Wall};
+use bands::Bands;
 use rayon::prelude::*;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -162,6 +164,10 @@ pub struct Renderer {
     port_quant: Vec<usize>,
     /// Source byte → output code, for 1:1 RGBA8 video on a wall with one depth.
     codes: Option<color::CodeTable>,
+    /// The pack fused into the direct paths' bands (walls with one depth).
+    fused: Option<pack::Fused>,
+    /// This frame's port buffers, for the fused pack (capacity: one per port).
+    outs: Vec<pack::PortOut>,
     clock: u64,
     times: StageTimes,
     cache_hits: u64,
@@ -211,6 +217,8 @@ impl Renderer {
             )),
             _ => None,
         };
+        let fused =
+            (codes.is_some()).then(|| pack::Fused::new(&geometry, pool.current_num_threads() * 2));
         let slot = || LayerSlot {
             canvas: vec![0; canvas],
             key: None,
@@ -229,6 +237,8 @@ impl Renderer {
             quantized: depths.into_iter().map(|d| (d, vec![0; buffer])).collect(),
             port_quant,
             codes,
+            fused,
+            outs: Vec::with_capacity(geometry.ports.len()),
             clock: 0,
             times: StageTimes::default(),
             cache_hits: 0,
@@ -270,6 +280,12 @@ impl Renderer {
         pool.install(|| f(self))
     }
 
+    /// The fused pack's units: packed inside a band, and after the bands (tests).
+    #[doc(hidden)]
+    pub fn fused_units(&self) -> Option<(usize, usize)> {
+        self.fused.as_ref().map(pack::Fused::units)
+    }
+
     /// The quantized canvas buffer for `depth` from the last frame (tests, emulator checks).
     pub fn quantized(&self, depth: u32) -> Option<&[u16]> {
         self.quantized
@@ -306,8 +322,7 @@ impl Renderer {
         self.clock += 1;
         if let Some(layer) = self.direct_layer(scene) {
             let th = quantize::thresholds(self.color.dither, scene.frame_number);
-            if self.render_direct(layer, &th) {
-                self.pack(scene, frame);
+            if self.render_direct(layer, &th, scene, frame) {
                 return Ok(());
             }
         }
@@ -426,14 +441,23 @@ impl Renderer {
             .then_some(layer)
     }
 
-    /// Stages 1, 2, 4 and 5 fused for a [`Renderer::direct_layer`]: each canvas row is
+    /// Stages 1, 2, 4, 5 and 6 fused for a [`Renderer::direct_layer`]: each canvas row is
     /// linearized (1:1) or resampled into the quantized buffer, coloured and quantized
-    /// there in place while it is in cache. The arithmetic is that of the separate stages,
-    /// so the bytes are the same; the time counts as colour's (1:1) or resample's
-    /// (scaled). Returns false, having done nothing, when the scaled job has no plan for
-    /// this path (fast mode needs RGBA8 and a source at least one filter window wide; the
-    /// general path renders the others).
-    fn render_direct(&mut self, layer: &Layer<'_>, th: &[[f32; 8]; 8]) -> bool {
+    /// there in place while it is in cache, and the bit-plane groups whose rows are then
+    /// complete are packed from the band's rows, also still in cache ([`pack::Fused`]).
+    /// The arithmetic is that of the separate stages, so the bytes are the same. Time
+    /// counts as colour's (1:1) or resample's (scaled), less pack's share: the groups
+    /// packed after the bands, plus the in-band packing time divided by the threads.
+    /// Returns false, having done nothing, when the scaled job has no plan for this path
+    /// (fast mode needs RGBA8 and a source at least one filter window wide; the general
+    /// path renders the others).
+    fn render_direct(
+        &mut self,
+        layer: &Layer<'_>,
+        th: &[[f32; 8]; 8],
+        scene: &Scene<'_>,
+        frame: &mut WallFrame,
+    ) -> bool {
         let t = Instant::now();
         let (cw, ch) = (self.geometry.width, self.geometry.height);
         let src = &layer.source;
@@ -449,75 +473,159 @@ impl Renderer {
                 layer.filter,
             )),
         };
+        if place.one_to_one.is_some()
+            && let Some(codes) = &mut self.codes
+        {
+            codes.prepare(th);
+        }
         let g = &self.geometry;
         let Some((depth, q)) = self.quantized.first_mut() else {
             return false;
         };
         let (depth, w) = (*depth, cw as usize);
-        let (canvas, extra) = q.split_at_mut(g.canvas_pixels() * 3);
+        let row_len = w * 3;
+        let canvas_len = g.canvas_pixels() * 3;
+        let (canvas, extra) = q.split_at_mut(canvas_len);
         let (gains, cal, spans) = (self.gains, &g.calibrations[..], &g.cal_spans[..]);
-        let each = |y: usize, o: &mut [u16]| {
-            color::row_quantized(y, o, gains, cal, spans, depth, th);
+        // The extra pixels first: the fused pack may read them from the first row on.
+        color::quantized_extra(self.background, gains, extra, depth);
+        let extra = &*extra;
+        let fused = self.fused.as_ref();
+        let bands = fused.map(|f| *f.bands());
+        self.outs.clear();
+        self.outs.extend(
+            frame
+                .ports
+                .iter_mut()
+                .map(|b| pack::PortOut::new(&mut b.bytes)),
+        );
+        let outs = &self.outs[..];
+        let packing = std::sync::atomic::AtomicU64::new(0);
+        // After each row: the units it completes, from the band's rows so far.
+        let finish = |first: usize, rows: &mut [u16]| {
+            let Some(f) = fused else { return };
+            let y = first + rows.len() / row_len - 1;
+            let t = Instant::now();
+            let q = pack::Codes::band(rows, first * row_len, canvas_len, extra);
+            // SAFETY: `outs` are this frame's port buffers, which nothing else touches
+            // until `pack_rest`; the bands are `f.bands()`, so row `y`'s units are packed
+            // once, here, by the band that owns the row.
+            if unsafe { f.row(y, &q, &g.ports, outs) } {
+                let ns = t.elapsed().as_nanos() as u64;
+                packing.fetch_add(ns, std::sync::atomic::Ordering::Relaxed);
+            }
         };
-        let row_len = src.width as usize * 4;
-        if let Some(plan) = plan {
+        let each = |first: usize, rows: &mut [u16]| {
+            let r = rows.len() / row_len - 1;
+            color::row_quantized(
+                first + r,
+                &mut rows[r * row_len..],
+                gains,
+                cal,
+                spans,
+                depth,
+                th,
+            );
+            finish(first, rows);
+        };
+        let stage = if let Some(plan) = plan {
             let (plan, sw) = (&mut self.plans[plan], src.width);
             let (lut8, lut16) = (&self.luts.lut8[..], &self.luts.lut16[..]);
+            let src_row = src.width as usize * 4;
+            let b = bands.as_ref();
             let done = match (fast, src.data) {
                 (true, PixelData::Rgba8(d)) => {
-                    resample::run_rgba8(plan, d, row_len, canvas, cw, lut8, each)
+                    resample::run_rgba8(plan, d, src_row, canvas, cw, lut8, b, each)
                 }
                 (true, PixelData::Rgba16(_)) => false,
                 (false, PixelData::Rgba8(d)) => {
-                    resample::run_linear(plan, d, sw, lut8, canvas, cw, each)
+                    resample::run_linear(plan, d, sw, lut8, canvas, cw, b, each)
                 }
                 (false, PixelData::Rgba16(d)) => {
-                    resample::run_linear(plan, d, sw, lut16, canvas, cw, each)
+                    resample::run_linear(plan, d, sw, lut16, canvas, cw, b, each)
                 }
             };
             if !done {
                 return false;
             }
-            color::quantized_extra(self.background, gains, extra, depth);
-            self.colored_from = None;
-            self.times[1] = t.elapsed();
-            return true;
-        }
-        let (sx, sy) = place.one_to_one.unwrap_or((0, 0));
-        let origin = (sy as usize * src.width as usize + sx as usize) * 4;
-        // Rows without calibrated modules take one table lookup per sample when the
-        // source is 8-bit; the others are linearized, then coloured and quantized.
-        let table = |y: usize, s: &[u8], o: &mut [u16]| {
-            self.codes
-                .as_ref()
-                .is_some_and(|c| !color::calibrated(y, w, spans) && c.row(s, o, y, th))
+            1
+        } else {
+            let (sx, sy) = place.one_to_one.unwrap_or((0, 0));
+            let origin = (sy as usize * src.width as usize + sx as usize) * 4;
+            let bands = bands.unwrap_or_else(|| Bands::per_thread(ch as usize, &[]));
+            // Rows without calibrated modules take one table lookup per sample when the
+            // source is 8-bit; the others are linearized, then coloured and quantized.
+            let table = |y: usize, s: &[u8], o: &mut [u16]| {
+                self.codes
+                    .as_ref()
+                    .is_some_and(|c| !color::calibrated(y, w, spans) && c.row(s, o, y))
+            };
+            #[allow(clippy::too_many_arguments)]
+            fn rows<T: Sample>(
+                d: &[T],
+                lut: &[u16],
+                (origin, src_row, w): (usize, usize, usize),
+                canvas: &mut [u16],
+                bands: &Bands,
+                table: impl Fn(usize, &[u8], &mut [u16]) -> bool + Sync,
+                each: impl resample::Each,
+                finish: impl resample::Each,
+            ) {
+                let kernel = linearize::Kernel::new(d, lut);
+                let row_len = w * 3;
+                let mut parts = bands.split(canvas, row_len);
+                parts[..bands.len()]
+                    .par_iter_mut()
+                    .enumerate()
+                    .for_each(|(band, rows)| {
+                        let first = bands.start(band);
+                        for r in 0..rows.len() / row_len {
+                            let y = first + r;
+                            let s = &d[origin + y * src_row..][..w * 4];
+                            let o = &mut rows[r * row_len..(r + 1) * row_len];
+                            if T::as_u8(s).is_some_and(|b| table(y, b, o)) {
+                                finish(first, &mut rows[..(r + 1) * row_len]);
+                            } else {
+                                kernel.row(s, o);
+                                each(first, &mut rows[..(r + 1) * row_len]);
+                            }
+                        }
+                    });
+            }
+            let shape = (origin, src.width as usize * 4, w);
+            let luts = (&self.luts.lut8[..], &self.luts.lut16[..]);
+            match src.data {
+                PixelData::Rgba8(d) => rows(d, luts.0, shape, canvas, &bands, table, each, finish),
+                PixelData::Rgba16(d) => rows(d, luts.1, shape, canvas, &bands, table, each, finish),
+            }
+            3
         };
-        fn rows<T: Sample>(
-            d: &[T],
-            lut: &[u16],
-            (origin, row_len, w): (usize, usize, usize),
-            canvas: &mut [u16],
-            table: impl Fn(usize, &[u8], &mut [u16]) -> bool + Sync,
-            each: impl Fn(usize, &mut [u16]) + Sync,
-        ) {
-            let kernel = linearize::Kernel::new(d, lut);
-            canvas.par_chunks_mut(w * 3).enumerate().for_each(|(y, o)| {
-                let s = &d[origin + y * row_len..][..w * 4];
-                if T::as_u8(s).is_some_and(|b| table(y, b, o)) {
-                    return;
-                }
-                kernel.row(s, o);
-                each(y, o);
-            });
-        }
-        let shape = (origin, row_len, w);
-        match src.data {
-            PixelData::Rgba8(d) => rows(d, &self.luts.lut8[..], shape, canvas, table, each),
-            PixelData::Rgba16(d) => rows(d, &self.luts.lut16, shape, canvas, table, each),
-        }
-        color::quantized_extra(self.background, gains, extra, depth);
         self.colored_from = None;
-        self.times[3] = t.elapsed();
+        // The units that span two bands, then the ports the units do not cover.
+        let t_rest = Instant::now();
+        if let Some(f) = fused {
+            // SAFETY: every band has finished; `outs` are still this frame's buffers and
+            // are not touched after this call.
+            unsafe { f.rest(q, &g.ports, outs) };
+        }
+        for (i, ((port, buf), &qi)) in g
+            .ports
+            .iter()
+            .zip(&mut frame.ports)
+            .zip(&self.port_quant)
+            .enumerate()
+        {
+            if !fused.is_some_and(|f| f.covers(i)) {
+                pack::port(port, &self.quantized[qi].1, &mut buf.bytes);
+            }
+        }
+        frame.frame_number = scene.frame_number;
+        let total = t.elapsed();
+        let threads = rayon::current_num_threads().max(1) as u64;
+        let in_band = Duration::from_nanos(packing.into_inner() / threads);
+        let pack = (t_rest.elapsed() + in_band).min(total);
+        self.times[stage] = total - pack;
+        self.times[5] = pack;
         true
     }
 
@@ -624,10 +732,10 @@ impl Renderer {
                 let t = Instant::now();
                 match src.data {
                     PixelData::Rgba8(d) => {
-                        resample::run_linear(plan, d, sw, lut8, canvas, cw, |_, _| {})
+                        resample::run_linear(plan, d, sw, lut8, canvas, cw, None, |_, _| {})
                     }
                     PixelData::Rgba16(d) => {
-                        resample::run_linear(plan, d, sw, lut16, canvas, cw, |_, _| {})
+                        resample::run_linear(plan, d, sw, lut16, canvas, cw, None, |_, _| {})
                     }
                 };
                 self.times[1] += t.elapsed();

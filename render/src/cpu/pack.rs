@@ -28,6 +28,7 @@
 //! and for the baseline) and is the fallback. The per-bit loop of design §5 is kept as
 //! [`reference_bitplanes`], the specification both are tested against.
 
+use super::bands::Bands;
 use crate::geometry::{PACK_GROUP, PortMap, Run};
 use crate::wall::OutputFormat;
 use rayon::prelude::*;
@@ -48,41 +49,203 @@ pub fn port(port: &PortMap, q: &[u16], out: &mut [u8]) {
     }
 }
 
+/// Read access to a quantized canvas buffer's codes by sample index (pixel index · 3 +
+/// channel): the whole buffer, or, inside a render band ([`Fused`]), the rows the band has
+/// written so far plus the two extra pixels, which are written before the bands start.
+#[derive(Debug, Clone, Copy)]
+pub struct Codes<'a> {
+    rows: &'a [u16],
+    /// Sample index of `rows[0]`.
+    first: usize,
+    /// Sample index of the extra pixels (`usize::MAX`: `rows` holds them).
+    extra_at: usize,
+    extra: &'a [u16],
+}
+
+impl<'a> Codes<'a> {
+    /// A whole quantized buffer.
+    pub fn whole(q: &'a [u16]) -> Codes<'a> {
+        Codes {
+            rows: q,
+            first: 0,
+            extra_at: usize::MAX,
+            extra: &[],
+        }
+    }
+
+    /// Canvas rows starting at sample `first`, and the extra pixels (from sample
+    /// `extra_at` on).
+    pub fn band(rows: &'a [u16], first: usize, extra_at: usize, extra: &'a [u16]) -> Codes<'a> {
+        Codes {
+            rows,
+            first,
+            extra_at,
+            extra,
+        }
+    }
+
+    /// Samples `i .. i + n`, if this view has them.
+    #[inline(always)]
+    fn get(&self, i: usize, n: usize) -> Option<&'a [u16]> {
+        if i >= self.extra_at {
+            self.extra.get(i - self.extra_at..)?.get(..n)
+        } else {
+            self.rows.get(i.checked_sub(self.first)?..)?.get(..n)
+        }
+    }
+}
+
+/// The wire channels (R1 G1 B1 R2 G2 B2) of one position; zero for a slot outside `q`
+/// (which a compiled geometry never has).
 #[inline(always)]
-fn gather(q: &[u16], slots: &[u32], order: [u8; 3]) -> [u16; 6] {
-    let i1 = slots[0] as usize * 3;
-    let i2 = slots[1] as usize * 3;
-    let (r, g, b) = (
-        usize::from(order[0]),
-        usize::from(order[1]),
-        usize::from(order[2]),
-    );
-    [
-        q[i1 + r],
-        q[i1 + g],
-        q[i1 + b],
-        q[i2 + r],
-        q[i2 + g],
-        q[i2 + b],
-    ]
+fn gather(q: &Codes<'_>, slots: &[u32], order: [u8; 3]) -> [u16; 6] {
+    let px = |slot: u32| {
+        q.get(slot as usize * 3, 3).map_or([0; 3], |p| {
+            order.map(|c| p.get(usize::from(c)).copied().unwrap_or(0))
+        })
+    };
+    let ([r1, g1, b1], [r2, g2, b2]) = (px(slots[0]), px(slots[1]));
+    [r1, g1, b1, r2, g2, b2]
+}
+
+/// An address block of a bit-plane buffer: `planes` rows of `positions` bytes at `base`.
+/// Kernels write positions `p0 .. p1` of every row (see [`Kernel::span`]).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct BlockOut {
+    base: *mut u8,
+    positions: usize,
+    planes: usize,
+}
+
+impl BlockOut {
+    /// `block`, if it holds `planes` rows of `positions` bytes.
+    fn new(block: &mut [u8], planes: usize, positions: usize) -> Option<BlockOut> {
+        (block.len() >= planes * positions).then_some(BlockOut {
+            base: block.as_mut_ptr(),
+            positions,
+            planes,
+        })
+    }
+
+    /// Address `a`'s block of a whole port buffer `out` (`ptr`, `len` bytes).
+    ///
+    /// # Safety
+    /// `ptr` must be valid for writes of `len` bytes for as long as the result is used.
+    pub(crate) unsafe fn in_port(
+        ptr: *mut u8,
+        len: usize,
+        port: &PortMap,
+        a: usize,
+    ) -> Option<BlockOut> {
+        let (positions, planes) = (port.positions as usize, port.depth as usize);
+        let at = a.checked_mul(planes * positions)?;
+        (at + planes * positions <= len).then(|| BlockOut {
+            // SAFETY: `at` is within the buffer (checked just above).
+            base: unsafe { ptr.add(at) },
+            positions,
+            planes,
+        })
+    }
+
+    /// The plane rows of the `n` positions from `p`.
+    #[inline(always)]
+    fn group(self, p: usize, n: usize) -> GroupOut {
+        GroupOut {
+            // SAFETY: (never dereferenced here) callers keep `p + n` within a row.
+            base: self.base.wrapping_add(p),
+            stride: self.positions,
+            n,
+        }
+    }
+}
+
+/// Where the plane rows of one group of positions go: plane `b`'s `n` bytes at
+/// `base + b · stride`.
+#[derive(Debug, Clone, Copy)]
+struct GroupOut {
+    base: *mut u8,
+    stride: usize,
+    n: usize,
+}
+
+impl GroupOut {
+    /// Plane `b`'s bytes.
+    ///
+    /// # Safety
+    /// The group must lie within a [`BlockOut`] that is valid for writes, `b` below its
+    /// plane count, and no other reference to these bytes may be live.
+    #[inline(always)]
+    unsafe fn row<'a>(self, b: usize) -> &'a mut [u8] {
+        // SAFETY: the caller's contract.
+        unsafe { std::slice::from_raw_parts_mut(self.base.add(b * self.stride), self.n) }
+    }
 }
 
 /// Bit planes: `out[(a · planes + plane) · positions + p]`, bit k = wire channel k.
 pub fn bitplanes(port: &PortMap, q: &[u16], out: &mut [u8]) {
-    #[cfg(target_arch = "x86_64")]
-    if std::is_x86_feature_detected!("avx2") {
-        return each_address(port, out, |a, block| {
-            // SAFETY: the CPU has AVX2 (checked just above).
-            unsafe { avx2::address(port, q, a, block) }
-        });
-    }
-    portable_bitplanes(port, q, out);
+    bitplanes_with(Kernel::new(), port, q, out);
 }
 
 /// [`bitplanes`] with the portable kernel, whatever the CPU has; for tests.
 #[doc(hidden)]
 pub fn portable_bitplanes(port: &PortMap, q: &[u16], out: &mut [u8]) {
-    each_address(port, out, |a, block| address(port, q, a, block));
+    bitplanes_with(Kernel::PORTABLE, port, q, out);
+}
+
+fn bitplanes_with(kernel: Kernel, port: &PortMap, q: &[u16], out: &mut [u8]) {
+    let q = Codes::whole(q);
+    let (positions, planes) = (port.positions as usize, port.depth as usize);
+    each_address(port, out, |a, block| {
+        if let Some(block) = BlockOut::new(block, planes, positions) {
+            // SAFETY: `block` is this address's part of `out`, which only this call holds.
+            unsafe { kernel.span(port, &q, a, 0..positions, block) }
+        }
+    });
+}
+
+/// The fastest bit-plane kernel the CPU has.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Kernel {
+    #[cfg(target_arch = "x86_64")]
+    avx2: bool,
+}
+
+impl Kernel {
+    const PORTABLE: Kernel = Kernel {
+        #[cfg(target_arch = "x86_64")]
+        avx2: false,
+    };
+
+    pub(crate) fn new() -> Kernel {
+        Kernel {
+            #[cfg(target_arch = "x86_64")]
+            avx2: std::is_x86_feature_detected!("avx2"),
+        }
+    }
+
+    /// Pack positions `ps` of row address `a` of `port` from `q` into `out`, a group of
+    /// [`GROUP`] at a time. `ps` starts on a group boundary.
+    ///
+    /// # Safety
+    /// Positions `ps` of every plane row of `out` must be valid for writes, within a row,
+    /// and accessed by nothing else meanwhile.
+    #[inline(always)]
+    pub(crate) unsafe fn span(
+        self,
+        port: &PortMap,
+        q: &Codes<'_>,
+        a: usize,
+        ps: std::ops::Range<usize>,
+        out: BlockOut,
+    ) {
+        #[cfg(target_arch = "x86_64")]
+        if self.avx2 {
+            // SAFETY: the CPU has AVX2 (detected in `new`); the rest is the caller's.
+            return unsafe { avx2::span(port, q, a, ps, out) };
+        }
+        // SAFETY: the caller's contract.
+        unsafe { span(port, q, a, ps, out) }
+    }
 }
 
 /// Run `f(a, block)` for every row address's block of `out`, in parallel.
@@ -114,7 +277,7 @@ impl Channels {
 /// One line of a group that is a run, into wire channels `3 · line ..`: contiguous loads of
 /// 32 pixels, deinterleaved. False (and `ch` partly written) if `run` is not one.
 #[inline(always)]
-fn line_run(q: &[u16], run: Run, order: [u8; 3], line: usize, ch: &mut Channels) -> bool {
+fn line_run(q: &Codes<'_>, run: Run, order: [u8; 3], line: usize, ch: &mut Channels) -> bool {
     // Canvas channels R, G, B, low and high bytes.
     let mut lo = [[0u8; GROUP]; 3];
     let mut hi = [[0u8; GROUP]; 3];
@@ -125,8 +288,7 @@ fn line_run(q: &[u16], run: Run, order: [u8; 3], line: usize, ch: &mut Channels)
             None => return false,
         },
         Run::Same(pixel) => {
-            let i = pixel as usize * 3;
-            let Some(px) = q.get(i..i + 3) else {
+            let Some(px) = q.get(pixel as usize * 3, 3) else {
                 return false;
             };
             for c in 0..3 {
@@ -138,7 +300,7 @@ fn line_run(q: &[u16], run: Run, order: [u8; 3], line: usize, ch: &mut Channels)
         Run::Scattered => return false,
     };
     if i != usize::MAX {
-        let Some(px) = q.get(i..i + GROUP * 3) else {
+        let Some(px) = q.get(i, GROUP * 3) else {
             return false;
         };
         let Ok(px) = <&[u16; GROUP * 3]>::try_from(px) else {
@@ -162,13 +324,13 @@ fn line_run(q: &[u16], run: Run, order: [u8; 3], line: usize, ch: &mut Channels)
 
 /// A group whose two lines are runs with colour order `order`, into `ch`.
 #[inline(always)]
-fn gather_runs(q: &[u16], runs: [Run; 2], order: [u8; 3], ch: &mut Channels) -> bool {
+fn gather_runs(q: &Codes<'_>, runs: [Run; 2], order: [u8; 3], ch: &mut Channels) -> bool {
     line_run(q, runs[0], order, 0, ch) && line_run(q, runs[1], order, 1, ch)
 }
 
 /// Any `n ≤ GROUP` positions, slot by slot, into `ch`; lanes from `n` on are zero.
 #[inline(always)]
-fn gather_slots(q: &[u16], slots: &[u32], order: &[[u8; 3]], n: usize, ch: &mut Channels) {
+fn gather_slots(q: &Codes<'_>, slots: &[u32], order: &[[u8; 3]], n: usize, ch: &mut Channels) {
     if n < GROUP {
         *ch = Channels::ZERO;
     }
@@ -232,12 +394,17 @@ fn transpose4(rows: &[Lanes; 6]) -> [Lanes; 8] {
     r
 }
 
-/// Store the planes of `n` positions starting at `p`.
+/// Store the planes of a group.
+///
+/// # Safety
+/// `out` must be valid for `planes` plane rows, and nothing else may access them.
 #[inline(always)]
-fn emit(ch: &Channels, planes: usize, positions: usize, p: usize, n: usize, block: &mut [u8]) {
+unsafe fn emit(ch: &Channels, planes: usize, out: GroupOut) {
+    let n = out.n;
     let lo = transpose(&ch.lo);
     for (b, row) in lo.iter().enumerate().take(planes) {
-        block[b * positions + p..][..n].copy_from_slice(&row[..n]);
+        // SAFETY: the caller's contract.
+        unsafe { out.row(b) }.copy_from_slice(&row[..n]);
     }
     if planes > 8 {
         let hi = if planes > 12 {
@@ -246,7 +413,8 @@ fn emit(ch: &Channels, planes: usize, positions: usize, p: usize, n: usize, bloc
             transpose4(&ch.hi)
         };
         for (b, row) in hi.iter().enumerate().take(planes - 8) {
-            block[(b + 8) * positions + p..][..n].copy_from_slice(&row[..n]);
+            // SAFETY: the caller's contract.
+            unsafe { out.row(b + 8) }.copy_from_slice(&row[..n]);
         }
     }
 }
@@ -259,33 +427,32 @@ fn address_runs(port: &PortMap, a: usize, groups: usize) -> Option<&[[Run; 2]]> 
         .flatten()
 }
 
-multiversion! {
-/// All planes of row address `a` into `block` (portable kernel).
-fn address(port: &PortMap, q: &[u16], a: usize, block: &mut [u8]) {
-    let positions = port.positions as usize;
-    let planes = port.depth as usize;
-    let slots = &port.slots[a * positions * 2..(a + 1) * positions * 2];
-    let groups = positions / GROUP;
-    let runs = address_runs(port, a, groups);
-    let mut ch = Channels::ZERO;
-    for g in 0..groups {
-        let p = g * GROUP;
-        let fast = match runs {
-            Some(r) => gather_runs(q, r[g], port.order[p], &mut ch),
-            None => false,
-        };
-        if !fast {
-            gather_slots(q, &slots[p * 2..(p + GROUP) * 2], &port.order[p..p + GROUP], GROUP, &mut ch);
-        }
-        emit(&ch, planes, positions, p, GROUP, block);
-    }
-    let p = groups * GROUP;
-    if p < positions {
-        let n = positions - p;
-        gather_slots(q, &slots[p * 2..], &port.order[p..], n, &mut ch);
-        emit(&ch, planes, positions, p, n, block);
-    }
+/// The groups of positions `ps`: `(first position, positions)`.
+#[inline(always)]
+fn groups(ps: std::ops::Range<usize>) -> impl Iterator<Item = (usize, usize)> {
+    ps.clone()
+        .step_by(GROUP)
+        .map(move |p| (p, GROUP.min(ps.end - p)))
 }
+
+/// [`Kernel::span`], portable.
+///
+/// # Safety
+/// As for [`Kernel::span`].
+unsafe fn span(port: &PortMap, q: &Codes<'_>, a: usize, ps: std::ops::Range<usize>, out: BlockOut) {
+    let positions = port.positions as usize;
+    let runs = address_runs(port, a, positions / GROUP);
+    let mut ch = Channels::ZERO;
+    for (p, n) in groups(ps) {
+        let fast = n == GROUP
+            && runs.is_some_and(|r| gather_runs(q, r[p / GROUP], port.order[p], &mut ch));
+        if !fast {
+            let slots = &port.slots[(a * positions + p) * 2..(a * positions + p + n) * 2];
+            gather_slots(q, slots, &port.order[p..p + n], n, &mut ch);
+        }
+        // SAFETY: the caller's contract.
+        unsafe { emit(&ch, out.planes, out.group(p, n)) };
+    }
 }
 
 /// The AVX2 kernel: the same steps as the portable one on `__m256i` registers, with the
@@ -294,8 +461,12 @@ fn address(port: &PortMap, q: &[u16], a: usize, block: &mut [u8]) {
 /// there.
 #[cfg(target_arch = "x86_64")]
 mod avx2 {
-    use super::{Channels, GROUP, PortMap, Run, address_runs, gather_slots};
+    use super::{
+        BlockOut, Channels, Codes, GROUP, GroupOut, PortMap, Run, address_runs, gather_slots,
+        groups,
+    };
     use core::arch::x86_64::*;
+    use std::ops::Range;
 
     /// `SHUFFLES[reverse][c][t]`: the `vpshufb` control that picks, from the `t`-th 16 bytes
     /// of 8 interleaved pixels (48 bytes: R lo, R hi, G lo, ... per pixel), channel `c`'s
@@ -391,13 +562,12 @@ mod avx2 {
     /// # Safety
     /// The CPU must have AVX2.
     #[inline(always)]
-    unsafe fn line(q: &[u16], run: Run) -> Option<Line> {
+    unsafe fn line(q: &Codes<'_>, run: Run) -> Option<Line> {
         let (i, reverse) = match run {
             Run::Forward(first) => (first as usize * 3, false),
             Run::Reverse(first) => ((first as usize + 1).checked_sub(GROUP)? * 3, true),
             Run::Same(pixel) => {
-                let i = pixel as usize * 3;
-                let px = q.get(i..i + 3)?;
+                let px = q.get(pixel as usize * 3, 3)?;
                 // SAFETY: the caller guarantees AVX2.
                 let splat = |v: u16| unsafe { _mm256_set1_epi8(v as i8) };
                 return Some((
@@ -407,7 +577,7 @@ mod avx2 {
             }
             Run::Scattered => return None,
         };
-        let px = q.get(i..i + GROUP * 3)?.try_into().ok()?;
+        let px = q.get(i, GROUP * 3)?.try_into().ok()?;
         // SAFETY: the caller guarantees AVX2.
         Some(unsafe { deinterleave(px, reverse) })
     }
@@ -417,7 +587,7 @@ mod avx2 {
     /// # Safety
     /// The CPU must have AVX2.
     #[inline(always)]
-    unsafe fn runs(q: &[u16], runs: [Run; 2], order: [u8; 3]) -> Option<Wire> {
+    unsafe fn runs(q: &Codes<'_>, runs: [Run; 2], order: [u8; 3]) -> Option<Wire> {
         // SAFETY: the caller guarantees AVX2.
         let (lo0, hi0) = unsafe { line(q, runs[0])? };
         // SAFETY: as above.
@@ -526,14 +696,13 @@ mod avx2 {
         }
     }
 
-    /// The first `n` bytes of `v` to `block[off..]`.
+    /// The first `n` bytes of `v` to `dst` (`n` long).
     ///
     /// # Safety
     /// The CPU must have AVX2.
     #[inline(always)]
-    unsafe fn store(block: &mut [u8], off: usize, v: __m256i, n: usize) {
-        if n == GROUP {
-            let dst = &mut block[off..off + GROUP];
+    unsafe fn store(dst: &mut [u8], v: __m256i) {
+        if let Ok(dst) = <&mut [u8; GROUP]>::try_from(&mut *dst) {
             // SAFETY: the caller guarantees AVX2; `dst` is 32 writable bytes and `storeu`
             // has no alignment requirement.
             unsafe { _mm256_storeu_si256(dst.as_mut_ptr().cast(), v) };
@@ -541,79 +710,283 @@ mod avx2 {
             let mut tmp = [0u8; GROUP];
             // SAFETY: as above, into the 32 bytes of `tmp`.
             unsafe { _mm256_storeu_si256(tmp.as_mut_ptr().cast(), v) };
-            block[off..off + n].copy_from_slice(&tmp[..n]);
+            let n = dst.len().min(GROUP);
+            dst[..n].copy_from_slice(&tmp[..n]);
         }
     }
 
-    /// The planes of `n` positions starting at `p`.
+    /// The planes of a group.
     ///
     /// # Safety
-    /// The CPU must have AVX2.
+    /// The CPU must have AVX2; `out` must be valid for `planes` plane rows, and nothing
+    /// else may access them.
     #[inline(always)]
-    unsafe fn emit(
-        (lo, hi): Wire,
-        planes: usize,
-        positions: usize,
-        p: usize,
-        n: usize,
-        block: &mut [u8],
-    ) {
-        // SAFETY (every call below): the caller guarantees AVX2.
+    unsafe fn emit((lo, hi): Wire, planes: usize, out: GroupOut) {
+        // SAFETY (every call below): the caller guarantees AVX2 and `out`.
         let rows = unsafe { transpose(lo) };
         for (b, &row) in rows.iter().enumerate().take(planes) {
-            unsafe { store(block, b * positions + p, row, n) };
+            unsafe { store(out.row(b), row) };
         }
         if planes > 12 {
             let rows = unsafe { transpose(hi) };
             for (b, &row) in rows.iter().enumerate().take(planes - 8) {
-                unsafe { store(block, (b + 8) * positions + p, row, n) };
+                unsafe { store(out.row(b + 8), row) };
             }
         } else if planes > 8 {
             let rows = unsafe { transpose4(hi) };
             for (b, &row) in rows.iter().enumerate().take(planes - 8) {
-                unsafe { store(block, (b + 8) * positions + p, row, n) };
+                unsafe { store(out.row(b + 8), row) };
             }
         }
     }
 
-    /// All planes of row address `a` into `block`.
+    /// [`super::Kernel::span`] on AVX2.
+    ///
+    /// # Safety
+    /// The CPU must have AVX2; the rest as for [`super::Kernel::span`].
     #[target_feature(enable = "avx2")]
-    pub(super) fn address(port: &PortMap, q: &[u16], a: usize, block: &mut [u8]) {
+    pub(super) unsafe fn span(
+        port: &PortMap,
+        q: &Codes<'_>,
+        a: usize,
+        ps: Range<usize>,
+        out: BlockOut,
+    ) {
         let positions = port.positions as usize;
-        let planes = port.depth as usize;
-        let slots = &port.slots[a * positions * 2..(a + 1) * positions * 2];
-        let groups = positions / GROUP;
-        let descriptors = address_runs(port, a, groups);
+        let descriptors = address_runs(port, a, positions / GROUP);
         let mut scratch = Channels::ZERO;
         // SAFETY (every helper call below): this function is compiled for AVX2 and only
-        // called when the CPU has it.
-        for g in 0..groups {
-            let p = g * GROUP;
+        // called when the CPU has it; `out` is the caller's.
+        for (p, n) in groups(ps) {
             let fast = match descriptors {
-                Some(d) => unsafe { runs(q, d[g], port.order[p]) },
-                None => None,
+                Some(d) if n == GROUP => unsafe { runs(q, d[p / GROUP], port.order[p]) },
+                _ => None,
             };
             let ch = match fast {
                 Some(ch) => ch,
                 None => {
-                    gather_slots(
-                        q,
-                        &slots[p * 2..(p + GROUP) * 2],
-                        &port.order[p..p + GROUP],
-                        GROUP,
-                        &mut scratch,
-                    );
+                    let slots = &port.slots[(a * positions + p) * 2..(a * positions + p + n) * 2];
+                    gather_slots(q, slots, &port.order[p..p + n], n, &mut scratch);
                     unsafe { load(&scratch) }
                 }
             };
-            unsafe { emit(ch, planes, positions, p, GROUP, block) };
+            unsafe { emit(ch, out.planes, out.group(p, n)) };
         }
-        let p = groups * GROUP;
-        if p < positions {
-            let n = positions - p;
-            gather_slots(q, &slots[p * 2..], &port.order[p..], n, &mut scratch);
-            unsafe { emit(load(&scratch), planes, positions, p, n, block) };
+    }
+}
+
+/// A port buffer the fused pack writes while the render bands run: its bytes, as a raw
+/// pointer, because bands on different threads write disjoint parts of the same buffer.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct PortOut {
+    ptr: *mut u8,
+    len: usize,
+}
+
+// SAFETY: a `PortOut` is only dereferenced through `Fused`, whose units write disjoint
+// bytes (see `Fused::new`), while the frame that owns the buffer is mutably borrowed.
+unsafe impl Send for PortOut {}
+// SAFETY: as above.
+unsafe impl Sync for PortOut {}
+
+impl PortOut {
+    /// The buffer of `bytes`. Valid while `bytes` is neither moved nor otherwise accessed.
+    pub(crate) fn new(bytes: &mut [u8]) -> PortOut {
+        PortOut {
+            ptr: bytes.as_mut_ptr(),
+            len: bytes.len(),
         }
+    }
+}
+
+/// A run of groups of one address of one bit-plane port whose two lines read canvas rows
+/// `lo ..= hi` only (plus the extra pixels).
+#[derive(Debug, Clone, Copy)]
+struct Unit {
+    port: u32,
+    a: u32,
+    p0: u32,
+    p1: u32,
+    lo: u32,
+    hi: u32,
+}
+
+/// Packing fused into the render bands (the direct paths): every bit-plane port's groups,
+/// as [`Unit`]s of consecutive groups that read the same canvas rows. A unit whose rows
+/// lie in one band is packed by that band right after it writes the unit's last row, while
+/// the rows are still in cache; the others (rows in two bands) are packed after the bands,
+/// from the whole buffer. Pixel-stream ports are packed after the frame as before.
+///
+/// Each unit covers its positions of every plane row of its address, and the units of a
+/// port partition its positions, so no two units write the same byte: that is what lets
+/// bands on different threads write one port buffer through [`PortOut`].
+#[derive(Debug)]
+pub struct Fused {
+    /// The bands the units are sorted for; the render pass must use them.
+    bands: Bands,
+    /// Units inside one band, by last row.
+    local: Vec<Unit>,
+    /// `local[by_row[y] .. by_row[y + 1]]` end at canvas row `y`.
+    by_row: Vec<u32>,
+    /// Units that span two bands.
+    rest: Vec<Unit>,
+    /// Ports whose every byte the units cover (bit planes).
+    covered: Vec<bool>,
+    kernel: Kernel,
+}
+
+impl Fused {
+    /// Plan the units of `geometry`'s bit-plane ports for `bands` bands (cut, within
+    /// reach, where the fewest units span the cut).
+    pub fn new(geometry: &crate::geometry::Geometry, bands: usize) -> Fused {
+        let (w, h) = (geometry.width as usize, geometry.height as usize);
+        let canvas = w * h;
+        let mut units = Vec::new();
+        for (pi, port) in geometry.ports.iter().enumerate() {
+            if port.format != OutputFormat::Bitplanes {
+                continue;
+            }
+            let positions = port.positions as usize;
+            for a in 0..port.addresses as usize {
+                let mut cur: Option<Unit> = None;
+                for (p, n) in groups(0..positions) {
+                    let slots = &port.slots[(a * positions + p) * 2..(a * positions + p + n) * 2];
+                    let rows = slots
+                        .iter()
+                        .filter(|&&s| (s as usize) < canvas)
+                        .map(|&s| s as usize / w);
+                    let (lo, hi) = rows.fold((usize::MAX, 0), |(lo, hi), y| (lo.min(y), hi.max(y)));
+                    let (lo, hi) = if lo > hi {
+                        (0, 0)
+                    } else {
+                        (lo as u32, hi as u32)
+                    };
+                    match &mut cur {
+                        Some(u) if u.lo == lo && u.hi == hi => u.p1 = (p + n) as u32,
+                        _ => {
+                            units.extend(cur.take());
+                            cur = Some(Unit {
+                                port: pi as u32,
+                                a: a as u32,
+                                p0: p as u32,
+                                p1: (p + n) as u32,
+                                lo,
+                                hi,
+                            });
+                        }
+                    }
+                }
+                units.extend(cur);
+            }
+        }
+        // What cutting just before row y costs: the positions of units spanning it.
+        let mut cost = vec![0i64; h + 1];
+        for u in &units {
+            if u.lo < u.hi {
+                let n = i64::from(u.p1 - u.p0);
+                cost[u.lo as usize + 1] += n;
+                cost[u.hi as usize + 1] -= n;
+            }
+        }
+        let mut run = 0i64;
+        let cost: Vec<u32> = cost
+            .iter()
+            .map(|c| {
+                run += c;
+                run.clamp(0, i64::from(u32::MAX)) as u32
+            })
+            .collect();
+        let bands = Bands::new(h, bands, &cost);
+        let (mut local, rest): (Vec<Unit>, Vec<Unit>) = units
+            .into_iter()
+            .partition(|u| bands.of(u.lo as usize) == bands.of(u.hi as usize));
+        local.sort_by_key(|u| u.hi);
+        let by_row = (0..=h)
+            .map(|y| local.partition_point(|u| (u.hi as usize) < y) as u32)
+            .collect();
+        let covered = geometry
+            .ports
+            .iter()
+            .map(|p| p.format == OutputFormat::Bitplanes)
+            .collect();
+        Fused {
+            bands,
+            local,
+            by_row,
+            rest,
+            covered,
+            kernel: Kernel::new(),
+        }
+    }
+
+    /// Units packed inside a band, and after the bands.
+    pub fn units(&self) -> (usize, usize) {
+        (self.local.len(), self.rest.len())
+    }
+
+    /// The bands the render pass must use.
+    pub fn bands(&self) -> &Bands {
+        &self.bands
+    }
+
+    /// Whether port `i`'s buffer is packed here (the caller packs the others).
+    pub fn covers(&self, i: usize) -> bool {
+        self.covered.get(i).copied().unwrap_or(false)
+    }
+
+    /// Pack the units that end at canvas row `y`, reading `q` (the band's rows so far).
+    /// Returns whether there were any.
+    ///
+    /// # Safety
+    /// `outs` must be the buffers of the geometry's ports, valid for writes and not
+    /// otherwise accessed until the frame's units are all packed; each row's units are
+    /// packed once per frame, by the band that owns the row.
+    pub(crate) unsafe fn row(
+        &self,
+        y: usize,
+        q: &Codes<'_>,
+        ports: &[PortMap],
+        outs: &[PortOut],
+    ) -> bool {
+        let (Some(&a), Some(&b)) = (self.by_row.get(y), self.by_row.get(y + 1)) else {
+            return false;
+        };
+        for u in &self.local[a as usize..b as usize] {
+            // SAFETY: the caller's contract; units write disjoint bytes.
+            unsafe { self.unit(u, q, ports, outs) };
+        }
+        a < b
+    }
+
+    /// Pack the units that span two bands, from the whole quantized buffer `q`, in
+    /// parallel.
+    ///
+    /// # Safety
+    /// As for [`Fused::row`], after every band has finished.
+    pub(crate) unsafe fn rest(&self, q: &[u16], ports: &[PortMap], outs: &[PortOut]) {
+        let q = Codes::whole(q);
+        self.rest.par_iter().for_each(|u| {
+            // SAFETY: the caller's contract; units write disjoint bytes.
+            unsafe { self.unit(u, &q, ports, outs) }
+        });
+    }
+
+    /// # Safety
+    /// As for [`Fused::row`].
+    unsafe fn unit(&self, u: &Unit, q: &Codes<'_>, ports: &[PortMap], outs: &[PortOut]) {
+        let (Some(port), Some(out)) = (ports.get(u.port as usize), outs.get(u.port as usize))
+        else {
+            return;
+        };
+        // SAFETY: `out` is valid for writes (the caller's contract).
+        let Some(block) = (unsafe { BlockOut::in_port(out.ptr, out.len, port, u.a as usize) })
+        else {
+            return;
+        };
+        let ps = u.p0 as usize..(u.p1 as usize).min(port.positions as usize);
+        // SAFETY: the unit's positions of this address block are written by this call
+        // only (units are disjoint), and the block is within the buffer.
+        unsafe { self.kernel.span(port, q, u.a as usize, ps, block) };
     }
 }
 
@@ -626,7 +999,7 @@ pub fn reference_bitplanes(port: &PortMap, q: &[u16], out: &mut [u8]) {
         for plane in 0..planes {
             for p in 0..positions {
                 let slot = (a * positions + p) * 2;
-                let v = gather(q, &port.slots[slot..], port.order[p]);
+                let v = gather(&Codes::whole(q), &port.slots[slot..], port.order[p]);
                 let mut byte = 0u8;
                 for (k, c) in v.iter().enumerate() {
                     byte |= (((c >> plane) & 1) as u8) << k;

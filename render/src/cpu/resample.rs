@@ -219,8 +219,7 @@ const V_TAPS: usize = 8;
 
 /// Lanes the horizontal tables are padded to (the GPU reads them as they are).
 const LANES: usize = 8;
-/// Most bands of output rows a plan splits into (each owns its scratch rows).
-const MAX_BANDS: usize = 32;
+use super::bands::{Bands, MAX_BANDS};
 
 /// Everything needed to resample one placement, built once and reused every frame.
 #[derive(Debug)]
@@ -240,7 +239,8 @@ pub struct Plan {
     pub height: u32,
     /// Destination rect on the canvas.
     pub dst: Rect,
-    rows_per_band: usize,
+    /// The bands of the general pass ([`run`]).
+    bands: Bands,
     /// Weights the horizontal pass sums per output pixel: the most any pixel uses (the
     /// table itself is padded further, to [`LANES`]).
     h_used: usize,
@@ -263,7 +263,7 @@ pub struct Plan {
 #[derive(Debug)]
 struct LinearRing {
     ring: usize,
-    rows_per_band: usize,
+    bands: Bands,
     scratch: Vec<(Vec<u16>, Vec<f32>)>,
 }
 
@@ -281,9 +281,8 @@ impl Plan {
     /// 3 for linear RGB), its `crop`, onto the canvas rect `dst`.
     pub fn new(sw: u32, sh: u32, stride: usize, crop: [f64; 4], dst: Rect, filter: Filter) -> Plan {
         let mut plan = Plan::tables(sw, sh, stride, crop, dst, filter);
-        let bands = (dst.h as usize).div_ceil(plan.rows_per_band).max(1);
         let len = plan.sum_len() + dst.w as usize * 3;
-        plan.scratch = (0..bands).map(|_| vec![0f32; len]).collect();
+        plan.scratch = (0..plan.bands.len()).map(|_| vec![0f32; len]).collect();
         if stride == 4 {
             plan.fixed = fixed::Fixed::new(&plan, sw);
         }
@@ -297,17 +296,13 @@ impl Plan {
             }
         }
         if stride == 3 {
-            // Each band fills its ring from its first window on: a few bands per thread
-            // balance the load without linearizing many rows twice.
             let ring = plan.v.taps;
-            let bands = (rayon::current_num_threads() * 2).clamp(1, MAX_BANDS);
-            let rows_per_band = (dst.h as usize).div_ceil(bands).max(1);
-            let bands = (dst.h as usize).div_ceil(rows_per_band).max(1);
+            let bands = Bands::per_thread(dst.h as usize, &[]);
             let row = plan.width as usize * 3;
             plan.linear = Some(LinearRing {
                 ring,
-                rows_per_band,
-                scratch: (0..bands)
+                bands,
+                scratch: (0..bands.len())
                     .map(|_| (vec![0u16; ring * row], vec![0f32; len]))
                     .collect(),
             });
@@ -343,8 +338,6 @@ impl Plan {
             .max()
             .unwrap_or(y0 + 1);
         let h_used = (0..dst.w as usize).map(|i| h.used(i)).max().unwrap_or(1);
-        let bands = (dst.h as usize).clamp(1, MAX_BANDS);
-        let rows_per_band = (dst.h as usize).div_ceil(bands);
         Plan {
             key: PlanKey {
                 src: (sw, sh),
@@ -360,7 +353,7 @@ impl Plan {
             y0,
             height: y1 - y0,
             dst,
-            rows_per_band,
+            bands: Bands::new(dst.h as usize, MAX_BANDS, &[]),
             h_used,
             scratch: Vec::new(),
             fixed: None,
@@ -428,26 +421,28 @@ pub fn run<T: Sample>(
     // RGBA8 code values through the 8-bit LUT: the fixed-point path.
     if let (Some(bytes), Output::Lut(lut)) = (T::as_u8(src), out)
         && origin == (0, 0)
-        && run_rgba8(plan, bytes, src_row, canvas, cw, lut, |_, _| {})
+        && run_rgba8(plan, bytes, src_row, canvas, cw, lut, None, |_, _| {})
     {
         return;
     }
     let stride = plan.key.stride;
     let sum_len = plan.sum_len();
     let (dst, width, h_used) = (plan.dst, plan.width as usize, plan.h_used);
-    let (x0, rows_per_band) = (plan.x0 as usize, plan.rows_per_band);
+    let (x0, bands) = (plan.x0 as usize, plan.bands);
     let (table, v) = (HTable::new(&plan.h, h_used, &plan.h_pairs), &plan.v);
     let row_len = cw as usize * 3;
     let (ox0, oy0) = (origin.0 as usize, origin.1 as usize);
     let n = width * stride;
     let rows = &mut canvas[dst.y as usize * row_len..(dst.y + dst.h) as usize * row_len];
-    rows.par_chunks_mut(rows_per_band * row_len)
+    let mut parts = bands.split(rows, row_len);
+    parts[..bands.len()]
+        .par_iter_mut()
         .zip(plan.scratch.par_iter_mut())
         .enumerate()
         .for_each(|(band, (rows, scratch))| {
             let (sum, row_vals) = scratch.split_at_mut(sum_len);
             for (r, canvas_row) in rows.chunks_exact_mut(row_len).enumerate() {
-                let oy = band * rows_per_band + r;
+                let oy = bands.start(band) + r;
                 // Vertical pass: sum = Σ w · source row, over the columns the plan reads.
                 let s0 = v.start[oy] as usize;
                 let wv = &v.weights[oy * v.taps..oy * v.taps + v.used(oy)];
@@ -477,13 +472,30 @@ fn vertical<T: Sample>(sum: &mut [f32], src: &[T], first: usize, src_row: usize,
 
 pub use fixed::run_rgba8;
 
+/// What a fused pass calls after writing each output row: `each(first, rows)` gets the
+/// band's rows written so far, from canvas row `first` on; the last of them is the new
+/// row, still in cache. (The whole band so far, not just the row, so that the fused pack
+/// can read the rows its units need.)
+pub trait Each: Fn(usize, &mut [u16]) + Sync {}
+impl<F: Fn(usize, &mut [u16]) + Sync> Each for F {}
+
+/// `bands` if they fit a pass over `dst` with `scratch` bands of scratch, else `own`
+/// (None: `bands` were asked for and do not fit).
+fn fit_bands(bands: Option<&Bands>, own: Bands, scratch: usize, dst: Rect) -> Option<Bands> {
+    match bands {
+        None => Some(own),
+        Some(b) => (b.len() <= scratch && b.rows() == dst.h as usize).then_some(*b),
+    }
+}
+
 /// Linearize and resample in one pass per band (`resample = "linear"`): `src` is the whole
 /// RGBA source (`sw` pixels wide, u8 or u16 code values), `lut` its transfer LUT. Each
 /// source row the plan reads is linearized once, into the band's ring, where the vertical
 /// pass reads it (the whole linearized source never goes through memory); each output row
-/// is written to the plan's rect of `canvas` and handed to `each(y, row)` while in cache.
-/// The arithmetic is that of [`super::linearize::rect`] then [`run`], so are the bytes.
-/// Returns false, doing nothing, for a plan without rings (not a stride-3 plan).
+/// is written to the plan's rect of `canvas`, then `each` sees it while it is in cache
+/// (see [`Each`]). The arithmetic is that of [`super::linearize::rect`] then [`run`], so
+/// are the bytes. Returns false, doing nothing, for a plan without rings (not a stride-3
+/// plan) or when `bands` (instead of the plan's own) do not fit it.
 #[allow(clippy::too_many_arguments)]
 pub fn run_linear<T: Sample>(
     plan: &mut Plan,
@@ -492,27 +504,36 @@ pub fn run_linear<T: Sample>(
     lut: &[u16],
     canvas: &mut [u16],
     cw: u32,
-    each: impl Fn(usize, &mut [u16]) + Sync,
+    bands: Option<&Bands>,
+    each: impl Each,
 ) -> bool {
     let sum_len = plan.sum_len();
+    let dst = plan.dst;
     let Some(lin) = plan.linear.as_mut() else {
         return false;
     };
-    let (ring, rows_per_band) = (lin.ring, lin.rows_per_band);
+    let Some(bands) = fit_bands(bands, lin.bands, lin.scratch.len(), dst) else {
+        return false;
+    };
+    let ring = lin.ring;
     let (dst, width, h_used, x0) = (plan.dst, plan.width as usize, plan.h_used, plan.x0);
     let (table, v) = (HTable::new(&plan.h, h_used, &plan.h_pairs), &plan.v);
     let row_len = cw as usize * 3;
     let (n, sw) = (width * 3, sw as usize);
     let kernel = super::linearize::Kernel::new(src, lut);
     let rows = &mut canvas[dst.y as usize * row_len..(dst.y + dst.h) as usize * row_len];
-    rows.par_chunks_mut(rows_per_band * row_len)
+    let mut parts = bands.split(rows, row_len);
+    parts[..bands.len()]
+        .par_iter_mut()
         .zip(lin.scratch.par_iter_mut())
         .enumerate()
         .for_each(|(band, (rows, (rings, floats)))| {
             let (sum, row_vals) = floats.split_at_mut(sum_len);
             let mut window = RingWindow::default();
-            for (r, canvas_row) in rows.chunks_exact_mut(row_len).enumerate() {
-                let oy = band * rows_per_band + r;
+            let first = bands.start(band);
+            for r in 0..rows.len() / row_len {
+                let oy = first + r;
+                let canvas_row = &mut rows[r * row_len..(r + 1) * row_len];
                 let s = v.start[oy] as usize;
                 let used = v.used(oy);
                 for y in window.advance(s, used, ring) {
@@ -531,7 +552,7 @@ pub fn run_linear<T: Sample>(
                 }
                 let out_px = &mut canvas_row[dst.x as usize * 3..(dst.x + dst.w) as usize * 3];
                 horizontal(out_px, &table, sum, 3, Output::Linear, row_vals);
-                each(dst.y as usize + oy, canvas_row);
+                each(dst.y as usize + first, &mut rows[..(r + 1) * row_len]);
             }
         });
     true

@@ -20,7 +20,8 @@
 //! errors cancel on flat areas, so a pixel is off by at most
 //! `taps · 2^-(BITS+1) · 255` codes (0.09 codes at 12 taps), in practice a few thousandths.
 
-use super::{Plan, RingWindow, V_TAPS, vertical_sweep};
+use super::{Each, Plan, RingWindow, V_TAPS, fit_bands, vertical_sweep};
+use crate::cpu::bands::Bands;
 use rayon::prelude::*;
 
 /// Fractional bits of the horizontal weights: a weight of 1.0 is `2^14`, and
@@ -69,7 +70,7 @@ struct Tables {
     ring: usize,
     /// Floats a ring row holds: the padded width's RGB plus [`SLACK`].
     row_len: usize,
-    rows_per_band: usize,
+    bands: Bands,
 }
 
 impl Fixed {
@@ -124,12 +125,8 @@ impl Fixed {
         let v_weights = v.weights.iter().map(|w| w * scale).collect();
         let ring = v.taps;
         let row_len = padded * 3 + SLACK;
-        // Each band fills its ring from its first window on, so bands cost the filter's
-        // overlap once each: a few per thread balance the load without redoing much.
-        let bands = (rayon::current_num_threads() * 2).clamp(1, super::MAX_BANDS);
-        let rows_per_band = (plan.dst.h as usize).div_ceil(bands);
-        let bands = (plan.dst.h as usize).div_ceil(rows_per_band);
-        let scratch = (0..bands)
+        let bands = Bands::per_thread(plan.dst.h as usize, &[]);
+        let scratch = (0..bands.len())
             .map(|_| vec![0f32; ring * row_len + width * 3])
             .collect();
         Some(Fixed {
@@ -144,7 +141,7 @@ impl Fixed {
                 v_weights,
                 ring,
                 row_len,
-                rows_per_band,
+                bands,
             },
             scratch,
         })
@@ -168,9 +165,11 @@ fn quantize(w: &[f32]) -> Vec<i16> {
 /// [`super::run`] for RGBA8 code values (`src`, the whole image, rows of `src_row` bytes)
 /// through the 256-entry `lut`, on the fixed-point path, into the plan's rect of `canvas`
 /// (RGB u16, `cw` wide), calling `each(y, row)` on every canvas row `y` as soon as it is
-/// written, while it is in cache. Returns false, doing nothing, when `plan` has no
-/// fixed-point tables (a source narrower than a filter window, or not a stride-4 plan) or
-/// `lut` is not an 8-bit LUT, so the caller can take the general path.
+/// written, while it is in cache (see [`Each`]). Returns false, doing nothing, when `plan`
+/// has no fixed-point tables (a source narrower than a filter window, or not a stride-4
+/// plan), `lut` is not an 8-bit LUT or `bands` (instead of the plan's own) do not fit, so
+/// the caller can take the general path.
+#[allow(clippy::too_many_arguments)]
 pub fn run_rgba8(
     plan: &mut Plan,
     src: &[u8],
@@ -178,10 +177,14 @@ pub fn run_rgba8(
     canvas: &mut [u16],
     cw: u32,
     lut: &[u16],
-    each: impl Fn(usize, &mut [u16]) + Sync,
+    bands: Option<&Bands>,
+    each: impl Each,
 ) -> bool {
     let (dst, v) = (plan.dst, &plan.v);
     let Some(Fixed { t, scratch }) = plan.fixed.as_mut() else {
+        return false;
+    };
+    let Some(bands) = fit_bands(bands, t.bands, scratch.len(), dst) else {
         return false;
     };
     if lut.len() != 256 {
@@ -193,14 +196,18 @@ pub fn run_rgba8(
     let (x0, x1) = (dst.x as usize * 3, (dst.x + dst.w) as usize * 3);
     #[cfg(target_arch = "x86_64")]
     let split = lut512::split(lut);
-    rows.par_chunks_mut(t.rows_per_band * row_len)
+    let mut parts = bands.split(rows, row_len);
+    parts[..bands.len()]
+        .par_iter_mut()
         .zip(scratch.par_iter_mut())
         .enumerate()
         .for_each(|(band, (rows, scratch))| {
             let (rings, sum) = scratch.split_at_mut(t.ring * t.row_len);
             let mut window = RingWindow::default();
-            for (r, canvas_row) in rows.chunks_exact_mut(row_len).enumerate() {
-                let oy = band * t.rows_per_band + r;
+            let first = bands.start(band);
+            for r in 0..rows.len() / row_len {
+                let oy = first + r;
+                let canvas_row = &mut rows[r * row_len..(r + 1) * row_len];
                 let s = v.start[oy] as usize;
                 let n = v.used(oy);
                 // New rows two at a time where they come in pairs (every row of a 2x
@@ -243,7 +250,7 @@ pub fn run_rgba8(
                 };
                 let done = x1 - x0 - out.len();
                 super::lut_row(out, &sum[done..], lut);
-                each(dst.y as usize + oy, canvas_row);
+                each(dst.y as usize + first, &mut rows[..(r + 1) * row_len]);
             }
         });
     true
