@@ -92,6 +92,10 @@ pub struct BenchReport {
     pub pacing_input: String,
     /// Pacer lateness.
     pub lateness_us: Lateness,
+    /// CPU time the hypervisor took from this machine's CPUs during the pacing run, all
+    /// CPUs together, ms (`steal` in `/proc/stat`; `null` where the OS does not say). On a
+    /// VM, lateness the output thread's priority cannot prevent shows up here.
+    pub steal_ms: Option<f64>,
     /// Ticks that sent a new frame.
     pub new: u64,
     /// Ticks that repeated the last frame.
@@ -438,6 +442,7 @@ pub fn run(args: &BenchArgs, out: &mut impl Write) -> anyhow::Result<()> {
     let control = Control::default();
     let mut sinks = null_sinks(&wall, &renderer)?;
     let bar = progress_bar(args.quiet, args.frames, "pacing");
+    let steal_before = steal();
     let report = {
         let status = control.status.clone();
         let bar_ref = bar.clone();
@@ -469,6 +474,9 @@ pub fn run(args: &BenchArgs, out: &mut impl Write) -> anyhow::Result<()> {
     if let Some(b) = &bar {
         b.finish_and_clear();
     }
+    let steal_ms = steal()
+        .zip(steal_before)
+        .map(|(after, before)| after.saturating_sub(before).as_secs_f64() * 1e3);
     let p = &report.pacer;
     let lat = p.lateness.summary();
     let report_json = BenchReport {
@@ -490,6 +498,7 @@ pub fn run(args: &BenchArgs, out: &mut impl Write) -> anyhow::Result<()> {
             p99: lat.p99_us,
             max: lat.max_us,
         },
+        steal_ms,
         new: p.new + p.late,
         repeated: p.repeated,
         dropped: p.dropped,
@@ -580,6 +589,12 @@ fn print_report(out: &mut impl Write, r: &BenchReport) -> std::io::Result<()> {
         r.repeated,
         r.dropped
     )?;
+    if let Some(steal) = r.steal_ms {
+        writeln!(
+            out,
+            "CPU time stolen by the hypervisor while pacing: {steal:.0} ms"
+        )?;
+    }
     match r.allocations_per_frame {
         Some(a) => writeln!(out, "allocations per frame (steady state): {a:.2}")?,
         None => writeln!(out, "allocations per frame: not measured")?,
@@ -588,4 +603,21 @@ fn print_report(out: &mut impl Write, r: &BenchReport) -> std::io::Result<()> {
         writeln!(out, "peak RSS: {:.1} MiB", rss as f64 / (1024.0 * 1024.0))?;
     }
     Ok(())
+}
+
+/// The machine's CPU steal time so far (Linux: the `cpu` line of `/proc/stat`), if known.
+fn steal() -> Option<Duration> {
+    let stat = std::fs::read_to_string("/proc/stat").ok()?;
+    let line = stat.lines().find(|l| l.starts_with("cpu "))?;
+    // user nice system idle iowait irq softirq steal ...
+    let ticks: u64 = line.split_whitespace().nth(8)?.parse().ok()?;
+    #[cfg(target_os = "linux")]
+    // SAFETY: sysconf reads a constant; no memory is passed.
+    let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };
+    #[cfg(not(target_os = "linux"))]
+    let hz = 100;
+    let hz = u64::try_from(hz).ok().filter(|&h| h > 0)?;
+    Some(Duration::from_nanos(
+        ticks.saturating_mul(1_000_000_000 / hz),
+    ))
 }

@@ -550,7 +550,10 @@ pub fn run_into<C: Clock>(
             .map_err(EngineError::Spawn)?;
         // A busy render pool must not delay the pacer's wake-ups (see `priority`).
         let _raised = match priority::raise_current_thread() {
-            Ok(r) => Some(r),
+            Ok(r) => {
+                tracing::debug!("output thread raised: {:?}", r.level);
+                Some(r)
+            }
             Err(e) => {
                 tracing::info!("{e}; pacing at normal priority");
                 None
