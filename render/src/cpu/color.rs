@@ -145,20 +145,19 @@ impl CodeTable {
         }
     }
 
-    /// Lay out this frame's tables for thresholds `t`; false (and [`CodeTable::row`]
-    /// declines) when a threshold is not one the table was built for.
-    pub fn prepare(&mut self, t: &[[f32; 8]; 8]) -> bool {
+    /// Lay out this frame's tables for thresholds `t`. When a threshold is not one the
+    /// table was built for, [`CodeTable::row`] declines until the next `prepare`.
+    pub fn prepare(&mut self, t: &[[f32; 8]; 8]) {
         self.ready = false;
         for (class, row) in self.frame.iter_mut().zip(t) {
             for (tabs, &t) in class.iter_mut().zip(row) {
                 match self.thresholds.binary_search_by(|v| v.total_cmp(&t)) {
                     Ok(k) => *tabs = self.codes[k],
-                    Err(_) => return false,
+                    Err(_) => return,
                 }
             }
         }
         self.ready = true;
-        true
     }
 
     /// Row `y` of RGBA8 source `s` into packed RGB codes `o` (as many pixels), under the

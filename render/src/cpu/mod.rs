@@ -408,13 +408,20 @@ impl Renderer {
 
     /// Stage 6: pack every port from its depth's quantized buffer.
     fn pack(&mut self, scene: &Scene<'_>, frame: &mut WallFrame) {
-        let g = &self.geometry;
         let t = Instant::now();
-        for ((port, buf), &qi) in g.ports.iter().zip(&mut frame.ports).zip(&self.port_quant) {
-            pack::port(port, &self.quantized[qi].1, &mut buf.bytes);
-        }
+        self.pack_ports(frame, |_| true);
         frame.frame_number = scene.frame_number;
         self.times[5] = t.elapsed();
+    }
+
+    /// Pack the ports `which` selects (by index) from their depth's quantized buffer.
+    fn pack_ports(&self, frame: &mut WallFrame, which: impl Fn(usize) -> bool) {
+        let ports = self.geometry.ports.iter().zip(&mut frame.ports);
+        for (i, ((port, buf), &qi)) in ports.zip(&self.port_quant).enumerate() {
+            if which(i) {
+                pack::port(port, &self.quantized[qi].1, &mut buf.bytes);
+            }
+        }
     }
 
     /// The one layer of a frame that can go straight from the source to the quantized
@@ -508,7 +515,7 @@ impl Renderer {
             let t = Instant::now();
             let q = pack::Codes::band(rows, first * row_len, canvas_len, extra);
             // SAFETY: `outs` are this frame's port buffers, which nothing else touches
-            // until `pack_rest`; the bands are `f.bands()`, so row `y`'s units are packed
+            // until `f.rest` below; the bands are `f.bands()`, so row `y`'s units are packed
             // once, here, by the band that owns the row.
             if unsafe { f.row(y, &q, &g.ports, outs) } {
                 let ns = t.elapsed().as_nanos() as u64;
@@ -608,22 +615,15 @@ impl Renderer {
             // are not touched after this call.
             unsafe { f.rest(q, &g.ports, outs) };
         }
-        for (i, ((port, buf), &qi)) in g
-            .ports
-            .iter()
-            .zip(&mut frame.ports)
-            .zip(&self.port_quant)
-            .enumerate()
-        {
-            if !fused.is_some_and(|f| f.covers(i)) {
-                pack::port(port, &self.quantized[qi].1, &mut buf.bytes);
-            }
-        }
+        self.pack_ports(frame, |i| !fused.is_some_and(|f| f.covers(i)));
         frame.frame_number = scene.frame_number;
-        let total = t.elapsed();
+        // One end time for both spans: a preemption between two readings would otherwise
+        // give pack more than the whole and leave the fused stage at zero.
+        let end = Instant::now();
+        let total = end - t;
         let threads = rayon::current_num_threads().max(1) as u64;
         let in_band = Duration::from_nanos(packing.into_inner() / threads);
-        let pack = (t_rest.elapsed() + in_band).min(total);
+        let pack = (end - t_rest + in_band).min(total);
         self.times[stage] = total - pack;
         self.times[5] = pack;
         true

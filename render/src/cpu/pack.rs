@@ -151,7 +151,7 @@ impl BlockOut {
     #[inline(always)]
     fn group(self, p: usize, n: usize) -> GroupOut {
         GroupOut {
-            // SAFETY: (never dereferenced here) callers keep `p + n` within a row.
+            // Not dereferenced here; `Kernel::span`'s callers keep `p + n` within a row.
             base: self.base.wrapping_add(p),
             stride: self.positions,
             n,
