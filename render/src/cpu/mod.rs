@@ -6,10 +6,10 @@
 //! [`Renderer::install_mut`] (the player's render thread will) so that rayon never has to inject
 //! work from outside its pool, which would allocate queue blocks.
 
-/// Defines a function whose body is compiled twice: for AVX2 + FMA, used when the CPU has
-/// them (checked at run time; std caches the answer), and for the baseline target. The
-/// kernels are plain Rust that the compiler vectorizes; the wider registers are what AVX2
-/// buys. (Building everything with `-C target-cpu=native` was measured to slow the LUT
+/// Defines a function whose body is compiled three times: for AVX-512 (x86-64-v4, see
+/// [`avx512`]) and for AVX2 + FMA, each used when the CPU has them (checked at run time;
+/// std caches the answer), and for the baseline target. The kernels are plain Rust that
+/// the compiler vectorizes; the wider registers are what the features buy. (Building everything with `-C target-cpu=native` was measured to slow the LUT
 /// kernels down, so features are enabled per kernel instead.)
 macro_rules! multiversion {
     ($(#[$m:meta])* $vis:vis fn $name:ident $(<$($g:ident : $b:path),*>)? ($($a:ident : $t:ty),* $(,)?) $body:block) => {
@@ -23,6 +23,16 @@ macro_rules! multiversion {
                 inner($($a),*)
             }
             #[cfg(target_arch = "x86_64")]
+            #[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512dq,avx2,fma")]
+            fn avx512 $(<$($g: $b),*>)? ($($a: $t),*) {
+                inner($($a),*)
+            }
+            #[cfg(target_arch = "x86_64")]
+            if $crate::cpu::avx512() {
+                // SAFETY: the CPU has the features `avx512` is compiled for.
+                return unsafe { avx512($($a),*) };
+            }
+            #[cfg(target_arch = "x86_64")]
             if std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma") {
                 // SAFETY: the CPU has the features `avx2` is compiled for.
                 return unsafe { avx2($($a),*) };
@@ -30,6 +40,19 @@ macro_rules! multiversion {
             inner($($a),*)
         }
     };
+}
+
+/// Whether this CPU runs the AVX-512 build of [`multiversion!`] functions (F, BW, VL, DQ
+/// and FMA: x86-64-v4). The same operations in the same order on every element as the
+/// AVX2 build, only wider, so the results are the same bits.
+#[cfg(target_arch = "x86_64")]
+#[inline]
+pub(crate) fn avx512() -> bool {
+    std::is_x86_feature_detected!("avx512f")
+        && std::is_x86_feature_detected!("avx512bw")
+        && std::is_x86_feature_detected!("avx512vl")
+        && std::is_x86_feature_detected!("avx512dq")
+        && std::is_x86_feature_detected!("fma")
 }
 
 /// Float → u16, clamped to `0..=65535`, truncating: a plain conversion that vectorizes.
