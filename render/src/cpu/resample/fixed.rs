@@ -62,6 +62,11 @@ struct Tables {
     pairs: Vec<i32>,
     /// Output pixels per SIMD register: 4 (AVX-512 BW + VNNI), 2 (AVX2) or 0 (portable).
     per: usize,
+    /// For the AVX-512 kernel: the leading blocks of four output pixels whose four windows
+    /// lie within 64 bytes, and whose 64-byte loads stay inside [`Tables::reads`]: one
+    /// load serves all four pixels (a byte permute picks each lane's pixels out of it).
+    /// The rest take four 16-byte loads a step.
+    rel: Vec<Block>,
     /// Bytes of a source row the kernel may read (`(max start + groups · GROUP) · 4`).
     reads: usize,
     /// Vertical weights scaled by `2^-BITS`, `v.taps` per output row.
@@ -121,6 +126,26 @@ impl Fixed {
                 }
             }
         }
+        let mut rel = Vec::new();
+        if per == 4 {
+            for j in 0..padded / 4 {
+                let lanes = &start[4 * j..4 * j + 4];
+                // Windows need not start in order (a window's leading zero weights are
+                // trimmed), so the load starts at the leftmost.
+                let s0 = lanes.iter().min().map_or(0, |s| *s as usize);
+                let off = [0, 1, 2, 3].map(|l| lanes[l] as usize - s0);
+                // Every lane's pixels must be in the load; the last group's load must end
+                // inside the bytes every row has.
+                let far = off.iter().max().map_or(0, |o| *o);
+                if far * 4 + GROUP * 4 > 64 || s0 * 4 + (groups - 1) * GROUP * 4 + 64 > reads {
+                    break;
+                }
+                rel.push(Block {
+                    base: s0 as u32 * 4,
+                    rel: std::array::from_fn(|b| (off[b / 16] * 4) as u8),
+                });
+            }
+        }
         let scale = 1.0 / (1u32 << BITS) as f32;
         let v_weights = v.weights.iter().map(|w| w * scale).collect();
         let ring = v.taps;
@@ -137,6 +162,7 @@ impl Fixed {
                 weights,
                 pairs,
                 per,
+                rel,
                 reads,
                 v_weights,
                 ring,
@@ -146,6 +172,15 @@ impl Fixed {
             scratch,
         })
     }
+}
+
+/// One load's worth of four output pixels' windows (see [`Tables::rel`]).
+#[derive(Debug)]
+struct Block {
+    /// Byte offset in the source row of the leftmost window.
+    base: u32,
+    /// Byte `b` of 128-bit lane `l`: 4 × the lane's window start less the leftmost's.
+    rel: [u8; 64],
 }
 
 /// Round weights (summing to 1) to `BITS` fractional bits, summing to exactly `2^BITS`:
@@ -315,6 +350,7 @@ mod x86 {
         if std::is_x86_feature_detected!("avx512f")
             && std::is_x86_feature_detected!("avx512bw")
             && std::is_x86_feature_detected!("avx512vnni")
+            && std::is_x86_feature_detected!("avx512vbmi")
         {
             4
         } else if std::is_x86_feature_detected!("avx2") {
@@ -338,7 +374,7 @@ mod x86 {
     ///
     /// # Safety
     /// Every `src[i].len() ≥ t.reads` and `out[i].len() ≥ t.row_len`; `t.per == 4`.
-    #[target_feature(enable = "avx512f,avx512bw,avx512vnni")]
+    #[target_feature(enable = "avx512f,avx512bw,avx512vnni,avx512vbmi")]
     pub(super) unsafe fn horizontal512<const R: usize>(
         out: [&mut [f32]; R],
         src: [&[u8]; R],
@@ -356,7 +392,41 @@ mod x86 {
         let op = out.map(|o| o.as_mut_ptr());
         let wp = t.pairs.as_ptr().cast::<__m512i>();
         let g = t.groups;
-        for j in 0..t.width.div_ceil(4) {
+        // Lanes' byte pairs as permute indices (`-128`'s bytes are zeroed by the mask).
+        let (plo, phi) = (lo, hi);
+        const ODD_ZERO: u64 = 0x5555_5555_5555_5555;
+        for (j, block) in t.rel.iter().enumerate() {
+            let base = block.base as usize;
+            // SAFETY: a 64-byte read of a 64-byte array.
+            let rel = unsafe { _mm512_loadu_si512(block.rel.as_ptr().cast()) };
+            let (ilo, ihi) = (_mm512_add_epi8(plo, rel), _mm512_add_epi8(phi, rel));
+            for p in sp {
+                _mm_prefetch::<_MM_HINT_T0>(p.wrapping_add(base + PREFETCH).cast());
+            }
+            let mut acc = [[_mm512_setzero_si512(); 2]; R];
+            for k in 0..g {
+                // SAFETY: `rel` lists only blocks whose 64-byte loads end within
+                // `t.reads ≤ src.len()` bytes; `pairs` holds two vectors per block and group.
+                unsafe {
+                    let w = wp.add((j * g + k) * 2);
+                    let (w0, w1) = (_mm512_loadu_si512(w), _mm512_loadu_si512(w.add(1)));
+                    for r in 0..R {
+                        let px = _mm512_loadu_si512(sp[r].add(base + k * GROUP * 4).cast());
+                        let a = _mm512_maskz_permutexvar_epi8(ODD_ZERO, ilo, px);
+                        let b = _mm512_maskz_permutexvar_epi8(ODD_ZERO, ihi, px);
+                        acc[r][0] = _mm512_dpwssd_epi32(acc[r][0], a, w0);
+                        acc[r][1] = _mm512_dpwssd_epi32(acc[r][1], b, w1);
+                    }
+                }
+            }
+            for r in 0..R {
+                let f = _mm512_cvtepi32_ps(_mm512_add_epi32(acc[r][0], acc[r][1]));
+                let f = _mm512_permutexvar_ps(rgb, f);
+                // SAFETY: as below.
+                unsafe { _mm512_storeu_ps(op[r].add(12 * j), f) };
+            }
+        }
+        for j in t.rel.len()..t.width.div_ceil(4) {
             let at = [0, 1, 2, 3].map(|l| t.start[4 * j + l] as usize * 4);
             for p in sp {
                 _mm_prefetch::<_MM_HINT_T0>(p.wrapping_add(at[0] + PREFETCH).cast());
@@ -595,6 +665,7 @@ mod tests {
             (301, 97, Filter::Lanczos3),
             (97, 301, Filter::CatmullRom),
             (57, 41, Filter::Area),
+            (57, 89, Filter::CatmullRom),
             (640, 63, Filter::Bilinear),
             (33, 33, Filter::Nearest),
         ] {
@@ -615,6 +686,14 @@ mod tests {
                 let Some(fx) = Fixed::with_kernel(&p, sw, per) else {
                     panic!("{sw}->{dw} {filter:?}: no fixed-point tables")
                 };
+                if per == 4 {
+                    // Both AVX-512 step kinds run: one load a block where the four
+                    // windows fit in 64 bytes (not at 10x), four loads at the right edge.
+                    let (fit, blocks) = (fx.t.rel.len(), fx.t.width.div_ceil(4));
+                    eprintln!("{sw}->{dw}: {fit} of {blocks} blocks with one load");
+                    assert!(fit < blocks, "{sw}->{dw}");
+                    assert_eq!(fit == 0, sw > 10 * dw, "{sw}->{dw}");
+                }
                 let src = image(sw, 1, sw ^ dw);
                 let n = dw as usize * 3;
                 let bits = |v: &[f32]| v[..n].iter().map(|x| x.to_bits()).collect::<Vec<_>>();
@@ -639,6 +718,49 @@ mod tests {
                     bits(&want2),
                     "{sw}->{dw} {filter:?} per {per}, row 1"
                 );
+            }
+        }
+    }
+
+    /// Every SIMD kernel this CPU has against the portable one over a spread of scale
+    /// factors (both ways) and every filter: windows that start out of order where leading
+    /// zero weights were trimmed, blocks too wide for one load, the right edge.
+    #[test]
+    fn simd_rows_match_the_portable_rows_at_every_scale() {
+        let best = x86::per_register();
+        for sw in [13u32, 57, 100, 301, 640, 1001] {
+            for dw in [5u32, 41, 89, 97, 333, 1920] {
+                for filter in Filter::ALL {
+                    let dst = Rect {
+                        x: 0,
+                        y: 0,
+                        w: dw,
+                        h: 2,
+                    };
+                    let p = plan(sw, 4, dst, filter);
+                    for per in [4, 2].into_iter().filter(|p| *p <= best) {
+                        let Some(fx) = Fixed::with_kernel(&p, sw, per) else {
+                            continue;
+                        };
+                        let (a, b) = (image(sw, 1, sw ^ dw), image(sw, 1, dw));
+                        let mut want = [a.clone(), b.clone()].map(|src| {
+                            let mut o = vec![f32::NAN; fx.t.row_len];
+                            horizontal_portable(&mut o, &src, &fx.t);
+                            o
+                        });
+                        let n = dw as usize * 3;
+                        let mut got = [vec![0f32; fx.t.row_len], vec![0f32; fx.t.row_len]];
+                        let [g0, g1] = &mut got;
+                        horizontal([g0, g1], [&a, &b], &fx.t);
+                        for (g, w) in got.iter().zip(&mut want) {
+                            let same = g[..n]
+                                .iter()
+                                .zip(&w[..n])
+                                .all(|(x, y)| x.to_bits() == y.to_bits());
+                            assert!(same, "{sw}->{dw} {filter:?} per {per}");
+                        }
+                    }
+                }
             }
         }
     }
