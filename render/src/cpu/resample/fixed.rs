@@ -252,10 +252,12 @@ pub fn run_rgba8(
                 while y < fill.end {
                     let src_at = |y: usize| &src[y * src_row..(y + 1) * src_row];
                     let (a, b) = ((y % t.ring) * t.row_len, ((y + 1) % t.ring) * t.row_len);
-                    if y + 1 < fill.end && a < b {
-                        // Slot `b` follows slot `a` (no wrap between them).
-                        let (ra, rb) = rings[a..b + t.row_len].split_at_mut(b - a);
-                        horizontal([&mut ra[..t.row_len], rb], [src_at(y), src_at(y + 1)], t);
+                    if y + 1 < fill.end {
+                        // Two distinct slots (`b` follows `a`, or the ring wraps to 0).
+                        let (lo, hi) = rings.split_at_mut(a.max(b));
+                        let (low, high) = (&mut lo[a.min(b)..][..t.row_len], &mut hi[..t.row_len]);
+                        let (ra, rb) = if a < b { (low, high) } else { (high, low) };
+                        horizontal([ra, rb], [src_at(y), src_at(y + 1)], t);
                         y += 2;
                     } else {
                         horizontal([&mut rings[a..a + t.row_len]], [src_at(y)], t);
