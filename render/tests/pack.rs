@@ -1,5 +1,5 @@
-//! The fast bit-plane kernels (the runtime-chosen one, AVX2 on this machine kind, and the
-//! portable one) equal the per-bit reference byte for byte: on odd sizes that hit the
+//! The fast bit-plane kernels (the runtime-chosen one, AVX-512 + GFNI or AVX2 on this
+//! machine kind, the AVX2 one and the portable one) equal the per-bit reference byte for byte: on odd sizes that hit the
 //! 32-position groups' tails (module widths 1, 63, 65, 127; chains of 1 and 37 modules),
 //! every depth 1..=16, random codes; with each kind of run the contiguous-load fast path
 //! takes (forward, reversed by 180° modules, background) and the slot-by-slot fallback
@@ -109,8 +109,9 @@ fn codes(g: &Geometry, depth: u32, rng: &mut Rng) -> Vec<u16> {
 type Kernel = fn(&PortMap, &[u16], &mut [u8]);
 
 /// The kernels under test.
-const KERNELS: [(&str, Kernel); 2] = [
+const KERNELS: [(&str, Kernel); 3] = [
     ("bitplanes", pack::bitplanes),
+    ("avx2", pack::avx2_bitplanes),
     ("portable", pack::portable_bitplanes),
 ];
 

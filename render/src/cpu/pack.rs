@@ -23,7 +23,14 @@
 //!    (the partial last group goes through a stack buffer). Non-temporal stores and staging
 //!    several groups before writing were both measured slower.
 //!
-//! Addresses run in parallel on rayon. The AVX2 kernel (`core::arch` intrinsics) is chosen at
+//! On CPUs with AVX-512 VBMI and GFNI, groups whose two lines are forward or reversed runs
+//! take a shorter route (see [`avx512`]): byte permutes build each position's six channel
+//! bytes as one qword, one `gf2p8affineqb` transposes that 8x8 bit matrix, and two permute
+//! rounds turn positions into plane rows; about 60 instructions a group instead of about
+//! 200 (measured: 4.9 → 2.9 ms for the eight ports of `hd.toml` on one Sapphire Rapids
+//! core). The other groups go through the AVX2 code.
+//!
+//! Addresses run in parallel on rayon. The kernels (`core::arch` intrinsics) are chosen at
 //! run time. The portable kernel runs the same steps on `[u8; 32]` arrays (compiled for AVX2
 //! and for the baseline) and is the fallback. The per-bit loop of design §5 is kept as
 //! [`reference_bitplanes`], the specification both are tested against.
@@ -189,7 +196,14 @@ pub fn bitplanes(port: &PortMap, q: &[u16], out: &mut [u8]) {
 /// [`bitplanes`] with the portable kernel, whatever the CPU has; for tests.
 #[doc(hidden)]
 pub fn portable_bitplanes(port: &PortMap, q: &[u16], out: &mut [u8]) {
-    bitplanes_with(Kernel::PORTABLE, port, q, out);
+    bitplanes_with(Kernel::Portable, port, q, out);
+}
+
+/// [`bitplanes`] with the AVX2 kernel where the CPU has AVX2, even if it has a faster one
+/// (the portable kernel otherwise); for tests.
+#[doc(hidden)]
+pub fn avx2_bitplanes(port: &PortMap, q: &[u16], out: &mut [u8]) {
+    bitplanes_with(Kernel::avx2(), port, q, out);
 }
 
 fn bitplanes_with(kernel: Kernel, port: &PortMap, q: &[u16], out: &mut [u8]) {
@@ -204,22 +218,37 @@ fn bitplanes_with(kernel: Kernel, port: &PortMap, q: &[u16], out: &mut [u8]) {
 }
 
 /// The fastest bit-plane kernel the CPU has.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct Kernel {
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Kernel {
+    Portable,
+    /// AVX2 ([`avx2`]).
     #[cfg(target_arch = "x86_64")]
-    avx2: bool,
+    Avx2,
+    /// AVX-512 BW + VBMI + GFNI ([`avx512`]), AVX2 for the groups it does not take.
+    #[cfg(target_arch = "x86_64")]
+    Avx512,
 }
 
 impl Kernel {
-    const PORTABLE: Kernel = Kernel {
-        #[cfg(target_arch = "x86_64")]
-        avx2: false,
-    };
-
     pub(crate) fn new() -> Kernel {
-        Kernel {
+        #[cfg(target_arch = "x86_64")]
+        {
+            if avx512::available() {
+                return Kernel::Avx512;
+            }
+            if std::is_x86_feature_detected!("avx2") {
+                return Kernel::Avx2;
+            }
+        }
+        Kernel::Portable
+    }
+
+    /// AVX2 where the CPU has it, even if it has AVX-512 (for tests).
+    fn avx2() -> Kernel {
+        match Kernel::new() {
             #[cfg(target_arch = "x86_64")]
-            avx2: std::is_x86_feature_detected!("avx2"),
+            Kernel::Avx512 => Kernel::Avx2,
+            k => k,
         }
     }
 
@@ -238,13 +267,17 @@ impl Kernel {
         ps: std::ops::Range<usize>,
         out: BlockOut,
     ) {
-        #[cfg(target_arch = "x86_64")]
-        if self.avx2 {
-            // SAFETY: the CPU has AVX2 (detected in `new`); the rest is the caller's.
-            return unsafe { avx2::span(port, q, a, ps, out) };
+        match self {
+            // SAFETY: the CPU has the kernel's features (detected in `new`); the rest is
+            // the caller's.
+            #[cfg(target_arch = "x86_64")]
+            Kernel::Avx512 => unsafe { avx512::span(port, q, a, ps, out) },
+            // SAFETY: as above.
+            #[cfg(target_arch = "x86_64")]
+            Kernel::Avx2 => unsafe { avx2::span(port, q, a, ps, out) },
+            // SAFETY: the caller's contract.
+            Kernel::Portable => unsafe { span(port, q, a, ps, out) },
         }
-        // SAFETY: the caller's contract.
-        unsafe { span(port, q, a, ps, out) }
     }
 }
 
@@ -755,23 +788,273 @@ mod avx2 {
         let positions = port.positions as usize;
         let descriptors = address_runs(port, a, positions / GROUP);
         let mut scratch = Channels::ZERO;
-        // SAFETY (every helper call below): this function is compiled for AVX2 and only
-        // called when the CPU has it; `out` is the caller's.
         for (p, n) in groups(ps) {
-            let fast = match descriptors {
-                Some(d) if n == GROUP => unsafe { runs(q, d[p / GROUP], port.order[p]) },
-                _ => None,
-            };
-            let ch = match fast {
-                Some(ch) => ch,
-                None => {
-                    let slots = &port.slots[(a * positions + p) * 2..(a * positions + p + n) * 2];
-                    gather_slots(q, slots, &port.order[p..p + n], n, &mut scratch);
-                    unsafe { load(&scratch) }
-                }
-            };
-            unsafe { emit(ch, out.planes, out.group(p, n)) };
+            let runs = descriptors.and_then(|d| d.get(p / GROUP).copied());
+            // SAFETY: this function is compiled for AVX2 and only called when the CPU has
+            // it; `out` is the caller's.
+            unsafe { group(port, q, a, (p, n), runs, &mut scratch, out) };
         }
+    }
+
+    /// The `n` positions from `p` of address `a`: contiguous loads where `runs` (the
+    /// group's descriptors, if the table has them) allows, slot by slot otherwise.
+    ///
+    /// # Safety
+    /// The CPU must have AVX2; `out` as for [`super::Kernel::span`].
+    #[inline(always)]
+    pub(super) unsafe fn group(
+        port: &PortMap,
+        q: &Codes<'_>,
+        a: usize,
+        (p, n): (usize, usize),
+        runs: Option<[Run; 2]>,
+        scratch: &mut Channels,
+        out: BlockOut,
+    ) {
+        let positions = port.positions as usize;
+        // SAFETY (every helper call below): the caller guarantees AVX2 and `out`.
+        let fast = match runs {
+            Some(r) if n == GROUP => unsafe { self::runs(q, r, port.order[p]) },
+            _ => None,
+        };
+        let ch = match fast {
+            Some(ch) => ch,
+            None => {
+                let slots = &port.slots[(a * positions + p) * 2..(a * positions + p + n) * 2];
+                gather_slots(q, slots, &port.order[p..p + n], n, scratch);
+                unsafe { load(scratch) }
+            }
+        };
+        unsafe { emit(ch, out.planes, out.group(p, n)) };
+    }
+}
+
+/// The AVX-512 kernel, for groups of 32 positions whose two lines are forward or reversed
+/// runs (the rest go through [`avx2::group`]). Per eight positions:
+///
+/// 1. One masked 48-byte load per line (eight pixels of three u16 codes), and one
+///    two-source byte permute (`vpermt2b`) per byte half that builds, per position, the
+///    qword of its six wire channels, channel k in byte 7 − k (the colour order and the
+///    reversal are in the permute's control, from a table).
+/// 2. `gf2p8affineqb` with that qword as the matrix and byte b = `1 << b` as the vector
+///    transposes each position's 8x8 bit matrix in one instruction: byte b of the result
+///    is plane b, bit k = channel k.
+/// 3. The four position-major registers of the group become plane rows of 32 bytes with
+///    two more permute rounds (bytes, then qwords), two rows a register.
+#[cfg(target_arch = "x86_64")]
+mod avx512 {
+    use super::{BlockOut, Channels, Codes, GROUP, GroupOut, PortMap, Run, address_runs, groups};
+    use core::arch::x86_64::*;
+    use std::ops::Range;
+
+    /// Whether the CPU runs this kernel (and the AVX2 one it falls back on).
+    pub(super) fn available() -> bool {
+        std::is_x86_feature_detected!("avx512f")
+            && std::is_x86_feature_detected!("avx512bw")
+            && std::is_x86_feature_detected!("avx512vbmi")
+            && std::is_x86_feature_detected!("gfni")
+            && std::is_x86_feature_detected!("avx2")
+    }
+
+    /// `INPUT[reverse][order][half]`: the `vpermt2b` control that takes, from eight pixels
+    /// of line 0 (bytes 0..48 of the first source) and of line 1 (the second), each
+    /// position's wire channels' low (`half` 0) or high bytes into its qword, channel k
+    /// at byte 7 − k (bytes 0 and 1, channels 6 and 7, are masked to zero). `reverse` bit
+    /// l: line l is reversed (position j = pixel 7 − j); `order` = 9 · o0 + 3 · o1 + o2.
+    static INPUT: [[[[u8; 64]; 2]; 27]; 4] = input();
+
+    const fn input() -> [[[[u8; 64]; 2]; 27]; 4] {
+        let mut t = [[[[0u8; 64]; 2]; 27]; 4];
+        let mut rev = 0;
+        while rev < 4 {
+            let mut o = 0;
+            while o < 27 {
+                let order = [o / 9, o / 3 % 3, o % 3];
+                let mut half = 0;
+                while half < 2 {
+                    let mut j = 0;
+                    while j < 8 {
+                        let mut k = 0;
+                        while k < 6 {
+                            let line = k / 3;
+                            let pixel = if (rev >> line) & 1 == 1 { 7 - j } else { j };
+                            let byte = 64 * line + 6 * pixel + 2 * order[k % 3] + half;
+                            t[rev][o][half][8 * j + 7 - k] = byte as u8;
+                            k += 1;
+                        }
+                        j += 1;
+                    }
+                    half += 1;
+                }
+                o += 1;
+            }
+            rev += 1;
+        }
+        t
+    }
+
+    /// Bytes 0 and 1 of every qword (channels 7 and 6) zero, the rest from the permute.
+    const CHANNELS: u64 = !0x0303_0303_0303_0303;
+
+    /// `PLANES[h]`: the `vpermt2b` control that takes planes `4h .. 4h + 4` of two
+    /// position-major registers (eight positions each, byte 8j + b = plane b of position
+    /// j) into 16-byte lanes, one per plane: the first register's eight positions, then
+    /// the second's.
+    static PLANES: [[u8; 64]; 2] = planes();
+
+    const fn planes() -> [[u8; 64]; 2] {
+        let mut t = [[0u8; 64]; 2];
+        let mut h = 0;
+        while h < 2 {
+            let mut i = 0;
+            while i < 64 {
+                let (b, r, j) = (i / 16, i / 8 % 2, i % 8);
+                t[h][i] = (64 * r + 8 * j + 4 * h + b) as u8;
+                i += 1;
+            }
+            h += 1;
+        }
+        t
+    }
+
+    /// [`super::Kernel::span`] on AVX-512.
+    ///
+    /// # Safety
+    /// The CPU must have the features [`available`] checks; the rest as for
+    /// [`super::Kernel::span`].
+    #[target_feature(enable = "avx2,avx512f,avx512bw,avx512vbmi,gfni")]
+    pub(super) unsafe fn span(
+        port: &PortMap,
+        q: &Codes<'_>,
+        a: usize,
+        ps: Range<usize>,
+        out: BlockOut,
+    ) {
+        let positions = port.positions as usize;
+        let descriptors = address_runs(port, a, positions / GROUP);
+        let mut scratch = Channels::ZERO;
+        for (p, n) in groups(ps) {
+            let runs = descriptors.and_then(|d| d.get(p / GROUP).copied());
+            if let Some(r) = runs.filter(|_| n == GROUP)
+                && let Some(lines) = lines(q, r)
+                && let Some(order) = order_index(port.order[p])
+            {
+                // SAFETY: the CPU has the features (the caller's contract); `lines` are
+                // 96 codes each; `out` is the caller's, with `n == GROUP`.
+                unsafe { group(lines, order, out.planes, out.group(p, n)) };
+            } else {
+                // SAFETY: the CPU has AVX2 (checked with the rest); `out` is the caller's.
+                unsafe { super::avx2::group(port, q, a, (p, n), runs, &mut scratch, out) };
+            }
+        }
+    }
+
+    /// The 32 pixels of each line of a group whose lines are forward or reversed runs,
+    /// and whether each is reversed.
+    #[inline(always)]
+    fn lines<'a>(q: &Codes<'a>, runs: [Run; 2]) -> Option<[(&'a [u16; GROUP * 3], bool); 2]> {
+        let line = |run| {
+            let (first, reverse) = match run {
+                Run::Forward(first) => (first as usize, false),
+                Run::Reverse(last) => ((last as usize + 1).checked_sub(GROUP)?, true),
+                Run::Same(_) | Run::Scattered => return None,
+            };
+            let px = q.get(first * 3, GROUP * 3)?.try_into().ok()?;
+            Some((px, reverse))
+        };
+        Some([line(runs[0])?, line(runs[1])?])
+    }
+
+    /// The row of [`INPUT`] for a colour order.
+    #[inline(always)]
+    fn order_index(order: [u8; 3]) -> Option<usize> {
+        let [a, b, c] = order.map(usize::from);
+        (a < 3 && b < 3 && c < 3).then_some(9 * a + 3 * b + c)
+    }
+
+    /// One group of 32 positions from its two lines' pixels.
+    ///
+    /// # Safety
+    /// The CPU must have the features [`available`] checks; `out` must be valid for
+    /// `planes` rows of 32 bytes, accessed by nothing else.
+    #[inline(always)]
+    unsafe fn group(
+        lines: [(&[u16; GROUP * 3], bool); 2],
+        order: usize,
+        planes: usize,
+        out: GroupOut,
+    ) {
+        let [(l0, r0), (l1, r1)] = lines;
+        let t = &INPUT[usize::from(r0) | usize::from(r1) << 1][order];
+        // SAFETY: every load below reads 64 bytes of a static table or, masked to 48
+        // bytes, eight pixels (48 bytes) at byte 48 · c ≤ 144 of a 192-byte line; masked
+        // bytes are not read. The stores write `planes ≤ 16` rows of 32 bytes of `out`.
+        unsafe {
+            let (lo_ctl, hi_ctl) = (
+                _mm512_loadu_si512(t[0].as_ptr().cast()),
+                _mm512_loadu_si512(t[1].as_ptr().cast()),
+            );
+            let unit = _mm512_set1_epi64(0x8040_2010_0804_0201_u64 as i64);
+            let eight = 0xFFFF_FFFF_FFFF_u64;
+            let chunk = |line: &[u16; GROUP * 3], reverse: bool, c: usize| {
+                let at = if reverse { 3 - c } else { c } * 48;
+                _mm512_maskz_loadu_epi8(eight, line.as_ptr().cast::<u8>().add(at).cast())
+            };
+            let (mut lo, mut hi) = ([_mm512_setzero_si512(); 4], [_mm512_setzero_si512(); 4]);
+            for c in 0..4 {
+                let (x0, x1) = (chunk(l0, r0, c), chunk(l1, r1, c));
+                let qlo = _mm512_maskz_permutex2var_epi8(CHANNELS, x0, lo_ctl, x1);
+                lo[c] = _mm512_gf2p8affine_epi64_epi8::<0>(unit, qlo);
+                if planes > 8 {
+                    let qhi = _mm512_maskz_permutex2var_epi8(CHANNELS, x0, hi_ctl, x1);
+                    hi[c] = _mm512_gf2p8affine_epi64_epi8::<0>(unit, qhi);
+                }
+            }
+            rows(&lo, planes.min(8), out, 0);
+            if planes > 8 {
+                rows(&hi, planes - 8, out, 8);
+            }
+        }
+    }
+
+    /// Planes `0 .. n` of four position-major registers (positions 0..32) to plane rows
+    /// `first ..` of `out`.
+    ///
+    /// # Safety
+    /// As for [`group`].
+    #[inline(always)]
+    unsafe fn rows(z: &[__m512i; 4], n: usize, out: GroupOut, first: usize) {
+        // SAFETY: the caller's contract; the control loads read 64-byte statics.
+        unsafe {
+            let pairs = _mm512_setr_epi64(0, 1, 8, 9, 2, 3, 10, 11);
+            let next = _mm512_setr_epi64(4, 5, 12, 13, 6, 7, 14, 15);
+            for (h, ctl) in PLANES.iter().enumerate().take(n.div_ceil(4)) {
+                let ctl = _mm512_loadu_si512(ctl.as_ptr().cast());
+                let a = _mm512_permutex2var_epi8(z[0], ctl, z[1]);
+                let b = _mm512_permutex2var_epi8(z[2], ctl, z[3]);
+                for (m, idx) in [pairs, next].into_iter().enumerate() {
+                    let plane = 4 * h + 2 * m;
+                    if plane >= n {
+                        break;
+                    }
+                    let two = _mm512_permutex2var_epi64(a, idx, b);
+                    store(out, first + plane, _mm512_castsi512_si256(two));
+                    if plane + 1 < n {
+                        store(out, first + plane + 1, _mm512_extracti64x4_epi64::<1>(two));
+                    }
+                }
+            }
+        }
+    }
+
+    /// Plane row `b` of a full group.
+    ///
+    /// # Safety
+    /// As for [`group`], `b` below the plane count.
+    #[inline(always)]
+    unsafe fn store(out: GroupOut, b: usize, v: __m256i) {
+        // SAFETY: the caller's contract; the row is 32 bytes (`out.n == GROUP`).
+        unsafe { _mm256_storeu_si256(out.row(b).as_mut_ptr().cast(), v) };
     }
 }
 
