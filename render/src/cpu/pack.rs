@@ -468,17 +468,32 @@ fn groups(ps: std::ops::Range<usize>) -> impl Iterator<Item = (usize, usize)> {
         .map(move |p| (p, GROUP.min(ps.end - p)))
 }
 
+/// The groups of positions `ps` of address `a` ([`groups`]), each with its lines' run
+/// descriptors when it is a whole group and the port's table has them.
+#[inline(always)]
+fn address_groups(
+    port: &PortMap,
+    a: usize,
+    ps: std::ops::Range<usize>,
+) -> impl Iterator<Item = ((usize, usize), Option<[Run; 2]>)> {
+    let runs = address_runs(port, a, port.positions as usize / GROUP);
+    groups(ps).map(move |(p, n)| {
+        let r = runs
+            .filter(|_| n == GROUP)
+            .and_then(|r| r.get(p / GROUP).copied());
+        ((p, n), r)
+    })
+}
+
 /// [`Kernel::span`], portable.
 ///
 /// # Safety
 /// As for [`Kernel::span`].
 unsafe fn span(port: &PortMap, q: &Codes<'_>, a: usize, ps: std::ops::Range<usize>, out: BlockOut) {
     let positions = port.positions as usize;
-    let runs = address_runs(port, a, positions / GROUP);
     let mut ch = Channels::ZERO;
-    for (p, n) in groups(ps) {
-        let fast = n == GROUP
-            && runs.is_some_and(|r| gather_runs(q, r[p / GROUP], port.order[p], &mut ch));
+    for ((p, n), runs) in address_groups(port, a, ps) {
+        let fast = runs.is_some_and(|r| gather_runs(q, r, port.order[p], &mut ch));
         if !fast {
             let slots = &port.slots[(a * positions + p) * 2..(a * positions + p + n) * 2];
             gather_slots(q, slots, &port.order[p..p + n], n, &mut ch);
@@ -489,14 +504,13 @@ unsafe fn span(port: &PortMap, q: &Codes<'_>, a: usize, ps: std::ops::Range<usiz
 }
 
 /// The AVX2 kernel: the same steps as the portable one on `__m256i` registers, with the
-/// run loads deinterleaved by byte shuffles. Everything is inlined into [`avx2::address`],
-/// the one function compiled for AVX2; the helpers are `unsafe` because they may only run
-/// there.
+/// run loads deinterleaved by byte shuffles. Everything is inlined into [`avx2::span`],
+/// the one function compiled for AVX2 (and, through [`avx2::group`], into
+/// [`avx512::span`]); the helpers are `unsafe` because they may only run there.
 #[cfg(target_arch = "x86_64")]
 mod avx2 {
     use super::{
-        BlockOut, Channels, Codes, GROUP, GroupOut, PortMap, Run, address_runs, gather_slots,
-        groups,
+        BlockOut, Channels, Codes, GROUP, GroupOut, PortMap, Run, address_groups, gather_slots,
     };
     use core::arch::x86_64::*;
     use std::ops::Range;
@@ -785,14 +799,11 @@ mod avx2 {
         ps: Range<usize>,
         out: BlockOut,
     ) {
-        let positions = port.positions as usize;
-        let descriptors = address_runs(port, a, positions / GROUP);
         let mut scratch = Channels::ZERO;
-        for (p, n) in groups(ps) {
-            let runs = descriptors.and_then(|d| d.get(p / GROUP).copied());
+        for (g, runs) in address_groups(port, a, ps) {
             // SAFETY: this function is compiled for AVX2 and only called when the CPU has
             // it; `out` is the caller's.
-            unsafe { group(port, q, a, (p, n), runs, &mut scratch, out) };
+            unsafe { group(port, q, a, g, runs, &mut scratch, out) };
         }
     }
 
@@ -843,7 +854,7 @@ mod avx2 {
 ///    two more permute rounds (bytes, then qwords), two rows a register.
 #[cfg(target_arch = "x86_64")]
 mod avx512 {
-    use super::{BlockOut, Channels, Codes, GROUP, GroupOut, PortMap, Run, address_runs, groups};
+    use super::{BlockOut, Channels, Codes, GROUP, GroupOut, PortMap, Run, address_groups};
     use core::arch::x86_64::*;
     use std::ops::Range;
 
@@ -930,12 +941,9 @@ mod avx512 {
         ps: Range<usize>,
         out: BlockOut,
     ) {
-        let positions = port.positions as usize;
-        let descriptors = address_runs(port, a, positions / GROUP);
         let mut scratch = Channels::ZERO;
-        for (p, n) in groups(ps) {
-            let runs = descriptors.and_then(|d| d.get(p / GROUP).copied());
-            if let Some(r) = runs.filter(|_| n == GROUP)
+        for ((p, n), runs) in address_groups(port, a, ps) {
+            if let Some(r) = runs
                 && let Some(lines) = lines(q, r)
                 && let Some(order) = order_index(port.order[p])
             {
