@@ -218,7 +218,7 @@ fn bitplanes_with(kernel: Kernel, port: &PortMap, q: &[u16], out: &mut [u8]) {
 }
 
 /// The fastest bit-plane kernel the CPU has.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy)]
 pub(crate) enum Kernel {
     Portable,
     /// AVX2 ([`avx2`]).
@@ -314,29 +314,16 @@ fn line_run(q: &Codes<'_>, run: Run, order: [u8; 3], line: usize, ch: &mut Chann
     // Canvas channels R, G, B, low and high bytes.
     let mut lo = [[0u8; GROUP]; 3];
     let mut hi = [[0u8; GROUP]; 3];
-    let (i, reverse) = match run {
-        Run::Forward(first) => (first as usize * 3, false),
-        Run::Reverse(first) => match (first as usize + 1).checked_sub(GROUP) {
-            Some(f) => (f * 3, true),
-            None => return false,
-        },
-        Run::Same(pixel) => {
-            let Some(px) = q.get(pixel as usize * 3, 3) else {
-                return false;
-            };
-            for c in 0..3 {
-                lo[c] = [px[c] as u8; GROUP];
-                hi[c] = [(px[c] >> 8) as u8; GROUP];
-            }
-            (usize::MAX, false)
-        }
-        Run::Scattered => return false,
-    };
-    if i != usize::MAX {
-        let Some(px) = q.get(i, GROUP * 3) else {
+    if let Run::Same(pixel) = run {
+        let Some(px) = q.get(pixel as usize * 3, 3) else {
             return false;
         };
-        let Ok(px) = <&[u16; GROUP * 3]>::try_from(px) else {
+        for c in 0..3 {
+            lo[c] = [px[c] as u8; GROUP];
+            hi[c] = [(px[c] >> 8) as u8; GROUP];
+        }
+    } else {
+        let Some((px, reverse)) = run_pixels(q, run) else {
             return false;
         };
         for j in 0..GROUP {
@@ -485,6 +472,18 @@ fn address_groups(
     })
 }
 
+/// The 32 pixels (96 codes) of a line that is a forward or reversed run, and whether it is
+/// reversed (position j = pixel 31 − j); `None` for other lines or codes `q` lacks.
+#[inline(always)]
+fn run_pixels<'a>(q: &Codes<'a>, run: Run) -> Option<(&'a [u16; GROUP * 3], bool)> {
+    let (first, reverse) = match run {
+        Run::Forward(first) => (first as usize, false),
+        Run::Reverse(last) => ((last as usize + 1).checked_sub(GROUP)?, true),
+        Run::Same(_) | Run::Scattered => return None,
+    };
+    Some((q.get(first * 3, GROUP * 3)?.try_into().ok()?, reverse))
+}
+
 /// [`Kernel::span`], portable.
 ///
 /// # Safety
@@ -511,6 +510,7 @@ unsafe fn span(port: &PortMap, q: &Codes<'_>, a: usize, ps: std::ops::Range<usiz
 mod avx2 {
     use super::{
         BlockOut, Channels, Codes, GROUP, GroupOut, PortMap, Run, address_groups, gather_slots,
+        run_pixels,
     };
     use core::arch::x86_64::*;
     use std::ops::Range;
@@ -610,21 +610,16 @@ mod avx2 {
     /// The CPU must have AVX2.
     #[inline(always)]
     unsafe fn line(q: &Codes<'_>, run: Run) -> Option<Line> {
-        let (i, reverse) = match run {
-            Run::Forward(first) => (first as usize * 3, false),
-            Run::Reverse(first) => ((first as usize + 1).checked_sub(GROUP)? * 3, true),
-            Run::Same(pixel) => {
-                let px = q.get(pixel as usize * 3, 3)?;
-                // SAFETY: the caller guarantees AVX2.
-                let splat = |v: u16| unsafe { _mm256_set1_epi8(v as i8) };
-                return Some((
-                    [splat(px[0]), splat(px[1]), splat(px[2])],
-                    [splat(px[0] >> 8), splat(px[1] >> 8), splat(px[2] >> 8)],
-                ));
-            }
-            Run::Scattered => return None,
-        };
-        let px = q.get(i, GROUP * 3)?.try_into().ok()?;
+        if let Run::Same(pixel) = run {
+            let px = q.get(pixel as usize * 3, 3)?;
+            // SAFETY: the caller guarantees AVX2.
+            let splat = |v: u16| unsafe { _mm256_set1_epi8(v as i8) };
+            return Some((
+                [splat(px[0]), splat(px[1]), splat(px[2])],
+                [splat(px[0] >> 8), splat(px[1] >> 8), splat(px[2] >> 8)],
+            ));
+        }
+        let (px, reverse) = run_pixels(q, run)?;
         // SAFETY: the caller guarantees AVX2.
         Some(unsafe { deinterleave(px, reverse) })
     }
@@ -854,7 +849,9 @@ mod avx2 {
 ///    two more permute rounds (bytes, then qwords), two rows a register.
 #[cfg(target_arch = "x86_64")]
 mod avx512 {
-    use super::{BlockOut, Channels, Codes, GROUP, GroupOut, PortMap, Run, address_groups};
+    use super::{
+        BlockOut, Channels, Codes, GROUP, GroupOut, PortMap, Run, address_groups, run_pixels,
+    };
     use core::arch::x86_64::*;
     use std::ops::Range;
 
@@ -961,16 +958,7 @@ mod avx512 {
     /// and whether each is reversed.
     #[inline(always)]
     fn lines<'a>(q: &Codes<'a>, runs: [Run; 2]) -> Option<[(&'a [u16; GROUP * 3], bool); 2]> {
-        let line = |run| {
-            let (first, reverse) = match run {
-                Run::Forward(first) => (first as usize, false),
-                Run::Reverse(last) => ((last as usize + 1).checked_sub(GROUP)?, true),
-                Run::Same(_) | Run::Scattered => return None,
-            };
-            let px = q.get(first * 3, GROUP * 3)?.try_into().ok()?;
-            Some((px, reverse))
-        };
-        Some([line(runs[0])?, line(runs[1])?])
+        Some([run_pixels(q, runs[0])?, run_pixels(q, runs[1])?])
     }
 
     /// The row of [`INPUT`] for a colour order.
