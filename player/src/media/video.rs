@@ -3,9 +3,12 @@
 //! `ffprobe` (next to `ffmpeg`) gives the size, the frame rate and the frame count; then an
 //! `ffmpeg` child decodes from the start offset to raw RGBA on its stdout, resampled to a
 //! constant frame rate (`fps` filter), and a decode-ahead thread reads whole frames into
-//! buffers from a free pool and queues them in a bounded channel ([`QUEUE`] frames). The
-//! consumer swaps a queued buffer into its [`Frame`] and returns the old one to the pool, so
-//! steady playback allocates nothing.
+//! buffers from a fixed pool ([`POOL`] buffers) and queues them in a bounded channel
+//! ([`QUEUE`] frames). The consumer swaps a queued buffer into its [`Frame`] and returns the
+//! old one to the pool, so steady playback allocates nothing. The reader makes the pool's
+//! buffers while it fills the queue and then only reuses them: it never allocates because
+//! the consumer has not yet handed a buffer back (a race that, under a busy scheduler, used
+//! to add a buffer mid-playback).
 //!
 //! Asking for an earlier frame (a loop) or one far ahead restarts ffmpeg with a seek. ffmpeg
 //! exits 0 on a truncated file, so the thread counts the frames it actually received: a
@@ -21,7 +24,7 @@ use super::{
 };
 use std::io::{self, Read};
 use std::path::{Path, PathBuf};
-use std::process::{Child, ChildStdout, Command, Stdio};
+use std::process::{Child, Command, Stdio};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, SyncSender};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
@@ -29,6 +32,10 @@ use std::time::Duration;
 
 /// Frames decoded ahead.
 pub const QUEUE: usize = 4;
+/// Frame buffers per decoder (besides the one in the consumer's [`Frame`]): the queue, the
+/// one being read, and the one the consumer has just taken and not yet swapped back, so the
+/// reader never waits for that hand-back.
+pub const POOL: usize = QUEUE + 2;
 /// How long to wait for one frame before giving up on ffmpeg.
 pub const FRAME_TIMEOUT: Duration = Duration::from_secs(20);
 /// Frames to decode through before a forward jump is done with a seek instead.
@@ -223,7 +230,9 @@ enum Msg {
 struct Decoder {
     child: Child,
     rx: Option<Receiver<Msg>>,
-    free: SyncSender<Vec<u8>>,
+    /// Buffers going back to the reader (`None` once dropping, so a reader waiting for
+    /// one wakes up and ends).
+    free: Option<SyncSender<Vec<u8>>>,
     thread: Option<JoinHandle<()>>,
     /// The index of the frame the next message carries.
     next: u64,
@@ -233,6 +242,7 @@ impl Drop for Decoder {
     fn drop(&mut self) {
         let _ = self.child.kill();
         self.rx = None;
+        self.free = None;
         if let Some(t) = self.thread.take() {
             let _ = t.join();
         }
@@ -284,8 +294,8 @@ impl Video {
             })?;
         }
         let p = probe(path, ff)?;
-        // One frame in the consumer, the queue, one being read and the free pool.
-        check_size(path, p.width, p.height, 4 * (QUEUE as u64 + 3), opts)?;
+        // The decoder's pool of frames and the consumer's.
+        check_size(path, p.width, p.height, 4 * (POOL as u64 + 1), opts)?;
         let start = if start.is_finite() {
             start.max(0.0)
         } else {
@@ -388,7 +398,7 @@ impl Video {
             })
             .ok();
         let (tx, rx) = mpsc::sync_channel(QUEUE);
-        let (free_tx, free_rx) = mpsc::sync_channel::<Vec<u8>>(QUEUE + 2);
+        let (free_tx, free_rx) = mpsc::sync_channel::<Vec<u8>>(POOL);
         let frame_bytes = self.frame_bytes;
         let thread = std::thread::Builder::new()
             .name("ffmpeg-read".into())
@@ -400,7 +410,7 @@ impl Video {
         Ok(Decoder {
             child,
             rx: Some(rx),
-            free: free_tx,
+            free: Some(free_tx),
             thread: Some(thread),
             next: index,
         })
@@ -408,7 +418,7 @@ impl Video {
 }
 
 fn read_frames(
-    mut stdout: ChildStdout,
+    mut stdout: impl Read,
     frame_bytes: usize,
     tx: SyncSender<Msg>,
     free: Receiver<Vec<u8>>,
@@ -416,12 +426,23 @@ fn read_frames(
     errors: Arc<Mutex<String>>,
 ) {
     let mut frames = 0u64;
+    let mut made = 0usize;
     let end_error = loop {
-        let mut buf = free
-            .try_recv()
-            .ok()
-            .filter(|b| b.len() == frame_bytes)
-            .unwrap_or_else(|| vec![0; frame_bytes]);
+        // The pool's buffers are made first; after that, a returned one is waited for (it
+        // is there at once unless the consumer holds them all, which the queue's bound
+        // rules out).
+        let mut buf = if made < POOL {
+            made += 1;
+            vec![0; frame_bytes]
+        } else {
+            match free.recv() {
+                Ok(b) => b,
+                Err(_) => return, // the consumer is gone
+            }
+        };
+        // A buffer that held another size of frame (handed back from the consumer's
+        // frame); same size in steady playback, so this does not allocate then.
+        buf.resize(frame_bytes, 0);
         match stdout.read_exact(&mut buf) {
             Ok(()) => {
                 frames += 1;
@@ -499,15 +520,24 @@ impl MediaSource for Video {
                 Msg::Frame(mut buf) => {
                     let i = dec.next;
                     dec.next += 1;
-                    if i < index {
-                        let _ = dec.free.try_send(buf);
-                        continue;
-                    }
-                    if let Pixels::Rgba8(v) = &mut out.pixels {
+                    // Every buffer taken from the queue is matched by one handed back, so
+                    // the reader's pool stays whole.
+                    let back = if i < index {
+                        buf
+                    } else if let Pixels::Rgba8(v) = &mut out.pixels {
                         std::mem::swap(v, &mut buf);
-                        let _ = dec.free.try_send(buf);
+                        buf
                     } else {
+                        // The frame held other pixels: it keeps the queued buffer, and an
+                        // empty one goes back for the reader to grow (once, not per frame).
                         out.pixels = Pixels::Rgba8(buf);
+                        Vec::new()
+                    };
+                    if let Some(free) = &dec.free {
+                        let _ = free.try_send(back);
+                    }
+                    if i < index {
+                        continue;
                     }
                     out.width = self.info.width;
                     out.height = self.info.height;
@@ -537,5 +567,63 @@ impl MediaSource for Video {
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashSet;
+
+    /// The reader makes its [`POOL`] buffers as it starts and then only reuses them, however
+    /// late the consumer hands its old buffer back. Frames 0..20: the consumer keeps up and
+    /// hands back at once; from frame 20 it dawdles between taking a frame and handing a
+    /// buffer back, as a preempted render thread does, so the reader always asks for a
+    /// buffer before one is back. No buffer may first appear after the start.
+    #[test]
+    fn the_reader_reuses_a_fixed_pool_when_the_consumer_is_slow_to_hand_back() {
+        const FRAME: usize = 64;
+        const FRAMES: u64 = 40;
+        let stream: Vec<u8> = (0..FRAMES as usize * FRAME)
+            .map(|i| (i / FRAME) as u8)
+            .collect();
+        let (tx, rx) = mpsc::sync_channel(QUEUE);
+        let (free_tx, free_rx) = mpsc::sync_channel::<Vec<u8>>(POOL);
+        let errors = Arc::new(Mutex::new(String::new()));
+        let reader = std::thread::spawn(move || {
+            read_frames(io::Cursor::new(stream), FRAME, tx, free_rx, None, errors)
+        });
+        let mut seen = HashSet::new();
+        let mut held = Vec::new(); // the consumer's frame
+        let mut n = 0u64;
+        loop {
+            if n < 20 {
+                // The queue fills and the reader waits on it.
+                std::thread::sleep(Duration::from_millis(1));
+            }
+            match rx.recv_timeout(Duration::from_secs(10)) {
+                Ok(Msg::Frame(mut buf)) => {
+                    assert!(buf.iter().all(|&b| b == n as u8), "frame {n} in order");
+                    if seen.insert(buf.as_ptr() as usize) {
+                        // The pool's buffers, and the consumer's empty one grown.
+                        assert!(n <= POOL as u64, "a new buffer at frame {n}");
+                    }
+                    std::mem::swap(&mut held, &mut buf);
+                    if n >= 20 {
+                        std::thread::sleep(Duration::from_millis(2));
+                    }
+                    let _ = free_tx.try_send(buf);
+                    n += 1;
+                }
+                Ok(Msg::End { frames, error }) => {
+                    assert_eq!((frames, error), (FRAMES, None));
+                    break;
+                }
+                Err(e) => panic!("reader stalled: {e}"),
+            }
+        }
+        assert_eq!(n, FRAMES);
+        drop(free_tx);
+        reader.join().unwrap_or_else(|_| panic!("reader panicked"));
     }
 }
