@@ -1,7 +1,7 @@
 //! Stage 4, colour: per-module 3x3 calibration × white point × brightness, clamp, in
 //! linear light (design §3).
 
-use super::quantize;
+use super::{RUN, quantize, tile};
 use crate::geometry::CalSpan;
 use rayon::prelude::*;
 
@@ -196,19 +196,19 @@ impl CodeTable {
 }
 
 multiversion! {
-/// Gains then quantize, 24 samples at a time from x = 0 (so the thresholds line up).
+/// Gains then quantize, [`RUN`] samples at a time from x = 0 (so the thresholds line up).
 fn scale_quantize(o: &mut [u16], g: [f32; 3], t24: &[f32; 24], scale: f32, max: f32) {
-    let g24: [f32; 24] = std::array::from_fn(|j| g[j % 3]);
-    let mut oc = o.chunks_exact_mut(24);
+    let (g, t) = (tile(&g), tile(t24));
+    let mut oc = o.chunks_exact_mut(RUN);
     for o in &mut oc {
-        for j in 0..24 {
-            let c = super::to_u16(o[j] as f32 * g24[j] + 0.5);
-            o[j] = quantize::code(c, t24[j], scale, max);
+        for j in 0..RUN {
+            let c = super::to_u16(o[j] as f32 * g[j] + 0.5);
+            o[j] = quantize::code(c, t[j], scale, max);
         }
     }
     for (j, o) in oc.into_remainder().iter_mut().enumerate() {
-        let c = super::to_u16(*o as f32 * g[j % 3] + 0.5);
-        *o = quantize::code(c, t24[j], scale, max);
+        let c = super::to_u16(*o as f32 * g[j] + 0.5);
+        *o = quantize::code(c, t[j], scale, max);
     }
 }
 }
@@ -238,18 +238,18 @@ pub fn row_in_place(
 }
 
 multiversion! {
-/// Per-channel gain over packed RGB, 8 pixels (24 samples) at a time so the compiler can
-/// keep it in vector registers: the gain pattern repeats every 3 samples.
+/// Per-channel gain over packed RGB (starting on a pixel), [`RUN`] samples at a time so
+/// the compiler can keep it in vector registers: the gain pattern repeats every 3 samples.
 fn scale(o: &mut [u16], g: [f32; 3]) {
-    let g24: [f32; 24] = std::array::from_fn(|j| g[j % 3]);
-    let mut oc = o.chunks_exact_mut(24);
+    let g = tile(&g);
+    let mut oc = o.chunks_exact_mut(RUN);
     for o in &mut oc {
-        for j in 0..24 {
-            o[j] = super::to_u16(o[j] as f32 * g24[j] + 0.5);
+        for j in 0..RUN {
+            o[j] = super::to_u16(o[j] as f32 * g[j] + 0.5);
         }
     }
     for (j, o) in oc.into_remainder().iter_mut().enumerate() {
-        *o = super::to_u16(*o as f32 * g[j % 3] + 0.5);
+        *o = super::to_u16(*o as f32 * g[j] + 0.5);
     }
 }
 }

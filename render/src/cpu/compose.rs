@@ -1,7 +1,7 @@
 //! Stage 3, compose: background outside a layer's rect, and the weighted mix of layers
 //! (crossfades) in linear light.
 
-use super::Rect;
+use super::{RUN, Rect, tile};
 use rayon::prelude::*;
 
 /// Fill every pixel of `canvas` (packed RGB u16, `w` wide) outside `rect` with `bg`.
@@ -39,28 +39,28 @@ pub fn fill(canvas: &mut [u16], bg: [u16; 3]) {
 pub fn mix(out: &mut [u16], a: &[u16], wa: f32, b: Option<(&[u16], f32)>, bg: [u16; 3]) {
     let (b, wb) = b.unwrap_or((a, 0.0));
     let wbg = (1.0 - wa - wb).max(0.0);
-    // 8 pixels (24 samples) at a time, the background term unrolled per channel.
-    let bg24: [f32; 24] = std::array::from_fn(|j| bg[j % 3] as f32 * wbg + 0.5);
+    // [`RUN`] samples at a time, the background term unrolled per channel.
+    let bg = tile(&bg.map(|c| c as f32 * wbg + 0.5));
     const CHUNK: usize = 3 * 4096;
     out.par_chunks_mut(CHUNK)
         .zip(a.par_chunks(CHUNK))
         .zip(b.par_chunks(CHUNK))
-        .for_each(|((o, a), b)| mix_run(o, a, b, wa, wb, &bg24));
+        .for_each(|((o, a), b)| mix_run(o, a, b, wa, wb, &bg));
 }
 
 multiversion! {
-fn mix_run(o: &mut [u16], a: &[u16], b: &[u16], wa: f32, wb: f32, bg24: &[f32; 24]) {
-    let mut oc = o.chunks_exact_mut(24);
-    let mut ac = a.chunks_exact(24);
-    let mut bc = b.chunks_exact(24);
+fn mix_run(o: &mut [u16], a: &[u16], b: &[u16], wa: f32, wb: f32, bg: &[f32; RUN]) {
+    let mut oc = o.chunks_exact_mut(RUN);
+    let mut ac = a.chunks_exact(RUN);
+    let mut bc = b.chunks_exact(RUN);
     for ((o, a), b) in (&mut oc).zip(&mut ac).zip(&mut bc) {
-        for j in 0..24 {
-            o[j] = super::to_u16(a[j] as f32 * wa + b[j] as f32 * wb + bg24[j]);
+        for j in 0..RUN {
+            o[j] = super::to_u16(a[j] as f32 * wa + b[j] as f32 * wb + bg[j]);
         }
     }
     let rest = oc.into_remainder().iter_mut().zip(ac.remainder()).zip(bc.remainder());
     for (j, ((o, a), b)) in rest.enumerate() {
-        *o = super::to_u16(*a as f32 * wa + *b as f32 * wb + bg24[j]);
+        *o = super::to_u16(*a as f32 * wa + *b as f32 * wb + bg[j]);
     }
 }
 }

@@ -55,6 +55,19 @@ pub(crate) fn avx512() -> bool {
         && std::is_x86_feature_detected!("fma")
 }
 
+/// Samples of packed RGB that the per-sample kernels ([`multiversion!`] ones) take at a
+/// time: 16 pixels, a whole number of periods of the 3-sample channel pattern and of the
+/// 8-pixel (24-sample) dither row, and whole registers of f32 in both builds (three of
+/// 512 bits, six of 256). Runs of 24 samples left the AVX-512 builds on 256-bit halves.
+pub(crate) const RUN: usize = 48;
+
+/// A per-sample pattern of period `N` (3 channels, 24 dither samples) laid over [`RUN`]
+/// samples, so a kernel indexes it with the sample's place in the run.
+#[inline(always)]
+pub(crate) fn tile<T: Copy, const N: usize>(p: &[T; N]) -> [T; RUN] {
+    std::array::from_fn(|j| p[j % N])
+}
+
 /// Float → u16, clamped to `0..=65535`, truncating: a plain conversion that vectorizes.
 /// (`as u16` saturates, and LLVM turns saturating conversions in vector loops into scalar
 /// code: measured 7x slower on the colour stage.) Add 0.5 first to round.

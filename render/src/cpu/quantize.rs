@@ -1,6 +1,7 @@
 //! Stage 5, quantize: linear u16 → output codes of `depth` bits, with ordered (Bayer 8x8)
 //! and temporal dithering.
 
+use super::{RUN, tile};
 use crate::wall::Dither;
 use rayon::prelude::*;
 
@@ -105,17 +106,18 @@ pub fn row_in_place(o: &mut [u16], y: usize, depth: u32, t: &[[f32; 8]; 8]) {
 }
 
 multiversion! {
-/// One row: `o = min(i · scale + t, max)`, 24 samples (8 pixels) at a time.
+/// One row: `o = min(i · scale + t, max)`, [`RUN`] samples at a time.
 fn row(i: &[u16], o: &mut [u16], t24: &[f32; 24], scale: f32, max: f32) {
-    let mut oc = o.chunks_exact_mut(24);
-    let mut ic = i.chunks_exact(24);
+    let t = tile(t24);
+    let mut oc = o.chunks_exact_mut(RUN);
+    let mut ic = i.chunks_exact(RUN);
     for (o, i) in (&mut oc).zip(&mut ic) {
-        for j in 0..24 {
-            o[j] = code(i[j], t24[j], scale, max);
+        for j in 0..RUN {
+            o[j] = code(i[j], t[j], scale, max);
         }
     }
     for (j, (o, i)) in oc.into_remainder().iter_mut().zip(ic.remainder()).enumerate() {
-        *o = code(*i, t24[j], scale, max);
+        *o = code(*i, t[j], scale, max);
     }
 }
 }
@@ -123,14 +125,15 @@ fn row(i: &[u16], o: &mut [u16], t24: &[f32; 24], scale: f32, max: f32) {
 multiversion! {
 /// [`row`] in place.
 fn row_mut(o: &mut [u16], t24: &[f32; 24], scale: f32, max: f32) {
-    let mut oc = o.chunks_exact_mut(24);
+    let t = tile(t24);
+    let mut oc = o.chunks_exact_mut(RUN);
     for o in &mut oc {
-        for j in 0..24 {
-            o[j] = code(o[j], t24[j], scale, max);
+        for j in 0..RUN {
+            o[j] = code(o[j], t[j], scale, max);
         }
     }
     for (j, o) in oc.into_remainder().iter_mut().enumerate() {
-        *o = code(*o, t24[j], scale, max);
+        *o = code(*o, t[j], scale, max);
     }
 }
 }
