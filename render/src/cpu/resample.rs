@@ -212,8 +212,10 @@ impl AxisTable {
     }
 }
 
-/// Samples summed together in registers by the vertical pass (four AVX2 registers).
-const V_CHUNK: usize = 32;
+/// Samples summed together in registers by the vertical pass: eight AVX2 registers, four
+/// AVX-512 ones, independent FMA chains enough to hide the FMA latency (32 left the
+/// AVX-512 build two chains; 64 measured 4–10% faster end to end, same bits).
+const V_CHUNK: usize = 64;
 /// Source rows summed per sweep of the vertical pass; more taps take several sweeps.
 const V_TAPS: usize = 8;
 
