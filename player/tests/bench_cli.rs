@@ -89,8 +89,19 @@ fn bench_reports_every_figure_and_writes_json_and_a_plot() {
     assert!(v["allocations_per_frame"].as_f64().is_some(), "{v}");
     assert!(v["peak_rss_bytes"].as_u64().unwrap() > 1 << 20);
     assert!(v["copy_bandwidth_bytes_per_s"].as_f64().unwrap() > 1e8);
-    let img = image::open(&plot).unwrap();
+    let img = image::open(&plot).unwrap().to_rgb8();
     assert_eq!((img.width(), img.height()), (1000, 640));
+    // The frame-time series (top half) and at least one lateness bar (bottom half) are
+    // drawn, in their colours.
+    let has = |rgb: [u8; 3], rows: std::ops::Range<u32>| {
+        rows.into_iter()
+            .any(|y| (0..img.width()).any(|x| img.get_pixel(x, y).0 == rgb))
+    };
+    assert!(
+        has([200, 60, 20], 0..320),
+        "no frame-time series in the plot"
+    );
+    assert!(has([40, 90, 200], 320..640), "no lateness bar in the plot");
 }
 
 #[test]
