@@ -62,10 +62,19 @@ struct Tables {
     pairs: Vec<i32>,
     /// Output pixels per SIMD register: 4 (AVX-512 BW + VNNI), 2 (AVX2) or 0 (portable).
     per: usize,
-    /// For the AVX-512 kernel: the leading blocks of four output pixels whose four windows
-    /// lie within 64 bytes, and whose 64-byte loads stay inside [`Tables::reads`]: one
-    /// load serves all four pixels (a byte permute picks each lane's pixels out of it).
-    /// The rest take four 16-byte loads a step.
+    /// For the AVX-512 kernel: the leading blocks of five output pixels (taken four at a
+    /// time, 20 pixels, so the four-pixel blocks after them line up) whose windows lie
+    /// within 64 bytes and whose loads stay inside [`Tables::reads`]. Five pixels' RGB
+    /// fill 15 of a register's 16 i32 lanes, where the four-pixel layout spends a lane per
+    /// pixel on alpha: a fifth more output per instruction.
+    quint: Vec<Quint>,
+    /// The weights of [`Tables::quint`]: per block and group, two vectors of 16 i32 lanes
+    /// (lane `3p + c` holds pixel `p`'s weight pair for taps 0–1, then 2–3; lane 15 zero).
+    quint_pairs: Vec<i32>,
+    /// For the AVX-512 kernel, the four-pixel blocks after [`Tables::quint`] (block
+    /// `quint.len() · 5 / 4` on) whose four windows lie within 64 bytes, and whose 64-byte
+    /// loads stay inside [`Tables::reads`]: one load serves all four pixels (a byte permute
+    /// picks each lane's pixels out of it). The rest take four 16-byte loads a step.
     rel: Vec<Block>,
     /// Bytes of a source row the kernel may read (`(max start + groups · GROUP) · 4`).
     reads: usize,
@@ -126,20 +135,70 @@ impl Fixed {
                 }
             }
         }
-        let mut rel = Vec::new();
+        let (mut quint, mut quint_pairs, mut rel) = (Vec::new(), Vec::new(), Vec::new());
+        // Whether one 64-byte load at the leftmost of `lanes`' windows serves them all, in
+        // every group: (its first pixel, each lane's offset from it) if so.
+        // Windows need not start in order (a window's leading zero weights are trimmed), so
+        // the load starts at the leftmost; every lane's pixels must be in it, and the last
+        // group's load must end inside the bytes every row has.
+        let one_load = |lanes: &[u32]| {
+            let s0 = lanes.iter().min().map_or(0, |s| *s as usize);
+            let off: Vec<usize> = lanes.iter().map(|s| *s as usize - s0).collect();
+            let far = off.iter().max().map_or(0, |o| *o);
+            let fits = far * 4 + GROUP * 4 <= 64 && s0 * 4 + (groups - 1) * GROUP * 4 + 64 <= reads;
+            fits.then_some((s0, off))
+        };
         if per == 4 {
-            for j in 0..padded / 4 {
-                let lanes = &start[4 * j..4 * j + 4];
-                // Windows need not start in order (a window's leading zero weights are
-                // trimmed), so the load starts at the leftmost.
-                let s0 = lanes.iter().min().map_or(0, |s| *s as usize);
-                let off = [0, 1, 2, 3].map(|l| lanes[l] as usize - s0);
-                // Every lane's pixels must be in the load; the last group's load must end
-                // inside the bytes every row has.
-                let far = off.iter().max().map_or(0, |o| *o);
-                if far * 4 + GROUP * 4 > 64 || s0 * 4 + (groups - 1) * GROUP * 4 + 64 > reads {
-                    break;
+            'runs: for run in 0..width / 20 {
+                let mut blocks = Vec::with_capacity(4);
+                for b in 0..4 {
+                    let p0 = run * 20 + b * 5;
+                    let Some((s0, off)) = one_load(&start[p0..p0 + 5]) else {
+                        break 'runs;
+                    };
+                    // Byte 4L + 2e of lane L = 3p + c: channel c of pixel p's tap 2h + e
+                    // (h: which half of the group); odd bytes are zeroed by the mask.
+                    let idx = [0, 1].map(|h| {
+                        std::array::from_fn(|byte| {
+                            let (lane, e) = (byte / 4, byte % 4 / 2);
+                            let (p, c) = (lane / 3, lane % 3);
+                            if lane == 15 || byte % 2 == 1 {
+                                0
+                            } else {
+                                ((off[p] + 2 * h + e) * 4 + c) as u8
+                            }
+                        })
+                    });
+                    blocks.push((
+                        Quint {
+                            base: s0 as u32 * 4,
+                            idx,
+                        },
+                        p0,
+                    ));
                 }
+                for (block, p0) in blocks {
+                    quint.push(block);
+                    for g in 0..groups {
+                        for half in 0..2 {
+                            for lane in 0..16 {
+                                if lane == 15 {
+                                    quint_pairs.push(0);
+                                    continue;
+                                }
+                                let t = (p0 + lane / 3) * span + g * GROUP + half * 2;
+                                let (a, b) =
+                                    (weights[t] as u16 as u32, weights[t + 1] as u16 as u32);
+                                quint_pairs.push((a | b << 16) as i32);
+                            }
+                        }
+                    }
+                }
+            }
+            for j in quint.len() * 5 / 4..padded / 4 {
+                let Some((s0, off)) = one_load(&start[4 * j..4 * j + 4]) else {
+                    break;
+                };
                 rel.push(Block {
                     base: s0 as u32 * 4,
                     rel: std::array::from_fn(|b| (off[b / 16] * 4) as u8),
@@ -162,6 +221,8 @@ impl Fixed {
                 weights,
                 pairs,
                 per,
+                quint,
+                quint_pairs,
                 rel,
                 reads,
                 v_weights,
@@ -172,6 +233,15 @@ impl Fixed {
             scratch,
         })
     }
+}
+
+/// One load's worth of five output pixels' windows (see [`Tables::quint`]).
+#[derive(Debug)]
+struct Quint {
+    /// Byte offset in the source row of the leftmost window.
+    base: u32,
+    /// The byte permutes that build taps 0–1 and 2–3 of every lane from the load.
+    idx: [[u8; 64]; 2],
 }
 
 /// One load's worth of four output pixels' windows (see [`Tables::rel`]).
@@ -370,9 +440,12 @@ mod x86 {
         [8, -128, 12, -128, 9, -128, 13, -128, 10, -128, 14, -128, 11, -128, 15, -128],
     ];
 
-    /// [`super::horizontal`] with AVX-512 BW + VNNI over `R` source rows at once: four
-    /// output pixels per register (one per 128-bit lane), `vpdpwssd` multiplying two taps
-    /// of four channels and adding in one instruction.
+    /// [`super::horizontal`] with AVX-512 BW + VNNI over `R` source rows at once,
+    /// `vpdpwssd` multiplying two taps and adding in one instruction. Three block kinds,
+    /// left to right: five output pixels' RGB per register from one 64-byte load and two
+    /// byte permutes ([`Tables::quint`], where the windows are close: downscales to 3x);
+    /// four pixels' RGBA, one per 128-bit lane, from one load ([`Tables::rel`]); four
+    /// pixels from four 16-byte loads (the rest).
     ///
     /// # Safety
     /// Every `src[i].len() ≥ t.reads` and `out[i].len() ≥ t.row_len`; `t.per == 4`.
@@ -397,7 +470,47 @@ mod x86 {
         // Lanes' byte pairs as permute indices (`-128`'s bytes are zeroed by the mask).
         let (plo, phi) = (lo, hi);
         const ODD_ZERO: u64 = 0x5555_5555_5555_5555;
-        for (j, block) in t.rel.iter().enumerate() {
+        let qp = t.quint_pairs.as_ptr().cast::<__m512i>();
+        for (q, block) in t.quint.iter().enumerate() {
+            let base = block.base as usize;
+            // SAFETY: 64-byte reads of 64-byte arrays.
+            let (ilo, ihi) = unsafe {
+                (
+                    _mm512_loadu_si512(block.idx[0].as_ptr().cast()),
+                    _mm512_loadu_si512(block.idx[1].as_ptr().cast()),
+                )
+            };
+            for p in sp {
+                _mm_prefetch::<_MM_HINT_T0>(p.wrapping_add(base + PREFETCH).cast());
+            }
+            let mut acc = [[_mm512_setzero_si512(); 2]; R];
+            for k in 0..g {
+                // SAFETY: `quint` lists only blocks whose 64-byte loads end within
+                // `t.reads ≤ src.len()` bytes; `quint_pairs` holds two vectors per block
+                // and group.
+                unsafe {
+                    let w = qp.add((q * g + k) * 2);
+                    let (w0, w1) = (_mm512_loadu_si512(w), _mm512_loadu_si512(w.add(1)));
+                    for r in 0..R {
+                        let px = _mm512_loadu_si512(sp[r].add(base + k * GROUP * 4).cast());
+                        let a = _mm512_maskz_permutexvar_epi8(ODD_ZERO, ilo, px);
+                        let b = _mm512_maskz_permutexvar_epi8(ODD_ZERO, ihi, px);
+                        acc[r][0] = _mm512_dpwssd_epi32(acc[r][0], a, w0);
+                        acc[r][1] = _mm512_dpwssd_epi32(acc[r][1], b, w1);
+                    }
+                }
+            }
+            for r in 0..R {
+                // Five pixels' RGB in lanes 0–14 as they lie in the row; lane 15 (zero)
+                // lands on the next block's first float, which that block overwrites.
+                let f = _mm512_cvtepi32_ps(_mm512_add_epi32(acc[r][0], acc[r][1]));
+                // SAFETY: `15q + 16 ≤ 3 · 5 · quint.len() + 1 ≤ 3 · width + 1 ≤ row_len`.
+                unsafe { _mm512_storeu_ps(op[r].add(15 * q), f) };
+            }
+        }
+        let j0 = t.quint.len() * 5 / 4;
+        for (i, block) in t.rel.iter().enumerate() {
+            let j = j0 + i;
             let base = block.base as usize;
             // SAFETY: a 64-byte read of a 64-byte array.
             let rel = unsafe { _mm512_loadu_si512(block.rel.as_ptr().cast()) };
@@ -428,7 +541,7 @@ mod x86 {
                 unsafe { _mm512_storeu_ps(op[r].add(12 * j), f) };
             }
         }
-        for j in t.rel.len()..t.width.div_ceil(4) {
+        for j in j0 + t.rel.len()..t.width.div_ceil(4) {
             let at = [0, 1, 2, 3].map(|l| t.start[4 * j + l] as usize * 4);
             for p in sp {
                 _mm_prefetch::<_MM_HINT_T0>(p.wrapping_add(at[0] + PREFETCH).cast());
@@ -689,12 +802,14 @@ mod tests {
                     panic!("{sw}->{dw} {filter:?}: no fixed-point tables")
                 };
                 if per == 4 {
-                    // Both AVX-512 step kinds run: one load a block where the four
-                    // windows fit in 64 bytes (not at 10x), four loads at the right edge.
-                    let (fit, blocks) = (fx.t.rel.len(), fx.t.width.div_ceil(4));
-                    eprintln!("{sw}->{dw}: {fit} of {blocks} blocks with one load");
-                    assert!(fit < blocks, "{sw}->{dw}");
-                    assert_eq!(fit == 0, sw > 10 * dw, "{sw}->{dw}");
+                    // The AVX-512 step kinds run: one load a block where the windows fit
+                    // in 64 bytes (not at 10x), five pixels a block in runs of 20 pixels
+                    // where the row has them, four loads at the right edge.
+                    let (q, fit) = (fx.t.quint.len() * 5, fx.t.rel.len() * 4);
+                    eprintln!("{sw}->{dw}: {q} + {fit} of {dw} pixels with one load");
+                    assert!(q + fit < dw as usize, "{sw}->{dw}");
+                    assert_eq!(q + fit == 0, sw > 10 * dw, "{sw}->{dw}");
+                    assert_eq!(q > 0, sw <= 3 * dw && dw >= 20, "{sw}->{dw}");
                 }
                 let src = image(sw, 1, sw ^ dw);
                 let n = dw as usize * 3;
