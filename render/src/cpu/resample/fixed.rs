@@ -469,74 +469,34 @@ mod x86 {
         let g = t.groups;
         // Lanes' byte pairs as permute indices (`-128`'s bytes are zeroed by the mask).
         let (plo, phi) = (lo, hi);
-        const ODD_ZERO: u64 = 0x5555_5555_5555_5555;
         let qp = t.quint_pairs.as_ptr().cast::<__m512i>();
         for (q, block) in t.quint.iter().enumerate() {
-            let base = block.base as usize;
             // SAFETY: 64-byte reads of 64-byte arrays.
-            let (ilo, ihi) = unsafe {
-                (
-                    _mm512_loadu_si512(block.idx[0].as_ptr().cast()),
-                    _mm512_loadu_si512(block.idx[1].as_ptr().cast()),
-                )
-            };
-            for p in sp {
-                _mm_prefetch::<_MM_HINT_T0>(p.wrapping_add(base + PREFETCH).cast());
-            }
-            let mut acc = [[_mm512_setzero_si512(); 2]; R];
-            for k in 0..g {
-                // SAFETY: `quint` lists only blocks whose 64-byte loads end within
-                // `t.reads ≤ src.len()` bytes; `quint_pairs` holds two vectors per block
-                // and group.
-                unsafe {
-                    let w = qp.add((q * g + k) * 2);
-                    let (w0, w1) = (_mm512_loadu_si512(w), _mm512_loadu_si512(w.add(1)));
-                    for r in 0..R {
-                        let px = _mm512_loadu_si512(sp[r].add(base + k * GROUP * 4).cast());
-                        let a = _mm512_maskz_permutexvar_epi8(ODD_ZERO, ilo, px);
-                        let b = _mm512_maskz_permutexvar_epi8(ODD_ZERO, ihi, px);
-                        acc[r][0] = _mm512_dpwssd_epi32(acc[r][0], a, w0);
-                        acc[r][1] = _mm512_dpwssd_epi32(acc[r][1], b, w1);
-                    }
-                }
-            }
+            let idx = block
+                .idx
+                .map(|i| unsafe { _mm512_loadu_si512(i.as_ptr().cast()) });
+            // SAFETY: `quint` lists only blocks whose 64-byte loads end within
+            // `t.reads ≤ src.len()` bytes; `quint_pairs` holds two vectors per block and
+            // group.
+            let f = unsafe { one_load(sp, block.base as usize, idx, qp.add(q * g * 2), g) };
             for r in 0..R {
                 // Five pixels' RGB in lanes 0–14 as they lie in the row; lane 15 (zero)
                 // lands on the next block's first float, which that block overwrites.
-                let f = _mm512_cvtepi32_ps(_mm512_add_epi32(acc[r][0], acc[r][1]));
                 // SAFETY: `15q + 16 ≤ 3 · 5 · quint.len() + 1 ≤ 3 · width + 1 ≤ row_len`.
-                unsafe { _mm512_storeu_ps(op[r].add(15 * q), f) };
+                unsafe { _mm512_storeu_ps(op[r].add(15 * q), f[r]) };
             }
         }
         let j0 = t.quint.len() * 5 / 4;
         for (i, block) in t.rel.iter().enumerate() {
             let j = j0 + i;
-            let base = block.base as usize;
             // SAFETY: a 64-byte read of a 64-byte array.
             let rel = unsafe { _mm512_loadu_si512(block.rel.as_ptr().cast()) };
-            let (ilo, ihi) = (_mm512_add_epi8(plo, rel), _mm512_add_epi8(phi, rel));
-            for p in sp {
-                _mm_prefetch::<_MM_HINT_T0>(p.wrapping_add(base + PREFETCH).cast());
-            }
-            let mut acc = [[_mm512_setzero_si512(); 2]; R];
-            for k in 0..g {
-                // SAFETY: `rel` lists only blocks whose 64-byte loads end within
-                // `t.reads ≤ src.len()` bytes; `pairs` holds two vectors per block and group.
-                unsafe {
-                    let w = wp.add((j * g + k) * 2);
-                    let (w0, w1) = (_mm512_loadu_si512(w), _mm512_loadu_si512(w.add(1)));
-                    for r in 0..R {
-                        let px = _mm512_loadu_si512(sp[r].add(base + k * GROUP * 4).cast());
-                        let a = _mm512_maskz_permutexvar_epi8(ODD_ZERO, ilo, px);
-                        let b = _mm512_maskz_permutexvar_epi8(ODD_ZERO, ihi, px);
-                        acc[r][0] = _mm512_dpwssd_epi32(acc[r][0], a, w0);
-                        acc[r][1] = _mm512_dpwssd_epi32(acc[r][1], b, w1);
-                    }
-                }
-            }
+            let idx = [_mm512_add_epi8(plo, rel), _mm512_add_epi8(phi, rel)];
+            // SAFETY: `rel` lists only blocks whose 64-byte loads end within
+            // `t.reads ≤ src.len()` bytes; `pairs` holds two vectors per block and group.
+            let f = unsafe { one_load(sp, block.base as usize, idx, wp.add(j * g * 2), g) };
             for r in 0..R {
-                let f = _mm512_cvtepi32_ps(_mm512_add_epi32(acc[r][0], acc[r][1]));
-                let f = _mm512_permutexvar_ps(rgb, f);
+                let f = _mm512_permutexvar_ps(rgb, f[r]);
                 // SAFETY: as below.
                 unsafe { _mm512_storeu_ps(op[r].add(12 * j), f) };
             }
@@ -576,6 +536,50 @@ mod x86 {
                 unsafe { _mm512_storeu_ps(op[r].add(12 * j), f) };
             }
         }
+    }
+
+    /// One block of [`horizontal512`] whose windows one 64-byte load a group serves (at
+    /// `base + 16k` bytes for group `k`): per row, the load's bytes placed by the permutes
+    /// `idx` (odd bytes zeroed), times the group's two weight vectors at `w`, summed over
+    /// the `g` groups, as f32.
+    ///
+    /// # Safety
+    /// Every row has `base + 16 (g - 1) + 64` bytes; `w` points at `2g` vectors.
+    #[target_feature(enable = "avx512f,avx512bw,avx512vnni,avx512vbmi")]
+    #[inline]
+    unsafe fn one_load<const R: usize>(
+        sp: [*const u8; R],
+        base: usize,
+        idx: [__m512i; 2],
+        w: *const __m512i,
+        g: usize,
+    ) -> [__m512; R] {
+        const ODD_ZERO: u64 = 0x5555_5555_5555_5555;
+        for p in sp {
+            _mm_prefetch::<_MM_HINT_T0>(p.wrapping_add(base + PREFETCH).cast());
+        }
+        let mut acc = [[_mm512_setzero_si512(); 2]; R];
+        for k in 0..g {
+            // SAFETY: the caller's.
+            unsafe {
+                let (w0, w1) = (
+                    _mm512_loadu_si512(w.add(2 * k)),
+                    _mm512_loadu_si512(w.add(2 * k + 1)),
+                );
+                for r in 0..R {
+                    let px = _mm512_loadu_si512(sp[r].add(base + k * GROUP * 4).cast());
+                    let a = _mm512_maskz_permutexvar_epi8(ODD_ZERO, idx[0], px);
+                    let b = _mm512_maskz_permutexvar_epi8(ODD_ZERO, idx[1], px);
+                    acc[r][0] = _mm512_dpwssd_epi32(acc[r][0], a, w0);
+                    acc[r][1] = _mm512_dpwssd_epi32(acc[r][1], b, w1);
+                }
+            }
+        }
+        let mut f = [_mm512_setzero_ps(); R];
+        for r in 0..R {
+            f[r] = _mm512_cvtepi32_ps(_mm512_add_epi32(acc[r][0], acc[r][1]));
+        }
+        f
     }
 
     /// [`super::horizontal`] with AVX2 over `R` source rows at once (they share every
