@@ -123,14 +123,19 @@ impl Fixed {
         // Padding pixels: zero weights over the last pixel's window.
         start.resize(padded, start[width - 1]);
         let reads = start.iter().map(|s| *s as usize + span).max().unwrap_or(0) * 4;
+        // Pixel `px`'s weights for taps `2 half` and `2 half + 1` of group `g`, as the i16
+        // pair one i32 lane of `pmaddwd` / `vpdpwssd` multiplies.
+        let pair = |px: usize, g: usize, half: usize| {
+            let t = px * span + g * GROUP + half * 2;
+            let (a, b) = (weights[t] as u16 as u32, weights[t + 1] as u16 as u32);
+            (a | b << 16) as i32
+        };
         let mut pairs = Vec::with_capacity(padded * groups * 8);
         for j in 0..padded / per.max(1) {
             for g in 0..groups {
                 for half in 0..2 {
                     for px in j * per..(j + 1) * per {
-                        let t = px * span + g * GROUP + half * 2;
-                        let (a, b) = (weights[t] as u16 as u32, weights[t + 1] as u16 as u32);
-                        pairs.extend_from_slice(&[(a | b << 16) as i32; 4]);
+                        pairs.extend_from_slice(&[pair(px, g, half); 4]);
                     }
                 }
             }
@@ -181,16 +186,8 @@ impl Fixed {
                     quint.push(block);
                     for g in 0..groups {
                         for half in 0..2 {
-                            for lane in 0..16 {
-                                if lane == 15 {
-                                    quint_pairs.push(0);
-                                    continue;
-                                }
-                                let t = (p0 + lane / 3) * span + g * GROUP + half * 2;
-                                let (a, b) =
-                                    (weights[t] as u16 as u32, weights[t + 1] as u16 as u32);
-                                quint_pairs.push((a | b << 16) as i32);
-                            }
+                            quint_pairs.extend((0..15).map(|lane| pair(p0 + lane / 3, g, half)));
+                            quint_pairs.push(0);
                         }
                     }
                 }
