@@ -1,6 +1,8 @@
 //! `ledwall bench` end to end through the real binary: the report, the JSON fields the
 //! issue names, and the plot.
 
+#![allow(clippy::unwrap_used)]
+
 use serde_json::Value;
 use std::path::PathBuf;
 use std::process::Command;
@@ -121,4 +123,113 @@ fn bench_with_a_missing_input_fails_clearly() {
     assert!(!out.status.success());
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("no/such.png"), "{stderr}");
+}
+
+fn bench(args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_ledwall"))
+        .current_dir(root())
+        .arg("bench")
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn the_default_input_is_paced_as_rendered_the_synthetic_photographs() {
+    let tmp = tempfile::tempdir().unwrap();
+    let json = tmp.path().join("bench.json");
+    let out = bench(&[
+        "--wall",
+        "fixtures/walls/tiny.toml",
+        "--backend",
+        "cpu",
+        "--frames",
+        "3",
+        "--warmup",
+        "1",
+        "--refresh",
+        "30",
+        "--quiet",
+        "--json",
+        json.to_str().unwrap(),
+    ]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: Value = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    assert_eq!(v["source"], serde_json::json!([3840, 2160]));
+    let pacing = v["pacing_input"].as_str().unwrap();
+    assert!(
+        pacing.starts_with("synthetic 3840x2160 photographs") && pacing.contains("30 fps"),
+        "{pacing}"
+    );
+    assert!(v["new"].as_u64().unwrap() >= 1, "{v}");
+    assert_eq!(
+        v["new"].as_u64().unwrap() + v["repeated"].as_u64().unwrap(),
+        3
+    );
+}
+
+#[test]
+fn report_files_it_could_not_write_are_refused_before_the_run() {
+    let tmp = tempfile::tempdir().unwrap();
+    let run = |flag: &str, path: &std::path::Path| {
+        bench(&[
+            "--wall",
+            "fixtures/walls/tiny.toml",
+            "--input",
+            "pattern:bars",
+            "--frames",
+            "2",
+            "--quiet",
+            flag,
+            path.to_str().unwrap(),
+        ])
+    };
+    let missing = tmp.path().join("no-such-folder").join("bench.json");
+    for (flag, path, why) in [
+        ("--json", missing.as_path(), "does not exist"),
+        ("--plot", tmp.path(), "is a folder"),
+    ] {
+        let out = run(flag, path);
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{flag}: {stderr}");
+        assert!(
+            stderr.contains(flag) && stderr.contains(why),
+            "{flag}: {stderr}"
+        );
+        // Nothing was measured: the report would have come first.
+        assert!(
+            !stdout.contains("throughput"),
+            "{flag}: the run went ahead:\n{stdout}"
+        );
+    }
+}
+
+#[test]
+fn a_failed_run_leaves_an_earlier_report_as_it_was_and_no_new_file() {
+    let tmp = tempfile::tempdir().unwrap();
+    let old = tmp.path().join("old.json");
+    std::fs::write(&old, "{\"fps\": 1}\n").unwrap();
+    let new = tmp.path().join("new.png");
+    let out = bench(&[
+        "--wall",
+        "fixtures/walls/tiny.toml",
+        "--input",
+        "no/such.png",
+        "--frames",
+        "2",
+        "--quiet",
+        "--json",
+        old.to_str().unwrap(),
+        "--plot",
+        new.to_str().unwrap(),
+    ]);
+    assert!(!out.status.success());
+    assert_eq!(std::fs::read_to_string(&old).unwrap(), "{\"fps\": 1}\n");
+    assert!(!new.exists(), "the writability probe left a file behind");
 }

@@ -9,7 +9,9 @@
 //!    3840x2160 photographs alternating (no decode cost: the render pipeline alone).
 //! 2. **Pacing**: the playback engine (render thread → channel → pacer → null sink) at the
 //!    refresh rate for the same number of ticks: lateness, frames new/repeated/dropped.
-//!    Without `--input` it plays `pattern:line` (moving, so every tick renders).
+//!    It plays the same input; without `--input`, the two photographs as an in-memory clip
+//!    at the refresh rate (a new 3840x2160 frame due every tick, each copied into the
+//!    engine's frame buffer as a decoder's output would be).
 //!
 //! Alongside, the machine's copy bandwidth is measured and every throughput is shown as a
 //! fraction of the bandwidth floor (the bytes a frame must read and write at least).
@@ -17,7 +19,7 @@
 use crate::alloc;
 use crate::cli::BenchArgs;
 use crate::engine::{self, Control, EngineOptions, clock::SystemClock};
-use crate::media::{self, Frame, MediaRef, MediaSource, OpenOptions, ReadStatus};
+use crate::media::{self, Frame, MediaRef, MediaSource, MemoryClip, OpenOptions, ReadStatus};
 use crate::patterns::Canvas;
 use crate::reload::Program;
 use crate::sinks::{SinkOptions, SinkSet};
@@ -30,6 +32,7 @@ use serde::Serialize;
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::Path;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// p50 / p99 in microseconds.
@@ -123,7 +126,7 @@ pub struct BenchReport {
 
 /// Where the frames come from.
 enum Input {
-    Synthetic([Vec<u8>; 2], u32, u32),
+    Synthetic(Arc<MemoryClip>),
     Media {
         source: Box<dyn MediaSource>,
         frames: u64,
@@ -247,9 +250,8 @@ fn throughput(
         }
         let t0 = Instant::now();
         let source: SourceImage<'_> = match input {
-            Input::Synthetic(photos, w, h) => {
-                let p = &photos[(i & 1) as usize];
-                let src = SourceImage::rgba8(*w, *h, p);
+            Input::Synthetic(clip) => {
+                let src = SourceImage::rgba8(clip.width(), clip.height(), clip.frame(i));
                 if cache { src.with_key(1) } else { src }
             }
             Input::Media { source, frames: n } => {
@@ -299,8 +301,49 @@ fn null_sinks(wall: &Wall, renderer: &AnyRenderer) -> anyhow::Result<SinkSet> {
     Ok(SinkSet::open(wall, g, &urls, &SinkOptions::default())?)
 }
 
+/// Refuse, before a run of minutes, a report file its end could not write: a folder, a
+/// missing folder, a place this user may not write. An existing file is left as it is
+/// until the run has its figures; a file that did not exist is not left behind.
+fn check_writable(path: &Path, flag: &str) -> anyhow::Result<()> {
+    if path.is_dir() {
+        return Err(crate::UsageError(format!(
+            "--{flag} {}: is a folder; name a file",
+            path.display()
+        ))
+        .into());
+    }
+    let dir = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    if !dir.is_dir() {
+        return Err(crate::UsageError(format!(
+            "--{flag} {}: the folder {} does not exist",
+            path.display(),
+            dir.display()
+        ))
+        .into());
+    }
+    let existed = path.exists();
+    std::fs::OpenOptions::new()
+        .append(true)
+        .create(true)
+        .open(path)
+        .with_context(|| format!("--{flag}: cannot write {}", path.display()))?;
+    if !existed {
+        // Best effort: the probe is empty, and the run writes the file again at its end.
+        let _ = std::fs::remove_file(path);
+    }
+    Ok(())
+}
+
 /// Run `ledwall bench`.
 pub fn run(args: &BenchArgs, out: &mut impl Write) -> anyhow::Result<()> {
+    for (path, flag) in [(&args.json, "json"), (&args.plot, "plot")] {
+        if let Some(path) = path {
+            check_writable(path, flag)?;
+        }
+    }
     let wall = Wall::load(&args.wall)?;
     let refresh = args.refresh.unwrap_or(wall.refresh_hz).max(1);
     let options = BackendOptions {
@@ -319,15 +362,17 @@ pub fn run(args: &BenchArgs, out: &mut impl Write) -> anyhow::Result<()> {
     let (mut input, input_name, size) = match &args.input {
         None => {
             let (w, h) = (3840, 2160);
-            let photos = [0, 1].map(|seed| {
-                let rgb = crate::synth::photo(w, h, seed);
-                rgb.pixels().flat_map(|p| [p[0], p[1], p[2], 255]).collect()
-            });
-            (
-                Input::Synthetic(photos, w, h),
-                "synthetic 3840x2160 photographs (no decode)".to_string(),
-                [w, h],
-            )
+            let photos = [0, 1]
+                .map(|seed| {
+                    let rgb = crate::synth::photo(w, h, seed);
+                    rgb.pixels().flat_map(|p| [p[0], p[1], p[2], 255]).collect()
+                })
+                .to_vec();
+            let name = format!("synthetic {w}x{h} photographs");
+            let clip = MemoryClip::new(&name, w, h, refresh, photos)
+                .context("the synthetic photographs do not make a clip")?;
+            let shown = format!("{name} (no decode)");
+            (Input::Synthetic(Arc::new(clip)), shown, [w, h])
         }
         Some(text) => {
             let mref = MediaRef::parse(text, Path::new("")).map_err(crate::UsageError)?;
@@ -427,11 +472,20 @@ pub fn run(args: &BenchArgs, out: &mut impl Write) -> anyhow::Result<()> {
         .map(|_| samples.allocations as f64 / samples.render.len().max(1) as f64);
 
     // Run 2: pacing through the engine.
-    let pacing_input = args
-        .input
-        .clone()
-        .unwrap_or_else(|| "pattern:line".to_string());
-    let playlist = crate::playlist::Playlist::from_cli_arg(&pacing_input)?;
+    let (pacing_input, playlist) = match &input {
+        Input::Media { .. } => (
+            input_name.clone(),
+            crate::playlist::Playlist::from_cli_arg(&input_name)?,
+        ),
+        Input::Synthetic(clip) => {
+            let name = format!("{}, a clip in memory at {refresh} fps", clip.name());
+            let media = MediaRef::Memory(clip.clone());
+            (
+                name.clone(),
+                crate::playlist::Playlist::of_media(&name, media),
+            )
+        }
+    };
     let show = crate::playlist::Show::with_schedule(playlist)?;
     let now = jiff::Zoned::now().datetime();
     let mut program = Program::new(Path::new(&pacing_input), show, refresh, opts, now);

@@ -9,6 +9,7 @@
 //! * [`video`]: anything ffmpeg decodes, through an `ffmpeg` child process writing raw RGBA
 //!   to a pipe, read ahead by a thread into a bounded queue.
 //! * [`crate::patterns`]: generated test patterns (`pattern:bars` …).
+//! * [`memory`]: frames held in memory (the benchmark's synthetic photographs).
 //!
 //! All of them implement [`MediaSource`]: [`MediaSource::read_frame`] writes frame `index`
 //! into a caller-owned [`Frame`], reusing its allocation. Frame *timing* is described by
@@ -21,11 +22,13 @@
 //! is an error ([`MediaError::Panicked`]), never a dead player.
 
 pub mod anim;
+pub mod memory;
 pub mod sequence;
 pub mod still;
 pub mod timing;
 pub mod video;
 
+pub use memory::MemoryClip;
 pub use still::{Pixels, StillImage, composite8, composite16, decode, load_image};
 pub use timing::{Time, Timing};
 
@@ -35,6 +38,7 @@ use ledwall_render::SourceImage;
 use std::io;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 /// Default memory limit for one item's decoded pixels: 1 GiB.
@@ -322,6 +326,8 @@ pub enum MediaKind {
     Video,
     /// A generated test pattern.
     Pattern,
+    /// Frames held in memory.
+    Memory,
 }
 
 impl MediaKind {
@@ -333,6 +339,7 @@ impl MediaKind {
             MediaKind::Sequence => "image sequence",
             MediaKind::Video => "video",
             MediaKind::Pattern => "pattern",
+            MediaKind::Memory => "in-memory clip",
         }
     }
 }
@@ -390,6 +397,8 @@ pub enum MediaRef {
     Sequence(PathBuf),
     /// A generated pattern.
     Pattern(Pattern),
+    /// Frames in memory (made by a program, never parsed from text).
+    Memory(Arc<MemoryClip>),
 }
 
 impl MediaRef {
@@ -415,6 +424,7 @@ impl MediaRef {
         match self {
             MediaRef::File(p) | MediaRef::Sequence(p) => p.display().to_string(),
             MediaRef::Pattern(p) => format!("pattern:{}", p.spec()),
+            MediaRef::Memory(c) => c.name().to_string(),
         }
     }
 }
@@ -449,6 +459,7 @@ impl OpenOptions {
 pub fn open(media: &MediaRef, opts: &OpenOptions) -> Result<Box<dyn MediaSource>, MediaError> {
     match media {
         MediaRef::Pattern(p) => Ok(patterns::open(p, &opts.canvas)),
+        MediaRef::Memory(c) => Ok(Box::new(memory::MemorySource::new(c.clone()))),
         MediaRef::Sequence(p) => guarded(p, || {
             sequence::Sequence::open(p, opts.fps, &opts.load)
                 .map(|s| Box::new(s) as Box<dyn MediaSource>)

@@ -159,13 +159,18 @@ impl Playlist {
     pub fn single(source: &str) -> Result<Playlist, ConfigError> {
         let media = MediaRef::parse(source, Path::new(""))
             .map_err(|e| ConfigError::single(source, "", e))?;
-        Ok(Playlist {
-            file: PathBuf::from(source),
-            name: source.to_string(),
+        Ok(Playlist::of_media(source, media))
+    }
+
+    /// A looped playlist of one item showing `media` with the defaults, named `name`.
+    pub fn of_media(name: &str, media: MediaRef) -> Playlist {
+        Playlist {
+            file: PathBuf::from(name),
+            name: name.to_string(),
             looped: true,
             items: vec![Item {
                 index: 0,
-                source: source.to_string(),
+                source: name.to_string(),
                 media,
                 duration: None,
                 loops: None,
@@ -177,7 +182,7 @@ impl Playlist {
                 background: None,
             }],
             schedule: Vec::new(),
-        })
+        }
     }
 
     /// A playlist file (`.toml`, `.json`) is loaded; anything else is one media source.

@@ -464,8 +464,6 @@ mod x86 {
         let op = out.map(|o| o.as_mut_ptr());
         let wp = t.pairs.as_ptr().cast::<__m512i>();
         let g = t.groups;
-        // Lanes' byte pairs as permute indices (`-128`'s bytes are zeroed by the mask).
-        let (plo, phi) = (lo, hi);
         let qp = t.quint_pairs.as_ptr().cast::<__m512i>();
         for (q, block) in t.quint.iter().enumerate() {
             // SAFETY: 64-byte reads of 64-byte arrays.
@@ -488,7 +486,8 @@ mod x86 {
             let j = j0 + i;
             // SAFETY: a 64-byte read of a 64-byte array.
             let rel = unsafe { _mm512_loadu_si512(block.rel.as_ptr().cast()) };
-            let idx = [_mm512_add_epi8(plo, rel), _mm512_add_epi8(phi, rel)];
+            // Lanes' byte pairs as permute indices (`-128`'s bytes are zeroed by the mask).
+            let idx = [_mm512_add_epi8(lo, rel), _mm512_add_epi8(hi, rel)];
             // SAFETY: `rel` lists only blocks whose 64-byte loads end within
             // `t.reads ≤ src.len()` bytes; `pairs` holds two vectors per block and group.
             let f = unsafe { one_load(sp, block.base as usize, idx, wp.add(j * g * 2), g) };
