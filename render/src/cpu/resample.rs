@@ -597,6 +597,82 @@ fn vertical_sweep<T: Sample>(sum: &mut [f32], rows: &[&[T]], ws: &[f32], add: bo
 }
 }
 
+/// Most source rows [`vertical_pair`] reads in one call: the union of two neighbouring
+/// output rows' windows (14 for a 2x Lanczos3 downscale).
+const PAIR_ROWS: usize = 16;
+
+/// Whether [`vertical_pair`] beats two [`vertical_sweep`]s here: only its AVX-512 build
+/// holds both rows' [`V_CHUNK`] sums in registers (eight of 32); the AVX2 one would need
+/// all sixteen and spill.
+fn pairs_pay() -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        super::avx512()
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        false
+    }
+}
+
+/// Two output rows' vertical sums in one pass over the source rows they share (see
+/// [`vertical_pair_any`]): the AVX-512 kernel, which loads each row's chunk once for both
+/// sums, where the CPU has it.
+fn vertical_pair(a: &mut [f32], b: &mut [f32], rows: &[&[f32]], wa: &[f32], ob: usize, wb: &[f32]) {
+    #[cfg(target_arch = "x86_64")]
+    if super::avx512() {
+        // SAFETY: the CPU has the features the kernel is compiled for.
+        unsafe { x86::vertical_pair512(a, b, rows, wa, ob, wb) };
+        return;
+    }
+    vertical_pair_any(a, b, rows, wa, ob, wb);
+}
+
+multiversion! {
+/// Two output rows' vertical sums in one pass over the source rows they share:
+/// `a = Σ_k wa[k] · rows[k]` and `b = Σ_k wb[k] · rows[ob + k]`, each row of `rows`
+/// loaded once for both (a 2x downscale's neighbouring rows share 10 of 12 taps: 14 row
+/// loads instead of 24). Each sum is the same chain of FMAs, in tap order, as
+/// [`vertical_sweep`] computes it, so the bits are the same.
+fn vertical_pair_any(a: &mut [f32], b: &mut [f32], rows: &[&[f32]], wa: &[f32], ob: usize, wb: &[f32]) {
+    let n = a.len().min(b.len());
+    let (a, b) = (&mut a[..n], &mut b[..n]);
+    let pairs = a.chunks_exact_mut(V_CHUNK).zip(b.chunks_exact_mut(V_CHUNK));
+    for (c, (oa, obuf)) in pairs.enumerate() {
+        let i = c * V_CHUNK;
+        let (mut sa, mut sb) = ([0f32; V_CHUNK], [0f32; V_CHUNK]);
+        for (k, row) in rows.iter().enumerate() {
+            let x = &row[i..i + V_CHUNK];
+            if let Some(&w) = wa.get(k) {
+                for l in 0..V_CHUNK {
+                    sa[l] = w.mul_add(x[l], sa[l]);
+                }
+            }
+            if let Some(&w) = k.checked_sub(ob).and_then(|j| wb.get(j)) {
+                for l in 0..V_CHUNK {
+                    sb[l] = w.mul_add(x[l], sb[l]);
+                }
+            }
+        }
+        oa.copy_from_slice(&sa);
+        obuf.copy_from_slice(&sb);
+    }
+    for i in n - n % V_CHUNK..n {
+        let (mut sa, mut sb) = (0f32, 0f32);
+        for (k, row) in rows.iter().enumerate() {
+            if let Some(&w) = wa.get(k) {
+                sa = w.mul_add(row[i], sa);
+            }
+            if let Some(&w) = k.checked_sub(ob).and_then(|j| wb.get(j)) {
+                sb = w.mul_add(row[i], sb);
+            }
+        }
+        a[i] = sa;
+        b[i] = sb;
+    }
+}
+}
+
 /// The horizontal table as the pass reads it.
 struct HTable<'a> {
     start: &'a [u32],
@@ -774,8 +850,71 @@ pub fn lut_lerp(lut: &[u16], v: f32) -> u16 {
 /// and scalarized the LUT's table reads.
 #[cfg(target_arch = "x86_64")]
 mod x86 {
-    use super::{HTable, Output};
+    use super::{HTable, Output, V_CHUNK};
     use std::arch::x86_64::*;
+
+    /// [`super::vertical_pair_any`] with AVX-512: per [`V_CHUNK`] sums, each row's chunk is
+    /// loaded once into four registers and feeds both rows' FMAs (eight chains). The same
+    /// FMAs in the same order, so the same bits.
+    ///
+    /// # Safety
+    /// The CPU has AVX-512 F.
+    #[target_feature(enable = "avx512f")]
+    pub(super) unsafe fn vertical_pair512(
+        a: &mut [f32],
+        b: &mut [f32],
+        rows: &[&[f32]],
+        wa: &[f32],
+        ob: usize,
+        wb: &[f32],
+    ) {
+        const { assert!(V_CHUNK == 64, "four 16-float registers a chunk") };
+        let n = a.len().min(b.len());
+        let chunks = n / V_CHUNK;
+        for row in rows {
+            assert!(row.len() >= n);
+        }
+        for c in 0..chunks {
+            let i = c * V_CHUNK;
+            let mut sa = [_mm512_setzero_ps(); 4];
+            let mut sb = [_mm512_setzero_ps(); 4];
+            for (k, row) in rows.iter().enumerate() {
+                // SAFETY: `i + 64 ≤ n ≤ row.len()` (asserted above).
+                let x =
+                    [0, 1, 2, 3].map(|q| unsafe { _mm512_loadu_ps(row.as_ptr().add(i + 16 * q)) });
+                if let Some(&w) = wa.get(k) {
+                    let w = _mm512_set1_ps(w);
+                    for q in 0..4 {
+                        sa[q] = _mm512_fmadd_ps(w, x[q], sa[q]);
+                    }
+                }
+                if let Some(&w) = k.checked_sub(ob).and_then(|j| wb.get(j)) {
+                    let w = _mm512_set1_ps(w);
+                    for q in 0..4 {
+                        sb[q] = _mm512_fmadd_ps(w, x[q], sb[q]);
+                    }
+                }
+            }
+            for q in 0..4 {
+                // SAFETY: `i + 64 ≤ n ≤ a.len(), b.len()`.
+                unsafe {
+                    _mm512_storeu_ps(a.as_mut_ptr().add(i + 16 * q), sa[q]);
+                    _mm512_storeu_ps(b.as_mut_ptr().add(i + 16 * q), sb[q]);
+                }
+            }
+        }
+        let done = chunks * V_CHUNK;
+        let rows_tail: [&[f32]; super::PAIR_ROWS] =
+            std::array::from_fn(|k| rows.get(k).map_or(&[][..], |r| &r[done..]));
+        super::vertical_pair_any(
+            &mut a[done..n],
+            &mut b[done..n],
+            &rows_tail[..rows.len()],
+            wa,
+            ob,
+            wb,
+        );
+    }
 
     /// [`super::horizontal`] for CPUs with AVX2 and FMA.
     #[target_feature(enable = "avx2,fma")]

@@ -11,16 +11,21 @@
 //!    integers (exact in any order) and become f32 without rounding, so the AVX2 kernel
 //!    and the portable one give the same bits.
 //! 2. The filtered rows (RGB f32, the canvas width of the placement) go into a ring of as
-//!    many rows as the vertical filter has taps; each band of output rows fills it as its
-//!    window slides down the source.
+//!    many rows as the vertical filter has taps (plus the step between neighbouring
+//!    windows, where output rows are paired below); each band of output rows fills it as
+//!    its window slides down the source.
 //! 3. Vertical: the float sweep of the float resampler over the ring's rows, with weights
-//!    scaled by `2^-BITS` (exact), then the LUT interpolated between codes.
+//!    scaled by `2^-BITS` (exact), then the LUT interpolated between codes. With AVX-512,
+//!    two neighbouring output rows are summed together, each ring row loaded once for both
+//!    (the same FMAs in the same order: the same bits).
 //!
 //! Error against the float path: each weight is off by at most `2^-(BITS+1)` and the
 //! errors cancel on flat areas, so a pixel is off by at most
 //! `taps · 2^-(BITS+1) · 255` codes (0.09 codes at 12 taps), in practice a few thousandths.
 
-use super::{Each, Plan, RingWindow, V_TAPS, fit_bands, vertical_sweep};
+use super::{
+    Each, PAIR_ROWS, Plan, RingWindow, V_TAPS, fit_bands, pairs_pay, vertical_pair, vertical_sweep,
+};
 use crate::cpu::bands::Bands;
 use rayon::prelude::*;
 
@@ -39,7 +44,7 @@ const BLOCK: usize = 4;
 #[derive(Debug)]
 pub struct Fixed {
     t: Tables,
-    /// Per band: the ring, then one vertical sum row (`width · 3`).
+    /// Per band: the ring, then two vertical sum rows (`width · 3` each).
     scratch: Vec<Vec<f32>>,
 }
 
@@ -82,6 +87,8 @@ struct Tables {
     v_weights: Vec<f32>,
     /// Rows in the ring (the vertical filter's taps).
     ring: usize,
+    /// Output rows go through the vertical pass in pairs ([`vertical_pair`]).
+    v_pairs: bool,
     /// Floats a ring row holds: the padded width's RGB plus [`SLACK`].
     row_len: usize,
     bands: Bands,
@@ -91,12 +98,13 @@ impl Fixed {
     /// The fixed-point tables for `plan` over a source `sw` pixels wide, or `None` when a
     /// pixel's window (rounded up to whole groups) is wider than the source.
     pub fn new(plan: &Plan, sw: u32) -> Option<Fixed> {
-        Fixed::with_kernel(plan, sw, x86::per_register())
+        Fixed::with_kernel(plan, sw, x86::per_register(), pairs_pay())
     }
 
     /// [`Fixed::new`] for the kernel with `per` pixels a register (4, 2 or 0, at most
-    /// what [`x86::per_register`] says this CPU runs).
-    fn with_kernel(plan: &Plan, sw: u32, per: usize) -> Option<Fixed> {
+    /// what [`x86::per_register`] says this CPU runs), with output rows paired in the
+    /// vertical pass where `pairs` and the windows allow.
+    fn with_kernel(plan: &Plan, sw: u32, per: usize, v_pairs: bool) -> Option<Fixed> {
         let (h, v) = (&plan.h, &plan.v);
         let width = plan.dst.w as usize;
         let groups = plan.h_used.div_ceil(GROUP);
@@ -204,11 +212,16 @@ impl Fixed {
         }
         let scale = 1.0 / (1u32 << BITS) as f32;
         let v_weights = v.weights.iter().map(|w| w * scale).collect();
-        let ring = v.taps;
+        // Output rows go two at a time through `vertical_pair` where that pays: the ring
+        // then holds the union of two neighbouring windows.
+        let step = v.start.windows(2).map(|p| p[1].saturating_sub(p[0]));
+        let step = step.max().unwrap_or(0) as usize;
+        let v_pairs = v_pairs && v.taps + step <= PAIR_ROWS;
+        let ring = if v_pairs { v.taps + step } else { v.taps };
         let row_len = padded * 3 + SLACK;
         let bands = Bands::per_thread(plan.dst.h as usize, &[]);
         let scratch = (0..bands.len())
-            .map(|_| vec![0f32; ring * row_len + width * 3])
+            .map(|_| vec![0f32; ring * row_len + 2 * width * 3])
             .collect();
         Some(Fixed {
             t: Tables {
@@ -224,6 +237,7 @@ impl Fixed {
                 reads,
                 v_weights,
                 ring,
+                v_pairs,
                 row_len,
                 bands,
             },
@@ -298,67 +312,116 @@ pub fn run_rgba8(
     let (x0, x1) = (dst.x as usize * 3, (dst.x + dst.w) as usize * 3);
     #[cfg(target_arch = "x86_64")]
     let split = lut512::split(lut);
+    #[cfg(not(target_arch = "x86_64"))]
+    let split: Option<LutSplit> = None;
     let mut parts = bands.split(rows, row_len);
     parts[..bands.len()]
         .par_iter_mut()
         .zip(scratch.par_iter_mut())
         .enumerate()
         .for_each(|(band, (rows, scratch))| {
-            let (rings, sum) = scratch.split_at_mut(t.ring * t.row_len);
+            let (rings, sums) = scratch.split_at_mut(t.ring * t.row_len);
+            let (sum, sum2) = sums.split_at_mut(t.width * 3);
             let mut window = RingWindow::default();
             let first = bands.start(band);
-            for r in 0..rows.len() / row_len {
+            let n_rows = rows.len() / row_len;
+            let mut r = 0;
+            while r < n_rows {
                 let oy = first + r;
-                let canvas_row = &mut rows[r * row_len..(r + 1) * row_len];
-                let s = v.start[oy] as usize;
-                let n = v.used(oy);
-                // New rows two at a time where they come in pairs (every row of a 2x
-                // downscale): the pair shares each weight load.
-                let fill = window.advance(s, n, t.ring);
-                let mut y = fill.start;
-                while y < fill.end {
-                    let src_at = |y: usize| &src[y * src_row..(y + 1) * src_row];
-                    let (a, b) = ((y % t.ring) * t.row_len, ((y + 1) % t.ring) * t.row_len);
-                    if y + 1 < fill.end {
-                        // Two distinct slots (`b` follows `a`, or the ring wraps to 0).
-                        let (lo, hi) = rings.split_at_mut(a.max(b));
-                        let (low, high) = (&mut lo[a.min(b)..][..t.row_len], &mut hi[..t.row_len]);
-                        let (ra, rb) = if a < b { (low, high) } else { (high, low) };
-                        horizontal([ra, rb], [src_at(y), src_at(y + 1)], t);
-                        y += 2;
-                    } else {
-                        horizontal([&mut rings[a..a + t.row_len]], [src_at(y)], t);
-                        y += 1;
+                let (s, n) = (v.start[oy] as usize, v.used(oy));
+                // The next row's window, when the two go through the vertical pass together.
+                let next = (t.v_pairs && r + 1 < n_rows)
+                    .then(|| (v.start[oy + 1] as usize, v.used(oy + 1)))
+                    .filter(|&(s2, n2)| s2 >= s && (s2 + n2).max(s + n) - s <= t.ring);
+                let end = next.map_or(s + n, |(s2, n2)| (s2 + n2).max(s + n));
+                fill(&mut window, s, end - s, rings, src, src_row, t);
+                let w = |oy: usize, n: usize| &t.v_weights[oy * v.taps..oy * v.taps + n];
+                let slot = |y: usize| &rings[(y % t.ring) * t.row_len..][..t.width * 3];
+                if let Some((s2, n2)) = next {
+                    let mut ring_rows: [&[f32]; PAIR_ROWS] = [&[]; PAIR_ROWS];
+                    for (j, row) in ring_rows.iter_mut().take(end - s).enumerate() {
+                        *row = slot(s + j);
+                    }
+                    let rows_used = &ring_rows[..end - s];
+                    vertical_pair(sum, sum2, rows_used, w(oy, n), s2 - s, w(oy + 1, n2));
+                } else {
+                    // The ring's rows for this window, in sweeps of `V_TAPS`.
+                    for (sweep, ws) in w(oy, n).chunks(V_TAPS).enumerate() {
+                        let mut ring_rows: [&[f32]; V_TAPS] = [&[]; V_TAPS];
+                        for (j, row) in ring_rows.iter_mut().take(ws.len()).enumerate() {
+                            *row = slot(s + sweep * V_TAPS + j);
+                        }
+                        vertical_sweep(sum, &ring_rows[..ws.len()], ws, sweep > 0);
                     }
                 }
-                // Vertical: the ring's rows for this window, in sweeps of `V_TAPS`.
-                let w = &t.v_weights[oy * v.taps..oy * v.taps + n];
-                for (sweep, ws) in w.chunks(V_TAPS).enumerate() {
-                    let mut rows: [&[f32]; V_TAPS] = [&[]; V_TAPS];
-                    for (j, row) in rows.iter_mut().take(ws.len()).enumerate() {
-                        let slot = ((s + sweep * V_TAPS + j) % t.ring) * t.row_len;
-                        *row = &rings[slot..slot + t.width * 3];
-                    }
-                    vertical_sweep(sum, &rows[..ws.len()], ws, sweep > 0);
+                let done = if next.is_some() { 2 } else { 1 };
+                for (k, sum) in [&*sum, &*sum2].into_iter().take(done).enumerate() {
+                    let canvas_row = &mut rows[(r + k) * row_len..(r + k + 1) * row_len];
+                    lut_out(&mut canvas_row[x0..x1], sum, lut, split.as_ref());
+                    each(dst.y as usize + first, &mut rows[..(r + k + 1) * row_len]);
                 }
-                let out = &mut canvas_row[x0..x1];
-                #[cfg(target_arch = "x86_64")]
-                let out = match &split {
-                    Some(split) => {
-                        // SAFETY: `Split::new` returned a table only because the CPU has
-                        // the features the kernel is compiled for.
-                        let done = unsafe { lut512::lut_row(out, sum, split) };
-                        &mut out[done..]
-                    }
-                    None => out,
-                };
-                let done = x1 - x0 - out.len();
-                super::lut_row(out, &sum[done..], lut);
-                each(dst.y as usize + first, &mut rows[..(r + 1) * row_len]);
+                r += done;
             }
         });
     true
 }
+
+/// Fill the ring with the source rows the window `s..s + n` adds, through the horizontal
+/// pass: two at a time where they come in pairs (every row of a 2x downscale), so the
+/// pair shares each weight load.
+fn fill(
+    window: &mut RingWindow,
+    s: usize,
+    n: usize,
+    rings: &mut [f32],
+    src: &[u8],
+    src_row: usize,
+    t: &Tables,
+) {
+    let fill = window.advance(s, n, t.ring);
+    let src_at = |y: usize| &src[y * src_row..(y + 1) * src_row];
+    let mut y = fill.start;
+    while y < fill.end {
+        let (a, b) = ((y % t.ring) * t.row_len, ((y + 1) % t.ring) * t.row_len);
+        if y + 1 < fill.end {
+            // Two distinct slots (`b` follows `a`, or the ring wraps to 0).
+            let (lo, hi) = rings.split_at_mut(a.max(b));
+            let (low, high) = (&mut lo[a.min(b)..][..t.row_len], &mut hi[..t.row_len]);
+            let (ra, rb) = if a < b { (low, high) } else { (high, low) };
+            horizontal([ra, rb], [src_at(y), src_at(y + 1)], t);
+            y += 2;
+        } else {
+            horizontal([&mut rings[a..a + t.row_len]], [src_at(y)], t);
+            y += 1;
+        }
+    }
+}
+
+/// The LUT from a row of vertical sums to canvas codes (the AVX-512 VBMI kernel where
+/// `split` has its table, the rest through [`super::lut_row`]).
+fn lut_out(out: &mut [u16], sum: &[f32], lut: &[u16], split: Option<&LutSplit>) {
+    let full = out.len();
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = split;
+    #[cfg(target_arch = "x86_64")]
+    let out = match split {
+        Some(split) => {
+            // SAFETY: `Split::new` returned a table only because the CPU has the features
+            // the kernel is compiled for.
+            let done = unsafe { lut512::lut_row(out, sum, split) };
+            &mut out[done..]
+        }
+        None => out,
+    };
+    let done = full - out.len();
+    super::lut_row(out, &sum[done..], lut);
+}
+
+/// The AVX-512 LUT's table ([`lut512::split`]); nothing off x86-64.
+#[cfg(target_arch = "x86_64")]
+type LutSplit = lut512::Split;
+#[cfg(not(target_arch = "x86_64"))]
+type LutSplit = ();
 
 /// Source rows through the horizontal pass: `out[i][3·ox + c] = Σ_k w_q · src[i]` as f32.
 fn horizontal<const R: usize>(out: [&mut [f32]; R], src: [&[u8]; R], t: &Tables) {
@@ -798,7 +861,7 @@ mod tests {
                 );
             }
             for per in [4, 2].into_iter().filter(|p| *p <= best) {
-                let Some(fx) = Fixed::with_kernel(&p, sw, per) else {
+                let Some(fx) = Fixed::with_kernel(&p, sw, per, false) else {
                     panic!("{sw}->{dw} {filter:?}: no fixed-point tables")
                 };
                 if per == 4 {
@@ -856,7 +919,7 @@ mod tests {
                     };
                     let p = plan(sw, 4, dst, filter);
                     for per in [4, 2].into_iter().filter(|p| *p <= best) {
-                        let Some(fx) = Fixed::with_kernel(&p, sw, per) else {
+                        let Some(fx) = Fixed::with_kernel(&p, sw, per, false) else {
                             continue;
                         };
                         let (a, b) = (image(sw, 1, sw ^ dw), image(sw, 1, dw));
@@ -906,6 +969,81 @@ mod tests {
         let mut out = vec![0f32; t.row_len];
         horizontal([&mut out], [&src], t);
         assert!(out[..777 * 3].iter().all(|v| *v == (200 << BITS) as f32));
+    }
+
+    /// Output rows paired in the vertical pass give the bits of rows one at a time, and
+    /// every row reaches `each` once, in order: downscales whose neighbouring windows
+    /// share rows (2x, 3x, odd ratios), an upscale, a filter with few taps, a window too
+    /// wide to pair (8x Lanczos3: 48 taps), on one band and on several.
+    #[test]
+    fn paired_vertical_rows_are_the_same_bits_as_single_rows() {
+        let lut: Vec<u16> = (0..256u32).map(|i| (i * i + 3 * i) as u16).collect();
+        let mut paired_any = false;
+        for (sw, sh, dw, dh, filter) in [
+            (384, 216, 192, 108, Filter::Lanczos3),
+            (300, 240, 100, 80, Filter::Lanczos3),
+            (301, 197, 120, 71, Filter::Lanczos3),
+            (160, 90, 200, 150, Filter::CatmullRom),
+            (200, 120, 100, 60, Filter::Bilinear),
+            (640, 480, 80, 60, Filter::Lanczos3),
+        ] {
+            let src = image(sw, sh, 11);
+            let (cw, ch) = (dw + 4, dh + 2);
+            let dst = Rect {
+                x: 1,
+                y: 1,
+                w: dw,
+                h: dh,
+            };
+            let mut out = Vec::new();
+            for v_pairs in [false, true] {
+                let mut p = plan(sw, sh, dst, filter);
+                let per = x86::per_register();
+                p.fixed = Fixed::with_kernel(&p, sw, per, v_pairs);
+                let Some(fx) = p.fixed.as_ref() else {
+                    panic!("{sw}x{sh}->{dw}x{dh}: no fixed-point tables");
+                };
+                paired_any |= fx.t.v_pairs;
+                for bands in [None, Some(Bands::new(dh as usize, 1, &[]))] {
+                    let mut canvas = vec![9u16; (cw * ch * 3) as usize];
+                    let seen = std::sync::Mutex::new(Vec::new());
+                    let each = |y: usize, rows: &mut [u16]| {
+                        seen.lock()
+                            .unwrap()
+                            .push((y, rows.len() / (cw as usize * 3)));
+                    };
+                    let row = sw as usize * 4;
+                    assert!(run_rgba8(
+                        &mut p,
+                        &src,
+                        row,
+                        &mut canvas,
+                        cw,
+                        &lut,
+                        bands.as_ref(),
+                        each
+                    ));
+                    let mut seen = seen.into_inner().unwrap();
+                    seen.sort_unstable();
+                    let band_count =
+                        bands.map_or(p.fixed.as_ref().unwrap().t.bands.len(), |b| b.len());
+                    assert_eq!(seen.len(), dh as usize, "every row once");
+                    assert_eq!(
+                        seen.iter().filter(|(_, n)| *n == 1).count(),
+                        band_count,
+                        "each band starts at its first row"
+                    );
+                    out.push(canvas);
+                }
+            }
+            assert!(
+                out[1..].iter().all(|c| *c == out[0]),
+                "{sw}x{sh}->{dw}x{dh} {filter:?}: paired rows differ"
+            );
+        }
+        if crate::cpu::resample::pairs_pay() {
+            assert!(paired_any, "no case paired its rows");
+        }
     }
 
     /// Against the float resampler on the same jobs, through an identity-like LUT (code
