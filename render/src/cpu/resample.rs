@@ -257,6 +257,62 @@ pub struct Plan {
     /// per 256-bit register: per pixel pair and tap, the even pixel's weight four times,
     /// then the odd one's (empty: per-pixel pass).
     h_pairs: Vec<f32>,
+    /// The AVX-512 pass's blocks of five output pixels ([`HBlock`]), from pixel 0, in runs
+    /// of two (so the pairs after them start at an even pixel); empty without AVX-512 and
+    /// off the linear-light (stride 3) path.
+    h_blocks: Vec<HBlock>,
+    /// Per block and tap, sixteen weights: lane `3p + c` pixel `p`'s, lane 15 zero.
+    h_block_w: Vec<f32>,
+}
+
+/// Five output pixels' RGB in one AVX-512 register (lanes `3p + c`, lane 15 spare) where
+/// their windows start within ten source pixels: tap `k` reads the 32 floats at
+/// `base + 3k` and picks each lane's float with one two-source permute.
+#[derive(Debug, Clone)]
+struct HBlock {
+    /// First float of the block's window in the vertical sum row (3 × the first pixel's
+    /// first source column).
+    base: u32,
+    /// Per lane, its float among the 32 (lane 15: 0, with zero weights).
+    idx: [u32; 16],
+}
+
+/// [`Plan::h_blocks`] and [`Plan::h_block_w`] for a stride-3 plan.
+fn h_blocks(plan: &Plan) -> (Vec<HBlock>, Vec<f32>) {
+    let (h, used, width) = (&plan.h, plan.h_used, plan.dst.w as usize);
+    let (mut blocks, mut weights) = (Vec::new(), Vec::new());
+    let block = |q: usize| {
+        let s0 = h.start[q] as usize;
+        let fits = (q..q + 5).all(|p| {
+            let s = h.start[p] as usize;
+            s >= s0 && 3 * (s - s0) + 2 < 32
+        });
+        let inside = 3 * s0 + 3 * (used.max(1) - 1) + 32 <= plan.sum_len();
+        (fits && inside).then(|| HBlock {
+            base: 3 * s0 as u32,
+            idx: std::array::from_fn(|lane| match lane {
+                15 => 0,
+                _ => (3 * (h.start[q + lane / 3] as usize - s0) + lane % 3) as u32,
+            }),
+        })
+    };
+    let mut p0 = 0;
+    while p0 + 10 <= width {
+        let (Some(a), Some(b)) = (block(p0), block(p0 + 5)) else {
+            break;
+        };
+        for (q, blk) in [(p0, a), (p0 + 5, b)] {
+            for k in 0..used {
+                weights.extend((0..16).map(|lane| match lane {
+                    15 => 0.0,
+                    _ => h.weights[(q + lane / 3) * h.taps + k],
+                }));
+            }
+            blocks.push(blk);
+        }
+        p0 += 10;
+    }
+    (blocks, weights)
 }
 
 /// Scratch of [`run_linear`]: per band, a ring of linearized source rows (the plan's read
@@ -265,6 +321,8 @@ pub struct Plan {
 #[derive(Debug)]
 struct LinearRing {
     ring: usize,
+    /// Output rows go through the vertical pass in pairs ([`vertical_pair16`]).
+    pairs: bool,
     bands: Bands,
     scratch: Vec<(Vec<u16>, Vec<f32>)>,
 }
@@ -288,6 +346,10 @@ impl Plan {
         if stride == 4 {
             plan.fixed = fixed::Fixed::new(&plan, sw);
         }
+        #[cfg(target_arch = "x86_64")]
+        if stride == 3 && super::avx512() {
+            (plan.h_blocks, plan.h_block_w) = h_blocks(&plan);
+        }
         let used = plan.h_used;
         for j in 0..dst.w as usize / 2 {
             for k in 0..used {
@@ -298,14 +360,17 @@ impl Plan {
             }
         }
         if stride == 3 {
-            let ring = plan.v.taps;
+            let (pairs, ring) = pair_ring(&plan.v, pairs_pay());
             let bands = Bands::per_thread(dst.h as usize, &[]);
             let row = plan.width as usize * 3;
+            // Two vertical sums (the second for paired rows), then the filtered row.
+            let floats = plan.sum_len() + len;
             plan.linear = Some(LinearRing {
                 ring,
+                pairs,
                 bands,
                 scratch: (0..bands.len())
-                    .map(|_| (vec![0u16; ring * row], vec![0f32; len]))
+                    .map(|_| (vec![0u16; ring * row], vec![0f32; floats]))
                     .collect(),
             });
         }
@@ -361,6 +426,8 @@ impl Plan {
             fixed: None,
             linear: None,
             h_pairs: Vec::new(),
+            h_blocks: Vec::new(),
+            h_block_w: Vec::new(),
         }
     }
 
@@ -431,7 +498,16 @@ pub fn run<T: Sample>(
     let sum_len = plan.sum_len();
     let (dst, width, h_used) = (plan.dst, plan.width as usize, plan.h_used);
     let (x0, bands) = (plan.x0 as usize, plan.bands);
-    let (table, v) = (HTable::new(&plan.h, h_used, &plan.h_pairs), &plan.v);
+    let (table, v) = (
+        HTable::new(
+            &plan.h,
+            h_used,
+            &plan.h_pairs,
+            &plan.h_blocks,
+            &plan.h_block_w,
+        ),
+        &plan.v,
+    );
     let row_len = cw as usize * 3;
     let (ox0, oy0) = (origin.0 as usize, origin.1 as usize);
     let n = width * stride;
@@ -519,7 +595,16 @@ pub fn run_linear<T: Sample>(
     };
     let ring = lin.ring;
     let (dst, width, h_used, x0) = (plan.dst, plan.width as usize, plan.h_used, plan.x0);
-    let (table, v) = (HTable::new(&plan.h, h_used, &plan.h_pairs), &plan.v);
+    let (table, v) = (
+        HTable::new(
+            &plan.h,
+            h_used,
+            &plan.h_pairs,
+            &plan.h_blocks,
+            &plan.h_block_w,
+        ),
+        &plan.v,
+    );
     let row_len = cw as usize * 3;
     let (n, sw) = (width * 3, sw as usize);
     let kernel = super::linearize::Kernel::new(src, lut);
@@ -530,31 +615,55 @@ pub fn run_linear<T: Sample>(
         .zip(lin.scratch.par_iter_mut())
         .enumerate()
         .for_each(|(band, (rows, (rings, floats)))| {
-            let (sum, row_vals) = floats.split_at_mut(sum_len);
+            let (sum, rest) = floats.split_at_mut(sum_len);
+            let (sum2, row_vals) = rest.split_at_mut(sum_len);
             let mut window = RingWindow::default();
             let first = bands.start(band);
-            for r in 0..rows.len() / row_len {
+            let n_rows = rows.len() / row_len;
+            let mut r = 0;
+            while r < n_rows {
                 let oy = first + r;
-                let canvas_row = &mut rows[r * row_len..(r + 1) * row_len];
-                let s = v.start[oy] as usize;
-                let used = v.used(oy);
-                for y in window.advance(s, used, ring) {
+                let (s, used) = (v.start[oy] as usize, v.used(oy));
+                let next = next_window(v, oy, r + 1 < n_rows, lin.pairs, ring);
+                let end = next.map_or(s + used, |(s2, n2)| (s2 + n2).max(s + used));
+                for y in window.advance(s, end - s, ring) {
                     let at = (y * sw + x0 as usize) * 4;
                     let slot = (y % ring) * n;
                     kernel.row(&src[at..at + width * 4], &mut rings[slot..slot + n]);
                 }
-                let w = &v.weights[oy * v.taps..oy * v.taps + used];
-                for (sweep, ws) in w.chunks(V_TAPS).enumerate() {
-                    let mut rows: [&[u16]; V_TAPS] = [&[]; V_TAPS];
-                    for (j, row) in rows.iter_mut().take(ws.len()).enumerate() {
-                        let slot = ((s + sweep * V_TAPS + j) % ring) * n;
-                        *row = &rings[slot..slot + n];
+                let w = |oy: usize, k: usize| &v.weights[oy * v.taps..oy * v.taps + k];
+                let slot = |y: usize| &rings[(y % ring) * n..][..n];
+                if let Some((s2, n2)) = next {
+                    let mut ring_rows: [&[u16]; PAIR_ROWS] = [&[]; PAIR_ROWS];
+                    for (j, row) in ring_rows.iter_mut().take(end - s).enumerate() {
+                        *row = slot(s + j);
                     }
-                    vertical_sweep(&mut sum[..n], &rows[..ws.len()], ws, sweep > 0);
+                    let (a, b) = (&mut sum[..n], &mut sum2[..n]);
+                    vertical_pair16(
+                        a,
+                        b,
+                        &ring_rows[..end - s],
+                        w(oy, used),
+                        s2 - s,
+                        w(oy + 1, n2),
+                    );
+                } else {
+                    for (sweep, ws) in w(oy, used).chunks(V_TAPS).enumerate() {
+                        let mut ring_rows: [&[u16]; V_TAPS] = [&[]; V_TAPS];
+                        for (j, row) in ring_rows.iter_mut().take(ws.len()).enumerate() {
+                            *row = slot(s + sweep * V_TAPS + j);
+                        }
+                        vertical_sweep(&mut sum[..n], &ring_rows[..ws.len()], ws, sweep > 0);
+                    }
                 }
-                let out_px = &mut canvas_row[dst.x as usize * 3..(dst.x + dst.w) as usize * 3];
-                horizontal(out_px, &table, sum, 3, Output::Linear, row_vals);
-                each(dst.y as usize + first, &mut rows[..(r + 1) * row_len]);
+                let done = if next.is_some() { 2 } else { 1 };
+                for (k, sum) in [&*sum, &*sum2].into_iter().take(done).enumerate() {
+                    let canvas_row = &mut rows[(r + k) * row_len..(r + k + 1) * row_len];
+                    let out_px = &mut canvas_row[dst.x as usize * 3..(dst.x + dst.w) as usize * 3];
+                    horizontal(out_px, &table, sum, 3, Output::Linear, row_vals);
+                    each(dst.y as usize + first, &mut rows[..(r + k + 1) * row_len]);
+                }
+                r += done;
             }
         });
     true
@@ -601,6 +710,32 @@ fn vertical_sweep<T: Sample>(sum: &mut [f32], rows: &[&[T]], ws: &[f32], add: bo
 /// output rows' windows (14 for a 2x Lanczos3 downscale).
 const PAIR_ROWS: usize = 16;
 
+/// Whether a ring over the vertical table `v` pairs output rows (when `want` and the
+/// union of two neighbouring windows fits [`PAIR_ROWS`]), and its depth: the filter's taps,
+/// plus the largest step between neighbouring windows when paired.
+fn pair_ring(v: &AxisTable, want: bool) -> (bool, usize) {
+    let step = v.start.windows(2).map(|p| p[1].saturating_sub(p[0]));
+    let step = step.max().unwrap_or(0) as usize;
+    let pairs = want && v.taps + step <= PAIR_ROWS;
+    (pairs, if pairs { v.taps + step } else { v.taps })
+}
+
+/// The window `(start, used)` of output row `oy + 1` when rows `oy` and `oy + 1` go through
+/// the vertical pass together: `pairs`, a next row in the band (`more`), and the union
+/// of the two windows within the `ring`.
+fn next_window(
+    v: &AxisTable,
+    oy: usize,
+    more: bool,
+    pairs: bool,
+    ring: usize,
+) -> Option<(usize, usize)> {
+    let (s, n) = (v.start[oy] as usize, v.used(oy));
+    (pairs && more)
+        .then(|| (v.start[oy + 1] as usize, v.used(oy + 1)))
+        .filter(|&(s2, n2)| s2 >= s && (s2 + n2).max(s + n) - s <= ring)
+}
+
 /// Whether [`vertical_pair`] beats two [`vertical_sweep`]s here: only its AVX-512 build
 /// holds both rows' [`V_CHUNK`] sums in registers (eight of 32); the AVX2 one would need
 /// all sixteen and spill.
@@ -628,13 +763,32 @@ fn vertical_pair(a: &mut [f32], b: &mut [f32], rows: &[&[f32]], wa: &[f32], ob: 
     vertical_pair_any(a, b, rows, wa, ob, wb);
 }
 
+/// [`vertical_pair`] over rows of u16 samples (the linear-light ring), each converted to
+/// f32 once for both sums.
+fn vertical_pair16(
+    a: &mut [f32],
+    b: &mut [f32],
+    rows: &[&[u16]],
+    wa: &[f32],
+    ob: usize,
+    wb: &[f32],
+) {
+    #[cfg(target_arch = "x86_64")]
+    if super::avx512() {
+        // SAFETY: the CPU has the features the kernel is compiled for.
+        unsafe { x86::vertical_pair512_u16(a, b, rows, wa, ob, wb) };
+        return;
+    }
+    vertical_pair_any(a, b, rows, wa, ob, wb);
+}
+
 multiversion! {
 /// Two output rows' vertical sums in one pass over the source rows they share:
 /// `a = Σ_k wa[k] · rows[k]` and `b = Σ_k wb[k] · rows[ob + k]`, each row of `rows`
 /// loaded once for both (a 2x downscale's neighbouring rows share 10 of 12 taps: 14 row
 /// loads instead of 24). Each sum is the same chain of FMAs, in tap order, as
 /// [`vertical_sweep`] computes it, so the bits are the same.
-fn vertical_pair_any(a: &mut [f32], b: &mut [f32], rows: &[&[f32]], wa: &[f32], ob: usize, wb: &[f32]) {
+fn vertical_pair_any<T: Sample>(a: &mut [f32], b: &mut [f32], rows: &[&[T]], wa: &[f32], ob: usize, wb: &[f32]) {
     let n = a.len().min(b.len());
     let (a, b) = (&mut a[..n], &mut b[..n]);
     let pairs = a.chunks_exact_mut(V_CHUNK).zip(b.chunks_exact_mut(V_CHUNK));
@@ -645,12 +799,12 @@ fn vertical_pair_any(a: &mut [f32], b: &mut [f32], rows: &[&[f32]], wa: &[f32], 
             let x = &row[i..i + V_CHUNK];
             if let Some(&w) = wa.get(k) {
                 for l in 0..V_CHUNK {
-                    sa[l] = w.mul_add(x[l], sa[l]);
+                    sa[l] = w.mul_add(x[l].f(), sa[l]);
                 }
             }
             if let Some(&w) = k.checked_sub(ob).and_then(|j| wb.get(j)) {
                 for l in 0..V_CHUNK {
-                    sb[l] = w.mul_add(x[l], sb[l]);
+                    sb[l] = w.mul_add(x[l].f(), sb[l]);
                 }
             }
         }
@@ -661,10 +815,10 @@ fn vertical_pair_any(a: &mut [f32], b: &mut [f32], rows: &[&[f32]], wa: &[f32], 
         let (mut sa, mut sb) = (0f32, 0f32);
         for (k, row) in rows.iter().enumerate() {
             if let Some(&w) = wa.get(k) {
-                sa = w.mul_add(row[i], sa);
+                sa = w.mul_add(row[i].f(), sa);
             }
             if let Some(&w) = k.checked_sub(ob).and_then(|j| wb.get(j)) {
-                sb = w.mul_add(row[i], sb);
+                sb = w.mul_add(row[i].f(), sb);
             }
         }
         a[i] = sa;
@@ -681,16 +835,30 @@ struct HTable<'a> {
     used: usize,
     /// [`Plan::h_pairs`].
     pairs: &'a [f32],
+    /// [`Plan::h_blocks`].
+    blocks: &'a [HBlock],
+    /// [`Plan::h_block_w`].
+    block_w: &'a [f32],
 }
 
 impl<'a> HTable<'a> {
-    fn new(h: &'a AxisTable, used: usize, pairs: &'a [f32]) -> HTable<'a> {
+    /// The plan's horizontal table: `h` and `used` (`Plan::h`, `Plan::h_used`), then
+    /// `Plan::h_pairs`, `Plan::h_blocks` and `Plan::h_block_w`.
+    fn new(
+        h: &'a AxisTable,
+        used: usize,
+        pairs: &'a [f32],
+        blocks: &'a [HBlock],
+        block_w: &'a [f32],
+    ) -> HTable<'a> {
         HTable {
             start: &h.start,
             weights: &h.weights,
             taps: h.taps,
             used,
             pairs,
+            blocks,
+            block_w,
         }
     }
 }
@@ -853,68 +1021,78 @@ mod x86 {
     use super::{HTable, Output, V_CHUNK};
     use std::arch::x86_64::*;
 
-    /// [`super::vertical_pair_any`] with AVX-512: per [`V_CHUNK`] sums, each row's chunk is
-    /// loaded once into four registers and feeds both rows' FMAs (eight chains). The same
-    /// FMAs in the same order, so the same bits.
-    ///
-    /// # Safety
-    /// The CPU has AVX-512 F.
-    #[target_feature(enable = "avx512f")]
-    pub(super) unsafe fn vertical_pair512(
-        a: &mut [f32],
-        b: &mut [f32],
-        rows: &[&[f32]],
-        wa: &[f32],
-        ob: usize,
-        wb: &[f32],
-    ) {
-        const { assert!(V_CHUNK == 64, "four 16-float registers a chunk") };
-        let n = a.len().min(b.len());
-        let chunks = n / V_CHUNK;
-        for row in rows {
-            assert!(row.len() >= n);
-        }
-        for c in 0..chunks {
-            let i = c * V_CHUNK;
-            let mut sa = [_mm512_setzero_ps(); 4];
-            let mut sb = [_mm512_setzero_ps(); 4];
-            for (k, row) in rows.iter().enumerate() {
-                // SAFETY: `i + 64 ≤ n ≤ row.len()` (asserted above).
-                let x =
-                    [0, 1, 2, 3].map(|q| unsafe { _mm512_loadu_ps(row.as_ptr().add(i + 16 * q)) });
-                if let Some(&w) = wa.get(k) {
-                    let w = _mm512_set1_ps(w);
+    /// [`super::vertical_pair_any`] with AVX-512 for rows of `$t`, `$load` reading 16 of
+    /// them at `$p` as f32: per [`V_CHUNK`] sums, each row's chunk is loaded once into four
+    /// registers and feeds both rows' FMAs (eight chains). The same FMAs in the same order,
+    /// so the same bits.
+    macro_rules! pair512 {
+        ($name:ident, $t:ty, |$p:ident| $load:expr) => {
+            /// # Safety
+            /// The CPU has AVX-512 F and BW.
+            #[target_feature(enable = "avx512f,avx512bw")]
+            pub(super) unsafe fn $name(
+                a: &mut [f32],
+                b: &mut [f32],
+                rows: &[&[$t]],
+                wa: &[f32],
+                ob: usize,
+                wb: &[f32],
+            ) {
+                const { assert!(V_CHUNK == 64, "four 16-float registers a chunk") };
+                let n = a.len().min(b.len());
+                let chunks = n / V_CHUNK;
+                for row in rows {
+                    assert!(row.len() >= n);
+                }
+                for c in 0..chunks {
+                    let i = c * V_CHUNK;
+                    let mut sa = [_mm512_setzero_ps(); 4];
+                    let mut sb = [_mm512_setzero_ps(); 4];
+                    for (k, row) in rows.iter().enumerate() {
+                        // SAFETY: `i + 64 ≤ n ≤ row.len()` (asserted above).
+                        let x = [0, 1, 2, 3].map(|q| {
+                            let $p = unsafe { row.as_ptr().add(i + 16 * q) };
+                            $load
+                        });
+                        if let Some(&w) = wa.get(k) {
+                            let w = _mm512_set1_ps(w);
+                            for q in 0..4 {
+                                sa[q] = _mm512_fmadd_ps(w, x[q], sa[q]);
+                            }
+                        }
+                        if let Some(&w) = k.checked_sub(ob).and_then(|j| wb.get(j)) {
+                            let w = _mm512_set1_ps(w);
+                            for q in 0..4 {
+                                sb[q] = _mm512_fmadd_ps(w, x[q], sb[q]);
+                            }
+                        }
+                    }
                     for q in 0..4 {
-                        sa[q] = _mm512_fmadd_ps(w, x[q], sa[q]);
+                        // SAFETY: `i + 64 ≤ n ≤ a.len(), b.len()`.
+                        unsafe {
+                            _mm512_storeu_ps(a.as_mut_ptr().add(i + 16 * q), sa[q]);
+                            _mm512_storeu_ps(b.as_mut_ptr().add(i + 16 * q), sb[q]);
+                        }
                     }
                 }
-                if let Some(&w) = k.checked_sub(ob).and_then(|j| wb.get(j)) {
-                    let w = _mm512_set1_ps(w);
-                    for q in 0..4 {
-                        sb[q] = _mm512_fmadd_ps(w, x[q], sb[q]);
-                    }
-                }
+                let done = chunks * V_CHUNK;
+                let rows_tail: [&[$t]; super::PAIR_ROWS] =
+                    std::array::from_fn(|k| rows.get(k).map_or(&[][..], |r| &r[done..]));
+                super::vertical_pair_any(
+                    &mut a[done..n],
+                    &mut b[done..n],
+                    &rows_tail[..rows.len()],
+                    wa,
+                    ob,
+                    wb,
+                );
             }
-            for q in 0..4 {
-                // SAFETY: `i + 64 ≤ n ≤ a.len(), b.len()`.
-                unsafe {
-                    _mm512_storeu_ps(a.as_mut_ptr().add(i + 16 * q), sa[q]);
-                    _mm512_storeu_ps(b.as_mut_ptr().add(i + 16 * q), sb[q]);
-                }
-            }
-        }
-        let done = chunks * V_CHUNK;
-        let rows_tail: [&[f32]; super::PAIR_ROWS] =
-            std::array::from_fn(|k| rows.get(k).map_or(&[][..], |r| &r[done..]));
-        super::vertical_pair_any(
-            &mut a[done..n],
-            &mut b[done..n],
-            &rows_tail[..rows.len()],
-            wa,
-            ob,
-            wb,
-        );
+        };
     }
+    pair512!(vertical_pair512, f32, |p| unsafe { _mm512_loadu_ps(p) });
+    pair512!(vertical_pair512_u16, u16, |p| unsafe {
+        _mm512_cvtepi32_ps(_mm512_cvtepu16_epi32(_mm256_loadu_si256(p.cast())))
+    });
 
     /// [`super::horizontal`] for CPUs with AVX2 and FMA.
     #[target_feature(enable = "avx2,fma")]
@@ -932,13 +1110,20 @@ mod x86 {
                 let half = _mm_set1_ps(0.5);
                 let top = _mm_set1_ps(65535.0);
                 let zero = _mm_setzero_ps();
-                // Pairs of output pixels, one per 128-bit lane.
+                // Blocks of five output pixels first (AVX-512), then pairs of output
+                // pixels, one per 128-bit lane, then single pixels.
+                let done = if t.blocks.is_empty() {
+                    0
+                } else {
+                    // SAFETY: blocks are built only on CPUs with AVX-512 (`Plan::new`).
+                    unsafe { blocks512(out_px, t, sum) }
+                };
                 let pairs = if t.pairs.len() >= pixels / 2 * t.used * 8 {
                     pixels / 2
                 } else {
                     0
                 };
-                for j in 0..pairs {
+                for j in done / 2..pairs {
                     let v = pair(t, sum, stride, j);
                     // Clamp (max first: NaN becomes 0), truncate, narrow to u16.
                     let v = _mm256_min_ps(
@@ -962,7 +1147,7 @@ mod x86 {
                         out_px[6 * j..6 * j + 6].copy_from_slice(&px[..6]);
                     }
                 }
-                for ox in 2 * pairs..pixels {
+                for ox in (2 * pairs).max(done)..pixels {
                     let a = pixel(t, sum, stride, ox);
                     // Clamp (max first: NaN becomes 0), truncate, narrow to u16.
                     let a = _mm_min_ps(_mm_max_ps(_mm_add_ps(a, half), zero), top);
@@ -985,6 +1170,69 @@ mod x86 {
                 super::lut_row(out_px, row, lut);
             }
         }
+    }
+
+    /// The five-pixel blocks of [`HTable::blocks`] (stride 3, linear output): per tap, the
+    /// 32 floats from the block's `base + 3k`, one two-source permute to put each pixel's
+    /// RGB in its lanes, one FMA for the five pixels. Even taps in one chain and odd taps
+    /// in another, added at the end, as [`pair`] and [`pixel`] do: the same bits. Returns
+    /// the pixels done (`5 · blocks`, even).
+    ///
+    /// # Safety
+    /// The CPU has AVX-512 F, BW and VL.
+    #[target_feature(enable = "avx512f,avx512bw,avx512vl")]
+    unsafe fn blocks512(out_px: &mut [u16], t: &HTable<'_>, sum: &[f32]) -> usize {
+        let used = t.used;
+        let n = t.blocks.len();
+        assert!(out_px.len() >= 15 * n && t.block_w.len() >= 16 * used * n);
+        let (half, zero, top) = (
+            _mm512_set1_ps(0.5),
+            _mm512_setzero_ps(),
+            _mm512_set1_ps(65535.0),
+        );
+        for (b, blk) in t.blocks.iter().enumerate() {
+            let base = blk.base as usize;
+            // Every tap's 32 floats lie inside `sum` (checked when the block was built, and
+            // here again, once a block).
+            assert!(used > 0 && base + 3 * (used - 1) + 32 <= sum.len());
+            // SAFETY: reads of 16 u32 / 16 floats inside the arrays (asserted above).
+            let idx = unsafe { _mm512_loadu_si512(blk.idx.as_ptr().cast()) };
+            let (p, wp) = (unsafe { sum.as_ptr().add(base) }, unsafe {
+                t.block_w.as_ptr().add(16 * used * b)
+            });
+            let tap = |k: usize| {
+                // SAFETY: `k < used`: the 32 floats from `base + 3k` and the 16 weights of
+                // tap `k` are inside `sum` and `block_w` (asserted above).
+                unsafe {
+                    let lo = _mm512_loadu_ps(p.add(3 * k));
+                    let hi = _mm512_loadu_ps(p.add(3 * k + 16));
+                    (
+                        _mm512_permutex2var_ps(lo, idx, hi),
+                        _mm512_loadu_ps(wp.add(16 * k)),
+                    )
+                }
+            };
+            let (mut a0, mut a1) = (zero, zero);
+            let mut k = 0;
+            while k + 1 < used {
+                let (x0, w0) = tap(k);
+                let (x1, w1) = tap(k + 1);
+                a0 = _mm512_fmadd_ps(w0, x0, a0);
+                a1 = _mm512_fmadd_ps(w1, x1, a1);
+                k += 2;
+            }
+            if k < used {
+                let (x0, w0) = tap(k);
+                a0 = _mm512_fmadd_ps(w0, x0, a0);
+            }
+            // Clamp (max first: NaN becomes 0), truncate, narrow to u16.
+            let v = _mm512_add_ps(a0, a1);
+            let v = _mm512_min_ps(_mm512_max_ps(_mm512_add_ps(v, half), zero), top);
+            let v = _mm512_cvtusepi32_epi16(_mm512_cvttps_epi32(v));
+            // SAFETY: 15 u16 from 15b, inside `out_px` (asserted above); lane 15 masked off.
+            unsafe { _mm256_mask_storeu_epi16(out_px.as_mut_ptr().add(15 * b).cast(), 0x7fff, v) };
+        }
+        5 * n
     }
 
     /// Output pixel `ox`: `Σ_k w[k] · sum[(start + k) · stride ..][..4]`, two chains of
@@ -1128,6 +1376,68 @@ mod tests {
         }
     }
 
+    /// Linear-light rows paired in the vertical pass give the bits of rows one at a time,
+    /// 8- and 16-bit sources, on the plan's bands and on one band, every row reaching
+    /// `each` once.
+    #[test]
+    fn paired_linear_rows_are_the_same_bits_as_single_rows() {
+        let lut8: Vec<u16> = (0..256u32).map(|i| (i * i) as u16).collect();
+        let lut16: Vec<u16> = (0..65536u32).map(|i| ((i * i) >> 16) as u16).collect();
+        let mut paired_any = false;
+        for (sw, sh, dw, dh, filter) in [
+            (384, 216, 192, 108, Filter::Lanczos3),
+            (301, 197, 120, 71, Filter::Lanczos3),
+            (160, 90, 200, 150, Filter::CatmullRom),
+            (640, 480, 80, 60, Filter::Lanczos3),
+        ] {
+            let px = (sw * sh * 4) as usize;
+            let src8: Vec<u8> = (0..px).map(|i| (i * 7 % 251) as u8).collect();
+            let src16: Vec<u16> = (0..px).map(|i| (i * 7919 % 65521) as u16).collect();
+            let (cw, ch) = (dw + 2, dh + 3);
+            let dst = Rect {
+                x: 2,
+                y: 1,
+                w: dw,
+                h: dh,
+            };
+            let crop = [0.0, 0.0, sw as f64, sh as f64];
+            let mut outs = Vec::new();
+            for pairs in [false, true] {
+                let mut p = Plan::new(sw, sh, 3, crop, dst, filter);
+                let Some(lin) = p.linear.as_mut() else {
+                    panic!("{sw}x{sh}: no linear ring");
+                };
+                lin.pairs &= pairs;
+                paired_any |= lin.pairs;
+                for bands in [None, Some(Bands::new(dh as usize, 1, &[]))] {
+                    for bits in [8, 16] {
+                        let mut canvas = vec![5u16; (cw * ch * 3) as usize];
+                        let seen = std::sync::Mutex::new(0usize);
+                        let each = |_: usize, _: &mut [u16]| *seen.lock().unwrap() += 1;
+                        let b = bands.as_ref();
+                        let ok = if bits == 8 {
+                            run_linear(&mut p, &src8, sw, &lut8, &mut canvas, cw, b, each)
+                        } else {
+                            run_linear(&mut p, &src16, sw, &lut16, &mut canvas, cw, b, each)
+                        };
+                        assert!(ok);
+                        assert_eq!(seen.into_inner().unwrap(), dh as usize, "every row once");
+                        outs.push(canvas);
+                    }
+                }
+            }
+            let half = outs.len() / 2;
+            assert_eq!(
+                outs[..half],
+                outs[half..],
+                "{sw}x{sh}->{dw}x{dh} {filter:?}: paired rows differ"
+            );
+        }
+        if pairs_pay() {
+            assert!(paired_any, "no case paired its rows");
+        }
+    }
+
     #[test]
     fn downscale_widens_the_window() {
         let t = AxisTable::new(Filter::Area, 3840, 0.0, 3840.0, 384, 1);
@@ -1212,7 +1522,10 @@ mod tests {
     /// for even and odd widths, down- and upscales, linear output.
     #[test]
     fn pixel_pairs_equal_single_pixels() {
+        let mut blocked = false;
         for (sw, sh, dw, dh, filter) in [
+            (384, 20, 192, 10, Filter::Lanczos3),
+            (400, 12, 263, 7, Filter::Lanczos3),
             (301, 40, 120, 17, Filter::Lanczos3),
             (57, 20, 201, 31, Filter::CatmullRom),
             (100, 9, 99, 9, Filter::Bilinear),
@@ -1229,16 +1542,25 @@ mod tests {
                 h: dh,
             };
             let (cw, ch) = (dw + 2, dh + 3);
+            let mut blocks = Plan::new(sw, sh, 3, crop, dst, filter);
+            blocked |= !blocks.h_blocks.is_empty();
             let mut paired = Plan::new(sw, sh, 3, crop, dst, filter);
+            paired.h_blocks.clear();
             let mut single = Plan::new(sw, sh, 3, crop, dst, filter);
             single.h_pairs.clear();
+            single.h_blocks.clear();
             let mut a = vec![0u16; (cw * ch * 3) as usize];
-            let mut b = a.clone();
+            let (mut b, mut c) = (a.clone(), a.clone());
             let row = sw as usize * 3;
-            run(&mut paired, &src, row, (0, 0), &mut a, cw, Output::Linear);
-            run(&mut single, &src, row, (0, 0), &mut b, cw, Output::Linear);
-            assert_eq!(a, b, "{sw}x{sh} -> {dw}x{dh} {filter:?}");
+            run(&mut blocks, &src, row, (0, 0), &mut a, cw, Output::Linear);
+            run(&mut paired, &src, row, (0, 0), &mut b, cw, Output::Linear);
+            run(&mut single, &src, row, (0, 0), &mut c, cw, Output::Linear);
+            assert_eq!(a, c, "{sw}x{sh} -> {dw}x{dh} {filter:?}: blocks");
+            assert_eq!(b, c, "{sw}x{sh} -> {dw}x{dh} {filter:?}: pairs");
             assert!(a.iter().any(|v| *v != 0));
+        }
+        if pairs_pay() {
+            assert!(blocked, "no case had five-pixel blocks");
         }
     }
 }

@@ -24,7 +24,8 @@
 //! `taps · 2^-(BITS+1) · 255` codes (0.09 codes at 12 taps), in practice a few thousandths.
 
 use super::{
-    Each, PAIR_ROWS, Plan, RingWindow, V_TAPS, fit_bands, pairs_pay, vertical_pair, vertical_sweep,
+    Each, PAIR_ROWS, Plan, RingWindow, V_TAPS, fit_bands, next_window, pair_ring, pairs_pay,
+    vertical_pair, vertical_sweep,
 };
 use crate::cpu::bands::Bands;
 use rayon::prelude::*;
@@ -214,10 +215,7 @@ impl Fixed {
         let v_weights = v.weights.iter().map(|w| w * scale).collect();
         // Output rows go two at a time through `vertical_pair` where that pays: the ring
         // then holds the union of two neighbouring windows.
-        let step = v.start.windows(2).map(|p| p[1].saturating_sub(p[0]));
-        let step = step.max().unwrap_or(0) as usize;
-        let v_pairs = v_pairs && v.taps + step <= PAIR_ROWS;
-        let ring = if v_pairs { v.taps + step } else { v.taps };
+        let (v_pairs, ring) = pair_ring(v, v_pairs);
         let row_len = padded * 3 + SLACK;
         let bands = Bands::per_thread(plan.dst.h as usize, &[]);
         let scratch = (0..bands.len())
@@ -330,9 +328,7 @@ pub fn run_rgba8(
                 let oy = first + r;
                 let (s, n) = (v.start[oy] as usize, v.used(oy));
                 // The next row's window, when the two go through the vertical pass together.
-                let next = (t.v_pairs && r + 1 < n_rows)
-                    .then(|| (v.start[oy + 1] as usize, v.used(oy + 1)))
-                    .filter(|&(s2, n2)| s2 >= s && (s2 + n2).max(s + n) - s <= t.ring);
+                let next = next_window(v, oy, r + 1 < n_rows, t.v_pairs, t.ring);
                 let end = next.map_or(s + n, |(s2, n2)| (s2 + n2).max(s + n));
                 fill(&mut window, s, end - s, rings, src, src_row, t);
                 let w = |oy: usize, n: usize| &t.v_weights[oy * v.taps..oy * v.taps + n];
