@@ -253,16 +253,23 @@ pub struct Plan {
     fixed: Option<fixed::Fixed>,
     /// The linear-light path's rings of linearized source rows (stride-3 plans).
     linear: Option<LinearRing>,
-    /// The horizontal weights laid out for the AVX2 pass, which filters two output pixels
-    /// per 256-bit register: per pixel pair and tap, the even pixel's weight four times,
-    /// then the odd one's (empty: per-pixel pass).
-    h_pairs: Vec<f32>,
+    /// The horizontal weights laid out for the SIMD kernels.
+    h_simd: HSimd,
+}
+
+/// The horizontal weights laid out for the SIMD kernels of the horizontal pass.
+#[derive(Debug, Default)]
+struct HSimd {
+    /// For the AVX2 pass, which filters two output pixels per 256-bit register: per pixel
+    /// pair and tap, the even pixel's weight four times, then the odd one's (empty:
+    /// per-pixel pass).
+    pairs: Vec<f32>,
     /// The AVX-512 pass's blocks of five output pixels ([`HBlock`]), from pixel 0, in runs
     /// of two (so the pairs after them start at an even pixel); empty without AVX-512 and
     /// off the linear-light (stride 3) path.
-    h_blocks: Vec<HBlock>,
+    blocks: Vec<HBlock>,
     /// Per block and tap, sixteen weights: lane `3p + c` pixel `p`'s, lane 15 zero.
-    h_block_w: Vec<f32>,
+    block_w: Vec<f32>,
 }
 
 /// Five output pixels' RGB in one AVX-512 register (lanes `3p + c`, lane 15 spare) where
@@ -277,7 +284,7 @@ struct HBlock {
     idx: [u32; 16],
 }
 
-/// [`Plan::h_blocks`] and [`Plan::h_block_w`] for a stride-3 plan.
+/// [`HSimd::blocks`] and [`HSimd::block_w`] for a stride-3 plan.
 fn h_blocks(plan: &Plan) -> (Vec<HBlock>, Vec<f32>) {
     let (h, used, width) = (&plan.h, plan.h_used, plan.dst.w as usize);
     let (mut blocks, mut weights) = (Vec::new(), Vec::new());
@@ -348,14 +355,14 @@ impl Plan {
         }
         #[cfg(target_arch = "x86_64")]
         if stride == 3 && super::avx512() {
-            (plan.h_blocks, plan.h_block_w) = h_blocks(&plan);
+            (plan.h_simd.blocks, plan.h_simd.block_w) = h_blocks(&plan);
         }
         let used = plan.h_used;
         for j in 0..dst.w as usize / 2 {
             for k in 0..used {
                 for px in [2 * j, 2 * j + 1] {
                     let w = plan.h.weights[px * plan.h.taps + k];
-                    plan.h_pairs.extend_from_slice(&[w; 4]);
+                    plan.h_simd.pairs.extend_from_slice(&[w; 4]);
                 }
             }
         }
@@ -425,9 +432,7 @@ impl Plan {
             scratch: Vec::new(),
             fixed: None,
             linear: None,
-            h_pairs: Vec::new(),
-            h_blocks: Vec::new(),
-            h_block_w: Vec::new(),
+            h_simd: HSimd::default(),
         }
     }
 
@@ -498,16 +503,7 @@ pub fn run<T: Sample>(
     let sum_len = plan.sum_len();
     let (dst, width, h_used) = (plan.dst, plan.width as usize, plan.h_used);
     let (x0, bands) = (plan.x0 as usize, plan.bands);
-    let (table, v) = (
-        HTable::new(
-            &plan.h,
-            h_used,
-            &plan.h_pairs,
-            &plan.h_blocks,
-            &plan.h_block_w,
-        ),
-        &plan.v,
-    );
+    let (table, v) = (HTable::new(&plan.h, h_used, &plan.h_simd), &plan.v);
     let row_len = cw as usize * 3;
     let (ox0, oy0) = (origin.0 as usize, origin.1 as usize);
     let n = width * stride;
@@ -595,16 +591,7 @@ pub fn run_linear<T: Sample>(
     };
     let ring = lin.ring;
     let (dst, width, h_used, x0) = (plan.dst, plan.width as usize, plan.h_used, plan.x0);
-    let (table, v) = (
-        HTable::new(
-            &plan.h,
-            h_used,
-            &plan.h_pairs,
-            &plan.h_blocks,
-            &plan.h_block_w,
-        ),
-        &plan.v,
-    );
+    let (table, v) = (HTable::new(&plan.h, h_used, &plan.h_simd), &plan.v);
     let row_len = cw as usize * 3;
     let (n, sw) = (width * 3, sw as usize);
     let kernel = super::linearize::Kernel::new(src, lut);
@@ -833,32 +820,26 @@ struct HTable<'a> {
     weights: &'a [f32],
     taps: usize,
     used: usize,
-    /// [`Plan::h_pairs`].
+    /// [`HSimd::pairs`].
     pairs: &'a [f32],
-    /// [`Plan::h_blocks`].
+    /// [`HSimd::blocks`].
     blocks: &'a [HBlock],
-    /// [`Plan::h_block_w`].
+    /// [`HSimd::block_w`].
     block_w: &'a [f32],
 }
 
 impl<'a> HTable<'a> {
-    /// The plan's horizontal table: `h` and `used` (`Plan::h`, `Plan::h_used`), then
-    /// `Plan::h_pairs`, `Plan::h_blocks` and `Plan::h_block_w`.
-    fn new(
-        h: &'a AxisTable,
-        used: usize,
-        pairs: &'a [f32],
-        blocks: &'a [HBlock],
-        block_w: &'a [f32],
-    ) -> HTable<'a> {
+    /// The plan's horizontal table: `h` and `used` (`Plan::h`, `Plan::h_used`) and their
+    /// SIMD layouts.
+    fn new(h: &'a AxisTable, used: usize, simd: &'a HSimd) -> HTable<'a> {
         HTable {
             start: &h.start,
             weights: &h.weights,
             taps: h.taps,
             used,
-            pairs,
-            blocks,
-            block_w,
+            pairs: &simd.pairs,
+            blocks: &simd.blocks,
+            block_w: &simd.block_w,
         }
     }
 }
@@ -1543,12 +1524,12 @@ mod tests {
             };
             let (cw, ch) = (dw + 2, dh + 3);
             let mut blocks = Plan::new(sw, sh, 3, crop, dst, filter);
-            blocked |= !blocks.h_blocks.is_empty();
+            blocked |= !blocks.h_simd.blocks.is_empty();
             let mut paired = Plan::new(sw, sh, 3, crop, dst, filter);
-            paired.h_blocks.clear();
+            paired.h_simd.blocks.clear();
             let mut single = Plan::new(sw, sh, 3, crop, dst, filter);
-            single.h_pairs.clear();
-            single.h_blocks.clear();
+            single.h_simd.pairs.clear();
+            single.h_simd.blocks.clear();
             let mut a = vec![0u16; (cw * ch * 3) as usize];
             let (mut b, mut c) = (a.clone(), a.clone());
             let row = sw as usize * 3;
