@@ -54,11 +54,6 @@ impl MemoryClip {
         self.height
     }
 
-    /// The frames, in play order.
-    pub fn frames(&self) -> &[Vec<u8>] {
-        &self.frames
-    }
-
     /// Frame `index` of the loop (wrapping).
     pub fn frame(&self, index: u64) -> &[u8] {
         &self.frames[(index % self.frames.len() as u64) as usize]

@@ -610,40 +610,16 @@ pub fn run_linear<T: Sample>(
             let mut r = 0;
             while r < n_rows {
                 let oy = first + r;
-                let (s, used) = (v.start[oy] as usize, v.used(oy));
-                let next = next_window(v, oy, r + 1 < n_rows, lin.pairs, ring);
-                let end = next.map_or(s + used, |(s2, n2)| (s2 + n2).max(s + used));
-                for y in window.advance(s, end - s, ring) {
+                let win = next_window(v, oy, r + 1 < n_rows, lin.pairs, ring);
+                for y in window.advance(win.start, win.end - win.start, ring) {
                     let at = (y * sw + x0 as usize) * 4;
                     let slot = (y % ring) * n;
                     kernel.row(&src[at..at + width * 4], &mut rings[slot..slot + n]);
                 }
-                let w = |oy: usize, k: usize| &v.weights[oy * v.taps..oy * v.taps + k];
                 let slot = |y: usize| &rings[(y % ring) * n..][..n];
-                if let Some((s2, n2)) = next {
-                    let mut ring_rows: [&[u16]; PAIR_ROWS] = [&[]; PAIR_ROWS];
-                    for (j, row) in ring_rows.iter_mut().take(end - s).enumerate() {
-                        *row = slot(s + j);
-                    }
-                    let (a, b) = (&mut sum[..n], &mut sum2[..n]);
-                    vertical_pair16(
-                        a,
-                        b,
-                        &ring_rows[..end - s],
-                        w(oy, used),
-                        s2 - s,
-                        w(oy + 1, n2),
-                    );
-                } else {
-                    for (sweep, ws) in w(oy, used).chunks(V_TAPS).enumerate() {
-                        let mut ring_rows: [&[u16]; V_TAPS] = [&[]; V_TAPS];
-                        for (j, row) in ring_rows.iter_mut().take(ws.len()).enumerate() {
-                            *row = slot(s + sweep * V_TAPS + j);
-                        }
-                        vertical_sweep(&mut sum[..n], &ring_rows[..ws.len()], ws, sweep > 0);
-                    }
-                }
-                let done = if next.is_some() { 2 } else { 1 };
+                let sums = (&mut sum[..n], &mut sum2[..n]);
+                let done =
+                    vertical_ring(sums, (&v.weights, v.taps), oy, win, slot, vertical_pair16);
                 for (k, sum) in [&*sum, &*sum2].into_iter().take(done).enumerate() {
                     let canvas_row = &mut rows[(r + k) * row_len..(r + k + 1) * row_len];
                     let out_px = &mut canvas_row[dst.x as usize * 3..(dst.x + dst.w) as usize * 3];
@@ -707,20 +683,68 @@ fn pair_ring(v: &AxisTable, want: bool) -> (bool, usize) {
     (pairs, if pairs { v.taps + step } else { v.taps })
 }
 
-/// The window `(start, used)` of output row `oy + 1` when rows `oy` and `oy + 1` go through
-/// the vertical pass together: `pairs`, a next row in the band (`more`), and the union
-/// of the two windows within the `ring`.
-fn next_window(
-    v: &AxisTable,
-    oy: usize,
-    more: bool,
-    pairs: bool,
-    ring: usize,
-) -> Option<(usize, usize)> {
+/// The source rows the vertical pass reads for output row `oy`, and for row `oy + 1` when
+/// the two go through it together.
+#[derive(Debug, Clone, Copy)]
+struct Windows {
+    /// Row `oy`'s window: first source row and weights used.
+    start: usize,
+    used: usize,
+    /// Row `oy + 1`'s window `(start, used)`, when paired.
+    next: Option<(usize, usize)>,
+    /// End of the rows read (of the union when paired): the ring must hold `start..end`.
+    end: usize,
+}
+
+/// [`Windows`] of output row `oy`: paired with the next row when `pairs`, there is a next
+/// row in the band (`more`) and the union of the two windows fits the `ring`.
+fn next_window(v: &AxisTable, oy: usize, more: bool, pairs: bool, ring: usize) -> Windows {
     let (s, n) = (v.start[oy] as usize, v.used(oy));
-    (pairs && more)
+    let next = (pairs && more)
         .then(|| (v.start[oy + 1] as usize, v.used(oy + 1)))
-        .filter(|&(s2, n2)| s2 >= s && (s2 + n2).max(s + n) - s <= ring)
+        .filter(|&(s2, n2)| s2 >= s && (s2 + n2).max(s + n) - s <= ring);
+    let end = next.map_or(s + n, |(s2, n2)| (s2 + n2).max(s + n));
+    Windows {
+        start: s,
+        used: n,
+        next,
+        end,
+    }
+}
+
+/// A kernel summing two output rows at once ([`vertical_pair`], [`vertical_pair16`]).
+type PairKernel<T> = fn(&mut [f32], &mut [f32], &[&[T]], &[f32], usize, &[f32]);
+
+/// The vertical pass over a band's ring (rows `slot(y)`) for the windows of
+/// [`next_window`]: output row `oy` into `sum` in sweeps of [`V_TAPS`], or rows `oy` and
+/// `oy + 1` into `sum` and `sum2` with `pair`. Row `oy`'s weights are
+/// `weights[oy · taps..]`. Returns the output rows done (1 or 2).
+fn vertical_ring<'r, T: Sample + 'r>(
+    (sum, sum2): (&mut [f32], &mut [f32]),
+    (weights, taps): (&[f32], usize),
+    oy: usize,
+    win: Windows,
+    slot: impl Fn(usize) -> &'r [T],
+    pair: PairKernel<T>,
+) -> usize {
+    let (s, n, end) = (win.start, win.used, win.end);
+    let w = |oy: usize, k: usize| &weights[oy * taps..oy * taps + k];
+    if let Some((s2, n2)) = win.next {
+        let mut rows: [&[T]; PAIR_ROWS] = [&[]; PAIR_ROWS];
+        for (j, row) in rows.iter_mut().take(end - s).enumerate() {
+            *row = slot(s + j);
+        }
+        pair(sum, sum2, &rows[..end - s], w(oy, n), s2 - s, w(oy + 1, n2));
+        return 2;
+    }
+    for (sweep, ws) in w(oy, n).chunks(V_TAPS).enumerate() {
+        let mut rows: [&[T]; V_TAPS] = [&[]; V_TAPS];
+        for (j, row) in rows.iter_mut().take(ws.len()).enumerate() {
+            *row = slot(s + sweep * V_TAPS + j);
+        }
+        vertical_sweep(sum, &rows[..ws.len()], ws, sweep > 0);
+    }
+    1
 }
 
 /// Whether [`vertical_pair`] beats two [`vertical_sweep`]s here: only its AVX-512 build

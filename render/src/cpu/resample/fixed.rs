@@ -24,8 +24,8 @@
 //! `taps · 2^-(BITS+1) · 255` codes (0.09 codes at 12 taps), in practice a few thousandths.
 
 use super::{
-    Each, PAIR_ROWS, Plan, RingWindow, V_TAPS, fit_bands, next_window, pair_ring, pairs_pay,
-    vertical_pair, vertical_sweep,
+    Each, Plan, RingWindow, fit_bands, next_window, pair_ring, pairs_pay, vertical_pair,
+    vertical_ring,
 };
 use crate::cpu::bands::Bands;
 use rayon::prelude::*;
@@ -326,31 +326,20 @@ pub fn run_rgba8(
             let mut r = 0;
             while r < n_rows {
                 let oy = first + r;
-                let (s, n) = (v.start[oy] as usize, v.used(oy));
-                // The next row's window, when the two go through the vertical pass together.
-                let next = next_window(v, oy, r + 1 < n_rows, t.v_pairs, t.ring);
-                let end = next.map_or(s + n, |(s2, n2)| (s2 + n2).max(s + n));
-                fill(&mut window, s, end - s, rings, src, src_row, t);
-                let w = |oy: usize, n: usize| &t.v_weights[oy * v.taps..oy * v.taps + n];
+                let win = next_window(v, oy, r + 1 < n_rows, t.v_pairs, t.ring);
+                fill(
+                    &mut window,
+                    win.start,
+                    win.end - win.start,
+                    rings,
+                    src,
+                    src_row,
+                    t,
+                );
                 let slot = |y: usize| &rings[(y % t.ring) * t.row_len..][..t.width * 3];
-                if let Some((s2, n2)) = next {
-                    let mut ring_rows: [&[f32]; PAIR_ROWS] = [&[]; PAIR_ROWS];
-                    for (j, row) in ring_rows.iter_mut().take(end - s).enumerate() {
-                        *row = slot(s + j);
-                    }
-                    let rows_used = &ring_rows[..end - s];
-                    vertical_pair(sum, sum2, rows_used, w(oy, n), s2 - s, w(oy + 1, n2));
-                } else {
-                    // The ring's rows for this window, in sweeps of `V_TAPS`.
-                    for (sweep, ws) in w(oy, n).chunks(V_TAPS).enumerate() {
-                        let mut ring_rows: [&[f32]; V_TAPS] = [&[]; V_TAPS];
-                        for (j, row) in ring_rows.iter_mut().take(ws.len()).enumerate() {
-                            *row = slot(s + sweep * V_TAPS + j);
-                        }
-                        vertical_sweep(sum, &ring_rows[..ws.len()], ws, sweep > 0);
-                    }
-                }
-                let done = if next.is_some() { 2 } else { 1 };
+                let sums = (&mut *sum, &mut *sum2);
+                let done =
+                    vertical_ring(sums, (&t.v_weights, v.taps), oy, win, slot, vertical_pair);
                 for (k, sum) in [&*sum, &*sum2].into_iter().take(done).enumerate() {
                     let canvas_row = &mut rows[(r + k) * row_len..(r + k + 1) * row_len];
                     lut_out(&mut canvas_row[x0..x1], sum, lut, split.as_ref());
