@@ -231,6 +231,14 @@ impl RenderFrame for FlakyFrame<'_> {
         }
         self.inner.render_into(scene, frame)
     }
+
+    fn set_brightness(&mut self, level: f32) {
+        self.inner.set_brightness(level);
+    }
+
+    fn set_color(&mut self, color: &ledwall_render::wall::ColorSpec) -> Result<(), RenderError> {
+        self.inner.set_color(color)
+    }
 }
 
 impl RenderHost for Flaky<'_> {

@@ -8,7 +8,7 @@ use crate::error::RenderError;
 use crate::frame::{Scene, WallFrame};
 use crate::geometry::Geometry;
 use crate::gpu::{self, GpuOptions};
-use crate::wall::Wall;
+use crate::wall::{ColorSpec, Wall};
 use std::sync::Arc;
 
 /// Which backend to run.
@@ -161,6 +161,34 @@ impl AnyRenderer {
         }
     }
 
+    /// Set the runtime brightness level, `0..=1` of the colour section's `brightness`
+    /// (see [`cpu::Renderer::set_brightness`]); the next frame uses it. Allocates nothing
+    /// on the CPU backend.
+    pub fn set_brightness(&mut self, level: f32) {
+        match self {
+            AnyRenderer::Cpu(r) => r.set_brightness(level),
+            AnyRenderer::Gpu(r) => r.set_brightness(level),
+        }
+    }
+
+    /// The runtime brightness level last set (1 for a new renderer).
+    pub fn brightness_level(&self) -> f32 {
+        match self {
+            AnyRenderer::Cpu(r) => r.brightness_level(),
+            AnyRenderer::Gpu(r) => r.brightness_level(),
+        }
+    }
+
+    /// Replace the colour section, the geometry unchanged (see
+    /// [`cpu::Renderer::set_color`]): a new `bit_depth` is refused with
+    /// [`RenderError::BitDepthChange`] and needs a new renderer.
+    pub fn set_color(&mut self, color: &ColorSpec) -> Result<(), RenderError> {
+        match self {
+            AnyRenderer::Cpu(r) => r.set_color(color),
+            AnyRenderer::Gpu(r) => r.set_color(color),
+        }
+    }
+
     /// Per-stage times of the last frame (see each backend's `stage_times`).
     pub fn stage_times(&self) -> cpu::StageTimes {
         match self {
@@ -180,15 +208,33 @@ impl AnyRenderer {
     }
 }
 
-/// The one call a render loop makes, for either backend (see [`AnyRenderer::install_mut`]).
+/// The calls a render loop makes, for either backend (see [`AnyRenderer::install_mut`]):
+/// render a frame, and change the colours between frames without rebuilding the renderer.
+/// A test double that wraps a renderer forwards all three.
 pub trait RenderFrame {
     /// Render `scene` into `frame` and wait for it.
     fn render_into(&mut self, scene: &Scene<'_>, frame: &mut WallFrame) -> Result<(), RenderError>;
+
+    /// Set the runtime brightness level (`0..=1`, a multiplier of the colour section's
+    /// `brightness`; see [`cpu::Renderer::set_brightness`]). The next frame uses it; a fade
+    /// may call it before every frame.
+    fn set_brightness(&mut self, level: f32);
+
+    /// Replace the colour section, the geometry unchanged (see
+    /// [`cpu::Renderer::set_color`]). A new `bit_depth` is refused
+    /// ([`RenderError::BitDepthChange`]).
+    fn set_color(&mut self, color: &ColorSpec) -> Result<(), RenderError>;
 }
 
 impl RenderFrame for cpu::Renderer {
     fn render_into(&mut self, scene: &Scene<'_>, frame: &mut WallFrame) -> Result<(), RenderError> {
         cpu::Renderer::render_into(self, scene, frame)
+    }
+    fn set_brightness(&mut self, level: f32) {
+        cpu::Renderer::set_brightness(self, level)
+    }
+    fn set_color(&mut self, color: &ColorSpec) -> Result<(), RenderError> {
+        cpu::Renderer::set_color(self, color)
     }
 }
 
@@ -196,10 +242,22 @@ impl RenderFrame for gpu::Renderer {
     fn render_into(&mut self, scene: &Scene<'_>, frame: &mut WallFrame) -> Result<(), RenderError> {
         gpu::Renderer::render_into(self, scene, frame)
     }
+    fn set_brightness(&mut self, level: f32) {
+        gpu::Renderer::set_brightness(self, level)
+    }
+    fn set_color(&mut self, color: &ColorSpec) -> Result<(), RenderError> {
+        gpu::Renderer::set_color(self, color)
+    }
 }
 
 impl RenderFrame for AnyRenderer {
     fn render_into(&mut self, scene: &Scene<'_>, frame: &mut WallFrame) -> Result<(), RenderError> {
         AnyRenderer::render_into(self, scene, frame)
+    }
+    fn set_brightness(&mut self, level: f32) {
+        AnyRenderer::set_brightness(self, level)
+    }
+    fn set_color(&mut self, color: &ColorSpec) -> Result<(), RenderError> {
+        AnyRenderer::set_color(self, color)
     }
 }

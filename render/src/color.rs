@@ -3,6 +3,7 @@
 //! Linear light is carried as u16 (0 = dark, 65535 = full): enough for 16-bit output, half the
 //! memory traffic of f32, and the same values on the GPU.
 
+use crate::error::RenderError;
 use crate::wall::{ColorSpec, Transfer};
 
 /// Full scale of linear light.
@@ -79,7 +80,60 @@ impl Luts {
 
 /// The per-channel gains of the colour stage: brightness × white point.
 pub fn gains(color: &ColorSpec) -> [f32; 3] {
-    color.white_point.map(|g| (g * color.brightness) as f32)
+    gains_at(color, 1.0)
+}
+
+/// The per-channel gains at a runtime brightness `level` (the renderers'
+/// `set_brightness`): `white_point[c] · brightness · level`, computed in f64 and rounded
+/// once to f32, so level 1 gives exactly [`gains`].
+pub fn gains_at(color: &ColorSpec, level: f32) -> [f32; 3] {
+    color
+        .white_point
+        .map(|g| (g * color.brightness * f64::from(level)) as f32)
+}
+
+/// A runtime brightness level as the renderers keep it: clamped to `0..=1`, with NaN and
+/// −0 made 0 (so that equal levels have equal bits).
+pub fn clamp_level(level: f32) -> f32 {
+    if level > 0.0 { level.min(1.0) } else { 0.0 }
+}
+
+/// What a `set_color` changes, or why it is refused: a colour section with invalid values
+/// (the wall file's own checks), or another `bit_depth`, which sizes the port buffers.
+pub(crate) fn check_change(current: &ColorSpec, new: &ColorSpec) -> Result<Change, RenderError> {
+    if new.bit_depth != current.bit_depth {
+        return Err(RenderError::BitDepthChange {
+            current: current.bit_depth,
+            requested: new.bit_depth,
+        });
+    }
+    let problems = new.problems();
+    if !problems.is_empty() {
+        let list: Vec<String> = problems
+            .iter()
+            .map(|p| format!("{}: {}", p.field, p.reason))
+            .collect();
+        return Err(RenderError::ColorChange(list.join("; ")));
+    }
+    let power = new.transfer == Transfer::Power;
+    Ok(Change {
+        curve: new.transfer != current.transfer
+            || (power && new.gamma.to_bits() != current.gamma.to_bits()),
+        dither: new.dither != current.dither,
+        resample: new.resample != current.resample,
+    })
+}
+
+/// What a colour change invalidates beyond the gains (which every renderer compares by
+/// bits itself).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Change {
+    /// The transfer curve: the LUTs, and every layer canvas and background made with them.
+    pub curve: bool,
+    /// The dither mode (the CPU's 1:1 code table has one table per threshold).
+    pub dither: bool,
+    /// The resample mode: layer canvases and resample plans.
+    pub resample: bool,
 }
 
 /// The exact output code of design §3 for one channel (the reference the tests hold the
@@ -111,6 +165,23 @@ mod tests {
         let below = transfer(Transfer::Cie1931, 0.0, 0.08);
         let above = ((8.0f64 + 16.0) / 116.0).powi(3);
         assert!((below - above).abs() < 1e-4);
+    }
+
+    #[test]
+    fn levels_clamp_and_multiply_the_gains() {
+        assert_eq!(clamp_level(f32::NAN).to_bits(), 0);
+        assert_eq!(clamp_level(-0.0).to_bits(), 0);
+        assert_eq!(clamp_level(-3.0), 0.0);
+        assert_eq!(clamp_level(7.0), 1.0);
+        assert_eq!(clamp_level(0.25), 0.25);
+        let spec = ColorSpec {
+            brightness: 0.8,
+            white_point: [1.0, 0.5, 0.25],
+            ..ColorSpec::default()
+        };
+        assert_eq!(gains_at(&spec, 1.0), gains(&spec));
+        assert_eq!(gains_at(&spec, 0.5), [0.4, 0.2, 0.1]);
+        assert_eq!(gains_at(&spec, 0.0), [0.0; 3]);
     }
 
     #[test]

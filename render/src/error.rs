@@ -106,4 +106,20 @@ pub enum RenderError {
     /// The GPU backend failed: no adapter, a device or validation error, a lost device.
     #[error("GPU backend: {0}")]
     Gpu(String),
+    /// `set_color` was given another `bit_depth`: it sizes the port buffers (geometry), so
+    /// it needs a new renderer; nothing was changed.
+    #[error(
+        "color.bit_depth {requested} differs from the renderer's {current}: a bit-depth change \
+         changes the port buffers and needs a new renderer"
+    )]
+    BitDepthChange {
+        /// The renderer's bit depth.
+        current: u32,
+        /// The bit depth asked for.
+        requested: u32,
+    },
+    /// `set_color` refused a colour section (invalid values, each named by its field), or
+    /// the renderer cannot change colours; nothing was changed.
+    #[error("colour change refused: {0}")]
+    ColorChange(String),
 }

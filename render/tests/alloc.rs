@@ -79,14 +79,26 @@ fn pattern(w: u32, h: u32, seed: u32) -> Vec<u8> {
     v
 }
 
+/// How the brightness level moves while [`allocations`] renders.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Level {
+    /// Left at 1.
+    Steady,
+    /// A fade from 1.0 to 0.0 over all the frames (warm-up included): `set_brightness`
+    /// before every frame, as the player's dimmer calls it.
+    Fade,
+}
+
 /// Allocations per frame over `frames` frames after `warm` frames, each frame rendered from
 /// inside the renderer's pool (as the player's render thread does).
+#[allow(clippy::too_many_arguments)]
 fn allocations(
     renderer: &mut Renderer,
     frame: &mut WallFrame,
     sources: &[(u32, u32, Vec<u8>)],
     keyed: bool,
     fit: Fit,
+    level: Level,
     warm: u64,
     frames: u64,
 ) -> u64 {
@@ -99,6 +111,9 @@ fn allocations(
         for n in 0..warm + frames {
             if n == warm {
                 before = ALLOCS.load(Ordering::SeqCst);
+            }
+            if level == Level::Fade {
+                renderer.set_brightness(1.0 - n as f32 / (warm + frames - 1) as f32);
             }
             let (w, h, data) = &sources[(n as usize) % sources.len()];
             let mut src = SourceImage::rgba8(*w, *h, data);
@@ -122,6 +137,7 @@ fn allocations(
         }
         let n = ALLOCS.load(Ordering::SeqCst) - before;
         COUNTED.with(|c| c.set(false));
+        renderer.set_brightness(1.0);
         n
     });
     let mark = |on: bool| renderer.install(|| rayon::broadcast(|_| COUNTED.with(|c| c.set(on))));
@@ -144,6 +160,7 @@ fn render_into_allocates_nothing_per_frame() {
             &native,
             false,
             Fit::Stretch,
+            Level::Steady,
             3,
             12,
         );
@@ -155,14 +172,55 @@ fn render_into_allocates_nothing_per_frame() {
         let small: Vec<_> = (0..2)
             .map(|s| (cw / 2 + 3, ch / 2 + 1, pattern(cw / 2 + 3, ch / 2 + 1, s)))
             .collect();
-        let n = allocations(&mut renderer, &mut frame, &small, true, Fit::Contain, 3, 12);
+        let n = allocations(
+            &mut renderer,
+            &mut frame,
+            &small,
+            true,
+            Fit::Contain,
+            Level::Steady,
+            3,
+            12,
+        );
         assert_eq!(n, 0, "{name}: still path allocated {n} times in 12 frames");
         // Scaled video: every stage, resampling included, every frame.
-        let n = allocations(&mut renderer, &mut frame, &small, false, Fit::Cover, 3, 12);
+        let n = allocations(
+            &mut renderer,
+            &mut frame,
+            &small,
+            false,
+            Fit::Cover,
+            Level::Steady,
+            3,
+            12,
+        );
         assert_eq!(
             n, 0,
             "{name}: scaled video path allocated {n} times in 12 frames"
         );
+        // A fade: the level changes every frame (1.0 to 0.0 over 15 frames) on the 1:1 video
+        // path (its code table rebuilt in place), on stills (their kept colours redone) and
+        // crossfades (every third frame of each run), and on scaled video.
+        for (what, sources, keyed, fit) in [
+            ("1:1 video", &native, false, Fit::Stretch),
+            ("still", &small, true, Fit::Contain),
+            ("scaled video", &small, false, Fit::Cover),
+        ] {
+            let n = allocations(
+                &mut renderer,
+                &mut frame,
+                sources,
+                keyed,
+                fit,
+                Level::Fade,
+                3,
+                12,
+            );
+            assert_eq!(
+                n, 0,
+                "{name}: {what} path during a fade allocated {n} times in 12 frames"
+            );
+        }
         // The same with resample = "fast" (filter code values, LUT on the way out).
         let mut spec = w.spec.clone();
         spec.color.resample = ResampleMode::Fast;
@@ -174,6 +232,7 @@ fn render_into_allocates_nothing_per_frame() {
             &small,
             false,
             Fit::Contain,
+            Level::Steady,
             3,
             12,
         );
@@ -183,10 +242,33 @@ fn render_into_allocates_nothing_per_frame() {
         );
         // Fast mode, scaled to cover the canvas: resample, colour and quantize fused per
         // row into the quantized buffer.
-        let n = allocations(&mut renderer, &mut frame, &small, false, Fit::Cover, 3, 12);
+        let n = allocations(
+            &mut renderer,
+            &mut frame,
+            &small,
+            false,
+            Fit::Cover,
+            Level::Steady,
+            3,
+            12,
+        );
         assert_eq!(
             n, 0,
             "{name}: fast scaled covering video path allocated {n} times in 12 frames"
+        );
+        let n = allocations(
+            &mut renderer,
+            &mut frame,
+            &small,
+            false,
+            Fit::Cover,
+            Level::Fade,
+            3,
+            12,
+        );
+        assert_eq!(
+            n, 0,
+            "{name}: fast scaled covering video path during a fade allocated {n} times"
         );
     }
 }

@@ -101,7 +101,8 @@ pub(crate) fn calibrated(y: usize, w: usize, spans: &[CalSpan]) -> bool {
 /// channel `c` under the `k`-th dither threshold, computed with the same operations (and
 /// roundings) as linearize, [`scale`] and [`quantize::code`] in sequence, so the bytes are
 /// the same. The table (3 × 256 entries per threshold, 64 thresholds when dithering:
-/// 96 KB) depends only on the wall's colour settings and is built with the renderer.
+/// 96 KB) depends only on the colour settings (the gains included) and is built with the
+/// renderer, then rebuilt in place ([`CodeTable::rebuild`]) when they change.
 /// Each frame, [`CodeTable::prepare`] lays out, per row class (`y & 7`), the 24 tables of
 /// its 8 pixel columns × 3 channels one after the other, so the row kernel addresses all
 /// of them from one base register.
@@ -119,29 +120,43 @@ pub struct CodeTable {
 impl CodeTable {
     /// The table for `lut` (the 256-entry transfer LUT), `gains`, `depth` and `dither`.
     pub fn new(lut: &[u16], gains: [f32; 3], depth: u32, dither: crate::wall::Dither) -> Self {
-        let mut thresholds: Vec<f32> = quantize::thresholds(dither, 0)
-            .into_iter()
-            .flatten()
-            .collect();
-        thresholds.sort_by(f32::total_cmp);
-        thresholds.dedup();
-        let (scale, max) = quantize::scale_max(depth);
-        let codes = thresholds
-            .iter()
-            .map(|&t| {
-                [0, 1, 2].map(|c| {
-                    std::array::from_fn(|v| {
-                        let l = lut.get(v).copied().unwrap_or(0);
-                        quantize::code(super::to_u16(l as f32 * gains[c] + 0.5), t, scale, max)
-                    })
-                })
-            })
-            .collect();
-        CodeTable {
-            thresholds,
-            codes,
+        let mut table = CodeTable {
+            thresholds: Vec::with_capacity(64),
+            codes: Vec::new(),
             frame: vec![[[[0; 256]; 3]; 8]; 8],
             ready: false,
+        };
+        table.rebuild(lut, gains, depth, dither);
+        table
+    }
+
+    /// Recompute the table in place for new colour settings (a brightness fade calls it
+    /// every frame). Allocates nothing unless `dither` needs more thresholds than the table
+    /// has held before (none → ordered: 1 → 64). [`CodeTable::row`] declines until the next
+    /// [`CodeTable::prepare`].
+    pub fn rebuild(
+        &mut self,
+        lut: &[u16],
+        gains: [f32; 3],
+        depth: u32,
+        dither: crate::wall::Dither,
+    ) {
+        self.ready = false;
+        self.thresholds.clear();
+        self.thresholds
+            .extend(quantize::thresholds(dither, 0).into_iter().flatten());
+        // Unstable sort: no scratch buffer (the values are distinct after dedup anyway).
+        self.thresholds.sort_unstable_by(f32::total_cmp);
+        self.thresholds.dedup();
+        let (scale, max) = quantize::scale_max(depth);
+        self.codes.resize(self.thresholds.len(), [[0; 256]; 3]);
+        for (codes, &t) in self.codes.iter_mut().zip(&self.thresholds) {
+            for (c, codes) in codes.iter_mut().enumerate() {
+                for (v, code) in codes.iter_mut().enumerate() {
+                    let l = lut.get(v).copied().unwrap_or(0);
+                    *code = quantize::code(super::to_u16(l as f32 * gains[c] + 0.5), t, scale, max);
+                }
+            }
         }
     }
 

@@ -88,7 +88,7 @@ pub mod pack;
 pub mod quantize;
 pub mod resample;
 
-use crate::color::{Luts, gains};
+use crate::color::{Luts, clamp_level, gains_at};
 use crate::error::RenderError;
 use crate::frame::{Filter, Fit, Layer, MAX_LAYERS, PixelData, Scene, WallFrame};
 use crate::geometry::Geometry;
@@ -187,7 +187,11 @@ pub struct Renderer {
     geometry: Arc<Geometry>,
     color: ColorSpec,
     luts: Luts,
+    /// The runtime brightness level ([`Renderer::set_brightness`]), 0..=1.
+    level: f32,
+    /// The effective gains: white point × brightness × `level`.
     gains: [f32; 3],
+    /// The background in linear light (before the gains).
     background: [u16; 3],
     pool: Arc<rayon::ThreadPool>,
     /// Resample plans of recent placements (coefficient tables + scratch), most recent last.
@@ -200,6 +204,8 @@ pub struct Renderer {
     port_quant: Vec<usize>,
     /// Source byte → output code, for 1:1 RGBA8 video on a wall with one depth.
     codes: Option<color::CodeTable>,
+    /// Whether `codes` was built for other gains (rebuilt, in place, when next used).
+    codes_stale: bool,
     /// The pack fused into the direct paths' bands (walls with one depth).
     fused: Option<pack::Fused>,
     /// This frame's port buffers, for the fused pack (capacity: one per port).
@@ -243,7 +249,7 @@ impl Renderer {
             .iter()
             .map(|p| depths.iter().position(|&d| d == p.depth).unwrap_or(0))
             .collect();
-        let gains = gains(&wall.color);
+        let gains = gains_at(&wall.color, 1.0);
         let codes = match depths[..] {
             [depth] => Some(color::CodeTable::new(
                 &luts.lut8[..],
@@ -262,6 +268,7 @@ impl Renderer {
         };
         Ok(Renderer {
             color: wall.color.clone(),
+            level: 1.0,
             gains,
             luts,
             background,
@@ -273,6 +280,7 @@ impl Renderer {
             quantized: depths.into_iter().map(|d| (d, vec![0; buffer])).collect(),
             port_quant,
             codes,
+            codes_stale: false,
             fused,
             outs: Vec::with_capacity(geometry.ports.len()),
             clock: 0,
@@ -288,9 +296,84 @@ impl Renderer {
         &self.geometry
     }
 
-    /// The colour configuration in use.
+    /// The colour configuration in use (the last [`Renderer::set_color`], else the wall's).
     pub fn color(&self) -> &ColorSpec {
         &self.color
+    }
+
+    /// Set the runtime brightness level: a multiplier `0..=1` of the colour section's own
+    /// `brightness` (clamped; NaN counts as 0), so the gains become
+    /// `white_point[c] · brightness · level`. It is renderer state, not part of the wall,
+    /// and stays in force across [`Renderer::set_color`]. It takes effect at the next
+    /// [`Renderer::render_into`], cached stills included: what depends on the gains (the
+    /// coloured canvas kept for a repeated still, the 1:1 code table, the background's
+    /// code) is recomputed, the layer canvases (linear light before the gains) are kept.
+    /// Setting gains equal to the current ones (the same level) invalidates nothing.
+    /// Level 0 gives all-zero codes on every port, dithered or not. Allocates nothing, so
+    /// a fade may call it before every frame.
+    pub fn set_brightness(&mut self, level: f32) {
+        self.level = clamp_level(level);
+        self.set_gains(gains_at(&self.color, self.level));
+    }
+
+    /// The runtime brightness level last set (1 for a new renderer).
+    pub fn brightness_level(&self) -> f32 {
+        self.level
+    }
+
+    /// Replace the colour section while the geometry stays: `transfer`, `gamma`,
+    /// `brightness`, `white_point`, `dither`, `background` and `resample` may change; the
+    /// next frame's bytes are those of a renderer built with the new section (at the same
+    /// brightness level, which multiplies the new `brightness`). A change of the transfer
+    /// curve, the background or the resample mode drops the cached layer canvases; a
+    /// change of the gains alone drops what [`Renderer::set_brightness`] drops.
+    ///
+    /// Refused, with nothing changed: another `bit_depth` ([`RenderError::BitDepthChange`]:
+    /// it sizes the port buffers, build a new renderer) and invalid values
+    /// ([`RenderError::ColorChange`], the wall file's checks). May allocate (new LUTs).
+    pub fn set_color(&mut self, color: &ColorSpec) -> Result<(), RenderError> {
+        let change = crate::color::check_change(&self.color, color)?;
+        self.color = color.clone();
+        if change.curve {
+            self.luts = Luts::new(color);
+        }
+        let background = color
+            .background
+            .map(|c| self.luts.lut8[c.min(255) as usize]);
+        if change.curve || change.resample || background != self.background {
+            // Layer canvases hold linear light made with the curve, the resample mode and
+            // (outside the layer's rect) the background.
+            for slot in &mut self.slots {
+                slot.key = None;
+            }
+            self.colored_from = None;
+        }
+        self.background = background;
+        self.set_gains(gains_at(color, self.level));
+        if change.curve || change.dither || self.codes_stale {
+            self.rebuild_codes();
+        }
+        Ok(())
+    }
+
+    /// Take new effective gains: drop what was computed with the old ones, unless they are
+    /// the same bits.
+    fn set_gains(&mut self, gains: [f32; 3]) {
+        if gains.map(f32::to_bits) == self.gains.map(f32::to_bits) {
+            return;
+        }
+        self.gains = gains;
+        // `colored` (and its background pixel) was coloured with the old gains.
+        self.colored_from = None;
+        self.codes_stale = self.codes.is_some();
+    }
+
+    /// Rebuild the 1:1 code table, in place, for the current LUT, gains and dither.
+    fn rebuild_codes(&mut self) {
+        if let (Some(codes), Some(&(depth, _))) = (&mut self.codes, self.quantized.first()) {
+            codes.rebuild(&self.luts.lut8[..], self.gains, depth, self.color.dither);
+        }
+        self.codes_stale = false;
     }
 
     /// Time spent per stage in the last frame, in [`STAGES`] order.
@@ -516,10 +599,13 @@ impl Renderer {
                 layer.filter,
             )),
         };
-        if place.one_to_one.is_some()
-            && let Some(codes) = &mut self.codes
-        {
-            codes.prepare(th);
+        if place.one_to_one.is_some() {
+            if self.codes_stale {
+                self.rebuild_codes();
+            }
+            if let Some(codes) = &mut self.codes {
+                codes.prepare(th);
+            }
         }
         let g = &self.geometry;
         let Some((depth, q)) = self.quantized.first_mut() else {

@@ -27,15 +27,22 @@ pub fn matrices(g: &Geometry, gains: [f32; 3]) -> (Vec<u32>, Vec<f32>) {
         }
     }
     let mut m = Vec::with_capacity(g.calibrations.len() * 9 + 9);
+    fill_matrices(g, gains, &mut m);
+    (map, m)
+}
+
+/// The matrices of [`matrices`] into `m` (cleared first; at least 9 values, as a binding
+/// must not be empty). Reuses `m`'s memory: a brightness fade rewrites them every frame.
+pub fn fill_matrices(g: &Geometry, gains: [f32; 3], m: &mut Vec<f32>) {
+    m.clear();
     for cal in &g.calibrations {
         for (r, row) in cal.iter().enumerate() {
             m.extend(row.iter().map(|v| v * gains[r]));
         }
     }
     if m.is_empty() {
-        m.resize(9, 0.0); // a binding must not be empty
+        m.resize(9, 0.0);
     }
-    (map, m)
 }
 
 /// The kernel.

@@ -27,7 +27,7 @@ pub mod resample;
 
 pub use device::{AdapterSummary, Gpu, adapters, default_adapter};
 
-use crate::color::{Luts, gains};
+use crate::color::{Luts, clamp_level, gains_at};
 use crate::cpu::resample::{Placement, place};
 use crate::cpu::{STAGES, StageTimes};
 use crate::error::RenderError;
@@ -206,9 +206,14 @@ struct PortRes {
     words: u64,
     byte_len: usize,
     readback_at: u64,
+    /// The port's output depth.
+    depth: u32,
     /// Per piece: bind group, workgroups, whether the grouped bit-plane kernel runs it.
     pieces: Vec<(wgpu::BindGroup, (u32, u32), bool)>,
-    _params: Vec<wgpu::Buffer>,
+    /// Per piece: its uniform and the value written there (the background code in it is
+    /// rewritten when the gains change).
+    params: Vec<(wgpu::Buffer, pack::Params)>,
+    _tables: [wgpu::Buffer; 2],
 }
 
 struct RingSlot {
@@ -255,12 +260,25 @@ pub struct Renderer {
     gpu: Gpu,
     geometry: Arc<Geometry>,
     color: ColorSpec,
+    /// The runtime brightness level ([`Renderer::set_brightness`]), 0..=1.
+    level: f32,
+    /// The effective gains: white point × brightness × `level`.
     gains: [f32; 3],
+    /// The background in linear light (before the gains).
     background: [u16; 3],
     k: Kernels,
     lut8: wgpu::Buffer,
     lut16: wgpu::Buffer,
+    /// `lut8`'s values (the background is mapped through them).
+    lut8_values: Box<[u16; 256]>,
     frame_uniform: wgpu::Buffer,
+    /// The uniforms of compose (background) and colour (gains), and the calibration
+    /// matrices with the gains multiplied in: rewritten when the colours change.
+    compose_params: wgpu::Buffer,
+    color_params: wgpu::Buffer,
+    matrices: wgpu::Buffer,
+    /// The matrices' values before upload (kept so a fade rewrites them in place).
+    matrix_values: Vec<f32>,
     slots: [LayerSlot; MAX_LAYERS],
     _composed: Tex,
     mix_bind: [[wgpu::BindGroup; MAX_LAYERS]; MAX_LAYERS],
@@ -333,7 +351,7 @@ impl Renderer {
             .color
             .background
             .map(|c| luts.lut8[c.min(255) as usize]);
-        let gains = gains(&wall.color);
+        let gains = gains_at(&wall.color, 1.0);
         gpu.scoped("GPU resources for the wall", || {
             Renderer::build(
                 wall,
@@ -385,16 +403,7 @@ impl Renderer {
             background[2] as u32,
             0,
         ];
-        let compose_params = uniform(
-            &gpu,
-            "compose",
-            &compose::Params {
-                size: [w, h],
-                pad: [0; 2],
-                rect: [0; 4],
-                bg: bg4,
-            },
-        );
+        let compose_params = uniform(&gpu, "compose", &compose_params(w, h, bg4));
         let mix_bind = [0, 1].map(|a| {
             [0, 1].map(|b| {
                 k.mix.bind(
@@ -411,7 +420,7 @@ impl Renderer {
         });
 
         // Colour: the per-pixel matrix map and the gain-multiplied matrices.
-        let (map, matrices) = color::matrices(g, gains);
+        let (map, matrix_values) = color::matrices(g, gains);
         let matrix_of = if map.is_empty() {
             texture(&gpu, "matrix map", 1, 1, wgpu::TextureFormat::R32Uint)
         } else {
@@ -432,16 +441,8 @@ impl Renderer {
             );
             t
         };
-        let matrices = storage(&gpu, "matrices", bytemuck::cast_slice(&matrices));
-        let color_params = uniform(
-            &gpu,
-            "color",
-            &color::Params {
-                size: [w, h],
-                pad: [0; 2],
-                gains: [gains[0], gains[1], gains[2], 0.0],
-            },
-        );
+        let matrices = storage(&gpu, "matrices", bytemuck::cast_slice(&matrix_values));
+        let color_params = uniform(&gpu, "color", &color_params(w, h, gains));
         let color_input = |t: &Tex| {
             k.color.bind(
                 &gpu,
@@ -461,7 +462,7 @@ impl Renderer {
         ];
 
         // Quantize: one canvas per distinct depth.
-        let mut keep = vec![compose_params, color_params, matrices];
+        let mut keep = Vec::new();
         let mut quant = Vec::new();
         for depth in g.depths() {
             let max = ((1u32 << depth) - 1) as f32;
@@ -515,14 +516,7 @@ impl Renderer {
                 "order",
                 bytemuck::cast_slice(&pack::order_words(port)),
             );
-            let max = ((1u32 << port.depth) - 1) as f32;
-            let scale = max / 65535.0;
-            // The background pixel's code, computed as the CPU computes it (colour, then
-            // quantize without dither), so both backends agree exactly.
-            let bg = [0, 1, 2].map(|c| {
-                let colored = (background[c] as f32 * gains[c] + 0.5).min(65535.0) as u16;
-                (colored as f32 * scale + 0.5).min(max) as u32
-            });
+            let bg = background_code(background, gains, port.depth);
             let mut pieces = Vec::new();
             let mut params_keep = Vec::new();
             let split = pack::pieces(port, max_binding, align);
@@ -537,25 +531,22 @@ impl Renderer {
                 let groups = n.div_ceil(pack::WORKGROUP as u64);
                 let gx = groups.min(32768) as u32;
                 let gy = groups.div_ceil(gx as u64) as u32;
-                let params = uniform(
-                    &gpu,
-                    "pack",
-                    &pack::Params {
-                        format: pack::format_code(port.format),
-                        positions: port.positions,
-                        planes: port.planes(),
-                        byte_len: port.byte_len() as u32,
-                        word_base: piece.words.0 as u32,
-                        word_count: n as u32,
-                        slot_base: piece.slots.0 as u32,
-                        order_base: piece.order.0 as u32,
-                        canvas_w: w,
-                        canvas_len: g.canvas_pixels() as u32,
-                        row_words: gx * pack::WORKGROUP,
-                        pad: 0,
-                        bg: [bg[0], bg[1], bg[2], 0],
-                    },
-                );
+                let value = pack::Params {
+                    format: pack::format_code(port.format),
+                    positions: port.positions,
+                    planes: port.planes(),
+                    byte_len: port.byte_len() as u32,
+                    word_base: piece.words.0 as u32,
+                    word_count: n as u32,
+                    slot_base: piece.slots.0 as u32,
+                    order_base: piece.order.0 as u32,
+                    canvas_w: w,
+                    canvas_len: g.canvas_pixels() as u32,
+                    row_words: gx * pack::WORKGROUP,
+                    pad: 0,
+                    bg: [bg[0], bg[1], bg[2], 0],
+                };
+                let params = uniform(&gpu, "pack", &value);
                 let kernel = if grouped { &k.pack4 } else { &k.pack };
                 let bind = kernel.bind(
                     &gpu,
@@ -568,17 +559,17 @@ impl Renderer {
                     ],
                 );
                 pieces.push((bind, (gx, gy), grouped));
-                params_keep.push(params);
+                params_keep.push((params, value));
             }
-            params_keep.push(slots_buf);
-            params_keep.push(order_buf);
             ports.push(PortRes {
                 out,
                 words,
                 byte_len: port.byte_len(),
                 readback_at: readback_len,
+                depth: port.depth,
                 pieces,
-                _params: params_keep,
+                params: params_keep,
+                _tables: [slots_buf, order_buf],
             });
             readback_len += words * 4;
         }
@@ -602,12 +593,18 @@ impl Renderer {
             gpu,
             geometry: Arc::clone(geometry),
             color: wall.color.clone(),
+            level: 1.0,
             gains,
             background,
             k,
             lut8,
             lut16,
+            lut8_values: luts.lut8.clone(),
             frame_uniform,
+            compose_params,
+            color_params,
+            matrices,
+            matrix_values,
             slots,
             _composed: composed,
             mix_bind,
@@ -635,9 +632,103 @@ impl Renderer {
         &self.geometry
     }
 
-    /// The colour configuration in use.
+    /// The colour configuration in use (the last [`Renderer::set_color`], else the wall's).
     pub fn color(&self) -> &ColorSpec {
         &self.color
+    }
+
+    /// Set the runtime brightness level: a multiplier `0..=1` of the colour section's own
+    /// `brightness` (clamped; NaN counts as 0), so the gains become
+    /// `white_point[c] · brightness · level`. Renderer state, not part of the wall; it
+    /// stays in force across [`Renderer::set_color`]. Frames submitted from now on use it
+    /// (frames already in flight keep the old one): the colour uniform, the calibration
+    /// matrices (which carry the gains) and the ports' background codes are rewritten
+    /// with `queue.write_buffer`; the cached layer canvases (linear light before the
+    /// gains) are kept. Gains equal to the current ones write nothing. Level 0 gives
+    /// all-zero codes on every port, dithered or not.
+    pub fn set_brightness(&mut self, level: f32) {
+        self.level = clamp_level(level);
+        let gains = gains_at(&self.color, self.level);
+        if gains.map(f32::to_bits) != self.gains.map(f32::to_bits) {
+            self.gains = gains;
+            self.write_gains();
+        }
+    }
+
+    /// The runtime brightness level last set (1 for a new renderer).
+    pub fn brightness_level(&self) -> f32 {
+        self.level
+    }
+
+    /// Replace the colour section while the geometry stays: `transfer`, `gamma`,
+    /// `brightness`, `white_point`, `dither`, `background` and `resample` may change; the
+    /// frames submitted next are those of a renderer built with the new section (at the
+    /// same brightness level, which multiplies the new `brightness`). A new curve rewrites
+    /// the LUT buffers; a change of the curve, the background or the resample mode drops
+    /// the cached layer canvases; a new background or resample mode also drops the
+    /// per-placement resources (rebuilt at their next use).
+    ///
+    /// Refused, with nothing changed: another `bit_depth` ([`RenderError::BitDepthChange`]:
+    /// it sizes the port buffers, build a new renderer) and invalid values
+    /// ([`RenderError::ColorChange`], the wall file's checks). May allocate.
+    pub fn set_color(&mut self, color: &ColorSpec) -> Result<(), RenderError> {
+        let change = crate::color::check_change(&self.color, color)?;
+        let q = &self.gpu.queue;
+        if change.curve {
+            // The LUT buffers keep their size (256 and 65536 entries): rewrite them in place,
+            // so the placements' bind groups stay valid.
+            let luts = Luts::new(color);
+            let lut8: Vec<u32> = luts.lut8.iter().map(|&v| v as u32).collect();
+            let lut16: Vec<u32> = luts.lut16.iter().map(|&v| v as u32).collect();
+            q.write_buffer(&self.lut8, 0, bytemuck::cast_slice(&lut8));
+            q.write_buffer(&self.lut16, 0, bytemuck::cast_slice(&lut16));
+            self.lut8_values.copy_from_slice(&luts.lut8[..]);
+        }
+        let background = color
+            .background
+            .map(|c| self.lut8_values[c.min(255) as usize]);
+        let new_background = background != self.background;
+        if new_background {
+            let bg = background.map(u32::from);
+            let (w, h) = (self.geometry.width, self.geometry.height);
+            let params = compose_params(w, h, [bg[0], bg[1], bg[2], 0]);
+            q.write_buffer(&self.compose_params, 0, bytemuck::bytes_of(&params));
+        }
+        if new_background || change.resample {
+            // Each placement's fill uniform holds the background, its resample tables and
+            // passes the mode: build them again when next used.
+            self.plans.clear();
+            self.last_work = None;
+        }
+        if change.curve || change.resample || new_background {
+            for slot in &mut self.slots {
+                slot.key = None;
+            }
+        }
+        self.color = color.clone();
+        self.background = background;
+        self.gains = gains_at(color, self.level);
+        self.write_gains();
+        Ok(())
+    }
+
+    /// Write everything that carries the gains: the colour uniform, the calibration
+    /// matrices and each port piece's background code.
+    fn write_gains(&mut self) {
+        let (q, g, gains) = (&self.gpu.queue, &self.geometry, self.gains);
+        let params = color_params(g.width, g.height, gains);
+        q.write_buffer(&self.color_params, 0, bytemuck::bytes_of(&params));
+        if !g.calibrations.is_empty() {
+            color::fill_matrices(g, gains, &mut self.matrix_values);
+            q.write_buffer(&self.matrices, 0, bytemuck::cast_slice(&self.matrix_values));
+        }
+        for port in &mut self.ports {
+            let bg = background_code(self.background, gains, port.depth);
+            for (buf, value) in &mut port.params {
+                value.bg = [bg[0], bg[1], bg[2], 0];
+                q.write_buffer(buf, 0, bytemuck::bytes_of(value));
+            }
+        }
     }
 
     /// The adapter this renderer runs on.
@@ -1269,12 +1360,8 @@ impl Renderer {
             }
         }
         buf.unmap();
-        let max = ((1u32 << depth) - 1) as f32;
-        let scale = max / 65535.0;
-        for c in 0..3 {
-            let colored = (self.background[c] as f32 * self.gains[c] + 0.5).min(65535.0) as u16;
-            out.push((colored as f32 * scale + 0.5).min(max) as u16);
-        }
+        let bg = background_code(self.background, self.gains, depth);
+        out.extend(bg.map(|c| c as u16));
         out.extend([0, 0, 0]);
         self.gpu.take_error()?;
         Ok(out)
@@ -1356,6 +1443,36 @@ impl Renderer {
         self.next = (ring_i + 1) % RING;
         self.receive(frame).map(|_| ())
     }
+}
+
+/// The uniform of compose's mix (the background, in linear light).
+fn compose_params(w: u32, h: u32, bg: [u32; 4]) -> compose::Params {
+    compose::Params {
+        size: [w, h],
+        pad: [0; 2],
+        rect: [0; 4],
+        bg,
+    }
+}
+
+/// The uniform of the colour stage.
+fn color_params(w: u32, h: u32, gains: [f32; 3]) -> color::Params {
+    color::Params {
+        size: [w, h],
+        pad: [0; 2],
+        gains: [gains[0], gains[1], gains[2], 0.0],
+    }
+}
+
+/// The background pixel's code at `depth`, computed as the CPU computes it (colour, then
+/// quantize without dither), so both backends agree exactly.
+fn background_code(background: [u16; 3], gains: [f32; 3], depth: u32) -> [u32; 3] {
+    let max = ((1u32 << depth) - 1) as f32;
+    let scale = max / 65535.0;
+    [0, 1, 2].map(|c| {
+        let colored = (background[c] as f32 * gains[c] + 0.5).min(65535.0) as u16;
+        (colored as f32 * scale + 0.5).min(max) as u32
+    })
 }
 
 fn upload_buffer(gpu: &Gpu, i: usize, size: u64) -> wgpu::Buffer {

@@ -357,6 +357,52 @@ fn parse_color_order(s: &str) -> Option<[u8; 3]> {
     Some(order)
 }
 
+impl ColorSpec {
+    /// Every problem with the values of this `[color]` section, as the wall file's
+    /// validation reports them (fields named `color.…`); empty when it is valid. The
+    /// renderers' `set_color` checks a new section with it.
+    pub fn problems(&self) -> Vec<Problem> {
+        let c = self;
+        let mut problems = Vec::new();
+        let mut p = |field: String, reason: String| problems.push(Problem::new(field, reason));
+        if !(c.gamma.is_finite() && c.gamma > 0.0 && c.gamma <= 10.0) {
+            p(
+                "color.gamma".into(),
+                format!("{} must be in (0, 10]", c.gamma),
+            );
+        }
+        if !(0.0..=1.0).contains(&c.brightness) {
+            p(
+                "color.brightness".into(),
+                format!("{} is outside 0..1", c.brightness),
+            );
+        }
+        for (i, g) in c.white_point.iter().enumerate() {
+            if !(0.0..=1.0).contains(g) {
+                p(
+                    format!("color.white_point[{i}]"),
+                    format!("{g} is outside 0..1"),
+                );
+            }
+        }
+        if !(1..=16).contains(&c.bit_depth) {
+            p(
+                "color.bit_depth".into(),
+                format!("{} is outside 1..=16", c.bit_depth),
+            );
+        }
+        for (i, b) in c.background.iter().enumerate() {
+            if *b > 255 {
+                p(
+                    format!("color.background[{i}]"),
+                    format!("{b} is outside 0..=255 (code values)"),
+                );
+            }
+        }
+        problems
+    }
+}
+
 fn check(parsed: Parsed, path: &Path, problems: &mut Vec<Problem>) -> Option<Wall> {
     let Parsed {
         spec,
@@ -382,40 +428,8 @@ fn check(parsed: Parsed, path: &Path, problems: &mut Vec<Problem>) -> Option<Wal
             );
         }
     }
-    let c = &spec.color;
-    if !(c.gamma.is_finite() && c.gamma > 0.0 && c.gamma <= 10.0) {
-        p(
-            "color.gamma".into(),
-            format!("{} must be in (0, 10]", c.gamma),
-        );
-    }
-    if !(0.0..=1.0).contains(&c.brightness) {
-        p(
-            "color.brightness".into(),
-            format!("{} is outside 0..1", c.brightness),
-        );
-    }
-    for (i, g) in c.white_point.iter().enumerate() {
-        if !(0.0..=1.0).contains(g) {
-            p(
-                format!("color.white_point[{i}]"),
-                format!("{g} is outside 0..1"),
-            );
-        }
-    }
-    if !(1..=16).contains(&c.bit_depth) {
-        p(
-            "color.bit_depth".into(),
-            format!("{} is outside 1..=16", c.bit_depth),
-        );
-    }
-    for (i, b) in c.background.iter().enumerate() {
-        if *b > 255 {
-            p(
-                format!("color.background[{i}]"),
-                format!("{b} is outside 0..=255 (code values)"),
-            );
-        }
+    for q in spec.color.problems() {
+        p(q.field, q.reason);
     }
 
     // Module types.
