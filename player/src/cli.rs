@@ -158,6 +158,17 @@ pub struct PlayArgs {
     #[arg(long, value_name = "MIB", default_value_t = crate::media::DEFAULT_MAX_BYTES >> 20,
           value_parser = clap::value_parser!(u64).range(1..=1 << 20))]
     pub max_memory: u64,
+    /// Start the control API and page on ADDR (e.g. 127.0.0.1:8080, [::1]:8080,
+    /// 0.0.0.0:8080). Off unless given. An address other than loopback needs a token.
+    #[arg(long, value_name = "ADDR")]
+    pub control: Option<std::net::SocketAddr>,
+    /// Read the control API's bearer token from FILE (else from LEDWALL_CONTROL_TOKEN).
+    #[arg(long, value_name = "FILE")]
+    pub control_token_file: Option<PathBuf>,
+    /// A folder whose playlists the control API may switch to (repeatable); the started
+    /// playlist's folder always is one.
+    #[arg(long = "content-root", value_name = "DIR")]
+    pub content_roots: Vec<PathBuf>,
 }
 
 /// `--log-format` values.

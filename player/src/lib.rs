@@ -18,6 +18,7 @@
 //! * [`sinks`]: where port buffers go at each tick: null, file, preview, DDP, Art-Net, sACN.
 //! * [`engine`]: the playback engine: render thread, fixed-refresh pacer, statistics.
 //! * [`preview`]: previews for content staff (animations, contact sheet, HTML report).
+//! * [`control`]: the control API and page of `ledwall play --control` (design §13).
 //!
 //! The binary is a thin shell: it parses the command line, calls [`run`], and turns an error
 //! into a message on stderr ([`report_error`]) and an exit code ([`exit_code`]).
@@ -27,6 +28,7 @@
 pub mod alloc;
 pub mod cli;
 pub mod commands;
+pub mod control;
 pub mod deck;
 pub mod engine;
 mod error;

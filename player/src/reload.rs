@@ -15,7 +15,7 @@
 use crate::deck::Deck;
 use crate::media::OpenOptions;
 use crate::playlist::Show;
-use crate::timeline::{TickScene, Timeline};
+use crate::timeline::{Shown, TickScene, Timeline};
 use jiff::civil::DateTime;
 use ledwall_render::{ConfigError, Scene};
 use std::collections::hash_map::DefaultHasher;
@@ -128,6 +128,53 @@ struct Active {
     deck: Deck,
 }
 
+/// A test pattern shown over the playlist (the control API's `pattern`): the playlist runs
+/// on underneath.
+#[derive(Debug)]
+struct Overlay {
+    /// `pattern:NAME` as asked for.
+    source: String,
+    /// First tick it shows.
+    from: u64,
+    /// First tick it no longer shows.
+    until: u64,
+    timing: crate::media::Timing,
+    deck: Deck,
+}
+
+/// An operator's jump (next / previous / goto): the item on screen when it was asked for
+/// is what the jumped-to item's transition mixes from (frozen on the frame it showed).
+#[derive(Debug, Clone, Copy)]
+struct Jump {
+    at: u64,
+    fade: u64,
+    from: Shown,
+}
+
+/// Where an operator's jump goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum JumpTo {
+    /// The item after the one on screen (the first after the last, even without `loop`).
+    Next,
+    /// The item before the one on screen (the last before the first).
+    Previous,
+    /// The playlist item with this index (as in the file).
+    Item(usize),
+}
+
+/// The item on screen and the one after it, for the status of the control API.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct NowPlaying {
+    /// Index in the playlist's items of the item on screen.
+    pub item: Option<usize>,
+    /// Ticks since it started.
+    pub local_tick: u64,
+    /// Its length in ticks.
+    pub ticks: u64,
+    /// The item after it, when there is one.
+    pub next: Option<usize>,
+}
+
 /// What plays: the show, the selected playlist's timeline and deck, hot reload.
 #[derive(Debug)]
 pub struct Program {
@@ -137,6 +184,15 @@ pub struct Program {
     pending: Option<(Show, Active, u64)>,
     hz: u32,
     opts: OpenOptions,
+    overlay: Option<Overlay>,
+    /// The overlay shows at the tick last prepared.
+    overlay_on: bool,
+    jump: Option<Jump>,
+    /// The scene last returned by [`Program::tick`] (what is on screen, as far as the render
+    /// thread knows).
+    last: Option<TickScene>,
+    /// Counts playlist changes (switch, reload, schedule), for clients that cache the items.
+    revision: u64,
 }
 
 fn activate(
@@ -183,6 +239,179 @@ impl Program {
             pending: None,
             hz,
             opts,
+            overlay: None,
+            overlay_on: false,
+            jump: None,
+            last: None,
+            revision: 0,
+        }
+    }
+
+    /// The options media are opened with.
+    pub fn open_options(&self) -> &OpenOptions {
+        &self.opts
+    }
+
+    /// Open media with `opts` from now on (a wall with another canvas took over): the decks
+    /// are made anew, the timeline stays.
+    pub fn set_open_options(&mut self, opts: OpenOptions) {
+        self.active.deck = Deck::new(self.active.deck.playlist(), opts.clone());
+        if let Some(o) = &mut self.overlay {
+            o.deck = Deck::new(o.deck.playlist(), opts.clone());
+        }
+        self.opts = opts;
+    }
+
+    /// Counts the changes of the playlist playing (a switch, a reload taking over, a
+    /// schedule change).
+    pub fn revision(&self) -> u64 {
+        self.revision
+    }
+
+    /// The file of the show playing (the started playlist, or the one switched to).
+    pub fn path(&self) -> &Path {
+        &self.watcher.path
+    }
+
+    /// Play `show` (loaded from `path`) from `tick` on, at once: its selected playlist's
+    /// first item starts at `tick`; its files are watched from now on.
+    pub fn switch(&mut self, path: &Path, show: Show, tick: u64, now: DateTime) {
+        let selected = show.select(now).1;
+        let active = activate(&show, selected, self.hz, &self.opts, tick);
+        self.watcher = Watcher::new(path, &show);
+        self.show = show;
+        self.active = active;
+        self.pending = None;
+        self.jump = None;
+        self.revision += 1;
+    }
+
+    /// Take `show` (a reload of the file playing) at once, keeping the item on screen
+    /// when the new playlist still has it (same index and source), else starting from its
+    /// first item.
+    pub fn reload_now(&mut self, show: Show, tick: u64, now: DateTime) {
+        let keep = self.last.and_then(|ts| ts.current).and_then(|c| {
+            let old = self.active.deck.playlist().items.get(c.item)?;
+            Some((c, old.source.clone()))
+        });
+        let selected = show.select(now).1;
+        let mut active = activate(&show, selected, self.hz, &self.opts, tick);
+        if let Some((c, source)) = keep {
+            let same = active.deck.playlist().items.get(c.item).map(|i| &i.source) == Some(&source);
+            if same && let Some(k) = active.timeline.placed_index(c.item) {
+                active
+                    .timeline
+                    .start_item_at(k, tick.saturating_sub(c.local_tick));
+            }
+        }
+        self.watcher.remember(&show);
+        self.show = show;
+        self.active = active;
+        self.pending = None;
+        self.jump = None;
+        self.revision += 1;
+    }
+
+    /// Start an item at `tick` (with its transition, mixing from what is on screen).
+    /// Returns the playlist index of the item that starts, or why none does.
+    pub fn jump(&mut self, to: JumpTo, tick: u64) -> Result<usize, String> {
+        let tl = &self.active.timeline;
+        let placed = tl.placed();
+        if placed.is_empty() {
+            return Err("nothing in the playlist can play".into());
+        }
+        let on_screen = self.last.and_then(|ts| ts.current);
+        let here = on_screen.and_then(|c| tl.placed_index(c.item));
+        let n = placed.len();
+        let k = match to {
+            JumpTo::Next => here.map_or(0, |k| (k + 1) % n),
+            JumpTo::Previous => here.map_or(n - 1, |k| (k + n - 1) % n),
+            JumpTo::Item(i) => {
+                let count = self.active.deck.playlist().items.len();
+                if i >= count {
+                    return Err(format!("the playlist has {count} items (0..{count})"));
+                }
+                tl.placed_index(i).ok_or_else(|| {
+                    format!(
+                        "item {i} cannot play (its media did not open, or its length is unknown)"
+                    )
+                })?
+            }
+        };
+        let fade = placed[k].fade;
+        let item = placed[k].item;
+        self.active.timeline.start_item_at(k, tick);
+        self.jump = on_screen.filter(|c| c.item != item).map(|from| Jump {
+            at: tick,
+            fade,
+            from,
+        });
+        Ok(item)
+    }
+
+    /// Show the test pattern `source` (`pattern:NAME`) from `tick` for `ticks` ticks over
+    /// the playlist; `None` ends the pattern shown.
+    pub fn set_overlay(
+        &mut self,
+        source: Option<&str>,
+        tick: u64,
+        ticks: u64,
+    ) -> Result<(), String> {
+        let Some(source) = source else {
+            self.overlay = None;
+            return Ok(());
+        };
+        let playlist = crate::playlist::Playlist::single(source).map_err(|e| {
+            e.problems
+                .first()
+                .map(|p| p.reason.clone())
+                .unwrap_or_else(|| e.to_string())
+        })?;
+        let mut deck = Deck::new(&playlist, self.opts.clone());
+        let Some(Some(timing)) = deck.probe().into_iter().next() else {
+            return Err(format!("{source} cannot be opened"));
+        };
+        self.overlay = Some(Overlay {
+            source: source.to_string(),
+            from: tick,
+            until: tick.saturating_add(ticks.max(1)),
+            timing,
+            deck,
+        });
+        Ok(())
+    }
+
+    /// The test pattern shown over the playlist at `tick`, and its last tick + 1.
+    pub fn overlay(&self, tick: u64) -> Option<(&str, u64)> {
+        self.overlay
+            .as_ref()
+            .filter(|o| tick < o.until)
+            .map(|o| (o.source.as_str(), o.until))
+    }
+
+    /// The item on screen at the last tick prepared, and the next one.
+    pub fn now_playing(&self) -> NowPlaying {
+        let Some(c) = self.last.and_then(|ts| ts.current) else {
+            return NowPlaying::default();
+        };
+        let tl = &self.active.timeline;
+        let placed = tl.placed();
+        let k = tl.placed_index(c.item);
+        let ticks = k.map_or(0, |k| placed[k].ticks);
+        let next = k.and_then(|k| {
+            if k + 1 < placed.len() {
+                Some(placed[k + 1].item)
+            } else if self.active.deck.playlist().looped {
+                placed.first().map(|p| p.item)
+            } else {
+                None
+            }
+        });
+        NowPlaying {
+            item: Some(c.item),
+            local_tick: c.local_tick,
+            ticks,
+            next,
         }
     }
 
@@ -234,6 +463,8 @@ impl Program {
         {
             self.show = show;
             self.active = active;
+            self.jump = None;
+            self.revision += 1;
         }
         let selected = self.show.select(now).1;
         if selected != self.active.selected {
@@ -243,15 +474,55 @@ impl Program {
             };
             tracing::info!("schedule: now playing {name}");
             self.active = activate(&self.show, selected, self.hz, &self.opts, 0);
+            self.jump = None;
+            self.revision += 1;
         }
-        let ts = self.active.timeline.at(tick);
+        let mut ts = self.active.timeline.at(tick);
+        if let Some(j) = self.jump {
+            let since = tick.wrapping_sub(j.at);
+            if tick >= j.at && since < j.fade {
+                // The jumped-to item mixes from what was on screen, frozen.
+                ts.outgoing = Some(j.from);
+            } else if tick >= j.at {
+                self.jump = None;
+            }
+        }
         self.active.deck.prepare(&ts);
+        self.last = Some(ts);
+        self.overlay_on = false;
+        if let Some(o) = &mut self.overlay {
+            if tick >= o.until {
+                self.overlay = None;
+            } else if tick >= o.from {
+                let local = tick - o.from;
+                let frame = o
+                    .timing
+                    .frame_at(crate::media::Time::from_ticks(local, self.hz))
+                    .1;
+                let ots = TickScene {
+                    tick,
+                    current: Some(Shown {
+                        item: 0,
+                        frame,
+                        local_tick: local,
+                    }),
+                    outgoing: None,
+                    weight: (1, 1),
+                };
+                o.deck.prepare(&ots);
+                self.overlay_on = true;
+                return ots;
+            }
+        }
         ts
     }
 
     /// The renderer's scene for a tick just returned by [`Program::tick`].
     pub fn scene(&self, ts: &TickScene) -> Scene<'_> {
-        self.active.deck.scene(ts)
+        match &self.overlay {
+            Some(o) if self.overlay_on => o.deck.scene(ts),
+            _ => self.active.deck.scene(ts),
+        }
     }
 
     /// The playlist playing.

@@ -85,6 +85,9 @@ pub struct Timeline {
     hz: u32,
     /// The tick at which the first item first starts (the playlist's epoch in ticks).
     anchor: u64,
+    /// Ticks of the cycle already behind the playlist at the anchor: a jump to item `k` at
+    /// a tick earlier than `k`'s start sets the anchor to 0 and this to the difference.
+    skip: u64,
     placed: Vec<Placed>,
     cycle: u64,
     looped: bool,
@@ -153,10 +156,34 @@ impl Timeline {
         Timeline {
             hz,
             anchor,
+            skip: 0,
             placed,
             cycle: start,
             looped: playlist.looped,
         }
+    }
+
+    /// Re-anchor the timeline so that the placed item `k` (an index into
+    /// [`Timeline::placed`]) starts at `tick`, in the first pass (a playlist with
+    /// `loop = false` then plays on from there to its end). What follows plays as laid out.
+    /// Out-of-range `k` does nothing. Returns whether the timeline moved.
+    pub fn start_item_at(&mut self, k: usize, tick: u64) -> bool {
+        let Some(p) = self.placed.get(k) else {
+            return false;
+        };
+        if tick >= p.start {
+            self.anchor = tick - p.start;
+            self.skip = 0;
+        } else {
+            self.anchor = tick;
+            self.skip = p.start;
+        }
+        true
+    }
+
+    /// The position in [`Timeline::placed`] of the playlist item `item`, when it plays.
+    pub fn placed_index(&self, item: usize) -> Option<usize> {
+        self.placed.iter().position(|p| p.item == item)
     }
 
     /// Display rate.
@@ -204,7 +231,7 @@ impl Timeline {
                 weight: full,
             };
         }
-        let local = tick.saturating_sub(self.anchor);
+        let local = tick.saturating_sub(self.anchor) + self.skip;
         let (pass, pos) = (local / self.cycle, local % self.cycle);
         if !self.looped && pass > 0 {
             // Hold the last frame of the last item.
@@ -252,15 +279,14 @@ impl Timeline {
         if self.placed.is_empty() || self.cycle == 0 {
             return tick;
         }
-        let local = tick - self.anchor;
+        let local = tick - self.anchor + self.skip;
         let (pass, pos) = (local / self.cycle, local % self.cycle);
         if !self.looped && pass > 0 {
             return tick;
         }
-        let base = tick - pos;
         match self.placed.iter().find(|p| p.start >= pos) {
-            Some(p) => base + p.start,
-            None => base + self.cycle,
+            Some(p) => tick + (p.start - pos),
+            None => tick + (self.cycle - pos),
         }
     }
 }
@@ -302,6 +328,28 @@ loops = 2
         let p = playlist(SHOW);
         let timings = [Some(Timing::Still), Some(gif_100ms(4)), Some(video(30, 15))];
         Timeline::new(&p, 60, &timings, anchor)
+    }
+
+    #[test]
+    fn an_item_can_be_started_at_any_tick() {
+        let mut t = show_timeline(0);
+        // Item 2 (placed third, start 84) from tick 10: before its own start in the cycle.
+        assert!(t.start_item_at(2, 10));
+        let at = t.at(10).current.unwrap();
+        assert_eq!((at.item, at.local_tick, at.frame), (2, 0, 0));
+        assert_eq!(t.at(69).current.unwrap().item, 2);
+        // Then the playlist goes on from the top, with item 1's crossfade from item 0.
+        assert_eq!(t.at(70).current.unwrap().item, 0);
+        assert_eq!(t.next_boundary(11), 70);
+        // Item 1 from a late tick: it fades in from item 0 as laid out.
+        assert!(t.start_item_at(1, 1000));
+        let s = t.at(1000);
+        assert_eq!(s.current.unwrap().item, 1);
+        assert_eq!(s.outgoing.unwrap().item, 0);
+        assert_eq!(t.at(1024).current.unwrap().item, 2);
+        assert_eq!(t.next_boundary(1001), 1024);
+        assert!(!t.start_item_at(3, 5), "no fourth item");
+        assert_eq!(t.placed_index(2), Some(2));
     }
 
     #[test]

@@ -3,11 +3,16 @@
 //! with a counting global allocator (every thread counts: render thread, the renderer's
 //! pool, the video reader, the output thread). Only ticks after a warm-up are counted.
 //!
+//! The brightness cases run with the control API's plumbing on (telemetry, a command
+//! channel) and a brightness fade plus a blackout fade in progress over the counted ticks,
+//! so every counted tick applies a new level to the renderer.
+//!
 //! One test function: the counter is process-wide, so scenarios must not overlap.
 
 use ledwall_player::engine::clock::{Clock, FakeClock, SystemClock};
 use ledwall_player::engine::pacer::Output;
-use ledwall_player::engine::{self, Control, EngineOptions};
+use ledwall_player::engine::telemetry::{Shape, Telemetry, WallInfo};
+use ledwall_player::engine::{self, Command as EngineCommand, Control, EngineOptions};
 use ledwall_player::media::OpenOptions;
 use ledwall_player::media::video::Ffmpeg;
 use ledwall_player::patterns::Canvas;
@@ -18,6 +23,7 @@ use ledwall_render::wall::SinkUrl;
 use ledwall_render::{AnyRenderer, BackendChoice, BackendOptions, Wall, WallFrame};
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::sync::Arc;
 use std::time::Duration;
 
 /// The player's counting allocator (the one the `ledwall` binary installs).
@@ -73,6 +79,19 @@ struct Outcome {
 /// Play `playlist` on `wall` for `WARM + COUNTED + 1` ticks at `hz`; allocations counted
 /// between tick `WARM` and tick `WARM + COUNTED`.
 fn play(wall: &Wall, playlist: &Path, hz: u32, clock: impl Clock, lockstep: bool) -> Outcome {
+    play_with(wall, playlist, hz, clock, lockstep, false)
+}
+
+/// [`play`], with `fade`: telemetry on and a brightness and a blackout fade running through
+/// the counted ticks.
+fn play_with(
+    wall: &Wall,
+    playlist: &Path,
+    hz: u32,
+    clock: impl Clock,
+    lockstep: bool,
+    fade: bool,
+) -> Outcome {
     let show = Show::load(playlist).unwrap_or_else(|e| panic!("{e}"));
     let opts = OpenOptions::new(Canvas::from_wall(wall));
     let now = jiff::civil::date(2026, 5, 4).at(12, 0, 0, 0);
@@ -97,6 +116,30 @@ fn play(wall: &Wall, playlist: &Path, hz: u32, clock: impl Clock, lockstep: bool
     options.ticks = Some(WARM + COUNTED + 1);
     options.poll_every = None;
     options.lockstep = lockstep;
+    let mut control = Control::default();
+    if fade {
+        let labels = vec![("all".to_string(), "null".to_string()); out.sinks.sinks().len()];
+        let info = WallInfo {
+            name: wall.name.clone(),
+            width: wall.width,
+            height: wall.height,
+            refresh_hz: hz,
+        };
+        let shape = Shape::new(info, geometry.clone(), labels);
+        control.telemetry = Some(Arc::new(Telemetry::new(shape)));
+        let (tx, rx) = crossbeam_channel::bounded(8);
+        // Both fades last past the counted ticks: the level changes at every one of them.
+        let seconds = (WARM + COUNTED) as f64 * 2.0 / f64::from(hz);
+        let _ = tx.send(EngineCommand::Brightness {
+            level: 0.1,
+            fade_s: seconds,
+        });
+        let _ = tx.send(EngineCommand::Blackout {
+            on: true,
+            fade_s: seconds,
+        });
+        control.commands = Some(rx);
+    }
     let report = engine::run_into(
         &mut renderer,
         &geometry,
@@ -104,7 +147,7 @@ fn play(wall: &Wall, playlist: &Path, hz: u32, clock: impl Clock, lockstep: bool
         &mut out,
         clock,
         &options,
-        &Control::default(),
+        &control,
         None,
     )
     .unwrap_or_else(|e| panic!("{e}"));
@@ -186,6 +229,22 @@ fn steady_state_playback_allocates_nothing() {
     assert_eq!(o.allocs, 0, "still on the tiny wall");
     assert!(o.unchanged > 0, "the held still was skipped");
 
+    // Brightness and blackout fading (the control API's commands) on both walls: every
+    // tick renders at a new level, through the still cache.
+    for (w, name) in [(&demo, "demo"), (&tiny, "tiny")] {
+        let o = play_with(w, &still, 240, SystemClock::new(), false, true);
+        eprintln!(
+            "still, {name} wall, fading: {} rendered, {} unchanged, {} allocations",
+            o.rendered, o.unchanged, o.allocs
+        );
+        assert_eq!(o.allocs, 0, "fading still on the {name} wall");
+        assert!(
+            o.rendered > COUNTED / 2,
+            "a fade renders every tick ({} rendered)",
+            o.rendered
+        );
+    }
+
     // A video (ffmpeg testsrc2, 20 s so the counted ticks stay within one pass), in real
     // time. (Not in lockstep: there the render thread races the decoder, and the first time
     // either thread ever blocks on the decoder's std channel, std allocates that thread's
@@ -219,4 +278,10 @@ fn steady_state_playback_allocates_nothing() {
         o.rendered, o.new, o.allocs
     );
     assert_eq!(o.allocs, 0, "video in real time");
+    let o = play_with(&tiny, &video, 60, SystemClock::new(), false, true);
+    eprintln!(
+        "video, tiny wall, fading: {} rendered, {} allocations",
+        o.rendered, o.allocs
+    );
+    assert_eq!(o.allocs, 0, "fading video (the 1:1 and scaled paths)");
 }

@@ -11,6 +11,7 @@
 use crate::UsageError;
 use crate::cli::{LogFormat, PlayArgs};
 use crate::engine::clock::SystemClock;
+use crate::engine::telemetry::Telemetry;
 use crate::engine::{self, Control, EngineOptions};
 use crate::media::{LoadOptions, OpenOptions};
 use crate::patterns::Canvas;
@@ -36,13 +37,17 @@ pub fn init_logging(format: LogFormat) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| {
         tracing_subscriber::EnvFilter::new("info,wgpu_core=warn,wgpu_hal=warn,naga=warn")
     });
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
+    use tracing_subscriber::layer::SubscriberExt as _;
+    use tracing_subscriber::util::SubscriberInitExt as _;
+    let fmt = tracing_subscriber::fmt::layer()
         .with_ansi(std::io::stderr().is_terminal())
         .with_writer(std::io::stderr);
+    let registry = tracing_subscriber::registry()
+        .with(filter)
+        .with(crate::control::warnings::WarningLayer);
     let _ = match format {
-        LogFormat::Text => builder.try_init(),
-        LogFormat::Json => builder.json().try_init(),
+        LogFormat::Text => registry.with(fmt).try_init(),
+        LogFormat::Json => registry.with(fmt.json()).try_init(),
     };
 }
 
@@ -143,24 +148,67 @@ pub fn run(args: &PlayArgs) -> anyhow::Result<()> {
     })?;
     let geometry = Arc::clone(renderer.geometry());
 
-    let control = Control {
+    // The control API: checked before anything starts playing.
+    let token = match &args.control {
+        Some(addr) => {
+            let token = crate::control::load_token(args.control_token_file.as_deref())
+                .map_err(UsageError)?;
+            crate::control::check_listen(*addr, token.as_deref()).map_err(UsageError)?;
+            token
+        }
+        None => None,
+    };
+    let roots = if args.control.is_some() {
+        let mut dirs: Vec<PathBuf> = Vec::new();
+        let started = Path::new(&playlist_arg);
+        if started.is_file() {
+            let dir = started.parent().filter(|d| !d.as_os_str().is_empty());
+            dirs.push(dir.map_or_else(|| PathBuf::from("."), Path::to_path_buf));
+        }
+        dirs.extend(args.content_roots.iter().cloned());
+        crate::control::ContentRoots::new(&dirs).map_err(UsageError)?
+    } else {
+        crate::control::ContentRoots::default()
+    };
+
+    let mut control = Control {
         stop: stop_flag(),
+        wall: Some((wall_path.clone(), Arc::new(wall.clone()))),
         ..Control::default()
     };
     let all_null = urls.iter().all(|u| *u == SinkUrl::Null);
     let view = all_null && std::io::stdout().is_terminal();
-    let mut sinks = if view {
-        let sink = TerminalSink::new(
-            &geometry,
-            Box::new(std::io::stdout()),
-            Box::new(terminal::terminal_size),
-            Arc::clone(&control.status),
-            wall.refresh_hz,
-        )?;
-        let routes = sink.routes();
-        SinkSet::from_parts(vec![Box::new(sink)], routes)?
-    } else {
-        SinkSet::open(&wall, &geometry, &urls, &SinkOptions::default())?
+    let mut sinks = open_sinks(view, &wall, &geometry, &urls, &control)?;
+
+    let telemetry = Arc::new(Telemetry::new(shape(&wall, &geometry, &sinks)));
+    control.telemetry = Some(Arc::clone(&telemetry));
+    let _server = match args.control {
+        Some(addr) => {
+            let (tx, rx) = crossbeam_channel::bounded(crate::control::COMMAND_QUEUE);
+            control.commands = Some(rx);
+            let adapter = match &renderer {
+                AnyRenderer::Gpu(r) => Some(r.adapter().name.clone()),
+                AnyRenderer::Cpu(_) => None,
+            };
+            telemetry.program.store(Arc::new(engine::program_info(
+                &program,
+                wall.refresh_hz,
+                None,
+            )));
+            let ctx = crate::control::Ctx::new(
+                Arc::clone(&telemetry),
+                tx,
+                wall_path.clone(),
+                renderer.name().to_string(),
+                adapter,
+                roots,
+                token,
+            );
+            let server = crate::control::ControlServer::start(addr, ctx)
+                .map_err(|e| UsageError(format!("--control {addr}: cannot listen: {e}")))?;
+            Some(server)
+        }
+        None => None,
     };
 
     let mut options = EngineOptions::for_wall(&wall);
@@ -188,16 +236,58 @@ pub fn run(args: &PlayArgs) -> anyhow::Result<()> {
         wall.refresh_hz,
         sink_names.join(", ")
     );
-    let report = engine::run(
-        &mut renderer,
-        &geometry,
-        &mut program,
-        &mut sinks,
-        SystemClock::new(),
-        &options,
-        &control,
-        tick_log.as_mut().map(|w| w as &mut dyn Write),
-    )?;
+    let mut wall = Arc::new(wall);
+    let mut geometry = geometry;
+    let mut backend = backend;
+    let report = loop {
+        let report = engine::run(
+            &mut renderer,
+            &geometry,
+            &mut program,
+            &mut sinks,
+            SystemClock::new(),
+            &options,
+            &control,
+            tick_log.as_mut().map(|w| w as &mut dyn Write),
+        )?;
+        let Some(new) = report.restart.clone() else {
+            break report;
+        };
+        // A changed wall (geometry or sinks) takes over at this item boundary; when it
+        // cannot (a sink that does not open, a renderer that does not start), the old wall
+        // plays on.
+        options.first_tick = report.next_tick;
+        let summary = report.summary(&wall.name, wall.refresh_hz, &backend, &sinks);
+        tracing::info!("{}", summary.text().lines().next().unwrap_or(""));
+        match take_over(&new, args, &backend_options, view, &control) {
+            Ok((r, b, g, s)) => {
+                renderer = r;
+                backend = b;
+                geometry = g;
+                sinks = s;
+                wall = new;
+                let mut o = program.open_options().clone();
+                o.canvas = Canvas::from_wall(&wall);
+                o.load.background = wall.color.background.map(|c| c.min(255) as u8);
+                program.set_open_options(o);
+                telemetry
+                    .shape
+                    .store(Arc::new(shape(&wall, &geometry, &sinks)));
+                control.wall = Some((wall_path.clone(), Arc::clone(&wall)));
+                tracing::info!(
+                    "the changed wall {} ({}x{}) plays from tick {}",
+                    wall.name,
+                    wall.width,
+                    wall.height,
+                    options.first_tick
+                );
+            }
+            Err(e) => tracing::error!(
+                "cannot take the changed wall, the old one plays on: {}",
+                crate::deck::error_chain(e.as_ref())
+            ),
+        }
+    };
     drop(tick_log);
     let summary = report.summary(&wall.name, wall.refresh_hz, &backend, &sinks);
     if report.stopped {
@@ -213,6 +303,93 @@ pub fn run(args: &PlayArgs) -> anyhow::Result<()> {
             .with_context(|| format!("cannot write {}", path.display()))?;
     }
     Ok(())
+}
+
+/// The sinks of `wall`'s ports: the terminal view (`view`), or the `urls`.
+fn open_sinks(
+    view: bool,
+    wall: &Wall,
+    geometry: &Arc<ledwall_render::Geometry>,
+    urls: &[SinkUrl],
+    control: &Control,
+) -> anyhow::Result<SinkSet> {
+    Ok(if view {
+        let sink = TerminalSink::new(
+            geometry,
+            Box::new(std::io::stdout()),
+            Box::new(terminal::terminal_size),
+            Arc::clone(&control.status),
+            wall.refresh_hz,
+        )?;
+        let routes = sink.routes();
+        SinkSet::from_parts(vec![Box::new(sink)], routes)?
+    } else {
+        SinkSet::open(wall, geometry, urls, &SinkOptions::default())?
+    })
+}
+
+/// A renderer and sinks for a changed wall.
+type TakeOver = (AnyRenderer, String, Arc<ledwall_render::Geometry>, SinkSet);
+
+fn take_over(
+    wall: &Wall,
+    args: &PlayArgs,
+    backend: &BackendOptions,
+    view: bool,
+    control: &Control,
+) -> Result<TakeOver, Box<dyn std::error::Error + Send + Sync>> {
+    let old_hz = control.wall.as_ref().map(|(_, w)| w.refresh_hz);
+    if old_hz.is_some_and(|hz| hz != wall.refresh_hz) {
+        return Err(format!(
+            "refresh_hz changed ({} → {}): restart ledwall play for a new refresh rate",
+            old_hz.unwrap_or(0),
+            wall.refresh_hz
+        )
+        .into());
+    }
+    let urls = sink_urls(wall, &args.sinks)?;
+    let (renderer, name) = AnyRenderer::new(wall, backend)?;
+    let geometry = Arc::clone(renderer.geometry());
+    let sinks = open_sinks(view, wall, &geometry, &urls, control)?;
+    Ok((renderer, name, geometry, sinks))
+}
+
+/// What the control API shows of a wall and its sinks.
+fn shape(
+    wall: &Wall,
+    geometry: &Arc<ledwall_render::Geometry>,
+    sinks: &SinkSet,
+) -> crate::engine::telemetry::Shape {
+    crate::engine::telemetry::Shape::new(
+        crate::engine::telemetry::WallInfo {
+            name: wall.name.clone(),
+            width: wall.width,
+            height: wall.height,
+            refresh_hz: wall.refresh_hz,
+        },
+        Arc::clone(geometry),
+        sink_labels(wall, sinks),
+    )
+}
+
+/// Per sink of `sinks`: the names of the wall ports routed to it (joined with `+`) and its
+/// URL.
+pub fn sink_labels(wall: &Wall, sinks: &SinkSet) -> Vec<(String, String)> {
+    sinks
+        .sinks()
+        .iter()
+        .enumerate()
+        .map(|(i, s)| {
+            let names: Vec<&str> = sinks
+                .routes()
+                .iter()
+                .zip(&wall.outputs)
+                .filter(|((sink, _), _)| *sink == i)
+                .map(|(_, o)| o.name.as_str())
+                .collect();
+            (names.join("+"), s.url().to_string())
+        })
+        .collect()
 }
 
 /// Where the per-tick CSV of `--stats FILE` goes: `FILE` with its extension replaced by

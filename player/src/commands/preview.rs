@@ -13,6 +13,12 @@
 //!
 //! Media problems are findings, not failures: a missing or broken file is skipped as the
 //! player skips it, and listed (stderr, and the report).
+//!
+//! The brightness schedule (design §12) needs a wall-clock time, which a preview does not
+//! have: the playlist is taken to start when the preview is made, in the system's time
+//! zone ([`run_at`] takes another start). An animation's frames are rendered at the level
+//! the schedule gives at their time (fades included), and the summary has a line per
+//! scheduled change over the animation; the report shows the level over that local day.
 
 use crate::UsageError;
 use crate::cli::PreviewArgs;
@@ -26,6 +32,7 @@ use crate::preview::sheet::contact_sheet;
 use crate::preview::{self, Previewer, clock, sample_ticks};
 use anyhow::Context;
 use indicatif::{ProgressBar, ProgressStyle};
+use jiff::SignedDuration;
 use ledwall_render::{BackendOptions, Wall};
 use std::io::{BufWriter, Write};
 use std::path::Path;
@@ -172,13 +179,35 @@ fn progress(len: u64, quiet: bool, what: &'static str) -> ProgressBar {
 }
 
 /// Run `ledwall preview`: a summary goes to `out`, warnings to `err` (neither with
-/// `--quiet`).
+/// `--quiet`). The playlist is taken to start now, in the system's time zone.
 pub fn run(args: &PreviewArgs, out: &mut impl Write, err: &mut impl Write) -> anyhow::Result<()> {
+    run_at(args, &jiff::Zoned::now(), out, err)
+}
+
+/// The time zone of `start` in words: its IANA name, else its offset then (`UTC+01:00`).
+fn zone_name(start: &jiff::Zoned) -> String {
+    match start.time_zone().iana_name() {
+        Some(name) => name.to_string(),
+        None => format!("UTC{}", start.strftime("%:z")),
+    }
+}
+
+/// [`run`] as if the playlist started at `start`: the brightness schedule is evaluated in
+/// `start`'s time zone, an animation's second 0 (before `--from`) is `start`'s local time,
+/// and the report shows the brightness over `start`'s local day.
+pub fn run_at(
+    args: &PreviewArgs,
+    start: &jiff::Zoned,
+    out: &mut impl Write,
+    err: &mut impl Write,
+) -> anyhow::Result<()> {
     let kind = OutputKind::from_path(&args.out, args.contact_sheet)?;
     check_args(args, kind)?;
     let wall = Wall::load(&args.wall)?;
     let look = look(args, kind, wall.width)?;
-    let main = Playlist::from_cli_arg(&args.playlist)?;
+    let mut main = Playlist::from_cli_arg(&args.playlist)?;
+    main.brightness.set_time_zone(start.time_zone().clone());
+    let t0 = start.datetime();
     let show = Show::with_schedule(main)?;
     let previewed = match args.schedule {
         None => 0,
@@ -241,6 +270,15 @@ pub fn run(args: &PreviewArgs, out: &mut impl Write, err: &mut impl Write) -> an
             .with_context(|| format!("cannot create the folder {}", dir.display()))?;
     }
     let canvas = (wall.width, wall.height);
+    let bright = &show.main.brightness;
+    // The local time at `s` seconds into the playlist.
+    let civil = |s: f64| {
+        SignedDuration::try_from_secs_f64(s)
+            .ok()
+            .and_then(|d| t0.checked_add(d).ok())
+            .unwrap_or(t0)
+    };
+    let mut brightness_lines = Vec::new();
     let summary = match kind {
         OutputKind::Gif | OutputKind::Apng => {
             let fps = args.fps.unwrap_or(DEFAULT_FPS);
@@ -263,6 +301,9 @@ pub fn run(args: &PreviewArgs, out: &mut impl Write, err: &mut impl Write) -> an
             .with_context(|| format!("cannot write {}", args.out.display()))?;
             let bar = progress(n, args.quiet, "rendering");
             for &tick in &ticks {
+                if !bright.is_empty() {
+                    previewer.set_brightness(bright.faded_level(civil(tick as f64 / hz as f64)));
+                }
                 let shown = previewer.render_tick(tick)?;
                 anim.push(painter.paint(&shown))
                     .with_context(|| format!("cannot write {}", args.out.display()))?;
@@ -271,6 +312,7 @@ pub fn run(args: &PreviewArgs, out: &mut impl Write, err: &mut impl Write) -> an
             anim.finish()
                 .with_context(|| format!("cannot write {}", args.out.display()))?;
             bar.finish_and_clear();
+            brightness_lines = preview::brightness::lines(bright, civil(from), civil(to));
             format!(
                 "{n} frame{} of {w}x{h} at {fps} fps, {} to {} of \"{}\"",
                 if n == 1 { "" } else { "s" },
@@ -317,7 +359,16 @@ pub fn run(args: &PreviewArgs, out: &mut impl Write, err: &mut impl Write) -> an
                     sheet_size: (sw, sh),
                     look,
                     backend: previewer.backend(),
+                    brightness: bright,
+                    day: t0.date(),
+                    zone: &zone_name(start),
                 });
+                let day = t0.date().to_datetime(jiff::civil::Time::midnight());
+                let next = t0
+                    .date()
+                    .tomorrow()
+                    .map_or(day, |d| d.to_datetime(jiff::civil::Time::midnight()));
+                brightness_lines = preview::brightness::lines(bright, day, next);
                 std::fs::write(&args.out, html)
                     .with_context(|| format!("cannot write {}", args.out.display()))?;
                 format!(
@@ -355,6 +406,9 @@ pub fn run(args: &PreviewArgs, out: &mut impl Write, err: &mut impl Write) -> an
             if count == 1 { "" } else { "s" },
             previewer.backend()
         )?;
+        for line in &brightness_lines {
+            writeln!(out, "{line}")?;
+        }
     }
     Ok(())
 }

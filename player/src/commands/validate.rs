@@ -6,7 +6,9 @@
 //! `schedule` array and no `canvas`) and validated as playlists (design §12), with every
 //! playlist their schedule names; media files that do not exist (yet) are listed as
 //! warnings, not failures, since content is often copied in after the playlist is
-//! written. The command fails (exit code 2) if any file fails.
+//! written. The `[location]` and `[[brightness]]` entries of a playlist (design §12) are
+//! checked with it, each bad field one problem. The command fails (exit code 2) if any
+//! file fails.
 
 use crate::UsageError;
 use crate::cli::ValidateArgs;
@@ -87,7 +89,8 @@ pub fn summary(wall: &Wall) -> String {
     )
 }
 
-/// `playlist "NAME", N items, loops, M schedule entries`.
+/// `playlist "NAME", N items, M schedule entries, K brightness entries` (the last two when
+/// there are any).
 pub fn playlist_summary(show: &Show) -> String {
     let p = &show.main;
     let n = p.items.len();
@@ -99,6 +102,10 @@ pub fn playlist_summary(show: &Show) -> String {
     );
     if s > 0 {
         text += &format!(", {s} schedule entr{}", if s == 1 { "y" } else { "ies" });
+    }
+    let b = p.brightness.entries.len();
+    if b > 0 {
+        text += &format!(", {b} brightness entr{}", if b == 1 { "y" } else { "ies" });
     }
     text
 }

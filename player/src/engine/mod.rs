@@ -27,11 +27,14 @@
 //! schedule is read once every `poll_every` ticks; those checks read the files and allocate.
 
 pub mod clock;
+pub mod dimmer;
 pub mod pacer;
 pub mod priority;
 pub mod stats;
+pub mod telemetry;
 
-use crate::reload::Program;
+use crate::playlist::Show;
+use crate::reload::{Fingerprint, JumpTo, Program};
 use crate::sinks::SinkSet;
 use clock::Clock;
 use crossbeam_channel::{Receiver, Sender, TryRecvError, TrySendError, bounded};
@@ -40,16 +43,18 @@ use jiff::civil::DateTime;
 use ledwall_render::backend::RenderFrame;
 use ledwall_render::frame::MAX_LAYERS;
 use ledwall_render::wall::Dither;
-use ledwall_render::{AnyRenderer, Filter, Fit, Geometry, Scene, WallFrame};
+use ledwall_render::{AnyRenderer, Filter, Fit, Geometry, Scene, Wall, WallFrame};
 use pacer::{Output, Pacer, PacerOptions};
 use stats::{FrameCounts, PacerStats, RenderStats, SinkSummary, Summary, TickKind, TickRecord};
 use std::fmt::Write as _;
 use std::io::Write;
 use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::thread::Thread;
 use std::time::{Duration, Instant};
+use telemetry::{ItemInfo, ProgramInfo, Telemetry};
 
 /// Buffers in the pool besides the `lead` frames in flight: the one the output holds (its
 /// last frame) and the one being rendered.
@@ -73,6 +78,9 @@ pub struct EngineOptions {
     pub lockstep: bool,
     /// See [`PacerOptions::spin`].
     pub spin: Duration,
+    /// The number of the first tick: a run that continues an earlier one (after a changed
+    /// wall took over) goes on counting, so the playlist goes on where it was.
+    pub first_tick: u64,
 }
 
 impl EngineOptions {
@@ -87,6 +95,7 @@ impl EngineOptions {
             temporal_dither: true,
             lockstep: false,
             spin: PacerOptions::new(hz).spin,
+            first_tick: 0,
         }
     }
 
@@ -119,6 +128,49 @@ pub struct LiveStatus {
     pub item: Mutex<String>,
 }
 
+/// What an operator asks of a running engine (the control API, design §13). The render
+/// thread takes these between two ticks; each applies from the next tick it renders.
+#[derive(Debug)]
+pub enum Command {
+    /// Start an item (with its transition, mixing from what is on screen).
+    Jump(JumpTo),
+    /// Play another playlist file at once (loaded and checked by the caller).
+    Playlist {
+        /// Its file.
+        path: PathBuf,
+        /// Its show.
+        show: Box<Show>,
+    },
+    /// Take the reread playlist and wall now (checked by the caller).
+    Reload {
+        /// The show, reread.
+        show: Box<Show>,
+        /// The wall, reread: a changed `[color]` applies at once.
+        wall: Box<Wall>,
+    },
+    /// Override the brightness level until the next scheduled change.
+    Brightness {
+        /// 0..1, multiplies the wall's brightness.
+        level: f64,
+        /// Seconds to move there.
+        fade_s: f64,
+    },
+    /// All outputs to black (or back) while the playlist runs on.
+    Blackout {
+        /// On or off.
+        on: bool,
+        /// Seconds to move there.
+        fade_s: f64,
+    },
+    /// A test pattern over the playlist (`pattern:NAME`) for `seconds`; `None` ends it.
+    Pattern {
+        /// The source, `pattern:bars`.
+        source: Option<String>,
+        /// How long.
+        seconds: f64,
+    },
+}
+
 /// How the caller steers a run and watches it.
 #[derive(Debug, Clone, Default)]
 pub struct Control {
@@ -126,6 +178,15 @@ pub struct Control {
     pub stop: Arc<AtomicBool>,
     /// Live counters.
     pub status: Arc<LiveStatus>,
+    /// Operator commands (the control API), taken by the render thread.
+    pub commands: Option<Receiver<Command>>,
+    /// Counters and the published program for the control API.
+    pub telemetry: Option<Arc<Telemetry>>,
+    /// The wall file and the wall playing: its `[color]` section is hot-reloaded; other
+    /// changes end the run at the next item boundary ([`Report::restart`]).
+    pub wall: Option<(PathBuf, Arc<Wall>)>,
+    /// The brightness and blackout state, kept from one run to the next.
+    pub dimmer: Arc<Mutex<Option<dimmer::Dimmer>>>,
 }
 
 /// Why a run could not start.
@@ -149,6 +210,11 @@ pub struct Report {
     pub render: RenderStats,
     /// Whether the run ended because [`Control::stop`] was set.
     pub stopped: bool,
+    /// The run ended at an item boundary for a changed wall file (new geometry or sinks):
+    /// the caller builds a renderer and sinks for it and goes on at [`Report::next_tick`].
+    pub restart: Option<Arc<Wall>>,
+    /// The first tick not sent.
+    pub next_tick: u64,
 }
 
 impl Report {
@@ -324,6 +390,83 @@ struct RenderLoop<'a> {
     status: &'a LiveStatus,
     options: &'a EngineOptions,
     stats: RenderStats,
+    commands: Option<&'a Receiver<Command>>,
+    telemetry: Option<&'a Telemetry>,
+    wall: Option<WallWatch>,
+    dimmer: &'a mut dimmer::Dimmer,
+    /// A changed wall and the tick it takes over at (the render loop stops there).
+    restart: Option<(Arc<Wall>, u64)>,
+    /// That tick, for the output thread (`u64::MAX`: none).
+    restart_at: &'a AtomicU64,
+}
+
+/// The wall file, watched for `[color]` changes.
+struct WallWatch {
+    path: PathBuf,
+    wall: Arc<Wall>,
+    seen: Option<Fingerprint>,
+    /// A changed wall waiting for the next item boundary.
+    next: Option<Arc<Wall>>,
+}
+
+impl WallWatch {
+    /// Take `new` (reread from the file): a `[color]` change is handed to the renderer; any
+    /// other change is logged (it needs a restart). Invalid colours keep the old ones.
+    fn apply(&mut self, new: Wall, r: &mut dyn RenderFrame) -> bool {
+        if new == *self.wall {
+            self.next = None;
+            return false;
+        }
+        let mut same_shape = new.clone();
+        same_shape.color = self.wall.color.clone();
+        same_shape.spec.color = self.wall.spec.color.clone();
+        if same_shape != *self.wall {
+            tracing::info!(
+                wall = %self.path.display(),
+                "the wall's geometry or sinks changed: the new wall takes over at the next \
+                 item boundary"
+            );
+            self.next = Some(Arc::new(new));
+            return false;
+        }
+        self.next = None;
+        if new.color == self.wall.color {
+            return false;
+        }
+        match r.set_color(&new.color) {
+            Ok(()) => {
+                tracing::info!(wall = %self.path.display(), "[color] reloaded");
+                let mut kept = (*self.wall).clone();
+                kept.color = new.color;
+                kept.spec.color = new.spec.color;
+                self.wall = Arc::new(kept);
+                true
+            }
+            Err(e) => {
+                tracing::warn!(
+                    wall = %self.path.display(),
+                    "[color] change not applied, the old colours stay: {e}"
+                );
+                false
+            }
+        }
+    }
+
+    /// Reread the file when it changed.
+    fn poll(&mut self, r: &mut dyn RenderFrame) -> bool {
+        let now = Fingerprint::of(&self.path);
+        if now == self.seen {
+            return false;
+        }
+        self.seen = now;
+        match Wall::load(&self.path) {
+            Ok(w) => self.apply(w, r),
+            Err(e) => {
+                tracing::warn!("wall change rejected, the old one keeps playing: {e}");
+                false
+            }
+        }
+    }
 }
 
 /// What one tick of the render loop did.
@@ -339,18 +482,26 @@ impl RenderLoop<'_> {
         let period = o.period();
         let skip_stills = !o.temporal_dither && !o.lockstep;
         let lead = o.lead.max(1);
-        let mut target = 0u64;
+        let mut target = o.first_tick;
         let mut last_still: Option<StillScene> = None;
         let mut spare: Option<WallFrame> = None;
         let mut shown_item: Option<usize> = None;
-        let mut local = LocalTime::now(0, o.hz);
-        let mut next_poll = o.poll_every.unwrap_or(u64::MAX);
+        let mut local = LocalTime::now(target, o.hz);
+        let mut next_poll = target.saturating_add(o.poll_every.unwrap_or(u64::MAX));
         let mut log = RateLog::default();
+        let mut scheduled_once = false;
+        let mut applied_level = 1f32;
+        let mut published: Option<(u64, Option<u64>)> = None;
+        let mut force = false;
         // The loop waits by parking (which allocates nothing, unlike a channel's first
         // blocking wait on a thread); the output thread unparks it at every tick.
         let _ = self.thread.set(std::thread::current());
         while !self.quit.load(Ordering::Relaxed) {
             if o.ticks.is_some_and(|limit| target >= limit) {
+                break;
+            }
+            if self.restart.as_ref().is_some_and(|(_, at)| target >= *at) {
+                // The changed wall takes over here: the caller builds its renderer.
                 break;
             }
             let out = self.out_tick.load(Ordering::Acquire);
@@ -363,10 +514,44 @@ impl RenderLoop<'_> {
                 std::thread::park_timeout(period);
                 continue;
             }
-            if target >= next_poll {
-                self.program.poll(target, local.at(target));
-                local = LocalTime::now(target, o.hz);
-                next_poll = target.saturating_add(o.poll_every.unwrap_or(u64::MAX).max(1));
+            if let Some(rx) = self.commands {
+                while let Ok(cmd) = rx.try_recv() {
+                    force |= self.command(cmd, target, local.at(target), r);
+                }
+            }
+            if target >= next_poll || !scheduled_once {
+                scheduled_once = true;
+                let now = local.at(target);
+                if target >= next_poll {
+                    self.program.poll(target, now);
+                    if let Some(w) = &mut self.wall {
+                        force |= w.poll(r);
+                    }
+                    local = LocalTime::now(target, o.hz);
+                    next_poll = target.saturating_add(o.poll_every.unwrap_or(u64::MAX).max(1));
+                }
+                self.plan_restart(target);
+                let s = self.program.show().main.brightness.at(now);
+                let key = s
+                    .entry
+                    .map(|e| (e, s.changed_at.or(s.since).map_or(0, civil_seconds)));
+                self.dimmer.schedule(target, key, s.level, s.fade);
+            }
+            let dimmer = &*self.dimmer;
+            let level = dimmer.effective(target);
+            if level.to_bits() != applied_level.to_bits() {
+                r.set_brightness(level);
+                applied_level = level;
+                force = true;
+            }
+            if let Some(t) = self.telemetry {
+                t.publish_level(
+                    dimmer.level(target),
+                    dimmer.target(),
+                    dimmer.source(),
+                    level,
+                );
+                t.blackout.store(dimmer.blackout(), Ordering::Relaxed);
             }
             let mut frame = match spare.take() {
                 Some(f) => f,
@@ -412,7 +597,7 @@ impl RenderLoop<'_> {
                 } else {
                     None
                 };
-                if still.is_some() && still == last_still {
+                if still.is_some() && still == last_still && !force {
                     return Outcome::Unchanged;
                 }
                 match r.render_into(&scene, &mut frame) {
@@ -420,10 +605,18 @@ impl RenderLoop<'_> {
                     Err(e) => Outcome::Failed(crate::deck::error_chain(&e)),
                 }
             }));
+            if let Some(t) = self.telemetry {
+                self.publish(t, target, &mut published);
+            }
             match result {
                 Ok(Outcome::Rendered(still)) => {
+                    force = false;
                     frame.frame_number = target;
-                    self.stats.render.record(started.elapsed());
+                    let took = started.elapsed();
+                    self.stats.render.record(took);
+                    if let Some(t) = self.telemetry {
+                        t.render.record(took);
+                    }
                     self.stats.frames += 1;
                     last_still = still;
                     // The channel holds the whole pool, so it is never full.
@@ -443,12 +636,18 @@ impl RenderLoop<'_> {
                 }
                 Ok(Outcome::Failed(e)) => {
                     self.stats.errors += 1;
+                    if let Some(t) = self.telemetry {
+                        t.render_errors.fetch_add(1, Ordering::Relaxed);
+                    }
                     last_still = None;
                     spare = Some(frame);
                     log.record(format_args!("cannot render tick {target}: {e}"));
                 }
                 Err(payload) => {
                     self.stats.panics += 1;
+                    if let Some(t) = self.telemetry {
+                        t.render_errors.fetch_add(1, Ordering::Relaxed);
+                    }
                     last_still = None;
                     spare = Some(frame);
                     let message = payload
@@ -464,6 +663,138 @@ impl RenderLoop<'_> {
             target += 1;
             self.progress.store(target, Ordering::Release);
         }
+    }
+
+    /// Apply an operator's command at tick `tick`; whether the next frame must be rendered
+    /// even when its scene is the same still.
+    fn command(&mut self, cmd: Command, tick: u64, now: DateTime, r: &mut dyn RenderFrame) -> bool {
+        let dimmer = &mut *self.dimmer;
+        match cmd {
+            Command::Jump(to) => match self.program.jump(to, tick) {
+                Ok(item) => {
+                    tracing::info!("control: item {item} starts at tick {tick}");
+                    true
+                }
+                Err(e) => {
+                    tracing::warn!("control: cannot jump: {e}");
+                    false
+                }
+            },
+            Command::Playlist { path, show } => {
+                tracing::info!("control: now playing {}", path.display());
+                self.program.switch(&path, *show, tick, now);
+                true
+            }
+            Command::Reload { show, wall } => {
+                self.program.reload_now(*show, tick, now);
+                if let Some(w) = &mut self.wall {
+                    w.seen = Fingerprint::of(&w.path);
+                    w.apply(*wall, r);
+                }
+                self.plan_restart(tick);
+                tracing::info!("control: playlist and wall reloaded");
+                true
+            }
+            Command::Brightness { level, fade_s } => {
+                dimmer.set_level(tick, level, fade_s);
+                true
+            }
+            Command::Blackout { on, fade_s } => {
+                dimmer.set_blackout(tick, on, fade_s);
+                true
+            }
+            Command::Pattern { source, seconds } => {
+                let ticks = (seconds.max(0.0) * f64::from(self.options.hz)).round() as u64;
+                match self.program.set_overlay(source.as_deref(), tick, ticks) {
+                    Ok(()) => true,
+                    Err(e) => {
+                        tracing::warn!("control: cannot show the pattern: {e}");
+                        false
+                    }
+                }
+            }
+        }
+    }
+
+    /// When the wall file changed shape, the tick it takes over at: the next item boundary
+    /// (set once; a later change of the file replaces the wall, not the tick).
+    fn plan_restart(&mut self, tick: u64) {
+        let Some(next) = self.wall.as_ref().and_then(|w| w.next.clone()) else {
+            self.restart = None;
+            self.restart_at.store(u64::MAX, Ordering::Release);
+            return;
+        };
+        let at = match &self.restart {
+            Some((_, at)) => *at,
+            None => self.program.timeline().next_boundary(tick + 1),
+        };
+        self.restart = Some((next, at));
+        self.restart_at.store(at, Ordering::Release);
+    }
+
+    /// Publish the item on screen (atomics), and the playlist when it changed.
+    fn publish(&self, t: &Telemetry, tick: u64, published: &mut Option<(u64, Option<u64>)>) {
+        let np = self.program.now_playing();
+        let none = u64::MAX;
+        t.item
+            .store(np.item.map_or(none, |i| i as u64), Ordering::Relaxed);
+        t.item_tick.store(np.local_tick, Ordering::Relaxed);
+        t.item_ticks.store(np.ticks, Ordering::Relaxed);
+        t.next
+            .store(np.next.map_or(none, |i| i as u64), Ordering::Relaxed);
+        let overlay = self.program.overlay(tick);
+        t.pattern_until
+            .store(overlay.map_or(0, |o| o.1), Ordering::Relaxed);
+        let key = (self.program.revision(), overlay.map(|o| o.1));
+        if *published != Some(key) {
+            *published = Some(key);
+            t.program.store(Arc::new(program_info(
+                self.program,
+                self.options.hz,
+                overlay.map(|o| o.0.to_string()),
+            )));
+        }
+    }
+}
+
+/// Seconds since 1970-01-01T00:00 of a civil date and time (an identity, not an instant).
+fn civil_seconds(d: DateTime) -> i64 {
+    d.since(DateTime::default())
+        .ok()
+        .and_then(|s| s.total(jiff::Unit::Second).ok())
+        .map_or(0, |s| s as i64)
+}
+
+/// The playlist playing, as the control API lists it.
+pub fn program_info(program: &Program, hz: u32, pattern: Option<String>) -> ProgramInfo {
+    let playlist = program.playlist();
+    let tl = program.timeline();
+    let hz = f64::from(hz.max(1));
+    let items = playlist
+        .items
+        .iter()
+        .enumerate()
+        .map(|(i, item)| {
+            let placed = tl.placed_index(i).map(|k| &tl.placed()[k]);
+            ItemInfo {
+                source: item.source.clone(),
+                start_s: placed.map(|p| p.start as f64 / hz),
+                duration_s: placed.map(|p| p.ticks as f64 / hz),
+                transition: match item.transition {
+                    crate::playlist::Transition::Cut => "cut",
+                    crate::playlist::Transition::Crossfade { .. } => "crossfade",
+                },
+            }
+        })
+        .collect();
+    ProgramInfo {
+        revision: program.revision(),
+        name: playlist.name.clone(),
+        path: program.path().display().to_string(),
+        items,
+        cycle_s: tl.cycle_ticks() as f64 / hz,
+        looped: playlist.looped,
+        pattern,
     }
 }
 
@@ -503,11 +834,13 @@ pub fn run_into<C: Clock>(
     control: &Control,
     mut tick_log: Option<&mut dyn Write>,
 ) -> Result<Report, EngineError> {
-    if options.ticks == Some(0) {
+    if options.ticks.is_some_and(|n| n <= options.first_tick) {
         return Ok(Report {
             pacer: PacerStats::default(),
             render: RenderStats::default(),
             stopped: false,
+            restart: None,
+            next_tick: options.first_tick,
         });
     }
     let lead = options.lead.max(1);
@@ -518,8 +851,9 @@ pub fn run_into<C: Clock>(
         let _ = free_tx.try_send(WallFrame::new(geometry));
     }
     let render_thread = OnceLock::<Thread>::new();
-    let out_tick = AtomicU64::new(0);
-    let progress = Arc::new(AtomicU64::new(0));
+    let out_tick = AtomicU64::new(options.first_tick);
+    let progress = Arc::new(AtomicU64::new(options.first_tick));
+    let restart_at = AtomicU64::new(u64::MAX);
     let quit = AtomicBool::new(false);
     let pacer_options = PacerOptions {
         hz: options.hz.max(1),
@@ -528,10 +862,16 @@ pub fn run_into<C: Clock>(
     };
     let status = &control.status;
     let stop = &control.stop;
+    let telemetry = control.telemetry.as_deref();
     std::thread::scope(|scope| {
         let render = std::thread::Builder::new()
             .name("ledwall-render".into())
             .spawn_scoped(scope, || {
+                let mut held = match control.dimmer.lock() {
+                    Ok(g) => g,
+                    Err(p) => p.into_inner(),
+                };
+                let dimmer = held.get_or_insert_with(|| dimmer::Dimmer::new(options.hz));
                 let mut rl = RenderLoop {
                     program,
                     frames: frames_tx,
@@ -543,9 +883,20 @@ pub fn run_into<C: Clock>(
                     status,
                     options,
                     stats: RenderStats::default(),
+                    commands: control.commands.as_ref(),
+                    telemetry: control.telemetry.as_deref(),
+                    wall: control.wall.as_ref().map(|(path, wall)| WallWatch {
+                        path: path.clone(),
+                        wall: Arc::clone(wall),
+                        seen: Fingerprint::of(path),
+                        next: None,
+                    }),
+                    dimmer,
+                    restart: None,
+                    restart_at: &restart_at,
                 };
                 host.run_loop(&mut |r| rl.run(r));
-                rl.stats
+                (rl.stats, rl.restart.map(|(w, _)| w))
             })
             .map_err(EngineError::Spawn)?;
         // A busy render pool must not delay the pacer's wake-ups (see `priority`).
@@ -560,11 +911,13 @@ pub fn run_into<C: Clock>(
             }
         };
         let mut pacer = Pacer::new(clock, pacer_options, frames_rx, free_tx);
+        pacer.skip_to(options.first_tick);
         pacer.follow_progress(Arc::clone(&progress));
         let primed = pacer.prime(stop);
         let mut stopped = false;
         if primed {
-            if let Some(w) = tick_log.as_deref_mut()
+            if options.first_tick == 0
+                && let Some(w) = tick_log.as_deref_mut()
                 && let Err(e) = write_tick_csv(w, None)
             {
                 tracing::warn!("cannot write the per-tick statistics: {e}");
@@ -578,8 +931,16 @@ pub fn run_into<C: Clock>(
                 if options.ticks.is_some_and(|n| pacer.next_tick() >= n) {
                     break;
                 }
+                if pacer.next_tick() >= restart_at.load(Ordering::Acquire) {
+                    break;
+                }
                 let rec = pacer.tick(out);
                 out_tick.store(rec.tick + 1, Ordering::Release);
+                if let Some(t) = telemetry {
+                    t.record_tick(&rec);
+                    out.publish(t);
+                    t.serve_snapshot(pacer.last_frame());
+                }
                 if let Some(t) = render_thread.get() {
                     t.unpark();
                 }
@@ -603,14 +964,18 @@ pub fn run_into<C: Clock>(
         if let Some(t) = render_thread.get() {
             t.unpark();
         }
+        let next_tick = pacer.next_tick();
         let pacer_stats = pacer.finish();
-        let render_stats = match render.join() {
+        let (render_stats, restart) = match render.join() {
             Ok(s) => s,
             Err(_) => {
                 tracing::error!("the render thread panicked outside a frame");
-                RenderStats::default()
+                (RenderStats::default(), None)
             }
         };
+        // A changed wall takes over only when the output reached its tick.
+        let restart =
+            restart.filter(|_| !stopped && next_tick >= restart_at.load(Ordering::Acquire));
         if let Some(w) = tick_log {
             let _ = w.flush();
         }
@@ -621,6 +986,8 @@ pub fn run_into<C: Clock>(
             pacer: pacer_stats,
             render: render_stats,
             stopped: stopped || !primed,
+            restart,
+            next_tick,
         })
     })
 }

@@ -25,11 +25,27 @@ use std::time::Duration;
 pub trait Output {
     /// Send every port of `frame` for display tick `tick`, then sync.
     fn send_frame(&mut self, frame: &WallFrame, tick: u64);
+
+    /// Copy the sinks' counters into `t` (after each tick; allocates nothing).
+    fn publish(&self, t: &super::telemetry::Telemetry) {
+        let _ = t;
+    }
 }
 
 impl Output for SinkSet {
     fn send_frame(&mut self, frame: &WallFrame, tick: u64) {
         SinkSet::send_frame(self, frame, tick);
+    }
+
+    fn publish(&self, t: &super::telemetry::Telemetry) {
+        let shape = t.shape.load();
+        for (sink, c) in self.sinks().iter().zip(&shape.sinks) {
+            let s = sink.stats();
+            c.frames.store(s.frames, Ordering::Relaxed);
+            c.bytes.store(s.bytes, Ordering::Relaxed);
+            c.packets.store(s.packets, Ordering::Relaxed);
+            c.errors.store(s.errors, Ordering::Relaxed);
+        }
     }
 }
 
@@ -64,6 +80,8 @@ pub struct Pacer<C: Clock> {
     options: PacerOptions,
     /// Clock time of tick 0's deadline.
     origin: Duration,
+    /// The tick due at the origin (0, or where [`Pacer::skip_to`] started).
+    base: u64,
     tick: u64,
     frames: Receiver<WallFrame>,
     free: Sender<WallFrame>,
@@ -108,6 +126,7 @@ impl<C: Clock> Pacer<C> {
                 ..options
             },
             origin,
+            base: 0,
             tick: 0,
             frames,
             free,
@@ -122,6 +141,13 @@ impl<C: Clock> Pacer<C> {
     /// render thread will try) is past `n`: its render failed, the last frame repeats.
     pub fn follow_progress(&mut self, progress: Arc<AtomicU64>) {
         self.progress = Some(progress);
+    }
+
+    /// Number the next tick `n` (a run that continues an earlier one); deadlines count
+    /// from it.
+    pub fn skip_to(&mut self, n: u64) {
+        self.tick = n;
+        self.base = n;
     }
 
     /// Make the next tick due at clock time `origin` (ticks already run keep their
@@ -150,8 +176,10 @@ impl<C: Clock> Pacer<C> {
         true
     }
 
-    /// Time from the origin to tick `n`'s deadline: `n · 1e9 / hz` ns, from `n` itself.
+    /// Time from the origin to tick `n`'s deadline: `(n − base) · 1e9 / hz` ns, from `n`
+    /// itself.
     fn offset(&self, n: u64) -> Duration {
+        let n = n.saturating_sub(self.base);
         let ns = u128::from(n) * 1_000_000_000 / u128::from(self.options.hz);
         Duration::from_nanos(u64::try_from(ns).unwrap_or(u64::MAX))
     }

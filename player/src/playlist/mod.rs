@@ -9,11 +9,18 @@
 //! Media files are *not* opened here: a missing or broken file is a runtime matter (the item
 //! is skipped with a log line, the wall keeps playing), not a reason to refuse the playlist.
 //!
+//! The brightness schedule (`[location]`, `[[brightness]]`) is parsed by [`brightness`] and
+//! available as [`Playlist::brightness`].
+//!
 //! [`Show`] is a playlist together with the playlists its `[[schedule]]` entries name,
 //! loaded and checked; [`Show::select`] picks the one that plays at a given local time.
 
+pub mod brightness;
 pub mod schedule;
 
+pub use brightness::{
+    BrightnessEntry, BrightnessSchedule, Edge, Location, Scheduled, Sun, SunTimes, fade_level,
+};
 pub use schedule::{ScheduleEntry, Weekday};
 
 use crate::media::MediaRef;
@@ -83,6 +90,8 @@ pub struct Playlist {
     pub items: Vec<Item>,
     /// `[[schedule]]` entries in file order.
     pub schedule: Vec<ScheduleEntry>,
+    /// `[location]` and the `[[brightness]]` entries; empty when the file has none.
+    pub brightness: BrightnessSchedule,
 }
 
 #[derive(Debug, Deserialize)]
@@ -107,7 +116,14 @@ enum TransitionSpec {
 }
 
 /// Top-level fields of a playlist file.
-const KNOWN: [&str; 4] = ["name", "loop", "items", "schedule"];
+const KNOWN: [&str; 6] = [
+    "name",
+    "loop",
+    "items",
+    "schedule",
+    "location",
+    "brightness",
+];
 
 impl Playlist {
     /// Load a playlist file: `.json` as JSON, anything else as TOML.
@@ -182,6 +198,7 @@ impl Playlist {
                 background: None,
             }],
             schedule: Vec::new(),
+            brightness: BrightnessSchedule::default(),
         }
     }
 
@@ -368,6 +385,13 @@ fn parse(value: Value, path: &Path, problems: &mut Vec<Problem>) -> Option<Playl
             schedule.push(e);
         }
     }
+    let brightness_values = array(
+        map.remove("brightness"),
+        "brightness",
+        "brightness",
+        problems,
+    );
+    let brightness = brightness::parse(map.remove("location"), brightness_values, problems);
     if items.is_empty() && !any_schedule && problems.is_empty() {
         problems.push(Problem::new(
             "items",
@@ -380,6 +404,7 @@ fn parse(value: Value, path: &Path, problems: &mut Vec<Problem>) -> Option<Playl
         looped,
         items,
         schedule,
+        brightness,
     })
 }
 
@@ -412,6 +437,14 @@ impl Show {
                     field,
                     format!(
                         "{} has a [[schedule]] of its own; schedules do not nest",
+                        e.playlist.display()
+                    ),
+                )),
+                Ok(p) if !p.brightness.is_empty() => problems.push(Problem::new(
+                    field,
+                    format!(
+                        "{} has [[brightness]] entries of its own; the brightness schedule \
+                         belongs in the main playlist file",
                         e.playlist.display()
                     ),
                 )),

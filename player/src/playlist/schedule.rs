@@ -86,6 +86,66 @@ fn parse_date(s: &str) -> Result<Date, String> {
         .map_err(|_| format!("\"{s}\" is not a date; write YYYY-MM-DD"))
 }
 
+/// Parse `days = [...]` (field path `field`, e.g. `schedule[0].days`): one problem per
+/// unknown name, at `field[i]`.
+pub(super) fn parse_days(
+    names: &[String],
+    field: &str,
+    problems: &mut Vec<Problem>,
+) -> Vec<Weekday> {
+    let mut days = Vec::new();
+    for (i, name) in names.iter().enumerate() {
+        match DAY_NAMES.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)) {
+            Some((_, d)) => days.push(*d),
+            None => problems.push(Problem::new(
+                format!("{field}[{i}]"),
+                format!("unknown day \"{name}\"; use mon, tue, wed, thu, fri, sat, sun"),
+            )),
+        }
+    }
+    days
+}
+
+/// Parse `dates = ["YYYY-MM-DD"]` or `["YYYY-MM-DD", "YYYY-MM-DD"]` (an inclusive range) at
+/// field path `field`; `None` (with the problems pushed) when it is not valid.
+pub(super) fn parse_dates(
+    list: &[String],
+    field: &str,
+    problems: &mut Vec<Problem>,
+) -> Option<(Date, Date)> {
+    match list {
+        [_] | [_, _] => {
+            let first = parse_date(&list[0]);
+            let last = list.get(1).map_or_else(|| first.clone(), |s| parse_date(s));
+            match (first, last) {
+                (Ok(a), Ok(b)) if a <= b => Some((a, b)),
+                (Ok(a), Ok(b)) => {
+                    problems.push(Problem::new(
+                        field.to_string(),
+                        format!("the range ends ({b}) before it starts ({a})"),
+                    ));
+                    None
+                }
+                (a, b) => {
+                    for (i, r) in [a, b].into_iter().enumerate().take(list.len()) {
+                        if let Err(e) = r {
+                            problems.push(Problem::new(format!("{field}[{i}]"), e));
+                        }
+                    }
+                    None
+                }
+            }
+        }
+        _ => {
+            problems.push(Problem::new(
+                field.to_string(),
+                "give one date or two (an inclusive range): [\"YYYY-MM-DD\", \"YYYY-MM-DD\"]",
+            ));
+            None
+        }
+    }
+}
+
 pub(super) fn check(
     spec: ScheduleSpec,
     index: usize,
@@ -97,19 +157,9 @@ pub(super) fn check(
     if spec.playlist.trim().is_empty() {
         problems.push(Problem::new(field("playlist"), "must name a playlist file"));
     }
-    let days = spec.days.map(|names| {
-        let mut days = Vec::new();
-        for (i, name) in names.iter().enumerate() {
-            match DAY_NAMES.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)) {
-                Some((_, d)) => days.push(*d),
-                None => problems.push(Problem::new(
-                    format!("schedule[{index}].days[{i}]"),
-                    format!("unknown day \"{name}\"; use mon, tue, wed, thu, fri, sat, sun"),
-                )),
-            }
-        }
-        days
-    });
+    let days = spec
+        .days
+        .map(|names| parse_days(&names, &field("days"), problems));
     let mut time = |f: &str, v: Option<String>, end_ok: bool| match v {
         None => None,
         Some(s) => match parse_time(&s) {
@@ -127,38 +177,10 @@ pub(super) fn check(
     };
     let from = time("from", spec.from, false);
     let to = time("to", spec.to, true);
-    let dates = match spec.dates.as_deref() {
-        None => None,
-        Some(list @ ([_] | [_, _])) => {
-            let first = parse_date(&list[0]);
-            let last = list.get(1).map_or_else(|| first.clone(), |s| parse_date(s));
-            match (first, last) {
-                (Ok(a), Ok(b)) if a <= b => Some((a, b)),
-                (Ok(a), Ok(b)) => {
-                    problems.push(Problem::new(
-                        field("dates"),
-                        format!("the range ends ({b}) before it starts ({a})"),
-                    ));
-                    None
-                }
-                (a, b) => {
-                    for (i, r) in [a, b].into_iter().enumerate().take(list.len()) {
-                        if let Err(e) = r {
-                            problems.push(Problem::new(field(&format!("dates[{i}]")), e));
-                        }
-                    }
-                    None
-                }
-            }
-        }
-        Some(_) => {
-            problems.push(Problem::new(
-                field("dates"),
-                "give one date or two (an inclusive range): [\"YYYY-MM-DD\", \"YYYY-MM-DD\"]",
-            ));
-            None
-        }
-    };
+    let dates = spec
+        .dates
+        .as_deref()
+        .and_then(|list| parse_dates(list, &field("dates"), problems));
     (problems.len() == before).then(|| ScheduleEntry {
         index,
         playlist: base.join(&spec.playlist),

@@ -16,8 +16,10 @@
 //! * [`check`]: per-item findings for content staff (missing media, letterboxing, ...).
 //! * [`report`]: the self-contained HTML report.
 //! * [`text`]: labels in the built-in 3x5 font of [`crate::patterns`].
+//! * [`brightness`]: the brightness schedule over the previewed span (lines, an SVG strip).
 
 pub mod anim;
+pub mod brightness;
 pub mod check;
 pub mod look;
 pub mod report;
@@ -93,6 +95,12 @@ impl Previewer {
     /// Which backend renders and why.
     pub fn backend(&self) -> &str {
         &self.backend
+    }
+
+    /// Set the runtime brightness level (0..=1 of the wall's own brightness) the next
+    /// frames are rendered at, as the player does for its brightness schedule.
+    pub fn set_brightness(&mut self, level: f64) {
+        self.renderer.set_brightness(level as f32);
     }
 
     /// Render display tick `tick` and emulate what the wall shows. Media problems never

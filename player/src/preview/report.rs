@@ -5,12 +5,15 @@
 //! It shows, in order: the findings of [`super::check`] (missing and broken media,
 //! letterboxing and cropping with percentages, items shorter than their transition, low
 //! resolution), the contact sheet, the timeline of every playlist (a bar proportional to
-//! time and a table with each item's source as written in the playlist), and the schedule.
+//! time and a table with each item's source as written in the playlist), the schedule, and
+//! the brightness schedule over the local day of the preview ([`super::brightness`]).
 
 use super::check::{ItemCheck, PlaylistCheck, trim};
 use super::clock;
 use super::look::Look;
-use crate::playlist::{Playlist, ScheduleEntry, Transition, schedule::DAY_NAMES};
+use crate::playlist::{
+    BrightnessSchedule, Playlist, ScheduleEntry, Transition, schedule::DAY_NAMES,
+};
 use ledwall_render::Wall;
 use std::fmt::Write as _;
 use std::path::Path;
@@ -49,6 +52,12 @@ pub struct Report<'a> {
     pub look: Look,
     /// The backend that rendered, and why.
     pub backend: &'a str,
+    /// The file's brightness schedule (empty when it has none).
+    pub brightness: &'a BrightnessSchedule,
+    /// The local day the brightness section shows (the day the preview starts).
+    pub day: jiff::civil::Date,
+    /// The time zone of `day`, in words (`Europe/Berlin`, `UTC+01:00`).
+    pub zone: &'a str,
 }
 
 /// Standard base64 (RFC 4648, with padding).
@@ -248,6 +257,14 @@ pub fn html(r: &Report<'_>) -> String {
         h.push_str("</table>\n");
     }
     h.push_str("</section>\n");
+
+    // Brightness.
+    h.push_str(&super::brightness::section(
+        r.brightness,
+        r.day,
+        r.zone,
+        wall.color.brightness,
+    ));
     let _ = write!(
         h,
         "<footer>Made by ledwall {} (<code>ledwall preview</code>). Times are seconds into \

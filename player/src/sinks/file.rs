@@ -6,6 +6,10 @@
 //! says, besides the wall and its canvas, each port's `offset` in a frame and its layout as
 //! in `frame.json` ([`crate::layout`]), and how many frames were written (updated by
 //! [`Sink::flush`]).
+//!
+//! Writes go through a 64 KiB buffer, pushed to the file at least every
+//! [`FLUSH_EVERY`], so a file being watched while the wall plays (`tail -c`, a test
+//! following the control API's effect) is never more than that behind.
 
 use super::{ErrorLog, PortShape, Sink, SinkError, SinkStats, check_port};
 use crate::layout::{self, PortInfo};
@@ -15,6 +19,10 @@ use serde::Serialize;
 use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+/// Longest time written frames wait in the buffer before they go to the file.
+pub const FLUSH_EVERY: Duration = Duration::from_millis(100);
 
 /// The sidecar.
 #[derive(Debug, Serialize)]
@@ -55,6 +63,8 @@ pub struct FileSink {
     sent: bool,
     /// Bytes of the current frame written so far.
     frame_fill: usize,
+    /// When the buffer last went to the file.
+    flushed: Instant,
 }
 
 /// The sidecar's path: `PATH.json`.
@@ -116,6 +126,7 @@ impl FileSink {
             log: ErrorLog::default(),
             sent: false,
             frame_fill: 0,
+            flushed: Instant::now(),
         };
         sink.write_sidecar()?;
         Ok(sink)
@@ -207,6 +218,16 @@ impl Sink for FileSink {
             }
         }
         self.frame_fill = 0;
+        if self.flushed.elapsed() >= FLUSH_EVERY {
+            self.flushed = Instant::now();
+            if let Err(e) = self.writer.flush() {
+                self.log.record(
+                    &self.url,
+                    format_args!("cannot write {}: {e}", self.path.display()),
+                );
+                self.stats.errors = self.log.total();
+            }
+        }
     }
 
     fn flush(&mut self) -> Result<(), SinkError> {
