@@ -151,6 +151,47 @@ struct Jump {
     from: Shown,
 }
 
+/// A test pattern opened and drawn off the render thread.
+#[derive(Debug)]
+pub struct PreparedPattern {
+    source: String,
+    timing: crate::media::Timing,
+    deck: Deck,
+}
+
+impl PreparedPattern {
+    /// Open `source` (`pattern:NAME`) with `opts` (the program's
+    /// [`Program::open_options`]).
+    pub fn new(source: &str, opts: &OpenOptions) -> Result<PreparedPattern, String> {
+        let playlist = crate::playlist::Playlist::single(source).map_err(|e| {
+            e.problems
+                .first()
+                .map(|p| p.reason.clone())
+                .unwrap_or_else(|| e.to_string())
+        })?;
+        let mut deck = Deck::new(&playlist, opts.clone());
+        let Some(Some(timing)) = deck.probe().into_iter().next() else {
+            return Err(format!("{source} cannot be opened"));
+        };
+        // Draw it now: the render thread then only copies its pixels.
+        deck.prepare(&TickScene {
+            tick: 0,
+            current: Some(Shown {
+                item: 0,
+                frame: 0,
+                local_tick: 0,
+            }),
+            outgoing: None,
+            weight: (1, 1),
+        });
+        Ok(PreparedPattern {
+            source: source.to_string(),
+            timing,
+            deck,
+        })
+    }
+}
+
 /// Where an operator's jump goes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum JumpTo {
@@ -195,6 +236,42 @@ pub struct Program {
     revision: u64,
 }
 
+/// A show with the media of the playlist it selects already probed: made off the render
+/// thread (the control API's worker), so that switching to it costs the render thread no
+/// file opening.
+#[derive(Debug)]
+pub struct Prepared {
+    show: Show,
+    selected: Option<usize>,
+    timings: Vec<Option<crate::media::Timing>>,
+}
+
+impl Prepared {
+    /// Probe the media of the playlist `show` selects at local time `now`, opened with
+    /// `opts` (the program's [`Program::open_options`]).
+    pub fn new(show: Show, opts: &OpenOptions, now: DateTime) -> Prepared {
+        let selected = show.select(now).1;
+        let timings = Deck::new(selected_playlist(&show, selected), opts.clone()).probe();
+        Prepared {
+            show,
+            selected,
+            timings,
+        }
+    }
+
+    /// The show.
+    pub fn show(&self) -> &Show {
+        &self.show
+    }
+}
+
+fn selected_playlist(show: &Show, selected: Option<usize>) -> &crate::playlist::Playlist {
+    match selected.and_then(|i| show.scheduled.get(i)) {
+        Some(p) => p,
+        None => &show.main,
+    }
+}
+
 fn activate(
     show: &Show,
     selected: Option<usize>,
@@ -202,12 +279,24 @@ fn activate(
     opts: &OpenOptions,
     anchor: u64,
 ) -> Active {
-    let playlist = match selected.and_then(|i| show.scheduled.get(i)) {
-        Some(p) => p,
-        None => &show.main,
-    };
+    activate_probed(show, selected, hz, opts, anchor, None)
+}
+
+/// [`activate`] with the timings already probed (`None`: probe now).
+fn activate_probed(
+    show: &Show,
+    selected: Option<usize>,
+    hz: u32,
+    opts: &OpenOptions,
+    anchor: u64,
+    timings: Option<Vec<Option<crate::media::Timing>>>,
+) -> Active {
+    let playlist = selected_playlist(show, selected);
     let mut deck = Deck::new(playlist, opts.clone());
-    let timings = deck.probe();
+    let timings = match timings {
+        Some(t) if t.len() == playlist.items.len() => t,
+        _ => deck.probe(),
+    };
     Active {
         selected,
         timeline: Timeline::new(playlist, hz, &timings, anchor),
@@ -275,9 +364,8 @@ impl Program {
 
     /// Play `show` (loaded from `path`) from `tick` on, at once: its selected playlist's
     /// first item starts at `tick`; its files are watched from now on.
-    pub fn switch(&mut self, path: &Path, show: Show, tick: u64, now: DateTime) {
-        let selected = show.select(now).1;
-        let active = activate(&show, selected, self.hz, &self.opts, tick);
+    pub fn switch(&mut self, path: &Path, prepared: Prepared, tick: u64, now: DateTime) {
+        let (show, active) = self.take_prepared(prepared, tick, now);
         self.watcher = Watcher::new(path, &show);
         self.show = show;
         self.active = active;
@@ -289,13 +377,12 @@ impl Program {
     /// Take `show` (a reload of the file playing) at once, keeping the item on screen
     /// when the new playlist still has it (same index and source), else starting from its
     /// first item.
-    pub fn reload_now(&mut self, show: Show, tick: u64, now: DateTime) {
+    pub fn reload_now(&mut self, prepared: Prepared, tick: u64, now: DateTime) {
         let keep = self.last.and_then(|ts| ts.current).and_then(|c| {
             let old = self.active.deck.playlist().items.get(c.item)?;
             Some((c, old.source.clone()))
         });
-        let selected = show.select(now).1;
-        let mut active = activate(&show, selected, self.hz, &self.opts, tick);
+        let (show, mut active) = self.take_prepared(prepared, tick, now);
         if let Some((c, source)) = keep {
             let same = active.deck.playlist().items.get(c.item).map(|i| &i.source) == Some(&source);
             if same && let Some(k) = active.timeline.placed_index(c.item) {
@@ -310,6 +397,20 @@ impl Program {
         self.pending = None;
         self.jump = None;
         self.revision += 1;
+    }
+
+    /// The show and its active playlist from `prepared`, probed again only when the
+    /// schedule selects another playlist by now.
+    fn take_prepared(&self, prepared: Prepared, tick: u64, now: DateTime) -> (Show, Active) {
+        let Prepared {
+            show,
+            selected,
+            timings,
+        } = prepared;
+        let now_selected = show.select(now).1;
+        let timings = (now_selected == selected).then_some(timings);
+        let active = activate_probed(&show, now_selected, self.hz, &self.opts, tick, timings);
+        (show, active)
     }
 
     /// Start an item at `tick` (with its transition, mixing from what is on screen).
@@ -361,24 +462,25 @@ impl Program {
             self.overlay = None;
             return Ok(());
         };
-        let playlist = crate::playlist::Playlist::single(source).map_err(|e| {
-            e.problems
-                .first()
-                .map(|p| p.reason.clone())
-                .unwrap_or_else(|| e.to_string())
-        })?;
-        let mut deck = Deck::new(&playlist, self.opts.clone());
-        let Some(Some(timing)) = deck.probe().into_iter().next() else {
-            return Err(format!("{source} cannot be opened"));
-        };
+        let pattern = PreparedPattern::new(source, &self.opts)?;
+        self.show_pattern(pattern, tick, ticks);
+        Ok(())
+    }
+
+    /// Show a pattern prepared off the render thread from `tick` for `ticks` ticks.
+    pub fn show_pattern(&mut self, pattern: PreparedPattern, tick: u64, ticks: u64) {
         self.overlay = Some(Overlay {
-            source: source.to_string(),
+            source: pattern.source,
             from: tick,
             until: tick.saturating_add(ticks.max(1)),
-            timing,
-            deck,
+            timing: pattern.timing,
+            deck: pattern.deck,
         });
-        Ok(())
+    }
+
+    /// End the test pattern shown.
+    pub fn end_pattern(&mut self) {
+        self.overlay = None;
     }
 
     /// The test pattern shown over the playlist at `tick`, and its last tick + 1.

@@ -577,6 +577,18 @@ fn every_bad_request_gets_the_json_error_with_its_field() {
             let _ = s.read(&mut buf);
         }
     }
+    // Hundreds of idle connections: the wall plays on (the sink keeps growing), and the
+    // API answers again once they are gone.
+    // (Past the limit and the listen backlog, a connect waits: stop at the first that does.)
+    let idle: Vec<_> = (0..300)
+        .map_while(|_| {
+            std::net::TcpStream::connect_timeout(&p.addr, Duration::from_millis(500)).ok()
+        })
+        .collect();
+    assert!(idle.len() > 100, "{} connections", idle.len());
+    let f = p.later_frames(10);
+    assert!(!f.is_empty());
+    drop(idle);
     let before = p.status()["ticks"].as_u64().unwrap();
     p.wait_for(
         |s| s["ticks"].as_u64().unwrap() > before + 5,

@@ -125,7 +125,12 @@ fn play_with(
             height: wall.height,
             refresh_hz: hz,
         };
-        let shape = Shape::new(info, geometry.clone(), labels);
+        let shape = Shape::new(
+            info,
+            geometry.clone(),
+            labels,
+            program.open_options().clone(),
+        );
         control.telemetry = Some(Arc::new(Telemetry::new(shape)));
         let (tx, rx) = crossbeam_channel::bounded(8);
         // Both fades last past the counted ticks: the level changes at every one of them.

@@ -180,7 +180,7 @@ pub fn run(args: &PlayArgs) -> anyhow::Result<()> {
     let view = all_null && std::io::stdout().is_terminal();
     let mut sinks = open_sinks(view, &wall, &geometry, &urls, &control)?;
 
-    let telemetry = Arc::new(Telemetry::new(shape(&wall, &geometry, &sinks)));
+    let telemetry = Arc::new(Telemetry::new(shape(&wall, &geometry, &sinks, &program)));
     control.telemetry = Some(Arc::clone(&telemetry));
     let _server = match args.control {
         Some(addr) => {
@@ -272,7 +272,7 @@ pub fn run(args: &PlayArgs) -> anyhow::Result<()> {
                 program.set_open_options(o);
                 telemetry
                     .shape
-                    .store(Arc::new(shape(&wall, &geometry, &sinks)));
+                    .store(Arc::new(shape(&wall, &geometry, &sinks, &program)));
                 control.wall = Some((wall_path.clone(), Arc::clone(&wall)));
                 tracing::info!(
                     "the changed wall {} ({}x{}) plays from tick {}",
@@ -359,6 +359,7 @@ fn shape(
     wall: &Wall,
     geometry: &Arc<ledwall_render::Geometry>,
     sinks: &SinkSet,
+    program: &Program,
 ) -> crate::engine::telemetry::Shape {
     crate::engine::telemetry::Shape::new(
         crate::engine::telemetry::WallInfo {
@@ -369,6 +370,7 @@ fn shape(
         },
         Arc::clone(geometry),
         sink_labels(wall, sinks),
+        program.open_options().clone(),
     )
 }
 

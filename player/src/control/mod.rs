@@ -24,7 +24,7 @@ pub use paths::{ContentRoots, PathError};
 use crate::engine::Command;
 use crate::engine::telemetry::Telemetry;
 use crate::playlist::{Playlist, Show};
-use crate::reload::JumpTo;
+use crate::reload::{JumpTo, Prepared, PreparedPattern};
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
@@ -55,6 +55,9 @@ pub const MAX_BODY: usize = 64 * 1024;
 pub const PREVIEW_EVERY: Duration = Duration::from_millis(200);
 /// Warnings the status keeps (the newest).
 pub const WARNINGS_KEPT: usize = 50;
+/// Connections served at once; more wait in the listen backlog (a client cannot use up the
+/// player's file descriptors).
+pub const MAX_CONNECTIONS: usize = 128;
 /// Commands waiting for the render thread before the API answers 503.
 pub const COMMAND_QUEUE: usize = 64;
 /// Longest fade accepted, in seconds.
@@ -221,7 +224,10 @@ impl ControlServer {
             .name("ledwall-control".into())
             .spawn(move || {
                 let served = rt.block_on(async move {
-                    let listener = tokio::net::TcpListener::from_std(listener)?;
+                    let listener = Limited {
+                        inner: tokio::net::TcpListener::from_std(listener)?,
+                        permits: Arc::new(tokio::sync::Semaphore::new(MAX_CONNECTIONS)),
+                    };
                     tokio::spawn(monitor(Arc::clone(&ctx)));
                     let app = router(ctx);
                     tokio::select! {
@@ -256,6 +262,99 @@ impl Drop for ControlServer {
         if let Some(t) = self.thread.take() {
             let _ = t.join();
         }
+    }
+}
+
+/// A TCP listener that serves at most [`MAX_CONNECTIONS`] connections at once.
+struct Limited {
+    inner: tokio::net::TcpListener,
+    permits: Arc<tokio::sync::Semaphore>,
+}
+
+/// A connection holding its place among the [`MAX_CONNECTIONS`].
+struct Counted {
+    stream: tokio::net::TcpStream,
+    _permit: tokio::sync::OwnedSemaphorePermit,
+}
+
+impl axum::serve::Listener for Limited {
+    type Io = Counted;
+    type Addr = SocketAddr;
+
+    async fn accept(&mut self) -> (Counted, SocketAddr) {
+        loop {
+            // The semaphore is never closed.
+            let Ok(permit) = Arc::clone(&self.permits).acquire_owned().await else {
+                continue;
+            };
+            match self.inner.accept().await {
+                Ok((stream, addr)) => {
+                    let _ = stream.set_nodelay(true);
+                    return (
+                        Counted {
+                            stream,
+                            _permit: permit,
+                        },
+                        addr,
+                    );
+                }
+                // Out of descriptors and the like: wait a little, do not spin.
+                Err(e) => {
+                    tracing::debug!("control: accept failed: {e}");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+            }
+        }
+    }
+
+    fn local_addr(&self) -> std::io::Result<SocketAddr> {
+        self.inner.local_addr()
+    }
+}
+
+impl tokio::io::AsyncRead for Counted {
+    fn poll_read(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &mut tokio::io::ReadBuf<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.get_mut().stream).poll_read(cx, buf)
+    }
+}
+
+impl tokio::io::AsyncWrite for Counted {
+    fn poll_write(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &[u8],
+    ) -> std::task::Poll<std::io::Result<usize>> {
+        std::pin::Pin::new(&mut self.get_mut().stream).poll_write(cx, buf)
+    }
+
+    fn poll_write_vectored(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        bufs: &[std::io::IoSlice<'_>],
+    ) -> std::task::Poll<std::io::Result<usize>> {
+        std::pin::Pin::new(&mut self.get_mut().stream).poll_write_vectored(cx, bufs)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.stream.is_write_vectored()
+    }
+
+    fn poll_flush(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.get_mut().stream).poll_flush(cx)
+    }
+
+    fn poll_shutdown(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        std::pin::Pin::new(&mut self.get_mut().stream).poll_shutdown(cx)
     }
 }
 
@@ -705,9 +804,12 @@ async fn post_playlist(
         PathError::Bad(m) => ApiError::bad("path", m),
     })?;
     let p = path.clone();
-    let show = blocking(move || Show::load(&p))
-        .await?
-        .map_err(|e| config_error("the playlist cannot play", &[e]))?;
+    let opts = ctx.telemetry.shape.load().open.clone();
+    let show = blocking(move || {
+        Show::load(&p).map(|show| Prepared::new(show, &opts, jiff::Zoned::now().datetime()))
+    })
+    .await?
+    .map_err(|e| config_error("the playlist cannot play", &[e]))?;
     send(
         &ctx,
         Command::Playlist {
@@ -722,7 +824,13 @@ async fn reload(State(ctx): State<Arc<Ctx>>, body: Result<Bytes, BytesRejection>
     let _: Empty = parse(body)?;
     let playlist = ctx.telemetry.program.load().path.clone();
     let wall_path = ctx.wall_path.clone();
-    let (show, wall) = blocking(move || (load_show(&playlist), Wall::load(&wall_path))).await?;
+    let opts = ctx.telemetry.shape.load().open.clone();
+    let (show, wall) = blocking(move || {
+        let show = load_show(&playlist)
+            .map(|show| Prepared::new(show, &opts, jiff::Zoned::now().datetime()));
+        (show, Wall::load(&wall_path))
+    })
+    .await?;
     let (show, wall) = match (show, wall) {
         (Ok(s), Ok(w)) => (s, w),
         (s, w) => {
@@ -824,16 +932,22 @@ async fn pattern(State(ctx): State<Arc<Ctx>>, body: Result<Bytes, BytesRejection
             ));
         }
     };
-    let source = match name {
-        None => None,
+    let (pattern, shown) = match name {
+        None => (None, None),
         Some(n) => {
             let n = n.strip_prefix("pattern:").unwrap_or(&n).to_string();
             crate::patterns::Pattern::parse(&n).map_err(|e| ApiError::bad("name", e))?;
-            Some(format!("pattern:{n}"))
+            let source = format!("pattern:{n}");
+            let opts = ctx.telemetry.shape.load().open.clone();
+            let s = source.clone();
+            // Drawn here: a pattern of a big canvas takes a while.
+            let p = blocking(move || PreparedPattern::new(&s, &opts))
+                .await?
+                .map_err(|e| ApiError::bad("name", e))?;
+            (Some(Box::new(p)), Some(source))
         }
     };
-    let shown = source.clone();
-    send(&ctx, Command::Pattern { source, seconds })?;
+    send(&ctx, Command::Pattern { pattern, seconds })?;
     ok(json!({"ok": true, "pattern": shown, "seconds": seconds}))
 }
 

@@ -33,8 +33,7 @@ pub mod priority;
 pub mod stats;
 pub mod telemetry;
 
-use crate::playlist::Show;
-use crate::reload::{Fingerprint, JumpTo, Program};
+use crate::reload::{Fingerprint, JumpTo, Prepared, PreparedPattern, Program};
 use crate::sinks::SinkSet;
 use clock::Clock;
 use crossbeam_channel::{Receiver, Sender, TryRecvError, TrySendError, bounded};
@@ -134,17 +133,17 @@ pub struct LiveStatus {
 pub enum Command {
     /// Start an item (with its transition, mixing from what is on screen).
     Jump(JumpTo),
-    /// Play another playlist file at once (loaded and checked by the caller).
+    /// Play another playlist file at once (loaded, checked and probed by the caller).
     Playlist {
         /// Its file.
         path: PathBuf,
-        /// Its show.
-        show: Box<Show>,
+        /// Its show, probed.
+        show: Box<Prepared>,
     },
-    /// Take the reread playlist and wall now (checked by the caller).
+    /// Take the reread playlist and wall now (checked and probed by the caller).
     Reload {
-        /// The show, reread.
-        show: Box<Show>,
+        /// The show, reread and probed.
+        show: Box<Prepared>,
         /// The wall, reread: a changed `[color]` applies at once.
         wall: Box<Wall>,
     },
@@ -162,10 +161,10 @@ pub enum Command {
         /// Seconds to move there.
         fade_s: f64,
     },
-    /// A test pattern over the playlist (`pattern:NAME`) for `seconds`; `None` ends it.
+    /// A test pattern over the playlist for `seconds`; `None` ends it.
     Pattern {
-        /// The source, `pattern:bars`.
-        source: Option<String>,
+        /// The pattern, opened and drawn by the caller.
+        pattern: Option<Box<PreparedPattern>>,
         /// How long.
         seconds: f64,
     },
@@ -703,15 +702,13 @@ impl RenderLoop<'_> {
                 dimmer.set_blackout(tick, on, fade_s);
                 true
             }
-            Command::Pattern { source, seconds } => {
+            Command::Pattern { pattern, seconds } => {
                 let ticks = (seconds.max(0.0) * f64::from(self.options.hz)).round() as u64;
-                match self.program.set_overlay(source.as_deref(), tick, ticks) {
-                    Ok(()) => true,
-                    Err(e) => {
-                        tracing::warn!("control: cannot show the pattern: {e}");
-                        false
-                    }
+                match pattern {
+                    Some(p) => self.program.show_pattern(*p, tick, ticks),
+                    None => self.program.end_pattern(),
                 }
+                true
             }
         }
     }

@@ -120,14 +120,22 @@ pub struct Shape {
     pub geometry: Arc<Geometry>,
     /// Per sink, in the order of [`crate::sinks::SinkSet::sinks`].
     pub sinks: Vec<SinkCounters>,
+    /// How media are opened for this wall (the control API probes playlists with them).
+    pub open: crate::media::OpenOptions,
 }
 
 impl Shape {
     /// A shape with zeroed sink counters, one per `(name, url)`.
-    pub fn new(wall: WallInfo, geometry: Arc<Geometry>, sinks: Vec<(String, String)>) -> Shape {
+    pub fn new(
+        wall: WallInfo,
+        geometry: Arc<Geometry>,
+        sinks: Vec<(String, String)>,
+        open: crate::media::OpenOptions,
+    ) -> Shape {
         Shape {
             wall,
             geometry,
+            open,
             sinks: sinks
                 .into_iter()
                 .map(|(name, url)| SinkCounters {
