@@ -12,6 +12,10 @@ use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+mod common;
+
+use common::have_gpu;
+
 fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
 }
@@ -584,20 +588,6 @@ fn read_frame(wall: &Wall, dir: &Path) -> (ledwall_render::Geometry, WallFrame) 
         buf.bytes = std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     }
     (g, frame)
-}
-
-/// Whether a graphics adapter opens; without one, say so loudly, and fail under `CI`.
-fn have_gpu() -> bool {
-    match ledwall_render::gpu::Gpu::open(None) {
-        Ok(_) => true,
-        Err(e) if std::env::var_os("CI").is_some() => {
-            panic!("CI must run the GPU tests, but no adapter opened: {e}")
-        }
-        Err(e) => {
-            eprintln!("!!! SKIPPED: no graphics adapter ({e}); scripts/test installs lavapipe");
-            false
-        }
-    }
 }
 
 #[test]

@@ -17,37 +17,18 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod common;
+
+use common::{Player, WALL, solid};
+
 use fantoccini::wd::WebDriverCompatibleCommand;
 use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::{Value, json};
-use std::io::{BufRead, BufReader};
-use std::net::{SocketAddr, TcpListener};
+use std::net::TcpListener;
 use std::os::unix::process::CommandExt;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
-use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
-
-/// A 16x8 wall of one rgb8 port, linear transfer, no dither: a code value v shows as v,
-/// and brightness b as round(v·b).
-const WALL: &str = r#"
-name = "ctl"
-refresh_hz = 30
-[canvas]
-width = 16
-height = 8
-[color]
-transfer = "linear"
-bit_depth = 8
-dither = "none"
-[module_types.m]
-size = [16, 8]
-[[outputs]]
-name = "strip"
-format = "rgb8"
-modules = [{ type = "m", at = [0, 0] }]
-"#;
 
 /// Long items: only the page's buttons move the playlist during a test.
 const PLAYLIST: &str = r#"
@@ -70,8 +51,6 @@ const SOURCES: [&str; 3] = [
     "pattern:solid:#60a0e0",
 ];
 
-const FRAME: usize = 16 * 8 * 3;
-
 /// The phone's screen in CSS pixels.
 const PHONE: (u32, u32) = (390, 844);
 
@@ -79,164 +58,13 @@ const PHONE: (u32, u32) = (390, 844);
 const PATIENCE: Duration = Duration::from_secs(15);
 
 // ---------------------------------------------------------------------------------------
-// The player
+// The player (tests/common)
 
-struct Player {
-    child: Child,
-    addr: SocketAddr,
-    log: Arc<Mutex<String>>,
-    dir: tempfile::TempDir,
-    token: Option<String>,
-}
-
-impl Player {
-    /// A show folder with the wall and playlist above, played into `out.bin`.
-    fn start(token: Option<&str>) -> Player {
-        let dir = tempfile::tempdir().unwrap();
-        let show = dir.path().join("show");
-        std::fs::create_dir_all(&show).unwrap();
-        std::fs::write(dir.path().join("wall.toml"), WALL).unwrap();
-        std::fs::write(show.join("main.toml"), PLAYLIST).unwrap();
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_ledwall"));
-        cmd.env_remove("RUST_LOG")
-            .env_remove("LEDWALL_CONTROL_TOKEN")
-            .arg("play")
-            .arg(show.join("main.toml"))
-            .arg("--wall")
-            .arg(dir.path().join("wall.toml"))
-            .arg("--sink")
-            .arg(format!(
-                "strip=file:{}",
-                dir.path().join("out.bin").display()
-            ))
-            .args(["--backend", "cpu", "--control", "127.0.0.1:0"]);
-        if let Some(t) = token {
-            cmd.env("LEDWALL_CONTROL_TOKEN", t);
-        }
-        let mut child = cmd
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let log = Arc::new(Mutex::new(String::new()));
-        let (tx, rx) = mpsc::channel();
-        let stderr = child.stderr.take().unwrap();
-        let sink = Arc::clone(&log);
-        std::thread::spawn(move || {
-            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                if let Some(rest) = line.split("control API and page on http://").nth(1) {
-                    let _ = tx.send(rest.split('/').next().unwrap_or("").to_string());
-                }
-                let mut l = sink.lock().unwrap_or_else(PoisonError::into_inner);
-                l.push_str(&line);
-                l.push('\n');
-            }
-        });
-        let addr = match rx.recv_timeout(Duration::from_secs(60)) {
-            Ok(a) => a.parse().unwrap(),
-            Err(_) => {
-                let _ = child.kill();
-                let _ = child.wait();
-                let log = log.lock().unwrap().clone();
-                panic!("no control address:\n{log}");
-            }
-        };
-        let p = Player {
-            child,
-            addr,
-            log,
-            dir,
-            token: token.map(str::to_string),
-        };
-        p.wait_for(|s| s["ticks"].as_u64().unwrap_or(0) > 0, "the first tick");
-        p
-    }
-
-    fn url(&self, path: &str) -> String {
-        format!("http://{}{path}", self.addr)
-    }
-
-    fn status(&self) -> Value {
-        let agent: ureq::Agent = ureq::Agent::config_builder()
-            .http_status_as_error(false)
-            .timeout_global(Some(Duration::from_secs(10)))
-            .build()
-            .into();
-        let mut req = agent.get(&self.url("/api/v1/status"));
-        if let Some(t) = &self.token {
-            req = req.header("Authorization", &format!("Bearer {t}"));
-        }
-        let mut r = req.call().unwrap();
-        let body = r.body_mut().read_to_string().unwrap();
-        assert_eq!(r.status().as_u16(), 200, "GET /api/v1/status: {body}");
-        serde_json::from_str(&body).unwrap()
-    }
-
-    /// Poll the status until `pred` holds.
-    fn wait_for(&self, pred: impl Fn(&Value) -> bool, what: &str) -> Value {
-        let start = Instant::now();
-        loop {
-            let s = self.status();
-            if pred(&s) {
-                return s;
-            }
-            if start.elapsed() > PATIENCE {
-                let log = self.log.lock().unwrap().clone();
-                panic!("timed out waiting for {what}; last status {s}\nplayer log:\n{log}");
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-
-    /// The frames the file sink holds so far.
-    fn frames(&self) -> Vec<Vec<u8>> {
-        let bytes = std::fs::read(self.dir.path().join("out.bin")).unwrap_or_default();
-        bytes.chunks_exact(FRAME).map(<[u8]>::to_vec).collect()
-    }
-
-    /// Wait until the sink has written `n` more frames than now; all frames.
-    fn later_frames(&self, n: usize) -> Vec<Vec<u8>> {
-        let have = self.frames().len();
-        let start = Instant::now();
-        loop {
-            let f = self.frames();
-            if f.len() >= have + n {
-                return f;
-            }
-            assert!(start.elapsed() < PATIENCE, "the sink stopped");
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
-
-    /// The colour of the sink's newest frames once `n` more have come, which must all be
-    /// that one solid colour.
-    fn settled_colour(&self, n: usize) -> Option<[u8; 3]> {
-        let f = self.later_frames(n);
-        solid(f.last().unwrap())
-    }
-}
-
-impl Drop for Player {
-    fn drop(&mut self) {
-        // SAFETY: kill() sends a signal to our own child process; no memory is passed.
-        unsafe { libc::kill(self.child.id() as libc::pid_t, libc::SIGTERM) };
-        let start = Instant::now();
-        while start.elapsed() < Duration::from_secs(10) {
-            if let Ok(Some(_)) = self.child.try_wait() {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// Every pixel of a frame has the same colour.
-fn solid(frame: &[u8]) -> Option<[u8; 3]> {
-    let c = [frame[0], frame[1], frame[2]];
-    frame.chunks_exact(3).all(|p| p == c).then_some(c)
+/// The colour of the sink's newest frames once `n` more have come, which must all be that
+/// one solid colour.
+fn settled_colour(player: &Player, n: usize) -> Option<[u8; 3]> {
+    let f = player.later_frames(n);
+    solid(f.last().unwrap())
 }
 
 // ---------------------------------------------------------------------------------------
@@ -603,7 +431,7 @@ async fn operator_drives_the_player_from_the_page() {
     };
     let started = Instant::now();
     let driver = Driver::start(&driver);
-    let player = Player::start(None);
+    let player = Player::start_with(WALL, PLAYLIST, &[], None);
     let mut page = Page::new(driver.browser(&chromium, false).await, "operator");
     check_the_console_collector(&mut page).await;
 
@@ -634,7 +462,7 @@ async fn operator_drives_the_player_from_the_page() {
         "document.querySelectorAll('#timeline .item').length === 3",
     )
     .await;
-    assert_eq!(player.settled_colour(2), Some([200, 100, 50]));
+    assert_eq!(settled_colour(&player, 2), Some([200, 100, 50]));
 
     // Brightness: fade 0, then the slider to 50 % as a drag ends (input, then change).
     page.c
@@ -656,7 +484,7 @@ async fn operator_drives_the_player_from_the_page() {
     );
     assert_eq!(s["brightness"]["source"], "api", "{s}");
     assert_eq!(
-        player.settled_colour(5),
+        settled_colour(&player, 5),
         Some([100, 50, 25]),
         "halved codes"
     );
@@ -680,7 +508,7 @@ async fn operator_drives_the_player_from_the_page() {
     )
     .await;
     // (0x20, 0x40, 0x60) at half.
-    assert_eq!(player.settled_colour(5), Some([16, 32, 48]));
+    assert_eq!(settled_colour(&player, 5), Some([16, 32, 48]));
 
     // Blackout: every byte the sink gets is zero; the page says so.
     page.click("#btn-blackout").await;
@@ -723,7 +551,7 @@ async fn operator_drives_the_player_from_the_page() {
         |s| s["blackout"] == false && s["brightness"]["effective"] == 0.5,
         "the end of the blackout",
     );
-    assert_eq!(player.settled_colour(5), Some([48, 80, 112]));
+    assert_eq!(settled_colour(&player, 5), Some([48, 80, 112]));
     page.wait(
         "the banner gone",
         "document.getElementById('blackout-banner').hidden",
@@ -750,7 +578,7 @@ async fn a_phone_enters_the_token_and_goes_live_without_sideways_scroll() {
     let started = Instant::now();
     let token = "s3cret-token-for-the-page-0123456789";
     let driver = Driver::start(&driver);
-    let player = Player::start(Some(token));
+    let player = Player::start_with(WALL, PLAYLIST, &[], Some(token));
     let mut page = Page::new(driver.browser(&chromium, true).await, "phone");
     check_the_console_collector(&mut page).await;
 

@@ -310,3 +310,127 @@ fn a_panicking_or_failing_render_repeats_the_last_frame() {
     assert_eq!(kinds[3], TickKind::Repeated.name());
     assert_eq!(kinds[5], TickKind::New.name());
 }
+
+/// A wall of one rgb8 port, linear transfer, no dither (codes scale with the level).
+const LINEAR_WALL: &str = r#"
+name = "lin"
+refresh_hz = 60
+[canvas]
+width = 8
+height = 4
+[color]
+transfer = "linear"
+bit_depth = 8
+dither = "none"
+[module_types.m]
+size = [8, 4]
+[[outputs]]
+name = "strip"
+format = "rgb8"
+sink = "null"
+modules = [{ type = "m", at = [0, 0] }]
+"#;
+
+/// Sends a command while tick `at` goes out, and keeps the first byte of every tick.
+struct Commanding {
+    at: u64,
+    command: Option<engine::Command>,
+    tx: crossbeam_channel::Sender<engine::Command>,
+    first: Vec<(u64, u8)>,
+}
+
+impl ledwall_player::engine::pacer::Output for Commanding {
+    fn send_frame(&mut self, frame: &WallFrame, tick: u64) {
+        self.first.push((tick, frame.ports[0].bytes[0]));
+        if tick == self.at
+            && let Some(c) = self.command.take()
+        {
+            let _ = self.tx.send(c);
+        }
+    }
+}
+
+/// Play a solid (200, 100, 50) still for 40 ticks in lockstep (every tick's own frame, the
+/// render thread up to two ticks ahead), sending `command` as tick 10 goes out; the first
+/// byte (red) of every tick.
+fn commanded(command: engine::Command) -> Vec<(u64, u8)> {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let wall_path = dir.path().join("wall.toml");
+    std::fs::write(&wall_path, LINEAR_WALL).unwrap_or_else(|e| panic!("{e}"));
+    let wall = Wall::load(&wall_path).unwrap_or_else(|e| panic!("{e}"));
+    let list = dir.path().join("show.toml");
+    std::fs::write(
+        &list,
+        "[[items]]\nsource = \"pattern:solid:#c86432\"\nduration = 60.0\n",
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let mut program = program(&wall, &list);
+    let mut renderer = Renderer::with_threads(&wall, 1).unwrap_or_else(|e| panic!("{e}"));
+    let geometry = renderer.geometry().clone();
+    let (tx, rx) = crossbeam_channel::bounded(4);
+    let control = Control {
+        commands: Some(rx),
+        ..Control::default()
+    };
+    let mut options = EngineOptions::for_wall(&wall);
+    options.ticks = Some(40);
+    options.poll_every = None;
+    options.lockstep = true;
+    let mut out = Commanding {
+        at: 10,
+        command: Some(command),
+        tx,
+        first: Vec::new(),
+    };
+    engine::run_into(
+        &mut Cpu(&mut renderer),
+        &geometry,
+        &mut program,
+        &mut out,
+        FakeClock::new(Duration::from_micros(50)),
+        &options,
+        &control,
+        None,
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    out.first
+}
+
+#[test]
+fn brightness_and_blackout_reach_the_wall_within_two_ticks() {
+    let reds = commanded(engine::Command::Brightness {
+        level: 0.5,
+        fade_s: 0.0,
+    });
+    assert_eq!(reds.len(), 40);
+    for &(tick, red) in &reds {
+        if tick <= 10 {
+            assert_eq!(red, 200, "tick {tick}, before the command: {reds:?}");
+        }
+        if tick >= 12 {
+            assert_eq!(
+                red, 100,
+                "tick {tick}, two ticks after the command: {reds:?}"
+            );
+        }
+    }
+    let reds = commanded(engine::Command::Blackout {
+        on: true,
+        fade_s: 0.0,
+    });
+    assert!(
+        reds.iter().filter(|(t, _)| *t >= 12).all(|(_, r)| *r == 0),
+        "{reds:?}"
+    );
+    // A 10-tick fade (1/6 s at 60 Hz) from 1 to 0.5: it starts within two ticks and moves
+    // down by 10 codes a tick.
+    let reds = commanded(engine::Command::Brightness {
+        level: 0.5,
+        fade_s: 1.0 / 6.0,
+    });
+    let at = |t: u64| reds.iter().find(|(k, _)| *k == t).map(|(_, r)| *r);
+    let start = (11..=12)
+        .find(|&t| at(t) == Some(200) && at(t + 1) == Some(190))
+        .unwrap_or_else(|| panic!("the fade did not start by tick 12: {reds:?}"));
+    assert_eq!(at(start + 10), Some(100), "{reds:?}");
+}
