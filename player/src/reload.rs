@@ -450,23 +450,6 @@ impl Program {
         Ok(item)
     }
 
-    /// Show the test pattern `source` (`pattern:NAME`) from `tick` for `ticks` ticks over
-    /// the playlist; `None` ends the pattern shown.
-    pub fn set_overlay(
-        &mut self,
-        source: Option<&str>,
-        tick: u64,
-        ticks: u64,
-    ) -> Result<(), String> {
-        let Some(source) = source else {
-            self.overlay = None;
-            return Ok(());
-        };
-        let pattern = PreparedPattern::new(source, &self.opts)?;
-        self.show_pattern(pattern, tick, ticks);
-        Ok(())
-    }
-
     /// Show a pattern prepared off the render thread from `tick` for `ticks` ticks.
     pub fn show_pattern(&mut self, pattern: PreparedPattern, tick: u64, ticks: u64) {
         self.overlay = Some(Overlay {

@@ -97,18 +97,12 @@ fn brightness_and_blackout(backend: &str) {
                [[items]]\nsource = \"pattern:solid:#c86432\"\nduration = 0.5\n";
     let p = Player::start_with(WALL, one, &["--backend", backend], None);
     assert_eq!(p.status()["backend"], backend);
-    let f = p.later_frames(2);
-    assert_eq!(solid(f.last().unwrap()), Some([200, 100, 50]));
+    assert_eq!(p.settled(2), Some([200, 100, 50]));
     p.post("/api/v1/brightness", json!({"level": 0.5}));
     let s = p.wait_for(|s| s["brightness"]["effective"] == 0.5, "level 0.5");
     assert_eq!(s["brightness"]["source"], "api");
     assert_eq!(s["brightness"]["level"], 0.5);
-    let f = p.later_frames(5);
-    assert_eq!(
-        solid(f.last().unwrap()),
-        Some([100, 50, 25]),
-        "halved codes"
-    );
+    assert_eq!(p.settled(5), Some([100, 50, 25]), "halved codes");
     // Blackout: all zero, while the playlist runs on.
     p.post("/api/v1/blackout", json!({"on": true}));
     let s = p.wait_for(
@@ -116,19 +110,16 @@ fn brightness_and_blackout(backend: &str) {
         "blackout",
     );
     let item = s["item"]["index"].as_u64().unwrap();
-    let f = p.later_frames(5);
-    assert_eq!(solid(f.last().unwrap()), Some([0, 0, 0]), "black");
+    assert_eq!(p.settled(5), Some([0, 0, 0]), "black");
     p.wait_for(
         |s| s["item"]["index"].as_u64() != Some(item),
         "the next item during the blackout",
     );
-    let f = p.later_frames(3);
-    assert_eq!(solid(f.last().unwrap()), Some([0, 0, 0]), "still black");
+    assert_eq!(p.settled(3), Some([0, 0, 0]), "still black");
     // Back, with a fade: levels in between, then the level set before.
     p.post("/api/v1/blackout", json!({"on": false, "fade_s": 1.0}));
     p.wait_for(|s| s["brightness"]["effective"] == 0.5, "back from black");
-    let f = p.later_frames(3);
-    assert_eq!(solid(f.last().unwrap()), Some([100, 50, 25]));
+    assert_eq!(p.settled(3), Some([100, 50, 25]));
     let seen: Vec<[u8; 3]> = p.frames().iter().filter_map(|f| solid(f)).collect();
     assert!(
         seen.iter().any(|c| c[0] > 0 && c[0] < 100),
@@ -148,8 +139,7 @@ fn next_previous_goto_and_patterns_change_what_the_sink_gets() {
     // goto by index and by source.
     p.post("/api/v1/goto", json!({"index": 1}));
     p.wait_for(|s| s["item"]["index"] == 1, "item 1");
-    let f = p.later_frames(3);
-    assert_eq!(solid(f.last().unwrap()), Some(colours[1]));
+    assert_eq!(p.settled(3), Some(colours[1]));
     p.post("/api/v1/goto", json!({"source": "pattern:solid:#c86432"}));
     p.wait_for(|s| s["item"]["index"] == 0, "item 0");
     // Previous from the first item wraps to the last.
@@ -167,9 +157,8 @@ fn next_previous_goto_and_patterns_change_what_the_sink_gets() {
     );
     let s = p.wait_for(|s| s["pattern"]["name"] == "solid:#ff0000", "the pattern");
     assert!(s["pattern"]["remaining_s"].as_f64().unwrap() > 25.0);
-    let f = p.later_frames(3);
     assert_eq!(
-        solid(f.last().unwrap()),
+        p.settled(3),
         Some([255, 0, 0]),
         "the pattern is on the wall"
     );
@@ -379,13 +368,11 @@ fn playlist_switch_is_confined_to_the_content_roots() {
     // Inside the started playlist's folder, then the extra root.
     p.post("/api/v1/playlist", json!({"path": "second.toml"}));
     p.wait_for(|s| s["playlist"]["name"] == "second", "the second playlist");
-    let f = p.later_frames(3);
-    assert_eq!(solid(f.last().unwrap()), Some([0, 255, 0]));
+    assert_eq!(p.settled(3), Some([0, 255, 0]));
     p.post("/api/v1/playlist", json!({"path": "other.toml"}));
     let s = p.wait_for(|s| s["playlist"]["name"] == "other", "the other playlist");
     assert!(s["playlist"]["revision"].as_u64().unwrap() >= 2);
-    let f = p.later_frames(3);
-    assert_eq!(solid(f.last().unwrap()), Some([0, 0, 255]));
+    assert_eq!(p.settled(3), Some([0, 0, 255]));
 }
 
 #[test]
@@ -429,9 +416,8 @@ fn reload_takes_valid_files_and_refuses_broken_ones() {
         |s| s["playlist"]["revision"].as_u64().unwrap() > rev && s["item"]["count"] == 1,
         "the reloaded playlist",
     );
-    let f = p.later_frames(4);
     assert_eq!(
-        solid(f.last().unwrap()),
+        p.settled(4),
         Some([100, 50, 25]),
         "the wall's new brightness"
     );
@@ -484,8 +470,7 @@ fn the_wall_files_color_section_is_hot_reloaded() {
         );
         std::thread::sleep(Duration::from_millis(50));
     }
-    let f = p.later_frames(3);
-    assert_eq!(solid(f.last().unwrap()), Some([100, 100, 50]));
+    assert_eq!(p.settled(3), Some([100, 100, 50]));
     let s = p.status();
     assert!(
         s["warnings"]
@@ -702,18 +687,8 @@ fn the_brightness_schedule_sets_the_level_until_the_api_overrides_it() {
         "the schedule's level",
     );
     assert_eq!(s["brightness"]["level"], 0.5);
-    let f = p.later_frames(3);
-    assert_eq!(
-        solid(f.last().unwrap()),
-        Some([100, 50, 25]),
-        "the scheduled level"
-    );
+    assert_eq!(p.settled(3), Some([100, 50, 25]), "the scheduled level");
     p.post("/api/v1/brightness", json!({"level": 1.0}));
     p.wait_for(|s| s["brightness"]["source"] == "api", "the override");
-    let f = p.later_frames(3);
-    assert_eq!(
-        solid(f.last().unwrap()),
-        Some([200, 100, 50]),
-        "the override holds"
-    );
+    assert_eq!(p.settled(3), Some([200, 100, 50]), "the override holds");
 }

@@ -19,7 +19,7 @@
 
 mod common;
 
-use common::{Player, WALL, solid};
+use common::{Player, WALL};
 
 use fantoccini::wd::WebDriverCompatibleCommand;
 use fantoccini::{Client, ClientBuilder, Locator};
@@ -59,13 +59,6 @@ const PATIENCE: Duration = Duration::from_secs(15);
 
 // ---------------------------------------------------------------------------------------
 // The player (tests/common)
-
-/// The colour of the sink's newest frames once `n` more have come, which must all be that
-/// one solid colour.
-fn settled_colour(player: &Player, n: usize) -> Option<[u8; 3]> {
-    let f = player.later_frames(n);
-    solid(f.last().unwrap())
-}
 
 // ---------------------------------------------------------------------------------------
 // The browser
@@ -462,7 +455,7 @@ async fn operator_drives_the_player_from_the_page() {
         "document.querySelectorAll('#timeline .item').length === 3",
     )
     .await;
-    assert_eq!(settled_colour(&player, 2), Some([200, 100, 50]));
+    assert_eq!(player.settled(2), Some([200, 100, 50]));
 
     // Brightness: fade 0, then the slider to 50 % as a drag ends (input, then change).
     page.c
@@ -483,11 +476,7 @@ async fn operator_drives_the_player_from_the_page() {
         "brightness 0.5 from the slider",
     );
     assert_eq!(s["brightness"]["source"], "api", "{s}");
-    assert_eq!(
-        settled_colour(&player, 5),
-        Some([100, 50, 25]),
-        "halved codes"
-    );
+    assert_eq!(player.settled(5), Some([100, 50, 25]), "halved codes");
     page.wait_text("#brightness-value", "50 %").await;
     page.wait_text("#brightness-source", "API override").await;
     page.wait_text("#brightness-effective", "50 %").await;
@@ -508,7 +497,7 @@ async fn operator_drives_the_player_from_the_page() {
     )
     .await;
     // (0x20, 0x40, 0x60) at half.
-    assert_eq!(settled_colour(&player, 5), Some([16, 32, 48]));
+    assert_eq!(player.settled(5), Some([16, 32, 48]));
 
     // Blackout: every byte the sink gets is zero; the page says so.
     page.click("#btn-blackout").await;
@@ -551,7 +540,7 @@ async fn operator_drives_the_player_from_the_page() {
         |s| s["blackout"] == false && s["brightness"]["effective"] == 0.5,
         "the end of the blackout",
     );
-    assert_eq!(settled_colour(&player, 5), Some([48, 80, 112]));
+    assert_eq!(player.settled(5), Some([48, 80, 112]));
     page.wait(
         "the banner gone",
         "document.getElementById('blackout-banner').hidden",

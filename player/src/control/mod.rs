@@ -35,6 +35,7 @@ use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use crossbeam_channel::{Sender, TrySendError};
+use image::ImageEncoder as _;
 use ledwall_render::{ConfigError, Geometry, Wall, WallFrame};
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
@@ -1048,5 +1049,3 @@ pub fn encode_png(geometry: &Geometry, frame: &WallFrame) -> Result<Vec<u8>, ima
     )?;
     Ok(out)
 }
-
-use image::ImageEncoder as _;

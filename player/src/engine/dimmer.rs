@@ -8,6 +8,7 @@
 //! scheduled change; the schedule then takes over again (design §12).
 
 use super::telemetry::LevelSource;
+use jiff::civil::DateTime;
 
 /// A value moving linearly from `from` to `to` over `ticks` ticks from tick `start`.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -58,9 +59,9 @@ pub struct Dimmer {
     source: LevelSource,
     black: Ramp,
     blackout: bool,
-    /// The scheduled state last seen (entry, window start): a change of it is a
+    /// The scheduled state last seen (entry, when its window began): a change of it is a
     /// "scheduled change".
-    scheduled: Option<Option<(usize, i64)>>,
+    scheduled: Option<Option<(usize, DateTime)>>,
 }
 
 /// Clamp a level to 0..=1 (NaN → 0).
@@ -111,7 +112,7 @@ impl Dimmer {
     /// (`None`: no entry matches, the wall's level 1 applies). When it differs from the
     /// last one seen, the level fades to `level` over `fade_s` (the first call jumps), and
     /// an API override ends.
-    pub fn schedule(&mut self, tick: u64, key: Option<(usize, i64)>, level: f64, fade_s: f64) {
+    pub fn schedule(&mut self, tick: u64, key: Option<(usize, DateTime)>, level: f64, fade_s: f64) {
         if self.scheduled == Some(key) {
             return;
         }
@@ -193,7 +194,8 @@ mod tests {
     #[test]
     fn an_override_holds_until_the_next_scheduled_change() {
         let mut d = Dimmer::new(10);
-        d.schedule(0, Some((0, 100)), 0.3, 5.0);
+        let since = jiff::civil::date(2026, 12, 6).at(18, 0, 0, 0);
+        d.schedule(0, Some((0, since)), 0.3, 5.0);
         assert_eq!(
             d.effective(0),
             0.3,
@@ -201,7 +203,7 @@ mod tests {
         );
         assert_eq!(d.source(), LevelSource::Schedule);
         d.set_level(10, 0.9, 0.0);
-        d.schedule(20, Some((0, 100)), 0.3, 5.0);
+        d.schedule(20, Some((0, since)), 0.3, 5.0);
         assert_eq!(d.effective(20), 0.9, "the same window: the override holds");
         d.schedule(30, None, 1.0, 2.0);
         assert_eq!(d.source(), LevelSource::Wall);

@@ -533,7 +533,7 @@ impl RenderLoop<'_> {
                 let s = self.program.show().main.brightness.at(now);
                 let key = s
                     .entry
-                    .map(|e| (e, s.changed_at.or(s.since).map_or(0, civil_seconds)));
+                    .map(|e| (e, s.changed_at.or(s.since).unwrap_or_default()));
                 self.dimmer.schedule(target, key, s.level, s.fade);
             }
             let dimmer = &*self.dimmer;
@@ -752,14 +752,6 @@ impl RenderLoop<'_> {
             )));
         }
     }
-}
-
-/// Seconds since 1970-01-01T00:00 of a civil date and time (an identity, not an instant).
-fn civil_seconds(d: DateTime) -> i64 {
-    d.since(DateTime::default())
-        .ok()
-        .and_then(|s| s.total(jiff::Unit::Second).ok())
-        .map_or(0, |s| s as i64)
 }
 
 /// The playlist playing, as the control API lists it.

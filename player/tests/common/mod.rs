@@ -259,6 +259,13 @@ impl Player {
         }
     }
 
+    /// The colour of the sink's newest frame once `n` more have come, when that frame is
+    /// one solid colour.
+    pub fn settled(&self, n: usize) -> Option<[u8; 3]> {
+        let f = self.later_frames(n);
+        f.last().and_then(|f| solid(f))
+    }
+
     pub fn show_dir(&self) -> PathBuf {
         self.dir.path().join("show")
     }
