@@ -18,8 +18,9 @@ use criterion::{BenchmarkGroup, Criterion, Throughput};
 use fast_image_resize as fr;
 use ledwall_benches::{FHD, Photo, UHD, load_wall, load_wall_with, photo_rgba8, photo_rgba16};
 use ledwall_render::color::{Luts, gains};
-use ledwall_render::cpu::{Rect, STAGES, color, compose, linearize, pack, quantize, resample};
+use ledwall_render::cpu::{color, compose, linearize, pack, quantize, resample};
 use ledwall_render::geometry::CalSpan;
+use ledwall_render::place::{Rect, place};
 use ledwall_render::wall::{Dither, ResampleMode};
 use ledwall_render::{Filter, Fit, Geometry, Layer, Renderer, Scene, Wall, WallFrame};
 use std::hint::black_box;
@@ -126,7 +127,7 @@ fn hd_quantized() -> &'static [u16] {
         let g = hd_geometry();
         let colored = hd_colored();
         let mut out = vec![0u16; colored.len()];
-        let th = quantize::thresholds(hd_wall().color.dither, 0);
+        let th = ledwall_render::dither::thresholds(hd_wall().color.dither, 0);
         let depth = hd_wall().color.bit_depth;
         pool().install(|| quantize::run(colored, &mut out, g.width, depth, &th));
         out
@@ -314,7 +315,7 @@ fn resample_case<T: resample::Sample + 'static, M: Clock>(
 ) {
     let (sw, sh) = case.src;
     let (cw, ch) = case.canvas;
-    let place = resample::place(case.fit, sw, sh, cw, ch);
+    let place = place(case.fit, sw, sh, cw, ch);
     assert!(place.one_to_one.is_none(), "{}: not a resample", case.name);
     let mut state = None;
     g.bench_function(id, |b| {
@@ -347,7 +348,7 @@ fn fr_reference<M: Clock>(
 ) {
     let (sw, sh) = case.src;
     let (cw, ch) = case.canvas;
-    let place = resample::place(case.fit, sw, sh, cw, ch);
+    let place = place(case.fit, sw, sh, cw, ch);
     let mut state = None;
     g.bench_function(id, |b| {
         let (resizer, dst) = state.get_or_insert_with(|| {
@@ -411,7 +412,7 @@ fn bench_resample<M: Clock>(c: &mut Criterion<M>) {
     );
     // Building a plan: paid once per placement (first frame, or a fit/size change).
     g.bench_function(format!("plan/{}", case.name), |b| {
-        let place = resample::place(case.fit, UHD.0, UHD.1, FHD.0, FHD.1);
+        let place = place(case.fit, UHD.0, UHD.1, FHD.0, FHD.1);
         b.iter(|| resample::Plan::new(UHD.0, UHD.1, 3, place.crop, place.dst, case.filter));
     });
     // Yardsticks: fast_image_resize on the same two 4K jobs.
@@ -547,7 +548,7 @@ fn bench_quantize<M: Clock>(c: &mut Criterion<M>) {
                 b.iter(|| {
                     // Thresholds are made per frame, as the renderer does.
                     n += 1;
-                    let th = quantize::thresholds(dither, n);
+                    let th = ledwall_render::dither::thresholds(dither, n);
                     quantize::run(input, &mut out, w, 12, &th)
                 })
             });
@@ -624,7 +625,7 @@ fn end_to_end_case<M: Clock>(
     // Frame counter (drives temporal dithering) and the renderer's own per-stage times,
     // summed over every timed frame.
     let mut n = 0u64;
-    let mut stage_sum = [Duration::ZERO; 6];
+    let mut stage_sum = ledwall_render::StageTimes::default();
     let mut timed = 0u64;
     g.bench_function(id, |b| {
         let (renderer, frame) = state.get_or_insert_with(|| {
@@ -650,18 +651,15 @@ fn end_to_end_case<M: Clock>(
             };
             let scene = Scene::single(n, Layer::new(source));
             renderer.render_into(&scene, frame).unwrap();
-            for (sum, t) in stage_sum.iter_mut().zip(renderer.stage_times()) {
-                *sum += t;
-            }
+            stage_sum += renderer.stage_times();
             timed += 1;
             black_box(&frame.ports[0].bytes[0]);
         });
     });
     if timed > 0 {
         // Where the frames went, by the renderer's own clock (wall time per stage).
-        let per_stage: Vec<String> = STAGES
+        let per_stage: Vec<String> = stage_sum
             .iter()
-            .zip(stage_sum)
             .map(|(name, t)| format!("{name} {:.3} ms", t.as_secs_f64() * 1e3 / timed as f64))
             .collect();
         eprintln!(

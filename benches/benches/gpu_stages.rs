@@ -15,8 +15,8 @@
 
 use criterion::{BenchmarkGroup, Criterion, Throughput, measurement::WallTime};
 use ledwall_benches::{FHD, Photo, UHD, load_wall, load_wall_with, photo_rgba8};
-use ledwall_render::cpu::STAGES;
 use ledwall_render::gpu::{self, Gpu};
+use ledwall_render::stage::Stage;
 use ledwall_render::wall::ResampleMode;
 use ledwall_render::{Layer, Scene, Wall, WallFrame};
 use std::hint::black_box;
@@ -109,10 +109,10 @@ fn stages(c: &mut Criterion, gpu: &Gpu, id: &str, wall: Wall, size: (u32, u32)) 
     let photo = photo_rgba8(size.0, size.1, 0);
     r.render_into(&Scene::single(1, Layer::new(photo.source())), &mut frame)
         .unwrap();
-    for (i, stage) in STAGES.iter().enumerate() {
+    for stage in Stage::ALL {
         let mut g = group(c, &format!("gpu_{stage}"));
         g.bench_function(id, |b| {
-            b.iter_custom(|iters| (0..iters).map(|_| r.profile_stage(i).unwrap()).sum());
+            b.iter_custom(|iters| (0..iters).map(|_| r.profile_stage(stage).unwrap()).sum());
         });
         g.finish();
     }

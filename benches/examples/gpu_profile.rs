@@ -6,8 +6,8 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use ledwall_benches::{load_wall, photo_rgba8};
-use ledwall_render::cpu::STAGES;
 use ledwall_render::gpu::{self, GpuOptions};
+use ledwall_render::stage::Stage;
 use ledwall_render::{Layer, Scene, WallFrame};
 use std::time::Instant;
 
@@ -37,13 +37,13 @@ fn main() {
     let e2e = total.as_secs_f64() * 1e3 / frames as f64;
     println!("end to end (blocking): {e2e:.2} ms = {:.1} fps", 1e3 / e2e);
     let times = r.profile_stages().unwrap();
-    for (s, t) in STAGES.iter().zip(times) {
+    for (s, t) in times.iter() {
         println!("  {s:10} {:8.3} ms", t.as_secs_f64() * 1e3);
     }
     let own = r.stage_times();
     println!(
         "  upload (CPU writes the ring) {:.3} ms, receive (wait + copy out) {:.3} ms",
-        own[0].as_secs_f64() * 1e3,
-        own[5].as_secs_f64() * 1e3
+        own[Stage::Linearize].as_secs_f64() * 1e3,
+        own[Stage::Pack].as_secs_f64() * 1e3
     );
 }

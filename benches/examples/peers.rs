@@ -19,6 +19,7 @@
 use fast_image_resize as fr;
 use ledwall_benches::{FHD, UHD, load_wall, load_wall_with, photo_rgba8};
 use ledwall_render::cpu::{pack, resample};
+use ledwall_render::place::place;
 use ledwall_render::wall::ResampleMode;
 use ledwall_render::{Filter, Fit, Layer, Renderer, Scene, WallFrame};
 use rayon::prelude::*;
@@ -119,7 +120,7 @@ fn main() {
 
     // ---- resampling 4K RGBA8 → 1080p, Lanczos3, code values
     let mut r = Vec::new();
-    let place = resample::place(Fit::Stretch, UHD.0, UHD.1, FHD.0, FHD.1);
+    let place = place(Fit::Stretch, UHD.0, UHD.1, FHD.0, FHD.1);
     let mut plan = resample::Plan::new(UHD.0, UHD.1, 4, place.crop, place.dst, Filter::Lanczos3);
     let mut canvas = vec![0u16; (FHD.0 * FHD.1 * 3) as usize];
     let lut: Vec<u16> = (0..256u32).map(|v| (v * 257) as u16).collect();

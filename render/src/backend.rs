@@ -190,7 +190,7 @@ impl AnyRenderer {
     }
 
     /// Per-stage times of the last frame (see each backend's `stage_times`).
-    pub fn stage_times(&self) -> cpu::StageTimes {
+    pub fn stage_times(&self) -> crate::stage::StageTimes {
         match self {
             AnyRenderer::Cpu(r) => r.stage_times(),
             AnyRenderer::Gpu(r) => r.stage_times(),

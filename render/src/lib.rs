@@ -41,12 +41,15 @@
 pub mod backend;
 pub mod color;
 pub mod cpu;
+pub mod dither;
 pub mod emulate;
 mod error;
 pub mod frame;
 pub mod geometry;
 pub mod gpu;
 pub mod mapper;
+pub mod place;
+pub mod stage;
 pub mod wall;
 
 pub use backend::{AnyRenderer, BackendChoice, BackendOptions};
@@ -54,4 +57,5 @@ pub use cpu::Renderer;
 pub use error::{ConfigError, Problem, RenderError};
 pub use frame::{Filter, Fit, Layer, PixelData, Scene, SourceImage, WallFrame};
 pub use geometry::Geometry;
+pub use stage::{Stage, StageTimes};
 pub use wall::Wall;

@@ -3,8 +3,9 @@
 //! Tolerances are named constants; tests that allow a difference print how many pixels hit
 //! it (`cargo test -- --nocapture`).
 
-use ledwall_render::cpu::resample::place;
+use ledwall_render::Stage;
 use ledwall_render::emulate::emulate;
+use ledwall_render::place::place;
 use ledwall_render::wall::{
     CanvasSpec, ColorSpec, Dither, ModuleSpec, ModuleTypeSpec, OutputFormat, OutputSpec,
     ResampleMode, Transfer, WallSpec,
@@ -1032,7 +1033,7 @@ fn fused_colour_and_quantize_match_the_separate_stages() {
         );
         // The video frame took the fused pass: no separate quantize stage ran.
         assert_eq!(
-            video_r.stage_times()[4],
+            video_r.stage_times()[Stage::Quantize],
             std::time::Duration::ZERO,
             "frame {n}"
         );
@@ -1093,12 +1094,13 @@ fn direct_one_to_one_video_matches_the_separate_stages() {
                 assert_eq!(quantized(&keyed_r, 11), quantized(&video_r, 11), "{what}");
                 // The video frame took the direct pass: no separate linearize ran.
                 assert_eq!(
-                    video_r.stage_times()[0],
+                    video_r.stage_times()[Stage::Linearize],
                     std::time::Duration::ZERO,
                     "{what}"
                 );
                 assert_ne!(
-                    keyed_r.stage_times()[0] + keyed_r.stage_times()[4],
+                    keyed_r.stage_times()[Stage::Linearize]
+                        + keyed_r.stage_times()[Stage::Quantize],
                     std::time::Duration::ZERO
                 );
             }
@@ -1155,10 +1157,14 @@ fn scaled_video_matches_the_separate_stages() {
                             let (v, k) = (video_r.stage_times(), keyed_r.stage_times());
                             let direct = !(mode == ResampleMode::Fast && deep);
                             let zero = std::time::Duration::ZERO;
-                            assert_eq!(v[3] + v[4] == zero, direct, "{what}");
-                            assert_ne!(v[1], zero, "{what}");
+                            assert_eq!(
+                                v[Stage::Color] + v[Stage::Quantize] == zero,
+                                direct,
+                                "{what}"
+                            );
+                            assert_ne!(v[Stage::Resample], zero, "{what}");
                             if n == 0 {
-                                assert_ne!(k[3], zero, "{what}");
+                                assert_ne!(k[Stage::Color], zero, "{what}");
                             }
                         }
                     }

@@ -10,6 +10,7 @@
 //!   refuses a bit-depth change without changing anything;
 //! * the backends agree within the parity tolerance after a brightness change.
 
+use ledwall_render::Stage;
 use ledwall_render::color::{gains_at, reference_code};
 use ledwall_render::emulate::emulate;
 use ledwall_render::gpu;
@@ -322,7 +323,7 @@ fn half_brightness_halves_every_code(backend: Backend) {
                 assert_eq!(cache_hits(&r), hits + 1, "{what}: the still was rebuilt");
                 if backend == Backend::Cpu {
                     // ... but the colours kept for a repeated still were made again.
-                    let colour = r.stage_times()[3];
+                    let colour = r.stage_times()[Stage::Color];
                     assert!(
                         !colour.is_zero(),
                         "{what}: colour skipped after a new level"
@@ -342,7 +343,7 @@ fn half_brightness_halves_every_code(backend: Backend) {
             let again = render(&mut r, &scene(3));
             assert_eq!(first_difference(&half, &again), None, "{what}");
             if cached && backend == Backend::Cpu {
-                let colour = r.stage_times()[3];
+                let colour = r.stage_times()[Stage::Color];
                 assert!(
                     colour.is_zero(),
                     "{what}: the same level recoloured the still"

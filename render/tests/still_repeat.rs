@@ -1,6 +1,7 @@
 //! A repeated still skips compose and colour, and the frame is still exactly what a fresh
 //! renderer makes for the same scene.
 
+use ledwall_render::Stage;
 use ledwall_render::{Layer, Renderer, Scene, SourceImage, Wall, WallFrame};
 use std::time::Duration;
 
@@ -49,7 +50,7 @@ fn repeated_stills_skip_colour_and_stay_exact() {
     let skipped = [false, true, false, true, false, false, true];
     for (scene, skip) in scenes.iter().zip(skipped) {
         r.render_into(scene, &mut f).unwrap();
-        let colour = r.stage_times()[3];
+        let colour = r.stage_times()[Stage::Color];
         assert_eq!(
             colour == Duration::ZERO,
             skip,

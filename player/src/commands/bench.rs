@@ -24,7 +24,7 @@ use crate::patterns::Canvas;
 use crate::reload::Program;
 use crate::sinks::{SinkOptions, SinkSet};
 use anyhow::Context;
-use ledwall_render::cpu::{STAGES, StageTimes};
+use ledwall_render::stage::{Stage, StageTimes};
 use ledwall_render::wall::SinkUrl;
 use ledwall_render::{AnyRenderer, BackendOptions, Layer, Scene, SourceImage, Wall, WallFrame};
 use rayon::prelude::*;
@@ -282,7 +282,7 @@ fn throughput(
             s.render.push(t2 - t1);
             s.sink.push(t3 - t2);
             s.latency.push(t3 - t0);
-            for (v, t) in s.stages.iter_mut().zip(target.stages()) {
+            for (v, (_, t)) in s.stages.iter_mut().zip(target.stages().iter()) {
                 v.push(t);
             }
             progress(i - warmup + 1);
@@ -438,8 +438,8 @@ pub fn run(args: &BenchArgs, out: &mut impl Write) -> anyhow::Result<()> {
                 v.clear();
             }
             for _ in 0..reps {
-                for (i, v) in s.stages.iter_mut().enumerate() {
-                    v.push(r.profile_stage(i)?);
+                for (stage, v) in Stage::ALL.into_iter().zip(&mut s.stages) {
+                    v.push(r.profile_stage(stage)?);
                 }
             }
             let method = format!(
@@ -454,7 +454,8 @@ pub fn run(args: &BenchArgs, out: &mut impl Write) -> anyhow::Result<()> {
     }
     let fps = samples.render.len() as f64 / samples.wall.as_secs_f64().max(1e-9);
     let mut stages = BTreeMap::new();
-    for (name, v) in STAGES.iter().zip(samples.stages.iter_mut()) {
+    for (stage, v) in Stage::ALL.iter().zip(samples.stages.iter_mut()) {
+        let name = stage.name();
         stages.insert(name.to_string(), p50p99(v));
     }
     stages.insert("decode".into(), p50p99(&mut samples.decode));
@@ -619,7 +620,14 @@ fn print_report(out: &mut impl Write, r: &BenchReport) -> std::io::Result<()> {
     )?;
     writeln!(out, "stages ({}):", r.stage_method)?;
     let order = [
-        "decode", STAGES[0], STAGES[1], STAGES[2], STAGES[3], STAGES[4], STAGES[5], "sink",
+        "decode",
+        Stage::Linearize.name(),
+        Stage::Resample.name(),
+        Stage::Compose.name(),
+        Stage::Color.name(),
+        Stage::Quantize.name(),
+        Stage::Pack.name(),
+        "sink",
     ];
     for name in order {
         if let Some(s) = r.stages.get(name) {

@@ -5,7 +5,7 @@
 //! * **missing** or **broken** media (the player skips such items);
 //! * items the player **skips** because their length is unknown;
 //! * **letterboxed** or **cropped** by the fit mode, with the percentage, from the same
-//!   placement the renderer uses ([`ledwall_render::cpu::resample::place`]); **stretched**
+//!   placement the renderer uses ([`ledwall_render::place::place`]); **stretched**
 //!   when `stretch` changes the aspect ratio;
 //! * items **shorter than their transition** (the crossfade is cut to the item's length);
 //! * media whose resolution is **far below the canvas** (under half on either axis).
@@ -17,7 +17,7 @@ use crate::media::{self, Frame, MediaKind, MediaRef, OpenOptions, Time, Timing};
 use crate::playlist::{Item, Playlist, Transition};
 use crate::timeline::{Placed, Timeline};
 use ledwall_render::Fit;
-use ledwall_render::cpu::resample::place;
+use ledwall_render::place::place;
 
 /// Below this fraction of the canvas on either axis, media counts as low resolution.
 pub const LOW_RES_FRACTION: f64 = 0.5;

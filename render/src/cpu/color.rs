@@ -1,6 +1,7 @@
 //! Stage 4, colour: per-module 3x3 calibration × white point × brightness, clamp, in
 //! linear light (design §3).
 
+use super::simd::multiversion;
 use super::{RUN, quantize, tile};
 use crate::geometry::CalSpan;
 use rayon::prelude::*;
@@ -43,7 +44,7 @@ pub fn apply(
     match quantize {
         Some((depth, _)) => quantized_extra(background, gains, extra, depth),
         None => {
-            extra[..3].copy_from_slice(&background_out(background, gains));
+            extra[..3].copy_from_slice(&crate::dither::background_colored(background, gains));
             extra[3..6].fill(0);
         }
     }
@@ -57,13 +58,8 @@ pub(crate) fn quantized_extra(
     depth: u32,
 ) {
     let mut coloured = [0u16; 6];
-    coloured[..3].copy_from_slice(&background_out(background, gains));
+    coloured[..3].copy_from_slice(&crate::dither::background_colored(background, gains));
     quantize::extra(&coloured, extra, depth);
-}
-
-/// The background pixel after the gains (off-canvas module pixels show it).
-fn background_out(background: [u16; 3], gains: [f32; 3]) -> [u16; 3] {
-    [0, 1, 2].map(|c| (background[c] as f32 * gains[c] + 0.5).min(65535.0) as u16)
 }
 
 /// Colour and quantize canvas row `y` in place: [`row_in_place`], then
@@ -144,7 +140,7 @@ impl CodeTable {
         self.ready = false;
         self.thresholds.clear();
         self.thresholds
-            .extend(quantize::thresholds(dither, 0).into_iter().flatten());
+            .extend(crate::dither::thresholds(dither, 0).into_iter().flatten());
         // Unstable sort: no scratch buffer (the values are distinct after dedup anyway).
         self.thresholds.sort_unstable_by(f32::total_cmp);
         self.thresholds.dedup();

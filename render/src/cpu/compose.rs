@@ -1,6 +1,7 @@
 //! Stage 3, compose: background outside a layer's rect, and the weighted mix of layers
 //! (crossfades) in linear light.
 
+use super::simd::multiversion;
 use super::{RUN, Rect, tile};
 use rayon::prelude::*;
 

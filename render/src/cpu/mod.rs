@@ -6,55 +6,6 @@
 //! [`Renderer::install_mut`] (the player's render thread will) so that rayon never has to inject
 //! work from outside its pool, which would allocate queue blocks.
 
-/// Defines a function whose body is compiled three times: for AVX-512 (x86-64-v4, see
-/// [`avx512`]) and for AVX2 + FMA, each used when the CPU has them (checked at run time;
-/// std caches the answer), and for the baseline target. The kernels are plain Rust that
-/// the compiler vectorizes; the wider registers are what the features buy. (Building everything with `-C target-cpu=native` was measured to slow the LUT
-/// kernels down, so features are enabled per kernel instead.)
-macro_rules! multiversion {
-    ($(#[$m:meta])* $vis:vis fn $name:ident $(<$($g:ident : $b:path),*>)? ($($a:ident : $t:ty),* $(,)?) $body:block) => {
-        $(#[$m])*
-        $vis fn $name $(<$($g: $b),*>)? ($($a: $t),*) {
-            #[inline(always)]
-            fn inner $(<$($g: $b),*>)? ($($a: $t),*) $body
-            #[cfg(target_arch = "x86_64")]
-            #[target_feature(enable = "avx2,fma")]
-            fn avx2 $(<$($g: $b),*>)? ($($a: $t),*) {
-                inner($($a),*)
-            }
-            #[cfg(target_arch = "x86_64")]
-            #[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512dq,avx2,fma")]
-            fn avx512 $(<$($g: $b),*>)? ($($a: $t),*) {
-                inner($($a),*)
-            }
-            #[cfg(target_arch = "x86_64")]
-            if $crate::cpu::avx512() {
-                // SAFETY: the CPU has the features `avx512` is compiled for.
-                return unsafe { avx512($($a),*) };
-            }
-            #[cfg(target_arch = "x86_64")]
-            if std::is_x86_feature_detected!("avx2") && std::is_x86_feature_detected!("fma") {
-                // SAFETY: the CPU has the features `avx2` is compiled for.
-                return unsafe { avx2($($a),*) };
-            }
-            inner($($a),*)
-        }
-    };
-}
-
-/// Whether this CPU runs the AVX-512 build of [`multiversion!`] functions (F, BW, VL, DQ
-/// and FMA: x86-64-v4). The same operations in the same order on every element as the
-/// AVX2 build, only wider, so the results are the same bits.
-#[cfg(target_arch = "x86_64")]
-#[inline]
-pub(crate) fn avx512() -> bool {
-    std::is_x86_feature_detected!("avx512f")
-        && std::is_x86_feature_detected!("avx512bw")
-        && std::is_x86_feature_detected!("avx512vl")
-        && std::is_x86_feature_detected!("avx512dq")
-        && std::is_x86_feature_detected!("fma")
-}
-
 /// Samples of packed RGB that the per-sample kernels ([`multiversion!`] ones) take at a
 /// time: 16 pixels, a whole number of periods of the 3-sample channel pattern and of the
 /// 8-pixel (24-sample) dither row, and whole registers of f32 in both builds (three of
@@ -87,11 +38,14 @@ pub mod linearize;
 pub mod pack;
 pub mod quantize;
 pub mod resample;
+pub mod simd;
 
 use crate::color::{Luts, clamp_level, gains_at};
 use crate::error::RenderError;
 use crate::frame::{Filter, Fit, Layer, MAX_LAYERS, PixelData, Scene, WallFrame};
 use crate::geometry::Geometry;
+use crate::place::{Rect, place};
+use crate::stage::{Stage, StageTimes};
 use crate::wall::{ColorSpec, ResampleMode, Wall};
 use bands::Bands;
 use rayon::prelude::*;
@@ -128,34 +82,8 @@ macro_rules! impl_sample {
 }
 impl_sample!(u8 => Some, u16 => |_| None, f32 => |_| None);
 
-/// A rectangle in pixels.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct Rect {
-    /// Left.
-    pub x: u32,
-    /// Top.
-    pub y: u32,
-    /// Width.
-    pub w: u32,
-    /// Height.
-    pub h: u32,
-}
-
 /// Resample plans kept (two crossfading videos plus headroom for a placement change).
 const MAX_PLANS: usize = 4;
-
-/// The stages, in pipeline order; index into [`StageTimes`].
-pub const STAGES: [&str; 6] = [
-    "linearize",
-    "resample",
-    "compose",
-    "color",
-    "quantize",
-    "pack",
-];
-
-/// Wall-clock time spent in each stage during the last frame (zero for skipped stages).
-pub type StageTimes = [Duration; 6];
 
 /// Identity of a cached layer canvas.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -237,10 +165,7 @@ impl Renderer {
         // first frames measure rendering, not thread start-up.
         pool.broadcast(|_| ());
         let luts = Luts::new(&wall.color);
-        let background = wall
-            .color
-            .background
-            .map(|c| luts.lut8[c.min(255) as usize]);
+        let background = crate::dither::background_linear(&wall.color, &luts);
         let canvas = geometry.canvas_pixels() * 3;
         let buffer = geometry.buffer_pixels() * 3;
         let depths = geometry.depths();
@@ -337,9 +262,7 @@ impl Renderer {
         if change.curve {
             self.luts = Luts::new(color);
         }
-        let background = color
-            .background
-            .map(|c| self.luts.lut8[c.min(255) as usize]);
+        let background = crate::dither::background_linear(color, &self.luts);
         if change.curve || change.resample || background != self.background {
             // Layer canvases hold linear light made with the curve, the resample mode and
             // (outside the layer's rect) the background.
@@ -376,7 +299,7 @@ impl Renderer {
         self.codes_stale = false;
     }
 
-    /// Time spent per stage in the last frame, in [`STAGES`] order.
+    /// Time spent per stage in the last frame, indexed by [`Stage`].
     pub fn stage_times(&self) -> StageTimes {
         self.times
     }
@@ -440,7 +363,7 @@ impl Renderer {
         self.times = StageTimes::default();
         self.clock += 1;
         if let Some(layer) = self.direct_layer(scene) {
-            let th = quantize::thresholds(self.color.dither, scene.frame_number);
+            let th = crate::dither::thresholds(self.color.dither, scene.frame_number);
             if self.render_direct(layer, &th, scene, frame) {
                 return Ok(());
             }
@@ -498,7 +421,7 @@ impl Renderer {
             keys: used.map(|s| self.slots.get(s).and_then(|slot| slot.key)),
             weights: weights.map(f32::to_bits),
         });
-        let th = quantize::thresholds(self.color.dither, scene.frame_number);
+        let th = crate::dither::thresholds(self.color.dither, scene.frame_number);
         // A frame whose colours will not be reused (video, crossfades) and that has one
         // output depth is coloured and quantized in one pass: each row is quantized while it
         // is still in cache, and `colored` is never written.
@@ -518,7 +441,7 @@ impl Renderer {
             for (depth, q) in &mut self.quantized {
                 quantize::run(&self.colored, q, width, *depth, &th);
             }
-            self.times[4] = t.elapsed();
+            self.times[Stage::Quantize] = t.elapsed();
         }
 
         self.pack(scene, frame);
@@ -530,7 +453,7 @@ impl Renderer {
         let t = Instant::now();
         self.pack_ports(frame, |_| true);
         frame.frame_number = scene.frame_number;
-        self.times[5] = t.elapsed();
+        self.times[Stage::Pack] = t.elapsed();
     }
 
     /// Pack the ports `which` selects (by index) from their depth's quantized buffer.
@@ -551,7 +474,7 @@ impl Renderer {
         let mut layers = scene.layers.iter().flatten().filter(|l| l.weight > 0.0);
         let layer = layers.next()?;
         let (cw, ch) = (self.geometry.width, self.geometry.height);
-        let place = resample::place(layer.fit, layer.source.width, layer.source.height, cw, ch);
+        let place = place(layer.fit, layer.source.width, layer.source.height, cw, ch);
         let full = place.dst
             == Rect {
                 x: 0,
@@ -587,7 +510,7 @@ impl Renderer {
         let t = Instant::now();
         let (cw, ch) = (self.geometry.width, self.geometry.height);
         let src = &layer.source;
-        let place = resample::place(layer.fit, src.width, src.height, cw, ch);
+        let place = place(layer.fit, src.width, src.height, cw, ch);
         let fast = self.color.resample == ResampleMode::Fast;
         let plan = match place.one_to_one {
             Some(_) => None,
@@ -677,7 +600,7 @@ impl Renderer {
             if !done {
                 return false;
             }
-            1
+            Stage::Resample
         } else {
             let (sx, sy) = place.one_to_one.unwrap_or((0, 0));
             let origin = (sy as usize * src.width as usize + sx as usize) * 4;
@@ -727,7 +650,7 @@ impl Renderer {
                 PixelData::Rgba8(d) => rows(d, luts.0, shape, canvas, &bands, table, each, finish),
                 PixelData::Rgba16(d) => rows(d, luts.1, shape, canvas, &bands, table, each, finish),
             }
-            3
+            Stage::Color
         };
         self.colored_from = None;
         // The units that span two bands, then the ports the units do not cover.
@@ -747,7 +670,7 @@ impl Renderer {
         let in_band = Duration::from_nanos(packing.into_inner() / threads);
         let pack = (end - t_rest + in_band).min(total);
         self.times[stage] = total - pack;
-        self.times[5] = pack;
+        self.times[Stage::Pack] = pack;
         true
     }
 
@@ -776,7 +699,7 @@ impl Renderer {
                 &self.composed
             }
         };
-        self.times[2] += t.elapsed();
+        self.times[Stage::Compose] += t.elapsed();
 
         // Stage 4: colour.
         let t = Instant::now();
@@ -803,7 +726,7 @@ impl Renderer {
                 None,
             ),
         }
-        self.times[3] = t.elapsed();
+        self.times[Stage::Color] = t.elapsed();
     }
 
     /// Stages 1 and 2 for one layer, into `self.slots[slot].canvas` (with the background
@@ -812,13 +735,13 @@ impl Renderer {
         let (cw, ch) = (self.geometry.width, self.geometry.height);
         let src = &layer.source;
         let (sw, sh) = (src.width, src.height);
-        let place = resample::place(layer.fit, sw, sh, cw, ch);
+        let place = place(layer.fit, sw, sh, cw, ch);
         let dst = place.dst;
         let canvas = &mut self.slots[slot].canvas;
 
         let t = Instant::now();
         compose::fill_outside(canvas, cw, dst, self.background);
-        self.times[2] += t.elapsed();
+        self.times[Stage::Compose] += t.elapsed();
 
         let lut8: &[u16] = &self.luts.lut8[..];
         let lut16: &[u16] = &self.luts.lut16;
@@ -838,7 +761,7 @@ impl Renderer {
                     linearize::rect(d, sw, from, lut16, canvas, cw, (dst.x, dst.y))
                 }
             }
-            self.times[0] += t.elapsed();
+            self.times[Stage::Linearize] += t.elapsed();
             return Ok(());
         }
         let filter = layer.filter;
@@ -846,7 +769,7 @@ impl Renderer {
         let t = Instant::now();
         let plan = plan_index(&mut self.plans, (sw, sh, stride), place.crop, dst, filter);
         let plan = &mut self.plans[plan];
-        self.times[1] += t.elapsed();
+        self.times[Stage::Resample] += t.elapsed();
         match self.color.resample {
             ResampleMode::Linear => {
                 // Linearize (each source row the plan reads, once, into a ring) and
@@ -860,7 +783,7 @@ impl Renderer {
                         resample::run_linear(plan, d, sw, lut16, canvas, cw, None, |_, _| {})
                     }
                 };
-                self.times[1] += t.elapsed();
+                self.times[Stage::Resample] += t.elapsed();
             }
             ResampleMode::Fast => {
                 // Filter code values; the LUT is applied to each filtered value on the way
@@ -887,7 +810,7 @@ impl Renderer {
                         resample::Output::Lut(lut16),
                     ),
                 }
-                self.times[1] += t.elapsed();
+                self.times[Stage::Resample] += t.elapsed();
             }
         }
         Ok(())

@@ -20,72 +20,12 @@
 //! video) take the fixed-point path in `resample/fixed.rs` instead: horizontal pass first, in 16-bit
 //! integer arithmetic, then the vertical pass over a ring of filtered rows.
 
-use super::Rect;
-use crate::frame::{Filter, Fit};
+use super::simd::multiversion;
+use crate::frame::Filter;
+use crate::place::Rect;
 use rayon::prelude::*;
 
 mod fixed;
-
-/// Where a source lands on the canvas.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Placement {
-    /// Source crop: left, top, width, height in source pixels (fractional for cover).
-    pub crop: [f64; 4],
-    /// Destination rect on the canvas.
-    pub dst: Rect,
-    /// The job is a 1:1 copy of the integer source rect at this origin: skip resampling.
-    pub one_to_one: Option<(u32, u32)>,
-}
-
-/// Compute the placement of a `sw` × `sh` source on a `cw` × `ch` canvas.
-pub fn place(fit: Fit, sw: u32, sh: u32, cw: u32, ch: u32) -> Placement {
-    let (swf, shf, cwf, chf) = (sw as f64, sh as f64, cw as f64, ch as f64);
-    let full = Rect {
-        x: 0,
-        y: 0,
-        w: cw,
-        h: ch,
-    };
-    let (crop, dst) = match fit {
-        Fit::Stretch => ([0.0, 0.0, swf, shf], full),
-        Fit::Contain => {
-            let s = (cwf / swf).min(chf / shf);
-            let w = ((swf * s).round() as u32).clamp(1, cw);
-            let h = ((shf * s).round() as u32).clamp(1, ch);
-            (
-                [0.0, 0.0, swf, shf],
-                Rect {
-                    x: (cw - w) / 2,
-                    y: (ch - h) / 2,
-                    w,
-                    h,
-                },
-            )
-        }
-        Fit::Cover => {
-            let s = (cwf / swf).max(chf / shf);
-            let (w, h) = ((cwf / s).min(swf), (chf / s).min(shf));
-            ([(swf - w) / 2.0, (shf - h) / 2.0, w, h], full)
-        }
-        Fit::Center => {
-            let (w, h) = (sw.min(cw), sh.min(ch));
-            let (sx, sy) = ((sw - w) / 2, (sh - h) / 2);
-            let (dx, dy) = ((cw - w) / 2, (ch - h) / 2);
-            (
-                [sx as f64, sy as f64, w as f64, h as f64],
-                Rect { x: dx, y: dy, w, h },
-            )
-        }
-    };
-    let integral = crop.iter().all(|v| v.fract() == 0.0);
-    let one_to_one = (integral && crop[2] as u32 == dst.w && crop[3] as u32 == dst.h)
-        .then_some((crop[0] as u32, crop[1] as u32));
-    Placement {
-        crop,
-        dst,
-        one_to_one,
-    }
-}
 
 /// Filter support (half-width, in source pixels at scale 1) and kernel.
 fn kernel(filter: Filter) -> (f64, fn(f64) -> f64) {
@@ -354,7 +294,7 @@ impl Plan {
             plan.fixed = fixed::Fixed::new(&plan, sw);
         }
         #[cfg(target_arch = "x86_64")]
-        if stride == 3 && super::avx512() {
+        if stride == 3 && super::simd::Avx512::new().is_some() {
             (plan.h_simd.blocks, plan.h_simd.block_w) = h_blocks(&plan);
         }
         let used = plan.h_used;
@@ -753,7 +693,7 @@ fn vertical_ring<'r, T: Sample + 'r>(
 fn pairs_pay() -> bool {
     #[cfg(target_arch = "x86_64")]
     {
-        super::avx512()
+        super::simd::Avx512::new().is_some()
     }
     #[cfg(not(target_arch = "x86_64"))]
     {
@@ -766,7 +706,7 @@ fn pairs_pay() -> bool {
 /// sums, where the CPU has it.
 fn vertical_pair(a: &mut [f32], b: &mut [f32], rows: &[&[f32]], wa: &[f32], ob: usize, wb: &[f32]) {
     #[cfg(target_arch = "x86_64")]
-    if super::avx512() {
+    if super::simd::Avx512::new().is_some() {
         // SAFETY: the CPU has the features the kernel is compiled for.
         unsafe { x86::vertical_pair512(a, b, rows, wa, ob, wb) };
         return;
@@ -785,7 +725,7 @@ fn vertical_pair16(
     wb: &[f32],
 ) {
     #[cfg(target_arch = "x86_64")]
-    if super::avx512() {
+    if super::simd::Avx512::new().is_some() {
         // SAFETY: the CPU has the features the kernel is compiled for.
         unsafe { x86::vertical_pair512_u16(a, b, rows, wa, ob, wb) };
         return;
@@ -1464,63 +1404,6 @@ mod tests {
         let mut canvas = vec![0u16; 5 * 3 * 3];
         run(&mut plan, &src, 15, (0, 0), &mut canvas, 5, Output::Linear);
         assert_eq!(canvas, src);
-    }
-
-    #[test]
-    fn contain_letterboxes_and_centres() {
-        let p = place(Fit::Contain, 1920, 1080, 128, 128);
-        assert_eq!(
-            p.dst,
-            Rect {
-                x: 0,
-                y: 28,
-                w: 128,
-                h: 72
-            }
-        );
-        assert_eq!(p.one_to_one, None);
-    }
-
-    #[test]
-    fn cover_crops_the_source() {
-        let p = place(Fit::Cover, 200, 100, 100, 100);
-        assert_eq!(
-            p.dst,
-            Rect {
-                x: 0,
-                y: 0,
-                w: 100,
-                h: 100
-            }
-        );
-        assert_eq!(p.crop, [50.0, 0.0, 100.0, 100.0]);
-        assert_eq!(p.one_to_one, Some((50, 0)));
-    }
-
-    #[test]
-    fn center_pads_or_crops_without_scaling() {
-        let p = place(Fit::Center, 10, 300, 100, 100);
-        assert_eq!(
-            p.dst,
-            Rect {
-                x: 45,
-                y: 0,
-                w: 10,
-                h: 100
-            }
-        );
-        assert_eq!(p.one_to_one, Some((0, 100)));
-    }
-
-    #[test]
-    fn same_size_is_one_to_one_for_every_fit() {
-        for fit in Fit::ALL {
-            assert_eq!(
-                place(fit, 64, 32, 64, 32).one_to_one,
-                Some((0, 0)),
-                "{fit:?}"
-            );
-        }
     }
 
     /// The two-pixel horizontal pass gives the bits of the per-pixel one (same FMA chains),

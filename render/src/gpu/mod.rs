@@ -28,11 +28,12 @@ pub mod resample;
 pub use device::{AdapterSummary, Gpu, adapters, default_adapter};
 
 use crate::color::{Luts, clamp_level, gains_at};
-use crate::cpu::resample::{Placement, place};
-use crate::cpu::{STAGES, StageTimes};
+use crate::dither::background_code;
 use crate::error::RenderError;
 use crate::frame::{Filter, Fit, MAX_LAYERS, PixelData, Scene, WallFrame};
 use crate::geometry::Geometry;
+use crate::place::{Placement, place};
+use crate::stage::{Stage, StageTimes};
 use crate::wall::{ColorSpec, ResampleMode, Wall};
 use kernel::{Built, groups_2d};
 use std::collections::VecDeque;
@@ -131,9 +132,9 @@ fn range(b: &wgpu::Buffer, (s, e): (u64, u64)) -> wgpu::BindingResource<'_> {
     })
 }
 
-fn pass<'e>(encoder: &'e mut wgpu::CommandEncoder, stage: usize) -> wgpu::ComputePass<'e> {
+fn pass<'e>(encoder: &'e mut wgpu::CommandEncoder, stage: Stage) -> wgpu::ComputePass<'e> {
     encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
-        label: Some(STAGES[stage]),
+        label: Some(stage.name()),
         timestamp_writes: None,
     })
 }
@@ -347,10 +348,7 @@ impl Renderer {
             pack4: Built::new(&gpu, pack::KERNELS[1])?,
         };
         let luts = Luts::new(&wall.color);
-        let background = wall
-            .color
-            .background
-            .map(|c| luts.lut8[c.min(255) as usize]);
+        let background = crate::dither::background_linear(&wall.color, &luts);
         let gains = gains_at(&wall.color, 1.0);
         gpu.scoped("GPU resources for the wall", || {
             Renderer::build(
@@ -516,7 +514,7 @@ impl Renderer {
                 "order",
                 bytemuck::cast_slice(&pack::order_words(port)),
             );
-            let bg = background_code(background, gains, port.depth);
+            let bg = background_code(background, gains, port.depth).map(u32::from);
             let mut pieces = Vec::new();
             let mut params_keep = Vec::new();
             let split = pack::pieces(port, max_binding, align);
@@ -723,7 +721,7 @@ impl Renderer {
             q.write_buffer(&self.matrices, 0, bytemuck::cast_slice(&self.matrix_values));
         }
         for port in &mut self.ports {
-            let bg = background_code(self.background, gains, port.depth);
+            let bg = background_code(self.background, gains, port.depth).map(u32::from);
             for (buf, value) in &mut port.params {
                 value.bg = [bg[0], bg[1], bg[2], 0];
                 q.write_buffer(buf, 0, bytemuck::bytes_of(value));
@@ -858,7 +856,7 @@ impl Renderer {
             1 => (weights[0], 0.0),
             _ => (weights[0], weights[1]),
         };
-        let th = crate::cpu::quantize::thresholds(self.color.dither, scene.frame_number);
+        let th = crate::dither::thresholds(self.color.dither, scene.frame_number);
         let frame_params = compose::Frame {
             thresholds: std::array::from_fn(|i| th[i / 8][i % 8]),
             weights: [wa, wb, (1.0 - wa - wb).max(0.0), 0.0],
@@ -952,7 +950,7 @@ impl Renderer {
         });
         self.next = (ring_i + 1) % RING;
         self.last_work = Some(work);
-        self.times[0] = upload_time;
+        self.times[Stage::Linearize] = upload_time;
         self.gpu.take_error()
     }
 
@@ -985,7 +983,7 @@ impl Renderer {
         slot.readback.unmap();
         slot.read_ready.store(false, Ordering::Release);
         frame.frame_number = f.frame_number;
-        self.times[5] = t.elapsed();
+        self.times[Stage::Pack] = t.elapsed();
         self.gpu.take_error()?;
         Ok(f.frame_number)
     }
@@ -1187,8 +1185,8 @@ impl Renderer {
         })
     }
 
-    /// Record the compute passes of `work`, the stages selected by `stages` (in [`STAGES`]
-    /// order), one compute pass per stage.
+    /// Record the compute passes of `work`, the stages selected by `stages` (by
+    /// [`Stage::index`]), one compute pass per stage.
     fn encode(&self, encoder: &mut wgpu::CommandEncoder, work: &FrameWork, stages: [bool; 6]) {
         let k = &self.k;
         // Stages 1 to 3 for each layer: fill outside its rect (compose), linearize,
@@ -1196,16 +1194,16 @@ impl Renderer {
         for job in work.jobs.iter().flatten() {
             let plan = &self.plans[job.plan];
             let s = job.slot;
-            if stages[2]
+            if stages[Stage::Compose.index()]
                 && let Some(fill) = &plan.fill
             {
-                let mut p = pass(encoder, 2);
+                let mut p = pass(encoder, Stage::Compose);
                 k.fill.dispatch(&mut p, &fill[s], self.canvas_groups);
             }
             match &plan.work {
                 Work::Copy { bind, groups } => {
-                    if stages[0] {
-                        let mut p = pass(encoder, 0);
+                    if stages[Stage::Linearize.index()] {
+                        let mut p = pass(encoder, Stage::Linearize);
                         k.linearize.dispatch(&mut p, &bind[s], *groups);
                     }
                 }
@@ -1217,14 +1215,14 @@ impl Renderer {
                     hgroups,
                     ..
                 } => {
-                    if stages[0]
+                    if stages[Stage::Linearize.index()]
                         && let Some((bind, groups)) = linearize
                     {
-                        let mut p = pass(encoder, 0);
+                        let mut p = pass(encoder, Stage::Linearize);
                         k.linearize.dispatch(&mut p, bind, *groups);
                     }
-                    if stages[1] {
-                        let mut p = pass(encoder, 1);
+                    if stages[Stage::Resample.index()] {
+                        let mut p = pass(encoder, Stage::Resample);
                         k.vertical.dispatch(&mut p, vertical, *vgroups);
                         k.horizontal.dispatch(&mut p, &horizontal[s], *hgroups);
                     }
@@ -1233,8 +1231,8 @@ impl Renderer {
         }
         let color_bind = match work.input {
             ColorInput::Mix(a, b) => {
-                if stages[2] {
-                    let mut p = pass(encoder, 2);
+                if stages[Stage::Compose.index()] {
+                    let mut p = pass(encoder, Stage::Compose);
                     k.mix
                         .dispatch(&mut p, &self.mix_bind[a][b], self.canvas_groups);
                 }
@@ -1242,18 +1240,18 @@ impl Renderer {
             }
             ColorInput::Slot(s) => &self.color_bind[1 + s],
         };
-        if stages[3] {
-            let mut p = pass(encoder, 3);
+        if stages[Stage::Color.index()] {
+            let mut p = pass(encoder, Stage::Color);
             k.color.dispatch(&mut p, color_bind, self.canvas_groups);
         }
-        if stages[4] {
-            let mut p = pass(encoder, 4);
+        if stages[Stage::Quantize.index()] {
+            let mut p = pass(encoder, Stage::Quantize);
             for (_, _, bind) in &self.quant {
                 k.quantize.dispatch(&mut p, bind, self.canvas_groups);
             }
         }
-        if stages[5] {
-            let mut p = pass(encoder, 5);
+        if stages[Stage::Pack.index()] {
+            let mut p = pass(encoder, Stage::Pack);
             for port in &self.ports {
                 for (bind, groups, grouped) in &port.pieces {
                     let kernel = if *grouped { &k.pack4 } else { &k.pack };
@@ -1264,31 +1262,29 @@ impl Renderer {
     }
 
     /// Time each stage of the last frame on its own: the stage's passes are submitted alone
-    /// and waited for, [`STAGES`] order. Includes one submission's overhead per stage; use
+    /// and waited for, pipeline order. Includes one submission's overhead per stage; use
     /// it for per-stage comparisons, and end-to-end timing for throughput.
     pub fn profile_stages(&mut self) -> Result<StageTimes, RenderError> {
         let mut times = StageTimes::default();
-        for (i, t) in times.iter_mut().enumerate() {
-            *t = self.profile_stage(i)?;
+        for s in Stage::ALL {
+            times[s] = self.profile_stage(s)?;
         }
         Ok(times)
     }
 
-    /// Time stage `stage` ([`STAGES`] index) of the last frame on its own, as
+    /// Time stage `stage`  of the last frame on its own, as
     /// [`Renderer::profile_stages`] does for all six.
-    pub fn profile_stage(&mut self, stage: usize) -> Result<Duration, RenderError> {
+    pub fn profile_stage(&mut self, stage: Stage) -> Result<Duration, RenderError> {
         let Some(work) = self.last_work else {
             return Err(RenderError::Gpu("render a frame before profiling".into()));
         };
         let mut stages = [false; 6];
-        if let Some(s) = stages.get_mut(stage) {
-            *s = true;
-        }
+        stages[stage.index()] = true;
         let mut encoder = self
             .gpu
             .device
             .create_command_encoder(&wgpu::CommandEncoderDescriptor {
-                label: STAGES.get(stage).copied(),
+                label: Some(stage.name()),
             });
         self.encode(&mut encoder, &work, stages);
         let start = Instant::now();
@@ -1360,8 +1356,7 @@ impl Renderer {
             }
         }
         buf.unmap();
-        let bg = background_code(self.background, self.gains, depth);
-        out.extend(bg.map(|c| c as u16));
+        out.extend(background_code(self.background, self.gains, depth));
         out.extend([0, 0, 0]);
         self.gpu.take_error()?;
         Ok(out)
@@ -1462,17 +1457,6 @@ fn color_params(w: u32, h: u32, gains: [f32; 3]) -> color::Params {
         pad: [0; 2],
         gains: [gains[0], gains[1], gains[2], 0.0],
     }
-}
-
-/// The background pixel's code at `depth`, computed as the CPU computes it (colour, then
-/// quantize without dither), so both backends agree exactly.
-fn background_code(background: [u16; 3], gains: [f32; 3], depth: u32) -> [u32; 3] {
-    let max = ((1u32 << depth) - 1) as f32;
-    let scale = max / 65535.0;
-    [0, 1, 2].map(|c| {
-        let colored = (background[c] as f32 * gains[c] + 0.5).min(65535.0) as u16;
-        (colored as f32 * scale + 0.5).min(max) as u32
-    })
 }
 
 fn upload_buffer(gpu: &Gpu, i: usize, size: u64) -> wgpu::Buffer {

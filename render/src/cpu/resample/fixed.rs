@@ -793,8 +793,8 @@ mod lut512 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::cpu::Rect;
     use crate::frame::Filter;
+    use crate::place::Rect;
 
     /// A deterministic photo-like RGBA8 image: gradients plus a hash, so neighbouring
     /// pixels differ like real content does.
