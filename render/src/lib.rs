@@ -39,10 +39,12 @@
 //! ```
 
 pub mod backend;
+pub mod cache;
 pub mod color;
 pub mod cpu;
 pub mod dither;
 pub mod emulate;
+pub mod filter;
 mod error;
 pub mod frame;
 pub mod geometry;

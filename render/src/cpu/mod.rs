@@ -40,9 +40,10 @@ pub mod quantize;
 pub mod resample;
 pub mod simd;
 
+use crate::cache::{CacheKey, LayerCache};
 use crate::color::{Luts, clamp_level, gains_at};
 use crate::error::RenderError;
-use crate::frame::{Filter, Fit, Layer, MAX_LAYERS, PixelData, Scene, WallFrame};
+use crate::frame::{Filter, Layer, MAX_LAYERS, PixelData, Scene, WallFrame};
 use crate::geometry::Geometry;
 use crate::place::{Rect, place};
 use crate::stage::{Stage, StageTimes};
@@ -85,29 +86,12 @@ impl_sample!(u8 => Some, u16 => |_| None, f32 => |_| None);
 /// Resample plans kept (two crossfading videos plus headroom for a placement change).
 const MAX_PLANS: usize = 4;
 
-/// Identity of a cached layer canvas.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct CacheKey {
-    key: u64,
-    width: u32,
-    height: u32,
-    deep: bool,
-    fit: Fit,
-    filter: Filter,
-}
-
 /// The inputs of compose + colour, for skipping them when a still frame repeats.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct ColorInputs {
     slots: [usize; MAX_LAYERS],
     keys: [Option<CacheKey>; MAX_LAYERS],
     weights: [u32; MAX_LAYERS],
-}
-
-struct LayerSlot {
-    canvas: Vec<u16>,
-    key: Option<CacheKey>,
-    last_used: u64,
 }
 
 /// The CPU renderer for one wall. Build once, render every frame.
@@ -124,7 +108,10 @@ pub struct Renderer {
     pool: Arc<rayon::ThreadPool>,
     /// Resample plans of recent placements (coefficient tables + scratch), most recent last.
     plans: Vec<resample::Plan>,
-    slots: [LayerSlot; MAX_LAYERS],
+    /// The layer canvases (linear light, the background outside the layer's rect), and
+    /// which keyed still each holds.
+    canvases: [Vec<u16>; MAX_LAYERS],
+    cache: LayerCache,
     composed: Vec<u16>,
     colored: Vec<u16>,
     /// One quantized canvas buffer per distinct port depth.
@@ -138,7 +125,6 @@ pub struct Renderer {
     fused: Option<pack::Fused>,
     /// This frame's port buffers, for the fused pack (capacity: one per port).
     outs: Vec<pack::PortOut>,
-    clock: u64,
     times: StageTimes,
     cache_hits: u64,
     /// What `colored` was computed from, when that was cached layers only.
@@ -186,11 +172,6 @@ impl Renderer {
         };
         let fused =
             (codes.is_some()).then(|| pack::Fused::new(&geometry, pool.current_num_threads() * 2));
-        let slot = || LayerSlot {
-            canvas: vec![0; canvas],
-            key: None,
-            last_used: 0,
-        };
         Ok(Renderer {
             color: wall.color.clone(),
             level: 1.0,
@@ -199,7 +180,8 @@ impl Renderer {
             background,
             pool,
             plans: Vec::with_capacity(MAX_PLANS),
-            slots: [slot(), slot()],
+            canvases: std::array::from_fn(|_| vec![0; canvas]),
+            cache: LayerCache::default(),
             composed: vec![0; canvas],
             colored: vec![0; buffer],
             quantized: depths.into_iter().map(|d| (d, vec![0; buffer])).collect(),
@@ -208,7 +190,6 @@ impl Renderer {
             codes_stale: false,
             fused,
             outs: Vec::with_capacity(geometry.ports.len()),
-            clock: 0,
             times: StageTimes::default(),
             cache_hits: 0,
             colored_from: None,
@@ -266,9 +247,7 @@ impl Renderer {
         if change.curve || change.resample || background != self.background {
             // Layer canvases hold linear light made with the curve, the resample mode and
             // (outside the layer's rect) the background.
-            for slot in &mut self.slots {
-                slot.key = None;
-            }
+            self.cache.clear();
             self.colored_from = None;
         }
         self.background = background;
@@ -361,7 +340,7 @@ impl Renderer {
         frame: &mut WallFrame,
     ) -> Result<(), RenderError> {
         self.times = StageTimes::default();
-        self.clock += 1;
+        self.cache.begin_frame();
         if let Some(layer) = self.direct_layer(scene) {
             let th = crate::dither::thresholds(self.color.dither, scene.frame_number);
             if self.render_direct(layer, &th, scene, frame) {
@@ -377,32 +356,15 @@ impl Renderer {
             if layer.weight <= 0.0 {
                 continue;
             }
-            let key = layer.source.key.map(|key| CacheKey {
-                key,
-                width: layer.source.width,
-                height: layer.source.height,
-                deep: matches!(layer.source.data, PixelData::Rgba16(_)),
-                fit: layer.fit,
-                filter: layer.filter,
-            });
-            let hit = key.and_then(|k| (0..MAX_LAYERS).find(|&s| self.slots[s].key == Some(k)));
-            let slot = match hit {
-                Some(s) => {
-                    hits += 1;
-                    s
-                }
-                None => {
-                    let s = (0..MAX_LAYERS)
-                        .filter(|s| !used.contains(s))
-                        .min_by_key(|&s| self.slots[s].last_used)
-                        .unwrap_or(li);
-                    self.slots[s].key = None;
-                    self.render_layer(layer, s)?;
-                    self.slots[s].key = key;
-                    s
-                }
-            };
-            self.slots[slot].last_used = self.clock;
+            let key = CacheKey::of(layer);
+            let slot = self.cache.choose(key, li, &used[..active]);
+            if slot.hit {
+                hits += 1;
+            } else {
+                self.render_layer(layer, slot.index)?;
+                self.cache.filled(slot.index, key);
+            }
+            let slot = slot.index;
             used[active] = slot;
             weights[active] = layer.weight.min(1.0);
             active += 1;
@@ -415,10 +377,10 @@ impl Renderer {
         // layer is a keyed still and nothing changed since the last frame,
         // `colored` already holds this frame's colours (only quantize and pack depend on
         // the frame number).
-        let keyed = used[..active].iter().all(|&s| self.slots[s].key.is_some());
+        let keyed = used[..active].iter().all(|&s| self.cache.key(s).is_some());
         let inputs = (active > 0 && keyed).then(|| ColorInputs {
             slots: used,
-            keys: used.map(|s| self.slots.get(s).and_then(|slot| slot.key)),
+            keys: used.map(|s| (s < MAX_LAYERS).then(|| self.cache.key(s)).flatten()),
             weights: weights.map(f32::to_bits),
         });
         let th = crate::dither::thresholds(self.color.dither, scene.frame_number);
@@ -691,10 +653,10 @@ impl Renderer {
                 compose::fill(&mut self.composed, self.background);
                 &self.composed
             }
-            1 if weights[0] >= 1.0 => &self.slots[used[0]].canvas,
+            1 if weights[0] >= 1.0 => &self.canvases[used[0]],
             _ => {
-                let a = &self.slots[used[0]].canvas;
-                let b = (active > 1).then(|| (self.slots[used[1]].canvas.as_slice(), weights[1]));
+                let a = &self.canvases[used[0]];
+                let b = (active > 1).then(|| (self.canvases[used[1]].as_slice(), weights[1]));
                 compose::mix(&mut self.composed, a, weights[0], b, self.background);
                 &self.composed
             }
@@ -729,7 +691,7 @@ impl Renderer {
         self.times[Stage::Color] = t.elapsed();
     }
 
-    /// Stages 1 and 2 for one layer, into `self.slots[slot].canvas` (with the background
+    /// Stages 1 and 2 for one layer, into `self.canvases[slot]` (with the background
     /// outside the layer's rect).
     fn render_layer(&mut self, layer: &Layer<'_>, slot: usize) -> Result<(), RenderError> {
         let (cw, ch) = (self.geometry.width, self.geometry.height);
@@ -737,7 +699,7 @@ impl Renderer {
         let (sw, sh) = (src.width, src.height);
         let place = place(layer.fit, sw, sh, cw, ch);
         let dst = place.dst;
-        let canvas = &mut self.slots[slot].canvas;
+        let canvas = &mut self.canvases[slot];
 
         let t = Instant::now();
         compose::fill_outside(canvas, cw, dst, self.background);

@@ -21,136 +21,12 @@
 //! integer arithmetic, then the vertical pass over a ring of filtered rows.
 
 use super::simd::multiversion;
+use crate::filter::{AxisTable, Tables};
 use crate::frame::Filter;
 use crate::place::Rect;
 use rayon::prelude::*;
 
 mod fixed;
-
-/// Filter support (half-width, in source pixels at scale 1) and kernel.
-fn kernel(filter: Filter) -> (f64, fn(f64) -> f64) {
-    fn boxk(x: f64) -> f64 {
-        if (-0.5..0.5).contains(&x) { 1.0 } else { 0.0 }
-    }
-    fn triangle(x: f64) -> f64 {
-        (1.0 - x.abs()).max(0.0)
-    }
-    fn catmull_rom(x: f64) -> f64 {
-        let x = x.abs();
-        if x < 1.0 {
-            1.5 * x * x * x - 2.5 * x * x + 1.0
-        } else if x < 2.0 {
-            -0.5 * x * x * x + 2.5 * x * x - 4.0 * x + 2.0
-        } else {
-            0.0
-        }
-    }
-    fn sinc(x: f64) -> f64 {
-        if x == 0.0 {
-            1.0
-        } else {
-            let a = std::f64::consts::PI * x;
-            a.sin() / a
-        }
-    }
-    fn lanczos3(x: f64) -> f64 {
-        if x.abs() < 3.0 {
-            sinc(x) * sinc(x / 3.0)
-        } else {
-            0.0
-        }
-    }
-    match filter {
-        Filter::Nearest | Filter::Area => (0.5, boxk),
-        Filter::Bilinear => (1.0, triangle),
-        Filter::CatmullRom => (2.0, catmull_rom),
-        Filter::Lanczos3 => (3.0, lanczos3),
-    }
-}
-
-/// Coefficients of one axis: output pixel `i` is
-/// `Σ_k weights[i · taps + k] · source[start[i] + k]`.
-#[derive(Debug, Clone, PartialEq)]
-pub struct AxisTable {
-    /// Weights per output pixel (zero-padded to `taps`).
-    pub taps: usize,
-    /// First source pixel of each output pixel.
-    pub start: Vec<u32>,
-    /// `taps` weights per output pixel; they sum to 1.
-    pub weights: Vec<f32>,
-}
-
-impl AxisTable {
-    /// Build the table mapping `len` source pixels starting at `crop_start` (fractional) of
-    /// a `size`-pixel source axis onto `out` output pixels. `pad` rounds `taps` up to a
-    /// multiple (the horizontal pass reads whole 8-lane chunks).
-    pub fn new(
-        filter: Filter,
-        size: u32,
-        crop_start: f64,
-        len: f64,
-        out: u32,
-        pad: usize,
-    ) -> AxisTable {
-        let scale = len / out as f64;
-        let (support, k) = kernel(filter);
-        let fscale = scale.max(1.0);
-        let support = support * fscale;
-        let mut rows: Vec<(u32, Vec<f64>)> = Vec::with_capacity(out as usize);
-        for i in 0..out {
-            let center = crop_start + (i as f64 + 0.5) * scale;
-            if filter == Filter::Nearest {
-                let j = (center.floor().max(0.0) as u32).min(size - 1);
-                rows.push((j, vec![1.0]));
-                continue;
-            }
-            let lo = ((center - support).floor().max(0.0) as u32).min(size - 1);
-            let hi = ((center + support).ceil().max(0.0) as u32).clamp(lo + 1, size);
-            let mut w: Vec<f64> = (lo..hi)
-                .map(|j| k((j as f64 + 0.5 - center) / fscale))
-                .collect();
-            let sum: f64 = w.iter().sum();
-            if sum.abs() < 1e-9 {
-                // The kernel missed every pixel centre (tiny box windows): take the nearest.
-                let j = (center.floor().max(0.0) as u32).clamp(lo, hi - 1);
-                w.iter_mut().for_each(|v| *v = 0.0);
-                w[(j - lo) as usize] = 1.0;
-            } else {
-                w.iter_mut().for_each(|v| *v /= sum);
-            }
-            // Trim zero weights at both ends (box and triangle windows are generous).
-            let first = w.iter().position(|v| *v != 0.0).unwrap_or(0);
-            let last = w.iter().rposition(|v| *v != 0.0).unwrap_or(0);
-            rows.push((lo + first as u32, w[first..=last].to_vec()));
-        }
-        let taps = rows
-            .iter()
-            .map(|r| r.1.len())
-            .max()
-            .unwrap_or(1)
-            .div_ceil(pad)
-            * pad;
-        let mut start = Vec::with_capacity(out as usize);
-        let mut weights = vec![0f32; out as usize * taps];
-        for (i, (s, w)) in rows.iter().enumerate() {
-            start.push(*s);
-            for (d, v) in weights[i * taps..].iter_mut().zip(w) {
-                *d = *v as f32;
-            }
-        }
-        AxisTable {
-            taps,
-            start,
-            weights,
-        }
-    }
-
-    /// Number of weights actually used by output `i` (trailing zero padding excluded).
-    fn used(&self, i: usize) -> usize {
-        let w = &self.weights[i * self.taps..(i + 1) * self.taps];
-        w.iter().rposition(|v| *v != 0.0).map_or(1, |p| p + 1)
-    }
-}
 
 /// Samples summed together in registers by the vertical pass: eight AVX2 registers, four
 /// AVX-512 ones, independent FMA chains enough to hide the FMA latency (32 left the
@@ -159,8 +35,6 @@ const V_CHUNK: usize = 64;
 /// Source rows summed per sweep of the vertical pass; more taps take several sweeps.
 const V_TAPS: usize = 8;
 
-/// Lanes the horizontal tables are padded to (the GPU reads them as they are).
-const LANES: usize = 8;
 use super::bands::{Bands, MAX_BANDS};
 
 /// Everything needed to resample one placement, built once and reused every frame.
@@ -334,24 +208,16 @@ impl Plan {
         dst: Rect,
         filter: Filter,
     ) -> Plan {
-        let h_abs = AxisTable::new(filter, sw, crop[0], crop[2], dst.w, LANES);
-        let v = AxisTable::new(filter, sh, crop[1], crop[3], dst.h, 1);
-        let x0 = h_abs.start.iter().copied().min().unwrap_or(0);
-        let x1 = (0..dst.w as usize)
-            .map(|i| h_abs.start[i] + h_abs.used(i) as u32)
-            .max()
-            .unwrap_or(x0 + 1);
-        let h = AxisTable {
-            start: h_abs.start.iter().map(|s| s - x0).collect(),
-            ..h_abs
-        };
-        let width = x1 - x0;
-        let y0 = v.start.iter().copied().min().unwrap_or(0);
-        let y1 = (0..dst.h as usize)
-            .map(|i| v.start[i] + v.used(i) as u32)
-            .max()
-            .unwrap_or(y0 + 1);
-        let h_used = (0..dst.w as usize).map(|i| h.used(i)).max().unwrap_or(1);
+        let Tables {
+            h,
+            v,
+            x0,
+            width,
+            y0,
+            height,
+            dst,
+            h_used,
+        } = Tables::new(sw, sh, crop, dst, filter);
         Plan {
             key: PlanKey {
                 src: (sw, sh),
@@ -365,7 +231,7 @@ impl Plan {
             x0,
             width,
             y0,
-            height: y1 - y0,
+            height,
             dst,
             bands: Bands::new(dst.h as usize, MAX_BANDS, &[]),
             h_used,
@@ -1294,33 +1160,6 @@ mod x86 {
 mod tests {
     use super::*;
 
-    #[test]
-    fn weights_sum_to_one_and_stay_inside_the_source() {
-        for filter in Filter::ALL {
-            for (size, start, len, out) in [
-                (3840, 0.0, 3840.0, 384),
-                (100, 10.5, 50.0, 160),
-                (7, 0.0, 7.0, 7),
-                (1, 0.0, 1.0, 9),
-            ] {
-                let t = AxisTable::new(filter, size, start, len, out, LANES);
-                assert_eq!(t.taps % LANES, 0);
-                for i in 0..out as usize {
-                    let w = &t.weights[i * t.taps..(i + 1) * t.taps];
-                    let sum: f32 = w.iter().sum();
-                    assert!(
-                        (sum - 1.0).abs() < 1e-4,
-                        "{filter:?} {size}->{out}: sum {sum}"
-                    );
-                    assert!(
-                        t.start[i] as usize + t.used(i) <= size as usize,
-                        "{filter:?}: reads past the source"
-                    );
-                }
-            }
-        }
-    }
-
     /// Linear-light rows paired in the vertical pass give the bits of rows one at a time,
     /// 8- and 16-bit sources, on the plan's bands and on one band, every row reaching
     /// `each` once.
@@ -1381,14 +1220,6 @@ mod tests {
         if pairs_pay() {
             assert!(paired_any, "no case paired its rows");
         }
-    }
-
-    #[test]
-    fn downscale_widens_the_window() {
-        let t = AxisTable::new(Filter::Area, 3840, 0.0, 3840.0, 384, 1);
-        // Each output covers 10 source pixels.
-        assert_eq!(t.used(5), 10);
-        assert_eq!(t.start[5], 50);
     }
 
     #[test]

@@ -1092,10 +1092,7 @@ impl Renderer {
             }
         } else {
             let fast = self.color.resample == ResampleMode::Fast;
-            let stride = if fast { 4 } else { 3 };
-            let plan = crate::cpu::resample::Plan::tables(
-                key.width, key.height, stride, p.crop, dst, key.filter,
-            );
+            let plan = crate::filter::Tables::new(key.width, key.height, p.crop, dst, key.filter);
             let mut params = resample::Params {
                 src_origin: [0, 0],
                 x0: plan.x0,

@@ -1,8 +1,8 @@
-//! Stage 2 on the GPU: `shaders/resample.wgsl`, reading the CPU backend's coefficient
-//! tables ([`crate::cpu::resample::AxisTable`]) unchanged.
+//! Stage 2 on the GPU: `shaders/resample.wgsl`, reading the coefficient tables both backends
+//! use ([`crate::filter::Tables`]) unchanged.
 
 use super::kernel::{Bind, Kernel, WG_2D};
-use crate::cpu::resample::Plan;
+use crate::filter::Tables;
 use bytemuck::{Pod, Zeroable};
 
 /// The uniform of `resample.wgsl` (both entry points).
@@ -37,7 +37,7 @@ pub struct Params {
 
 /// The table buffer of a plan (vertical starts, weights, horizontal starts, weights) and
 /// the matching offsets in `params`.
-pub fn tables(plan: &Plan, params: &mut Params) -> Vec<u32> {
+pub fn tables(plan: &Tables, params: &mut Params) -> Vec<u32> {
     let mut t = Vec::with_capacity(
         plan.v.start.len() + plan.v.weights.len() + plan.h.start.len() + plan.h.weights.len(),
     );
