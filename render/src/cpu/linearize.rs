@@ -50,9 +50,7 @@ impl<'a> Kernel<'a> {
     pub fn row<T: Sample>(&self, s: &[T], o: &mut [u16]) {
         #[cfg(target_arch = "x86_64")]
         if let (Some(bytes), Some(split)) = (T::as_u8(s), &self.split) {
-            // SAFETY: `Split::new` returned a table only because the CPU has the
-            // AVX-512 features the kernel is compiled for.
-            let done = unsafe { x86::row(bytes, split, o) };
+            let done = x86::row(split.vbmi(), bytes, split, o);
             row_lut(&s[done * 4..], self.lut, &mut o[done * 3..]);
             return;
         }
@@ -76,6 +74,7 @@ fn row_lut<T: Sample>(s: &[T], lut: &[u16], o: &mut [u16]) {
 /// dropping alpha. The scalar loop reads one table entry per sample.
 #[cfg(target_arch = "x86_64")]
 pub(crate) mod x86 {
+    use crate::cpu::simd::{Avx512, Vbmi};
     use std::arch::x86_64::*;
 
     /// A 256-entry LUT split into low and high bytes, for [`row`] (and the fast-mode LUT of
@@ -83,20 +82,22 @@ pub(crate) mod x86 {
     pub(crate) struct Split {
         lo: [u8; 256],
         hi: [u8; 256],
+        /// The table exists only where its kernels run.
+        vbmi: Vbmi,
     }
 
     impl Split {
-        /// The split table, when `lut` is an 8-bit LUT and the CPU has AVX-512 BW + VBMI.
+        /// The split table, when `lut` is an 8-bit LUT and the level allows AVX-512 with
+        /// VBMI ([`crate::cpu::simd`]).
         pub(crate) fn new(lut: &[u16]) -> Option<Split> {
-            let has = std::is_x86_feature_detected!("avx512f")
-                && std::is_x86_feature_detected!("avx512bw")
-                && std::is_x86_feature_detected!("avx512vbmi");
-            if !has || lut.len() != 256 {
+            let vbmi = Avx512::new()?.vbmi()?;
+            if lut.len() != 256 {
                 return None;
             }
             let mut t = Split {
                 lo: [0; 256],
                 hi: [0; 256],
+                vbmi,
             };
             for (i, v) in lut.iter().enumerate() {
                 [t.lo[i], t.hi[i]] = v.to_le_bytes();
@@ -106,6 +107,11 @@ pub(crate) mod x86 {
     }
 
     impl Split {
+        /// The proof that AVX-512 BW + VBMI kernels may run.
+        pub(crate) fn vbmi(&self) -> Vbmi {
+            self.vbmi
+        }
+
         /// The low-byte and high-byte tables, 64 entries a register.
         #[target_feature(enable = "avx512f")]
         pub(crate) fn registers(&self) -> ([__m512i; 4], [__m512i; 4]) {
@@ -136,8 +142,14 @@ pub(crate) mod x86 {
 
     /// Linearize whole groups of 16 pixels of `s` (RGBA8) into `o` (RGB16); returns the
     /// pixels done (the caller does the rest).
+    #[inline]
+    pub(super) fn row(_: Vbmi, s: &[u8], t: &Split, o: &mut [u16]) -> usize {
+        // SAFETY: the `Vbmi` token exists only where AVX-512 F + BW + VBMI run.
+        unsafe { row_vbmi(s, t, o) }
+    }
+
     #[target_feature(enable = "avx512f,avx512bw,avx512vbmi")]
-    pub(super) fn row(s: &[u8], t: &Split, o: &mut [u16]) -> usize {
+    fn row_vbmi(s: &[u8], t: &Split, o: &mut [u16]) -> usize {
         let groups = (s.len() / 64).min(o.len() / 48);
         let ([lo0, lo1, lo2, lo3], [hi0, hi1, hi2, hi3]) = t.registers();
         let first = unsafe { _mm512_loadu_si512(ORDER[0].as_ptr().cast()) };
@@ -179,6 +191,10 @@ mod tests {
     /// read sample by sample, for widths around the group size and an offset rect.
     #[test]
     fn every_width_reads_the_lut_per_sample() {
+        crate::cpu::simd::each_level(every_width_at);
+    }
+
+    fn every_width_at(level: crate::cpu::simd::Level) {
         let lut: Vec<u16> = (0..256u32)
             .map(|i| (i * 257) ^ 0x5a3c)
             .map(|v| v as u16)
@@ -212,7 +228,10 @@ mod tests {
                                 lut[src[si] as usize]
                             };
                             let di = (((to.1 + y) * dw + to.0 + x) * 3 + c) as usize;
-                            assert_eq!(dst[di], want, "w {w} deep {deep} ({x}, {y}) c {c}");
+                            assert_eq!(
+                                dst[di], want,
+                                "{level}: w {w} deep {deep} ({x}, {y}) c {c}"
+                            );
                         }
                     }
                 }
