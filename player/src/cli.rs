@@ -1,11 +1,14 @@
-//! The command line (design §11), parsed with clap.
+//! The command line (design §11), parsed with clap: [`Cli`], its subcommands and their
+//! arguments, and the `--fit`, `--filter`, `--backend` and `--log-format` values.
+//!
+//! The defaults of `--max-pixels` and `--max-memory` are the decode limits of
+//! [`crate::media`] ([`DEFAULT_MAX_PIXELS`], [`DEFAULT_MAX_BYTES`]). Only the binary,
+//! [`crate::run`] and [`crate::commands`] use this module; the rest of the library does not.
 
+use crate::media::{DEFAULT_MAX_BYTES, DEFAULT_MAX_PIXELS};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use ledwall_render::{Filter, Fit};
 use std::path::PathBuf;
-
-/// Images with more pixels than this are refused unless `--max-pixels` says otherwise.
-pub const DEFAULT_MAX_PIXELS: u64 = 100_000_000;
 
 /// `ledwall`: renders media into the exact bytes LED-wall hardware needs.
 #[derive(Debug, Parser)]
@@ -109,7 +112,7 @@ pub struct PreviewArgs {
     pub max_pixels: u64,
     /// Refuse media whose decoded pixels need more memory than this many MiB (all frames
     /// of an animation together), checked before they are decoded.
-    #[arg(long, value_name = "MIB", default_value_t = crate::media::DEFAULT_MAX_BYTES >> 20,
+    #[arg(long, value_name = "MIB", default_value_t = DEFAULT_MAX_BYTES >> 20,
           value_parser = clap::value_parser!(u64).range(1..=1 << 20))]
     pub max_memory: u64,
     /// No progress bar, no summary, no warnings on the terminal (for scripts).
@@ -155,7 +158,7 @@ pub struct PlayArgs {
     pub max_pixels: u64,
     /// Refuse media whose decoded pixels need more memory than this many MiB (all frames
     /// of an animation together), checked before they are decoded.
-    #[arg(long, value_name = "MIB", default_value_t = crate::media::DEFAULT_MAX_BYTES >> 20,
+    #[arg(long, value_name = "MIB", default_value_t = DEFAULT_MAX_BYTES >> 20,
           value_parser = clap::value_parser!(u64).range(1..=1 << 20))]
     pub max_memory: u64,
     /// Start the control API and page on ADDR (e.g. 127.0.0.1:8080, [::1]:8080,
@@ -224,7 +227,7 @@ pub struct RenderArgs {
     pub max_pixels: u64,
     /// Refuse media whose decoded pixels need more memory than this many MiB (all frames
     /// of an animation together), checked before they are decoded.
-    #[arg(long, value_name = "MIB", default_value_t = crate::media::DEFAULT_MAX_BYTES >> 20,
+    #[arg(long, value_name = "MIB", default_value_t = DEFAULT_MAX_BYTES >> 20,
           value_parser = clap::value_parser!(u64).range(1..=1 << 20))]
     pub max_memory: u64,
     /// Directory for the output files; created if missing.

@@ -11,8 +11,11 @@
 //! | `pattern:line` | a one-pixel vertical line moving one column per display tick | tearing, refresh |
 //! | `pattern:gradient` | red grows rightwards, green downwards | orientation, smooth scaling |
 //!
-//! Labels use a built-in 3x5 pixel font (A–Z, 0–9 and a few signs).
+//! [`PatternSource`] serves them as media: static patterns are drawn once into an RGBA8
+//! buffer (the ramp in 16 bits), the line is drawn per tick. The grid's labels use the
+//! built-in 3x5 pixel font of [`crate::font`] (A–Z, 0–9 and a few signs).
 
+use crate::font::{Surface, text_size};
 use crate::media::{
     Frame, MediaError, MediaInfo, MediaKind, MediaSource, Pixels, ReadStatus, Timing, new_key_base,
 };
@@ -355,11 +358,11 @@ fn draw_grid(img: &mut Canvas8, canvas: &Canvas) {
             format!("{}#{}", port_index + 1, m.chain),
             m.chain.to_string(),
         ];
-        if let Some(label) = labels
-            .iter()
-            .find(|l| text_width(l) + 4 <= m.width && FONT_H + 4 <= m.height)
-        {
-            draw_text(img, x0 + 2, y0 + 2, label, c);
+        if let Some(label) = labels.iter().find(|l| {
+            let (w, h) = text_size(l, 1);
+            w + 4 <= m.width && h + 4 <= m.height
+        }) {
+            Surface::new(&mut img.data, img.width, 4).draw_text(x0 + 2, y0 + 2, label, 1, &c);
         }
     }
 }
@@ -399,86 +402,10 @@ impl Canvas8 {
     }
 }
 
-/// Glyph height of the built-in font.
-pub const FONT_H: u32 = 5;
-
-/// Width in pixels of `text` in the built-in font (3 pixels a glyph, 1 between).
-pub fn text_width(text: &str) -> u32 {
-    let n = text.chars().count() as u32;
-    (n * 4).saturating_sub(1)
-}
-
-fn draw_text(img: &mut Canvas8, x: i64, y: i64, text: &str, c: [u8; 3]) {
-    for (i, ch) in text.chars().enumerate() {
-        let rows = glyph(ch);
-        for (dy, row) in rows.iter().enumerate() {
-            for dx in 0..3 {
-                if row & (4 >> dx) != 0 {
-                    img.put(x + i as i64 * 4 + dx, y + dy as i64, c);
-                }
-            }
-        }
-    }
-}
-
-/// A 3x5 glyph: five rows, bit 2 is the left column.
-pub fn glyph(ch: char) -> [u8; 5] {
-    match ch.to_ascii_uppercase() {
-        '0' => [7, 5, 5, 5, 7],
-        '1' => [2, 6, 2, 2, 7],
-        '2' => [7, 1, 7, 4, 7],
-        '3' => [7, 1, 7, 1, 7],
-        '4' => [5, 5, 7, 1, 1],
-        '5' => [7, 4, 7, 1, 7],
-        '6' => [7, 4, 7, 5, 7],
-        '7' => [7, 1, 1, 1, 1],
-        '8' => [7, 5, 7, 5, 7],
-        '9' => [7, 5, 7, 1, 7],
-        'A' => [2, 5, 7, 5, 5],
-        'B' => [6, 5, 6, 5, 6],
-        'C' => [3, 4, 4, 4, 3],
-        'D' => [6, 5, 5, 5, 6],
-        'E' => [7, 4, 6, 4, 7],
-        'F' => [7, 4, 6, 4, 4],
-        'G' => [3, 4, 5, 5, 3],
-        'H' => [5, 5, 7, 5, 5],
-        'I' => [7, 2, 2, 2, 7],
-        'J' => [1, 1, 1, 5, 2],
-        'K' => [5, 5, 6, 5, 5],
-        'L' => [4, 4, 4, 4, 7],
-        'M' => [5, 7, 7, 5, 5],
-        'N' => [6, 5, 5, 5, 5],
-        'O' => [2, 5, 5, 5, 2],
-        'P' => [6, 5, 6, 4, 4],
-        'Q' => [2, 5, 5, 6, 3],
-        'R' => [6, 5, 6, 5, 5],
-        'S' => [3, 4, 2, 1, 6],
-        'T' => [7, 2, 2, 2, 2],
-        'U' => [5, 5, 5, 5, 7],
-        'V' => [5, 5, 5, 5, 2],
-        'W' => [5, 5, 7, 7, 5],
-        'X' => [5, 5, 2, 5, 5],
-        'Y' => [5, 5, 2, 2, 2],
-        'Z' => [7, 1, 2, 4, 7],
-        '-' => [0, 0, 7, 0, 0],
-        '_' => [0, 0, 0, 0, 7],
-        '.' => [0, 0, 0, 0, 2],
-        ':' => [0, 2, 0, 2, 0],
-        '#' => [5, 7, 5, 7, 5],
-        '/' => [1, 1, 2, 4, 4],
-        '(' => [1, 2, 2, 2, 1],
-        ')' => [4, 2, 2, 2, 4],
-        ',' => [0, 0, 0, 2, 4],
-        '%' => [5, 1, 2, 4, 5],
-        '+' => [0, 2, 7, 2, 0],
-        ' ' => [0; 5],
-        _ => [7, 1, 2, 0, 2],
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::font::glyph;
 
     fn frame(p: Pattern, canvas: &Canvas, index: u64) -> Frame {
         let mut src = PatternSource::new(p, canvas);

@@ -703,8 +703,15 @@ fn info_lists_version_backends_and_cpu_features() {
         out.contains("auto: cpu (") || out.contains("auto: gpu ("),
         "{out}"
     );
+    assert!(out.contains("cpu kernels: "), "{out}");
     if cfg!(target_arch = "x86_64") {
-        assert!(out.contains("avx2 ") && out.contains("bmi2 "), "{out}");
+        // The features that choose kernels, each with yes or no.
+        for f in ["avx2", "fma", "avx512bw", "avx512vbmi", "avx512vnni", "gfni"] {
+            assert!(
+                out.contains(&format!("{f} yes")) || out.contains(&format!("{f} no")),
+                "{f}: {out}"
+            );
+        }
     }
 }
 

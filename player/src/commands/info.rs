@@ -1,30 +1,35 @@
 //! `ledwall info`: the version, the backends built in, the graphics adapters wgpu sees
 //! (name, API, device type, driver) and what `--backend auto` picks, and the CPU features
-//! found.
+//! that choose the CPU backend's kernels (as `ledwall_render::cpu::simd` detects them).
 
 use std::io::Write;
 
 /// The wgpu version this build uses.
 const WGPU: &str = "30";
 
-/// CPU features that matter to the CPU backend, with whether this machine has them.
-pub fn cpu_features() -> Vec<(&'static str, bool)> {
-    #[cfg(any(target_arch = "x86", target_arch = "x86_64"))]
-    {
-        vec![
-            ("sse4.1", std::is_x86_feature_detected!("sse4.1")),
-            ("avx2", std::is_x86_feature_detected!("avx2")),
-            ("bmi2", std::is_x86_feature_detected!("bmi2")),
-        ]
+/// The CPU backend's kernel level and what it uses on this machine, from the one place
+/// that chooses kernels (`ledwall_render::cpu::simd`).
+pub fn cpu_kernels() -> String {
+    use ledwall_render::cpu::simd::{self, Avx512, Level};
+    let level = simd::level();
+    let mut uses = Vec::new();
+    match level {
+        Level::Portable => uses.push("portable Rust (no AVX2 + FMA)"),
+        Level::Avx2 => uses.push("AVX2 + FMA"),
+        Level::Avx512 => uses.push("AVX-512 F/BW/VL/DQ"),
     }
-    #[cfg(target_arch = "aarch64")]
-    {
-        vec![("neon", std::arch::is_aarch64_feature_detected!("neon"))]
+    if let Some(t) = Avx512::new() {
+        if t.vbmi().is_some() {
+            uses.push("VBMI byte-permute LUTs");
+        }
+        if t.vnni_vbmi().is_some() {
+            uses.push("VNNI fixed-point resampling");
+        }
+        if t.gfni_vbmi().is_some() {
+            uses.push("GFNI bit-plane transpose");
+        }
     }
-    #[cfg(not(any(target_arch = "x86", target_arch = "x86_64", target_arch = "aarch64")))]
-    {
-        Vec::new()
-    }
+    format!("{level} ({})", uses.join(", "))
 }
 
 /// Run `ledwall info`.
@@ -67,16 +72,14 @@ pub fn run(out: &mut impl Write) -> anyhow::Result<()> {
     }
     let (choice, why) = ledwall_render::backend::auto_choice(None);
     writeln!(out, "  auto: {} ({why})", choice.name())?;
-    let features = cpu_features();
-    if features.is_empty() {
-        writeln!(out, "cpu features: none checked on this architecture")?;
-    } else {
-        let list: Vec<String> = features
-            .iter()
-            .map(|(name, on)| format!("{name} {}", if *on { "yes" } else { "no" }))
-            .collect();
-        writeln!(out, "cpu features: {}", list.join(", "))?;
-    }
+    writeln!(out, "cpu kernels: {}", cpu_kernels())?;
+    let features = ledwall_render::cpu::simd::features();
+    let list: Vec<String> = features
+        .list()
+        .iter()
+        .map(|(name, on)| format!("{name} {}", if *on { "yes" } else { "no" }))
+        .collect();
+    writeln!(out, "cpu features: {}", list.join(", "))?;
     writeln!(out, "media: png (8 and 16 bits per channel), jpeg")?;
     Ok(())
 }

@@ -1,5 +1,7 @@
-//! One module per subcommand. Each takes its parsed arguments and the streams to write to,
-//! so tests can run them in process.
+//! One module per subcommand, each with a `run` that [`crate::run`] calls with the parsed
+//! arguments and the streams to write to, so tests can run them in process (`play` writes
+//! to stdout itself: its terminal view runs on its own thread). `bench` holds its `--plot`
+//! figure in [`bench::plot`].
 
 pub mod bench;
 pub mod info;

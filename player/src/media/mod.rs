@@ -15,11 +15,12 @@
 //! into a caller-owned [`Frame`], reusing its allocation. Frame *timing* is described by
 //! [`Timing`] (exact fractions of a second), which the timeline turns into display ticks.
 //!
-//! Decoding is bounded: images with more pixels than [`LoadOptions::max_pixels`] are
-//! refused from their header, and decoded data larger than [`LoadOptions::max_bytes`] is
-//! refused before it is allocated (animations: as soon as the frames seen so far would pass
-//! it). [`open`] runs every decoder under `catch_unwind`, so a decoder bug on a hostile file
-//! is an error ([`MediaError::Panicked`]), never a dead player.
+//! Decoding is bounded: images with more pixels than [`LoadOptions::max_pixels`] (default
+//! [`DEFAULT_MAX_PIXELS`]) are refused from their header, and decoded data larger than
+//! [`LoadOptions::max_bytes`] (default [`DEFAULT_MAX_BYTES`]) is refused before it is
+//! allocated (animations: as soon as the frames seen so far would pass it). [`open`] runs
+//! every decoder under `catch_unwind`, so a decoder bug on a hostile file is an error
+//! ([`MediaError::Panicked`]), never a dead player.
 
 pub mod anim;
 pub mod memory;
@@ -41,7 +42,12 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-/// Default memory limit for one item's decoded pixels: 1 GiB.
+/// Default pixel limit for one image: images with more pixels than this are refused from
+/// their header (the command line's `--max-pixels` default).
+pub const DEFAULT_MAX_PIXELS: u64 = 100_000_000;
+
+/// Default memory limit for one item's decoded pixels: 1 GiB (the command line's
+/// `--max-memory` default, in MiB).
 pub const DEFAULT_MAX_BYTES: u64 = 1 << 30;
 
 /// Why media could not be loaded or played.
@@ -199,7 +205,7 @@ pub struct LoadOptions {
 impl Default for LoadOptions {
     fn default() -> Self {
         LoadOptions {
-            max_pixels: crate::cli::DEFAULT_MAX_PIXELS,
+            max_pixels: DEFAULT_MAX_PIXELS,
             max_bytes: DEFAULT_MAX_BYTES,
             background: [0; 3],
         }

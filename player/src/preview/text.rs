@@ -1,58 +1,25 @@
-//! Labels in the built-in 3x5 pixel font of [`crate::patterns`] (the one `pattern:grid`
-//! uses), drawn at an integer size onto RGBA images. Letters show as capitals.
+//! Labels and boxes on RGBA preview images (contact sheet, LED look): the image-typed face
+//! of [`crate::font`], the built-in 3x5 pixel font that `pattern:grid` and the bench figure
+//! also use, drawn at an integer size. Letters show as capitals.
 
-use crate::patterns::{FONT_H, glyph};
+use crate::font::Surface;
 use image::{Rgba, RgbaImage};
 
-/// Width and height in pixels of `text` drawn with `px`-pixel font pixels.
-pub fn text_size(text: &str, px: u32) -> (u32, u32) {
-    (crate::patterns::text_width(text) * px, FONT_H * px)
-}
+pub use crate::font::{fit_text, text_size};
 
 /// Draw `text` with its top-left corner at (`x`, `y`), each font pixel a `px` × `px`
-/// square of `color`. Whatever falls outside the image is clipped.
+/// square of opaque `color` ([`Surface::draw_text`]). Whatever falls outside the image is
+/// clipped.
 pub fn draw_text(img: &mut RgbaImage, x: i64, y: i64, text: &str, color: [u8; 3], px: u32) {
-    let px = px.max(1) as i64;
-    let c = Rgba([color[0], color[1], color[2], 255]);
-    for (i, ch) in text.chars().enumerate() {
-        let gx = x + i as i64 * 4 * px;
-        for (dy, row) in glyph(ch).iter().enumerate() {
-            for dx in 0..3i64 {
-                if row & (4 >> dx) != 0 {
-                    fill_rect(img, gx + dx * px, y + dy as i64 * px, px, px, c);
-                }
-            }
-        }
-    }
-}
-
-/// The longest prefix of `text` (with `..` appended when cut) that is at most `width`
-/// pixels wide at font size `px`.
-pub fn fit_text(text: &str, width: u32, px: u32) -> String {
-    if text_size(text, px).0 <= width {
-        return text.to_string();
-    }
-    let mut out: String = text.chars().collect();
-    while !out.is_empty() {
-        out.pop();
-        let cut = format!("{out}..");
-        if text_size(&cut, px).0 <= width {
-            return cut;
-        }
-    }
-    String::new()
+    let width = img.width();
+    let c = [color[0], color[1], color[2], 255];
+    Surface::new(img, width, 4).draw_text(x, y, text, px, &c);
 }
 
 /// Fill a rectangle, clipped to the image.
 pub fn fill_rect(img: &mut RgbaImage, x: i64, y: i64, w: i64, h: i64, c: Rgba<u8>) {
-    let (iw, ih) = (img.width() as i64, img.height() as i64);
-    let (x0, y0) = (x.clamp(0, iw), y.clamp(0, ih));
-    let (x1, y1) = ((x + w).clamp(0, iw), (y + h).clamp(0, ih));
-    for yy in y0..y1 {
-        for xx in x0..x1 {
-            img.put_pixel(xx as u32, yy as u32, c);
-        }
-    }
+    let width = img.width();
+    Surface::new(img, width, 4).fill_rect(x, y, w, h, &c.0);
 }
 
 #[cfg(test)]
@@ -77,10 +44,12 @@ mod tests {
     }
 
     #[test]
-    fn fit_text_cuts_with_dots() {
-        assert_eq!(fit_text("ABC", 100, 1), "ABC");
-        let cut = fit_text("ABCDEFGHIJ", 4 * 6 - 1, 1);
-        assert_eq!(cut, "ABCD..");
-        assert!(text_size(&cut, 1).0 <= 23);
+    fn fill_rect_clips_to_the_image() {
+        let mut img = RgbaImage::new(4, 3);
+        fill_rect(&mut img, -1, 1, 3, 10, Rgba([1, 2, 3, 4]));
+        assert_eq!(img.get_pixel(0, 2).0, [1, 2, 3, 4]);
+        assert_eq!(img.get_pixel(1, 1).0, [1, 2, 3, 4]);
+        assert_eq!(img.get_pixel(2, 1).0, [0; 4]);
+        assert_eq!(img.get_pixel(0, 0).0, [0; 4]);
     }
 }

@@ -15,6 +15,11 @@
 //!
 //! Alongside, the machine's copy bandwidth is measured and every throughput is shown as a
 //! fraction of the bandwidth floor (the bytes a frame must read and write at least).
+//!
+//! This module runs both and prints the report ([`run`], [`BenchReport`], also written by
+//! `--json`); [`plot`] draws the `--plot` figure from it.
+
+pub mod plot;
 
 use crate::alloc;
 use crate::cli::BenchArgs;
@@ -572,7 +577,7 @@ pub fn run(args: &BenchArgs, out: &mut impl Write) -> anyhow::Result<()> {
             .with_context(|| format!("cannot write {}", path.display()))?;
     }
     if let Some(path) = &args.plot {
-        crate::plot::bench_plot(path, &report_json)
+        plot::bench_plot(path, &report_json)
             .with_context(|| format!("cannot write {}", path.display()))?;
     }
     Ok(())

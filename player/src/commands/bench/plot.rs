@@ -1,10 +1,10 @@
 //! The `ledwall bench --plot FILE.png` figure: per-frame render time of the throughput run
 //! (top) and the pacer's lateness histogram (bottom). Series and bars are drawn with
-//! plotters into an RGB buffer; labels use the built-in 3x5 pixel font of the test patterns
+//! plotters into an RGB buffer; labels use the built-in 3x5 pixel font of [`crate::font`]
 //! (plotters' own text needs system font libraries), and the PNG is written with `image`.
 
-use crate::commands::bench::BenchReport;
-use crate::patterns::{FONT_H, glyph, text_width};
+use super::BenchReport;
+use crate::font::{FONT_H, Surface, text_size};
 use plotters::prelude::*;
 use std::path::Path;
 
@@ -12,41 +12,26 @@ const W: u32 = 1000;
 const H: u32 = 640;
 /// Label scale: the 3x5 font drawn at 2x.
 const S: u32 = 2;
+/// Label height in pixels.
+const LABEL_H: u32 = FONT_H * S;
 
-fn draw_text(buf: &mut [u8], x: u32, y: u32, text: &str, rgb: [u8; 3]) {
-    let mut cx = x;
-    for ch in text.chars() {
-        let g = glyph(ch.to_ascii_uppercase());
-        for (row, bits) in g.iter().enumerate() {
-            for col in 0..3u32 {
-                if bits & (4 >> col) == 0 {
-                    continue;
-                }
-                for dy in 0..S {
-                    for dx in 0..S {
-                        let (px, py) = (cx + col * S + dx, y + row as u32 * S + dy);
-                        if px < W && py < H {
-                            let i = ((py * W + px) * 3) as usize;
-                            buf[i..i + 3].copy_from_slice(&rgb);
-                        }
-                    }
-                }
-            }
-        }
-        cx += 4 * S;
-    }
+/// Width of a label in pixels.
+fn label_w(text: &str) -> u32 {
+    text_size(text, S).0
 }
 
-/// [`draw_text`] on a white box, for labels drawn over a series.
-fn draw_label(buf: &mut [u8], x: u32, y: u32, text: &str, rgb: [u8; 3]) {
-    let (w, h) = (text_width(text) * S + 4, FONT_H * S + 4);
-    for py in y.saturating_sub(2)..(y + h).min(H) {
-        for px in x.saturating_sub(2)..(x + w).min(W) {
-            let i = ((py * W + px) * 3) as usize;
-            buf[i..i + 3].fill(255);
-        }
-    }
-    draw_text(buf, x, y, text, rgb);
+/// Draw a label with its top-left corner at (`x`, `y`).
+fn draw_text(to: &mut Surface, x: u32, y: u32, text: &str, rgb: [u8; 3]) {
+    to.draw_text(x.into(), y.into(), text, S, &rgb);
+}
+
+/// [`draw_text`] on a white box (2 pixels wider on the left and top, 4 on the right and
+/// bottom), for labels drawn over a series.
+fn draw_label(to: &mut Surface, x: u32, y: u32, text: &str, rgb: [u8; 3]) {
+    let (x0, y0) = (i64::from(x) - 2, i64::from(y) - 2);
+    let (w, h) = (i64::from(label_w(text)) + 6, i64::from(LABEL_H) + 6);
+    to.fill_rect(x0, y0, w, h, &[255; 3]);
+    draw_text(to, x, y, text, rgb);
 }
 
 fn plot_err<E: std::fmt::Debug>(e: E) -> anyhow::Error {
@@ -61,9 +46,10 @@ const LATE_EDGES: [f64; 13] = [
 ];
 
 /// The pacer's fine histogram (`(upper bound µs, exclusive; count)`, as
-/// [`crate::engine::stats::Histogram::buckets_us`] gives it) summed into the display bins
-/// of [`LATE_EDGES`]: a bucket goes to the bin holding its values just under its upper
-/// bound (every fine bucket below 128 µs is 1 µs wide, above it 1/64 of its power of two).
+/// [`crate::engine::stats::Histogram::buckets_us`] gives it) summed into the figure's
+/// display bins (1-2-5 steps from 1 µs to 10 ms, then one for everything later): a bucket
+/// goes to the bin holding its values just under its upper bound (every fine bucket below
+/// 128 µs is 1 µs wide, above it 1/64 of its power of two).
 pub fn lateness_bins(buckets: &[(f64, u64)]) -> [u64; LATE_EDGES.len() + 1] {
     let mut bins = [0u64; LATE_EDGES.len() + 1];
     for &(ub, c) in buckets {
@@ -163,11 +149,12 @@ pub fn bench_plot(path: &Path, r: &BenchReport) -> anyhow::Result<()> {
             .map_err(plot_err)?;
         root.present().map_err(plot_err)?;
     }
+    let to = &mut Surface::new(&mut buf, W, 3);
     let ink = [30, 30, 30];
     let rgb = |c: RGBColor| [c.0, c.1, c.2];
     // Top panel: title, y ticks in ms, x extent in frames, the two reference lines.
     draw_text(
-        &mut buf,
+        to,
         top.0,
         top.1 - 8 * S,
         &format!(
@@ -183,49 +170,37 @@ pub fn bench_plot(path: &Path, r: &BenchReport) -> anyhow::Result<()> {
     for k in 0..=4 {
         let t = t_max * f64::from(k) / 4.0;
         let label = format!("{:.1}", t / 1e3);
-        let x = top.0.saturating_sub(text_width(&label) * S + 8);
-        draw_text(
-            &mut buf,
-            x,
-            y_of(t).saturating_sub(FONT_H * S / 2),
-            &label,
-            ink,
-        );
+        let x = top.0.saturating_sub(label_w(&label) + 8);
+        draw_text(to, x, y_of(t).saturating_sub(LABEL_H / 2), &label, ink);
     }
-    draw_text(&mut buf, top.0, top.3 + 6, "frame 0", ink);
+    draw_text(to, top.0, top.3 + 6, "frame 0", ink);
     let last = format!("{}", times.len());
-    draw_text(
-        &mut buf,
-        top.2 - text_width(&last) * S,
-        top.3 + 6,
-        &last,
-        ink,
-    );
+    draw_text(to, top.2 - label_w(&last), top.3 + 6, &last, ink);
     let period_label = format!("{} hz period {:.2} ms", r.refresh_hz, period / 1e3);
     let p50_label = format!("p50 {:.2} ms", p50 / 1e3);
     let (yp, y50) = (y_of(period), y_of(p50));
     // Labels just above their lines, at the right end; the lower one moves down if the
     // two would overlap.
-    let gap = FONT_H * S + 4;
+    let gap = LABEL_H + 4;
     let (ya, yb) = (yp.saturating_sub(gap), y50.saturating_sub(gap));
     let yb = if ya.abs_diff(yb) < gap {
         ya + gap + 2
     } else {
         yb
     };
-    let right = |label: &str| top.2 - text_width(label) * S - 4;
+    let right = |label: &str| top.2 - label_w(label) - 4;
     draw_label(
-        &mut buf,
+        to,
         right(&period_label),
         ya,
         &period_label,
         rgb(period_colour),
     );
-    draw_label(&mut buf, right(&p50_label), yb, &p50_label, rgb(p50_colour));
+    draw_label(to, right(&p50_label), yb, &p50_label, rgb(p50_colour));
 
     // Bottom panel: title, count decades, bin labels, counts over the bars.
     draw_text(
-        &mut buf,
+        to,
         bottom.0,
         bottom.1 - 8 * S,
         &format!(
@@ -241,21 +216,21 @@ pub fn bench_plot(path: &Path, r: &BenchReport) -> anyhow::Result<()> {
     let yc = |h: f64| bottom.3 - ((h / y_top) * f64::from(bottom.3 - bottom.1)) as u32;
     for d in 0..=decades {
         let label = format!("{}", 10u64.pow(d));
-        let x = bottom.0.saturating_sub(text_width(&label) * S + 8);
-        let y = yc(1.0 + f64::from(d)).saturating_sub(FONT_H * S / 2);
-        draw_text(&mut buf, x, y, &label, ink);
+        let x = bottom.0.saturating_sub(label_w(&label) + 8);
+        let y = yc(1.0 + f64::from(d)).saturating_sub(LABEL_H / 2);
+        draw_text(to, x, y, &label, ink);
     }
     let bar_w = (bottom.2 - bottom.0) as f64 / bins.len() as f64;
     for (i, c) in bins.iter().enumerate() {
         let centre = bottom.0 + ((i as f64 + 0.5) * bar_w) as u32;
         let label = bin_label(i);
-        let x = centre.saturating_sub(text_width(&label) * S / 2);
-        draw_text(&mut buf, x, bottom.3 + 6, &label, ink);
+        let x = centre.saturating_sub(label_w(&label) / 2);
+        draw_text(to, x, bottom.3 + 6, &label, ink);
         if *c > 0 {
             let count = format!("{c}");
-            let x = centre.saturating_sub(text_width(&count) * S / 2);
-            let y = yc(height(*c)).saturating_sub(FONT_H * S + 4).max(bottom.1);
-            draw_text(&mut buf, x, y, &count, ink);
+            let x = centre.saturating_sub(label_w(&count) / 2);
+            let y = yc(height(*c)).saturating_sub(LABEL_H + 4).max(bottom.1);
+            draw_text(to, x, y, &count, ink);
         }
     }
     image::save_buffer_with_format(
