@@ -304,12 +304,13 @@ const RESAMPLE_CASES: [ResampleCase; 4] = [
 ];
 
 /// Time `resample::run` for one case through a plan built beforehand (the renderer keeps
-/// one per placement). `stride` is 3 for linear RGB sources, 4 for RGBA code values.
+/// one per placement). `mode` is `Linear` for linear RGB sources, `Fast` for RGBA code
+/// values.
 fn resample_case<T: resample::Sample + 'static, M: Clock>(
     g: &mut BenchmarkGroup<'_, M>,
     id: String,
     case: &ResampleCase,
-    stride: usize,
+    mode: ResampleMode,
     src: impl Fn() -> &'static [T],
     out: impl Fn() -> resample::Output<'static>,
 ) {
@@ -320,11 +321,11 @@ fn resample_case<T: resample::Sample + 'static, M: Clock>(
     let mut state = None;
     g.bench_function(id, |b| {
         let (plan, canvas) = state.get_or_insert_with(|| {
-            let plan = resample::Plan::new(sw, sh, stride, place.crop, place.dst, case.filter);
+            let plan = resample::Plan::new(sw, sh, mode, place.crop, place.dst, case.filter);
             (plan, vec![0u16; cw as usize * ch as usize * 3])
         });
         let (src, out) = (src(), out());
-        let row = sw as usize * stride;
+        let row = sw as usize * plan.stride();
         pool().install(|| {
             b.iter(|| resample::run(plan, src, row, (0, 0), canvas, cw, out));
         });
@@ -381,7 +382,7 @@ fn bench_resample<M: Clock>(c: &mut Criterion<M>) {
             &mut g,
             id,
             case,
-            3,
+            ResampleMode::Linear,
             move || linear_source(size),
             || resample::Output::Linear,
         );
@@ -394,7 +395,7 @@ fn bench_resample<M: Clock>(c: &mut Criterion<M>) {
             &mut g,
             id,
             case,
-            4,
+            ResampleMode::Fast,
             move || &photo8(size, 0).pixels[..],
             || resample::Output::Lut(&hd_luts().lut8[..]),
         );
@@ -406,14 +407,15 @@ fn bench_resample<M: Clock>(c: &mut Criterion<M>) {
         &mut g,
         id,
         case,
-        4,
+        ResampleMode::Fast,
         || &uhd16().pixels[..],
         || resample::Output::Lut(&hd_luts().lut16[..]),
     );
     // Building a plan: paid once per placement (first frame, or a fit/size change).
     g.bench_function(format!("plan/{}", case.name), |b| {
         let place = place(case.fit, UHD.0, UHD.1, FHD.0, FHD.1);
-        b.iter(|| resample::Plan::new(UHD.0, UHD.1, 3, place.crop, place.dst, case.filter));
+        let linear = ResampleMode::Linear;
+        b.iter(|| resample::Plan::new(UHD.0, UHD.1, linear, place.crop, place.dst, case.filter));
     });
     // Yardsticks: fast_image_resize on the same two 4K jobs.
     fr_reference(

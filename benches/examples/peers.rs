@@ -121,10 +121,11 @@ fn main() {
     // ---- resampling 4K RGBA8 → 1080p, Lanczos3, code values
     let mut r = Vec::new();
     let place = place(Fit::Stretch, UHD.0, UHD.1, FHD.0, FHD.1);
-    let mut plan = resample::Plan::new(UHD.0, UHD.1, 4, place.crop, place.dst, Filter::Lanczos3);
+    let fast = ResampleMode::Fast;
+    let mut plan = resample::Plan::new(UHD.0, UHD.1, fast, place.crop, place.dst, Filter::Lanczos3);
     let mut canvas = vec![0u16; (FHD.0 * FHD.1 * 3) as usize];
     let lut: Vec<u16> = (0..256u32).map(|v| (v * 257) as u16).collect();
-    let row = UHD.0 as usize * 4;
+    let row = UHD.0 as usize * plan.stride();
     r.push(Row {
         name: "ledwall resample stage (fast mode)".into(),
         per_frame: time(7, || {

@@ -478,7 +478,7 @@ impl Renderer {
             Some(_) => None,
             None => Some(plan_index(
                 &mut self.plans,
-                (src.width, src.height, stride(self.color.resample)),
+                (src.width, src.height, self.color.resample),
                 place.crop,
                 place.dst,
                 layer.filter,
@@ -727,9 +727,9 @@ impl Renderer {
             return Ok(());
         }
         let filter = layer.filter;
-        let stride = stride(self.color.resample);
+        let mode = self.color.resample;
         let t = Instant::now();
-        let plan = plan_index(&mut self.plans, (sw, sh, stride), place.crop, dst, filter);
+        let plan = plan_index(&mut self.plans, (sw, sh, mode), place.crop, dst, filter);
         let plan = &mut self.plans[plan];
         self.times[Stage::Resample] += t.elapsed();
         match self.color.resample {
@@ -779,26 +779,18 @@ impl Renderer {
     }
 }
 
-/// Samples a pixel of what the resampler filters: linear RGB, or RGBA code values.
-fn stride(mode: ResampleMode) -> usize {
-    match mode {
-        ResampleMode::Linear => 3,
-        ResampleMode::Fast => 4,
-    }
-}
-
 /// The index in `plans` of the plan for this job, built if it is new (then the most
 /// recent, last; the oldest goes when [`MAX_PLANS`] are kept).
 fn plan_index(
     plans: &mut Vec<resample::Plan>,
-    (sw, sh, stride): (u32, u32, usize),
+    (sw, sh, mode): (u32, u32, ResampleMode),
     crop: [f64; 4],
     dst: Rect,
     filter: Filter,
 ) -> usize {
     match plans
         .iter()
-        .position(|p| p.matches(sw, sh, stride, crop, dst, filter))
+        .position(|p| p.matches(sw, sh, mode, crop, dst, filter))
     {
         Some(i) => {
             // Most recent last; rotating a short Vec moves no heap memory.
@@ -808,7 +800,7 @@ fn plan_index(
             if plans.len() == MAX_PLANS {
                 plans.remove(0);
             }
-            plans.push(resample::Plan::new(sw, sh, stride, crop, dst, filter));
+            plans.push(resample::Plan::new(sw, sh, mode, crop, dst, filter));
         }
     }
     plans.len() - 1
