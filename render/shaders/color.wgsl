@@ -1,7 +1,7 @@
 // Stage 4, colour: per-module 3x3 calibration x white point x brightness, in linear light.
 // `matrix_of` holds, per canvas pixel, 0 (no calibration: per-channel gains) or 1 + the
 // index of its matrix; the matrices arrive with the gains already multiplied in, exactly
-// as the CPU backend computes them.
+// as the CPU backend computes them. `to_u16` is in common.wgsl.
 
 struct Params {
     size: vec2<u32>,
@@ -33,6 +33,6 @@ fn main(@builtin(global_invocation_id) id: vec3<u32>) {
             matrices[o + 6u] * v.x + matrices[o + 7u] * v.y + matrices[o + 8u] * v.z,
         );
     }
-    let out = vec3<u32>(clamp(l + 0.5, vec3<f32>(0.0), vec3<f32>(65535.0)));
+    let out = to_u16(l + 0.5);
     textureStore(dst, id.xy, vec4<u32>(out, 0u));
 }

@@ -1,18 +1,14 @@
 // Stage 3, compose. `fill_outside` paints the background around a layer's rect on its
 // canvas; `mix` is the weighted sum of two layer canvases and the background in linear
 // light (a crossfade; with both weights zero it is the plain background), rounded like the
-// CPU: a * wa + b * wb + (bg * wbg + 0.5), clamped, truncated.
+// CPU: a * wa + b * wb + (bg * wbg + 0.5), clamped, truncated. `Frame` and `to_u16` are in
+// common.wgsl.
 
 struct Params {
     size: vec2<u32>, // canvas width, height
     _pad: vec2<u32>,
     rect: vec4<u32>, // the layer's rect: x, y, w, h
     bg: vec4<u32>,   // background, linear
-}
-
-struct Frame {
-    thresholds: array<vec4<f32>, 16>, // dither thresholds t[y & 7][x & 7]
-    weights: vec4<f32>,               // wa, wb, wbg
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
@@ -43,5 +39,5 @@ fn mix(@builtin(global_invocation_id) id: vec3<u32>) {
     let vb = vec3<f32>(textureLoad(b, id.xy, 0).rgb);
     let bg = vec3<f32>(p.bg.rgb) * w.z + 0.5;
     let v = va * w.x + vb * w.y + bg;
-    textureStore(dst, id.xy, vec4<u32>(vec3<u32>(clamp(v, vec3<f32>(0.0), vec3<f32>(65535.0))), 0u));
+    textureStore(dst, id.xy, vec4<u32>(to_u16(v), 0u));
 }

@@ -1,11 +1,13 @@
 // Stage 2, resample: a separable convolution through the same coefficient tables as the
-// CPU backend (render/src/cpu/resample.rs). `vertical` sums source rows into an rgba32float
-// texture (read-region width x destination height); `horizontal` sums along each row and
-// writes the destination rect of the layer canvas, either rounding linear light (linear
-// mode) or looking the code value up in the LUT, interpolated between codes (fast mode).
+// CPU backend (`Tables` in render/src/filter.rs). `vertical` sums source rows into an
+// rgba32float texture (read-region width x destination height); `horizontal` sums along
+// each row and writes the destination rect of the layer canvas, either rounding linear
+// light (linear mode) or looking the code value up in the LUT, interpolated between codes
+// (fast mode).
 //
 // The tables live in one u32 buffer: vertical starts, vertical weights (f32 bits),
-// horizontal starts, horizontal weights, at the offsets below.
+// horizontal starts, horizontal weights, at the offsets below. `U16_MAX` and `to_u16` are
+// in common.wgsl.
 
 struct Params {
     src_origin: vec2<u32>, // source pixel (x0, y0) of texel (0, 0) of `src`
@@ -58,7 +60,7 @@ fn lut_lerp(v: f32) -> u32 {
     let j = min(i + 1u, p.lut_max);
     let a = f32(lut[i]);
     let b = f32(lut[j]);
-    return u32(clamp(a + (b - a) * (c - f32(i)) + 0.5, 0.0, 65535.0));
+    return u32(clamp(a + (b - a) * (c - f32(i)) + 0.5, 0.0, U16_MAX));
 }
 
 @compute @workgroup_size(16, 16, 1)
@@ -77,7 +79,7 @@ fn horizontal(@builtin(global_invocation_id) id: vec3<u32>) {
     }
     var out: vec3<u32>;
     if (p.lut_mode == 0u) {
-        out = vec3<u32>(clamp(acc + 0.5, vec3<f32>(0.0), vec3<f32>(65535.0)));
+        out = to_u16(acc + 0.5);
     } else {
         out = vec3<u32>(lut_lerp(acc.x), lut_lerp(acc.y), lut_lerp(acc.z));
     }

@@ -1,7 +1,10 @@
-//! Error types of the render core.
+//! Error types of the render core: [`ConfigError`] (a wall file that cannot be used, with
+//! every [`Problem`] in it), [`RenderError`] (anything that stops a frame) and [`GpuError`]
+//! (what [`RenderError::Gpu`] carries: the GPU backend's failures, by kind).
 
 use std::fmt;
 use std::path::PathBuf;
+use std::time::Duration;
 
 /// One problem found in a configuration file: where it is and why it is wrong.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -97,15 +100,13 @@ pub enum RenderError {
     /// The output frame was made for another geometry.
     #[error("wall frame does not match the renderer's geometry: {0}")]
     FrameMismatch(String),
-    /// The resampler refused the job.
-    #[error("resample failed: {0}")]
-    Resample(String),
     /// The rayon pool could not be built.
     #[error("could not start render threads: {0}")]
     ThreadPool(String),
-    /// The GPU backend failed: no adapter, a device or validation error, a lost device.
+    /// The GPU backend failed: no adapter, a device or validation error, a lost device, a
+    /// misuse of the pipelined API ([`GpuError`] says which).
     #[error("GPU backend: {0}")]
-    Gpu(String),
+    Gpu(GpuError),
     /// `set_color` was given another `bit_depth`: it sizes the port buffers (geometry), so
     /// it needs a new renderer; nothing was changed.
     #[error(
@@ -122,4 +123,209 @@ pub enum RenderError {
     /// the renderer cannot change colours; nothing was changed.
     #[error("colour change refused: {0}")]
     ColorChange(String),
+}
+
+impl From<GpuError> for RenderError {
+    fn from(e: GpuError) -> RenderError {
+        RenderError::Gpu(e)
+    }
+}
+
+/// A failure of the GPU backend ([`RenderError::Gpu`]). Its message is what the backend
+/// reported as one string before this type existed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum GpuError {
+    /// wgpu offers no adapter (none at all, or none of the `WGPU_BACKEND` ones).
+    NoAdapter(String),
+    /// No adapter's name contains the one asked for (`--adapter NAME`).
+    NoMatchingAdapter {
+        /// The name substring asked for.
+        wanted: String,
+        /// The names of every adapter there is.
+        adapters: Vec<String>,
+    },
+    /// The adapter would not open a device.
+    Device {
+        /// The adapter's name.
+        adapter: String,
+        /// wgpu's reason.
+        reason: String,
+    },
+    /// A texture the wall or a source needs is larger than the adapter allows.
+    Limit {
+        /// Which texture: the canvas, the source, the resample intermediate.
+        what: &'static str,
+        /// Its width.
+        width: u32,
+        /// Its height.
+        height: u32,
+        /// The adapter's largest 2D texture side.
+        limit: u32,
+    },
+    /// A validation error: a shader, pipeline, binding or command that wgpu refused.
+    Validation {
+        /// What was being built when it was raised inside an error scope (a kernel's
+        /// label, the wall's resources...); `None` when it was raised later, uncaptured.
+        context: Option<String>,
+        /// wgpu's description.
+        message: String,
+    },
+    /// The device ran out of memory.
+    OutOfMemory {
+        /// As for [`GpuError::Validation`].
+        context: Option<String>,
+        /// wgpu's message.
+        message: String,
+    },
+    /// An internal error of wgpu or the driver.
+    Internal {
+        /// As for [`GpuError::Validation`].
+        context: Option<String>,
+        /// wgpu's description.
+        message: String,
+    },
+    /// The device was lost (driver reset, destroyed device).
+    DeviceLost {
+        /// wgpu's reason, as its debug name (`Unknown`, `Destroyed`).
+        reason: String,
+        /// wgpu's message.
+        message: String,
+    },
+    /// Several errors reported at once (by one submission), oldest first.
+    Several(Vec<GpuError>),
+    /// A staging buffer could not be mapped.
+    Map {
+        /// Which buffer: `upload buffer`, `readback buffer`, `readback`.
+        buffer: &'static str,
+        /// wgpu's reason.
+        reason: String,
+    },
+    /// Polling the device failed.
+    Wait(String),
+    /// The GPU did not finish a frame in time.
+    Timeout(Duration),
+    /// [`crate::gpu::RING`] frames are in flight already: receive one first.
+    RingFull(usize),
+    /// `receive` was called with no frame in flight.
+    NothingSubmitted,
+    /// Every source placement kept is in use by this frame.
+    NoPlanSlot,
+    /// Profiling needs a rendered frame.
+    NotRendered,
+    /// No output port of the wall has this bit depth.
+    NoDepth(u32),
+    /// A quantized canvas buffer given to `pack_quantized` is shorter than the canvas.
+    QuantizedTooShort,
+}
+
+impl fmt::Display for GpuError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let in_context =
+            |f: &mut fmt::Formatter<'_>, context: &Option<String>, message: &str| match context {
+                Some(c) => write!(f, "{c}: {message}"),
+                None => f.write_str(message),
+            };
+        match self {
+            GpuError::NoAdapter(e) => write!(f, "no graphics adapter: {e}"),
+            GpuError::NoMatchingAdapter { wanted, adapters } => {
+                let names = if adapters.is_empty() {
+                    "none".to_string()
+                } else {
+                    adapters.join(", ")
+                };
+                write!(f, "no adapter name contains {wanted:?}; adapters: {names}")
+            }
+            GpuError::Device { adapter, reason } => {
+                write!(f, "cannot open a device on {adapter}: {reason}")
+            }
+            GpuError::Limit {
+                what,
+                width,
+                height,
+                limit,
+            } => write!(
+                f,
+                "{what} is {width}x{height}, larger than the adapter's 2D texture limit of {limit}"
+            ),
+            GpuError::Validation { context, message }
+            | GpuError::OutOfMemory { context, message }
+            | GpuError::Internal { context, message } => in_context(f, context, message),
+            GpuError::DeviceLost { reason, message } => {
+                write!(f, "device lost ({reason}): {message}")
+            }
+            GpuError::Several(errors) => {
+                for (i, e) in errors.iter().enumerate() {
+                    if i > 0 {
+                        f.write_str("; ")?;
+                    }
+                    write!(f, "{e}")?;
+                }
+                Ok(())
+            }
+            GpuError::Map { buffer, reason } => write!(f, "{buffer}: {reason}"),
+            GpuError::Wait(e) => write!(f, "waiting for the GPU: {e}"),
+            GpuError::Timeout(t) => {
+                write!(f, "the GPU did not finish a frame within {} s", t.as_secs())
+            }
+            GpuError::RingFull(n) => write!(
+                f,
+                "{n} frames are already in flight: receive one before submitting another"
+            ),
+            GpuError::NothingSubmitted => f.write_str("no frame was submitted"),
+            GpuError::NoPlanSlot => f.write_str("no free plan slot"),
+            GpuError::NotRendered => f.write_str("render a frame before profiling"),
+            GpuError::NoDepth(depth) => write!(f, "no output has depth {depth}"),
+            GpuError::QuantizedTooShort => f.write_str("quantized buffer too short"),
+        }
+    }
+}
+
+impl std::error::Error for GpuError {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn gpu_errors_read_as_one_message() {
+        let e = RenderError::from(GpuError::Limit {
+            what: "the canvas",
+            width: 9000,
+            height: 10,
+            limit: 8192,
+        });
+        assert_eq!(
+            e.to_string(),
+            "GPU backend: the canvas is 9000x10, larger than the adapter's 2D texture limit of 8192"
+        );
+        let several = GpuError::Several(vec![
+            GpuError::Validation {
+                context: None,
+                message: "a".into(),
+            },
+            GpuError::DeviceLost {
+                reason: "Unknown".into(),
+                message: "b".into(),
+            },
+        ]);
+        assert_eq!(several.to_string(), "a; device lost (Unknown): b");
+        let scoped = GpuError::Validation {
+            context: Some("quantize".into()),
+            message: "bad".into(),
+        };
+        assert_eq!(scoped.to_string(), "quantize: bad");
+        let none = GpuError::NoMatchingAdapter {
+            wanted: "nv".into(),
+            adapters: vec![],
+        };
+        assert_eq!(
+            none.to_string(),
+            "no adapter name contains \"nv\"; adapters: none"
+        );
+        assert_eq!(
+            GpuError::Timeout(Duration::from_secs(30)).to_string(),
+            "the GPU did not finish a frame within 30 s"
+        );
+    }
 }

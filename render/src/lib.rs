@@ -56,7 +56,7 @@ pub mod wall;
 
 pub use backend::{AnyRenderer, BackendChoice, BackendOptions};
 pub use cpu::Renderer;
-pub use error::{ConfigError, Problem, RenderError};
+pub use error::{ConfigError, GpuError, Problem, RenderError};
 pub use frame::{Filter, Fit, Layer, PixelData, Scene, SourceImage, WallFrame};
 pub use geometry::Geometry;
 pub use stage::{Stage, StageTimes};

@@ -473,7 +473,7 @@ fn a_broken_shader_is_an_error_not_a_panic() {
     let Some(dev) = device() else { return };
     let broken = gpu::kernel::Kernel {
         source: "@compute @workgroup_size(1) fn main() { let x: u32 = 1.5; }",
-        ..gpu::quantize::KERNELS[0]
+        ..gpu::quantize::QUANTIZE
     };
     let err = gpu::kernel::Built::new(&dev, broken).unwrap_err();
     assert!(err.to_string().contains("quantize"), "{err}");

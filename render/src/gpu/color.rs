@@ -1,4 +1,5 @@
-//! Stage 4 on the GPU: `shaders/color.wgsl`.
+//! Stage 4 on the GPU: `shaders/color.wgsl`, its uniform and kernel, and the calibration
+//! matrices it reads.
 
 use super::kernel::{Bind, Kernel, WG_2D};
 use crate::geometry::Geometry;
@@ -14,6 +15,17 @@ pub struct Params {
     pub pad: [u32; 2],
     /// Per-channel gains (brightness × white point), alpha unused.
     pub gains: [f32; 4],
+}
+
+impl Params {
+    /// The uniform of a `w` × `h` canvas with `gains`.
+    pub fn new(w: u32, h: u32, gains: [f32; 3]) -> Params {
+        Params {
+            size: [w, h],
+            pad: [0; 2],
+            gains: [gains[0], gains[1], gains[2], 0.0],
+        }
+    }
 }
 
 /// The per-pixel matrix map (0 = gains only, else 1 + matrix index; row-major canvas) and
@@ -45,10 +57,13 @@ pub fn fill_matrices(g: &Geometry, gains: [f32; 3], m: &mut Vec<f32>) {
     }
 }
 
-/// The kernel.
-pub const KERNELS: &[Kernel] = &[Kernel {
+/// Gains or calibration matrix per pixel, from a linear canvas into `colored`.
+pub const COLOR: Kernel = Kernel {
     label: "color",
-    source: include_str!("../../shaders/color.wgsl"),
+    source: concat!(
+        include_str!("../../shaders/common.wgsl"),
+        include_str!("../../shaders/color.wgsl")
+    ),
     entry: "main",
     workgroup: WG_2D,
     bindings: &[
@@ -58,4 +73,4 @@ pub const KERNELS: &[Kernel] = &[Kernel {
         (3, Bind::StorageRead),
         (4, Bind::StorageTexture(wgpu::TextureFormat::Rgba16Uint)),
     ],
-}];
+};

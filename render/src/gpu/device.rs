@@ -8,10 +8,11 @@
 //! optional features, so it opens on every adapter that has compute shaders.
 //!
 //! Validation errors are never allowed to panic: device creation and pipeline building run
-//! inside error scopes, and everything later is caught by the uncaptured-error handler and
-//! turned into a [`RenderError::Gpu`] by the renderer.
+//! inside error scopes ([`Gpu::scoped`]), and everything later is caught by the
+//! uncaptured-error handler and handed to the renderer by [`Gpu::take_error`], as a
+//! [`GpuError`] either way.
 
-use crate::error::RenderError;
+use crate::error::{GpuError, RenderError};
 use std::sync::{Arc, Mutex};
 
 /// What `ledwall info` shows about one adapter.
@@ -114,9 +115,10 @@ pub struct Gpu {
     pub adapter: AdapterSummary,
     /// The device's limits (the adapter's).
     pub limits: wgpu::Limits,
-    /// Errors nobody caught in a scope, oldest first; the renderer drains them after each
-    /// submission and reports them as [`RenderError::Gpu`].
-    pub errors: Arc<Mutex<Vec<String>>>,
+    /// Errors nobody caught in a scope (and device losses), oldest first; the renderer
+    /// drains them after each submission ([`Gpu::take_error`]) and reports them as
+    /// [`RenderError::Gpu`].
+    pub errors: Arc<Mutex<Vec<GpuError>>>,
 }
 
 impl std::fmt::Debug for Gpu {
@@ -139,15 +141,9 @@ impl Gpu {
                 let names: Vec<String> = all.iter().map(|a| a.get_info().name).collect();
                 all.into_iter()
                     .find(|a| a.get_info().name.to_lowercase().contains(&want_l))
-                    .ok_or_else(|| {
-                        RenderError::Gpu(format!(
-                            "no adapter name contains {want:?}; adapters: {}",
-                            if names.is_empty() {
-                                "none".to_string()
-                            } else {
-                                names.join(", ")
-                            }
-                        ))
+                    .ok_or_else(|| GpuError::NoMatchingAdapter {
+                        wanted: want.to_string(),
+                        adapters: names,
                     })?
             }
             None => {
@@ -156,7 +152,7 @@ impl Gpu {
                     ..Default::default()
                 };
                 pollster::block_on(instance.request_adapter(&options))
-                    .map_err(|e| RenderError::Gpu(format!("no graphics adapter: {e}")))?
+                    .map_err(|e| GpuError::NoAdapter(e.to_string()))?
             }
         };
         let info = chosen.get_info();
@@ -167,22 +163,28 @@ impl Gpu {
             required_limits: limits.clone(),
             ..Default::default()
         };
-        let (device, queue) = pollster::block_on(chosen.request_device(&desc))
-            .map_err(|e| RenderError::Gpu(format!("cannot open a device on {}: {e}", info.name)))?;
+        let (device, queue) =
+            pollster::block_on(chosen.request_device(&desc)).map_err(|e| GpuError::Device {
+                adapter: info.name.clone(),
+                reason: e.to_string(),
+            })?;
         let errors = Arc::new(Mutex::new(Vec::new()));
         let sink = Arc::clone(&errors);
         device.on_uncaptured_error(Arc::new(move |e: wgpu::Error| {
             if let Ok(mut v) = sink.lock() {
                 // Keep the first few: later ones are usually consequences.
                 if v.len() < 8 {
-                    v.push(e.to_string());
+                    v.push(classify(&e, None));
                 }
             }
         }));
         let lost = Arc::clone(&errors);
         device.set_device_lost_callback(move |reason, message| {
             if let Ok(mut v) = lost.lock() {
-                v.push(format!("device lost ({reason:?}): {message}"));
+                v.push(GpuError::DeviceLost {
+                    reason: format!("{reason:?}"),
+                    message,
+                });
             }
         });
         Ok(Gpu {
@@ -194,27 +196,39 @@ impl Gpu {
         })
     }
 
-    /// Take the errors reported since the last call, as one [`RenderError`].
-    pub fn take_error(&self) -> Result<(), RenderError> {
+    /// Take the errors reported since the last call: one as itself, several as
+    /// [`GpuError::Several`].
+    pub fn take_error(&self) -> Result<(), GpuError> {
         let mut v = match self.errors.lock() {
             Ok(v) => v,
             Err(p) => p.into_inner(),
         };
-        if v.is_empty() {
-            return Ok(());
+        match v.len() {
+            0 => Ok(()),
+            1 => Err(v.remove(0)),
+            _ => Err(GpuError::Several(std::mem::take(&mut *v))),
         }
-        let msg = v.join("; ");
-        v.clear();
-        Err(RenderError::Gpu(msg))
     }
 
-    /// Run `f` inside a validation error scope and report what it raised.
-    pub fn scoped<R>(&self, what: &str, f: impl FnOnce() -> R) -> Result<R, RenderError> {
+    /// Run `f` inside a validation error scope and report what it raised, with `what` as
+    /// its context.
+    pub fn scoped<R>(&self, what: &str, f: impl FnOnce() -> R) -> Result<R, GpuError> {
         let scope = self.device.push_error_scope(wgpu::ErrorFilter::Validation);
         let r = f();
         match pollster::block_on(scope.pop()) {
             None => Ok(r),
-            Some(e) => Err(RenderError::Gpu(format!("{what}: {e}"))),
+            Some(e) => Err(classify(&e, Some(what))),
         }
+    }
+}
+
+/// A wgpu error as a [`GpuError`] of its kind, raised while doing `context` (if known).
+fn classify(e: &wgpu::Error, context: Option<&str>) -> GpuError {
+    let context = context.map(str::to_string);
+    let message = e.to_string();
+    match e {
+        wgpu::Error::OutOfMemory { .. } => GpuError::OutOfMemory { context, message },
+        wgpu::Error::Validation { .. } => GpuError::Validation { context, message },
+        wgpu::Error::Internal { .. } => GpuError::Internal { context, message },
     }
 }

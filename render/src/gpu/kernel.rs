@@ -3,8 +3,14 @@
 //! single source of truth: the pipelines are built from them, and a unit test holds every
 //! WGSL file to them through naga (`tests` below), so a binding or workgroup size changed on
 //! one side only fails the build's tests, not a frame on a wall.
+//!
+//! Each stage file declares its kernels by name ([`super::linearize::LINEARIZE`],
+//! [`super::resample::VERTICAL`] ...); [`ALL`] lists them. A kernel's source is
+//! `shaders/common.wgsl` (the structs, constants and helpers several shaders share) followed
+//! by the stage's own shader, concatenated at compile time since WGSL has no `#include`.
 
 use super::device::Gpu;
+use super::{color, compose, linearize, pack, quantize, resample};
 use crate::error::RenderError;
 
 /// The kind of one binding (all in group 0).
@@ -30,7 +36,7 @@ pub enum Bind {
 pub struct Kernel {
     /// Label (stage and entry).
     pub label: &'static str,
-    /// WGSL source.
+    /// WGSL source: `shaders/common.wgsl` and the stage's shader.
     pub source: &'static str,
     /// Entry point name.
     pub entry: &'static str,
@@ -94,9 +100,9 @@ pub struct Built {
 
 impl Built {
     /// Compile `kernel` on `gpu`. Shader and pipeline errors come back as
-    /// [`RenderError::Gpu`].
+    /// [`RenderError::Gpu`], with the kernel's label as their context.
     pub fn new(gpu: &Gpu, kernel: Kernel) -> Result<Built, RenderError> {
-        gpu.scoped(kernel.label, || {
+        let built = gpu.scoped(kernel.label, || {
             let device = &gpu.device;
             let module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
                 label: Some(kernel.label),
@@ -134,10 +140,11 @@ impl Built {
                 layout,
                 pipeline,
             }
-        })
+        })?;
+        Ok(built)
     }
 
-    /// A bind group from `(binding, resource)` pairs, in the declaration's order.
+    /// A bind group of `resources`, one per declared binding, in the declaration's order.
     pub fn bind(&self, gpu: &Gpu, resources: &[wgpu::BindingResource<'_>]) -> wgpu::BindGroup {
         let entries: Vec<wgpu::BindGroupEntry<'_>> = self
             .kernel
@@ -169,18 +176,18 @@ impl Built {
     }
 }
 
-/// Every kernel of the GPU backend.
-pub fn all() -> Vec<Kernel> {
-    [
-        super::linearize::KERNELS,
-        super::resample::KERNELS,
-        super::compose::KERNELS,
-        super::color::KERNELS,
-        super::quantize::KERNELS,
-        super::pack::KERNELS,
-    ]
-    .concat()
-}
+/// Every kernel of the GPU backend, in pipeline order.
+pub const ALL: [Kernel; 9] = [
+    linearize::LINEARIZE,
+    resample::VERTICAL,
+    resample::HORIZONTAL,
+    compose::FILL,
+    compose::MIX,
+    color::COLOR,
+    quantize::QUANTIZE,
+    pack::PACK,
+    pack::PACK4,
+];
 
 #[cfg(test)]
 mod tests {
@@ -302,10 +309,8 @@ mod tests {
 
     #[test]
     fn every_shader_validates_and_matches_its_rust_declaration() {
-        let kernels = all();
-        assert!(kernels.len() >= 8);
         let mut failures = Vec::new();
-        for k in &kernels {
+        for k in &ALL {
             if let Err(e) = check(k) {
                 failures.push(format!("{}: {e}", k.label));
             }
@@ -317,7 +322,7 @@ mod tests {
     fn a_mismatch_is_caught() {
         // The check itself must be able to fail: a wrong workgroup size, a wrong uniform
         // size and a missing binding are each reported.
-        let k = super::super::quantize::KERNELS[0];
+        let k = quantize::QUANTIZE;
         let wrong_wg = Kernel {
             workgroup: [8, 8, 1],
             ..k
@@ -344,5 +349,26 @@ mod tests {
             ..k
         };
         assert!(check(&missing).unwrap_err().contains("not declared"));
+    }
+
+    #[test]
+    fn every_kernel_is_listed_once_and_includes_the_common_file() {
+        let common = include_str!("../../shaders/common.wgsl");
+        for (i, k) in ALL.iter().enumerate() {
+            assert!(
+                k.source.starts_with(common),
+                "{}: the source does not begin with shaders/common.wgsl",
+                k.label
+            );
+            assert!(
+                k.source.len() > common.len(),
+                "{}: no shader after shaders/common.wgsl",
+                k.label
+            );
+            let same = ALL[..i]
+                .iter()
+                .any(|o| o.source == k.source && o.entry == k.entry);
+            assert!(!same, "{} is listed twice", k.label);
+        }
     }
 }

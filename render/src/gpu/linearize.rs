@@ -1,4 +1,4 @@
-//! Stage 1 on the GPU: `shaders/linearize.wgsl`.
+//! Stage 1 on the GPU: `shaders/linearize.wgsl`, its uniform and its kernel.
 
 use super::kernel::{Bind, Kernel, WG_2D};
 use bytemuck::{Pod, Zeroable};
@@ -17,10 +17,14 @@ pub struct Params {
     pub pad: [u32; 2],
 }
 
-/// The kernel.
-pub const KERNELS: &[Kernel] = &[Kernel {
+/// Code values → linear light through the LUT, a rect of the source into a rect of an
+/// `rgba16uint` texture (the layer canvas, or the resampler's linear source).
+pub const LINEARIZE: Kernel = Kernel {
     label: "linearize",
-    source: include_str!("../../shaders/linearize.wgsl"),
+    source: concat!(
+        include_str!("../../shaders/common.wgsl"),
+        include_str!("../../shaders/linearize.wgsl")
+    ),
     entry: "main",
     workgroup: WG_2D,
     bindings: &[
@@ -29,4 +33,4 @@ pub const KERNELS: &[Kernel] = &[Kernel {
         (2, Bind::StorageRead),
         (3, Bind::StorageTexture(wgpu::TextureFormat::Rgba16Uint)),
     ],
-}];
+};

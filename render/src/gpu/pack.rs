@@ -1,5 +1,5 @@
-//! Stage 6 on the GPU: `shaders/pack.wgsl`, reading the port's slot and colour-order tables
-//! from [`crate::geometry::PortMap`] unchanged.
+//! Stage 6 on the GPU: `shaders/pack.wgsl`, its uniform and its two kernels, reading the
+//! port's slot and colour-order tables from [`crate::geometry::PortMap`] unchanged.
 //!
 //! A port is packed in one or more *pieces*, ranges of output words, each one dispatch with
 //! its own bindings. A piece binds only the part of the output, slot and order buffers it
@@ -54,27 +54,31 @@ const BINDINGS: &[(u32, Bind)] = &[
     (4, Bind::StorageWrite),
 ];
 
-/// The general kernel (one output word per invocation, any format, any piece) and the
-/// bit-plane kernel for ports with a multiple of 4 positions packed in one piece.
-pub const KERNELS: &[Kernel] = &[
-    Kernel {
-        label: "pack",
-        source: include_str!("../../shaders/pack.wgsl"),
-        entry: "main",
-        workgroup: [WORKGROUP, 1, 1],
-        bindings: BINDINGS,
-    },
-    Kernel {
-        label: "pack.bitplanes4",
-        source: include_str!("../../shaders/pack.wgsl"),
-        entry: "bitplanes4",
-        workgroup: [WORKGROUP, 1, 1],
-        bindings: BINDINGS,
-    },
-];
+const SOURCE: &str = concat!(
+    include_str!("../../shaders/common.wgsl"),
+    include_str!("../../shaders/pack.wgsl")
+);
 
-/// Whether [`KERNELS`]`[1]` packs this port: bit planes, whole groups of 4 positions, one
-/// piece.
+/// The general kernel: one output word per invocation, any format, any piece.
+pub const PACK: Kernel = Kernel {
+    label: "pack",
+    source: SOURCE,
+    entry: "main",
+    workgroup: [WORKGROUP, 1, 1],
+    bindings: BINDINGS,
+};
+
+/// The bit-plane kernel for ports with a multiple of 4 positions packed in one piece
+/// ([`grouped`]): one (address, 4 positions) item per invocation, a word in every plane.
+pub const PACK4: Kernel = Kernel {
+    label: "pack.bitplanes4",
+    source: SOURCE,
+    entry: "bitplanes4",
+    workgroup: [WORKGROUP, 1, 1],
+    bindings: BINDINGS,
+};
+
+/// Whether [`PACK4`] packs this port: bit planes, whole groups of 4 positions, one piece.
 pub fn grouped(port: &PortMap, pieces: &[Piece]) -> bool {
     port.format == OutputFormat::Bitplanes && port.positions.is_multiple_of(4) && pieces.len() == 1
 }

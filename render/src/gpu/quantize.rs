@@ -1,4 +1,4 @@
-//! Stage 5 on the GPU: `shaders/quantize.wgsl`.
+//! Stage 5 on the GPU: `shaders/quantize.wgsl`, its uniform and its kernel.
 
 use super::kernel::{Bind, Kernel, WG_2D};
 use bytemuck::{Pod, Zeroable};
@@ -15,10 +15,26 @@ pub struct Params {
     pub max: f32,
 }
 
-/// The kernel.
-pub const KERNELS: &[Kernel] = &[Kernel {
+impl Params {
+    /// The uniform of a `w` × `h` canvas quantized to `depth` bits.
+    pub fn new(w: u32, h: u32, depth: u32) -> Params {
+        let max = ((1u32 << depth) - 1) as f32;
+        Params {
+            size: [w, h],
+            scale: max / 65535.0,
+            max,
+        }
+    }
+}
+
+/// Linear light → codes of one depth, dithered with the frame's thresholds
+/// ([`super::compose::Frame`]).
+pub const QUANTIZE: Kernel = Kernel {
     label: "quantize",
-    source: include_str!("../../shaders/quantize.wgsl"),
+    source: concat!(
+        include_str!("../../shaders/common.wgsl"),
+        include_str!("../../shaders/quantize.wgsl")
+    ),
     entry: "main",
     workgroup: WG_2D,
     bindings: &[
@@ -27,4 +43,4 @@ pub const KERNELS: &[Kernel] = &[Kernel {
         (2, Bind::TextureUint),
         (3, Bind::StorageTexture(wgpu::TextureFormat::Rgba16Uint)),
     ],
-}];
+};

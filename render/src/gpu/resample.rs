@@ -1,5 +1,5 @@
-//! Stage 2 on the GPU: `shaders/resample.wgsl`, reading the coefficient tables both backends
-//! use ([`crate::filter::Tables`]) unchanged.
+//! Stage 2 on the GPU: `shaders/resample.wgsl`, its uniform and its two passes, reading the
+//! coefficient tables both backends use ([`crate::filter::Tables`]) unchanged.
 
 use super::kernel::{Bind, Kernel, WG_2D};
 use crate::filter::Tables;
@@ -56,31 +56,36 @@ pub fn tables(plan: &Tables, params: &mut Params) -> Vec<u32> {
 
 const PARAMS: u64 = size_of::<Params>() as u64;
 
-/// The two passes.
-pub const KERNELS: &[Kernel] = &[
-    Kernel {
-        label: "resample.vertical",
-        source: include_str!("../../shaders/resample.wgsl"),
-        entry: "vertical",
-        workgroup: WG_2D,
-        bindings: &[
-            (0, Bind::Uniform(PARAMS)),
-            (1, Bind::TextureUint),
-            (2, Bind::StorageRead),
-            (3, Bind::StorageTexture(wgpu::TextureFormat::Rgba32Float)),
-        ],
-    },
-    Kernel {
-        label: "resample.horizontal",
-        source: include_str!("../../shaders/resample.wgsl"),
-        entry: "horizontal",
-        workgroup: WG_2D,
-        bindings: &[
-            (0, Bind::Uniform(PARAMS)),
-            (2, Bind::StorageRead),
-            (4, Bind::TextureFloat),
-            (5, Bind::StorageRead),
-            (6, Bind::StorageTexture(wgpu::TextureFormat::Rgba16Uint)),
-        ],
-    },
-];
+const SOURCE: &str = concat!(
+    include_str!("../../shaders/common.wgsl"),
+    include_str!("../../shaders/resample.wgsl")
+);
+
+/// The first pass: source rows summed into the `rgba32float` intermediate.
+pub const VERTICAL: Kernel = Kernel {
+    label: "resample.vertical",
+    source: SOURCE,
+    entry: "vertical",
+    workgroup: WG_2D,
+    bindings: &[
+        (0, Bind::Uniform(PARAMS)),
+        (1, Bind::TextureUint),
+        (2, Bind::StorageRead),
+        (3, Bind::StorageTexture(wgpu::TextureFormat::Rgba32Float)),
+    ],
+};
+
+/// The second pass: the intermediate's rows summed into the layer's rect of its canvas.
+pub const HORIZONTAL: Kernel = Kernel {
+    label: "resample.horizontal",
+    source: SOURCE,
+    entry: "horizontal",
+    workgroup: WG_2D,
+    bindings: &[
+        (0, Bind::Uniform(PARAMS)),
+        (2, Bind::StorageRead),
+        (4, Bind::TextureFloat),
+        (5, Bind::StorageRead),
+        (6, Bind::StorageTexture(wgpu::TextureFormat::Rgba16Uint)),
+    ],
+};
