@@ -2,7 +2,8 @@
 //! (crossfades) in linear light.
 
 use super::simd::multiversion;
-use super::{RUN, Rect, tile};
+use super::{RUN, tile};
+use crate::place::Rect;
 use rayon::prelude::*;
 
 /// Fill every pixel of `canvas` (packed RGB u16, `w` wide) outside `rect` with `bg`.

@@ -2,7 +2,8 @@
 //!
 //! Reads RGBA (alpha ignored: sources arrive composited), writes packed RGB u16.
 
-use super::{Rect, Sample};
+use super::Sample;
+use crate::place::Rect;
 use rayon::prelude::*;
 
 /// Linearize `from` (a rect of an RGBA image `src_w` pixels wide) into `dst` (packed RGB,

@@ -5,31 +5,27 @@
 //! frame of a given source size, allocates nothing (see `tests/alloc.rs`). Run it from inside
 //! [`Renderer::install_mut`] (the player's render thread will) so that rayon never has to inject
 //! work from outside its pool, which would allocate queue blocks.
+//!
+//! # Files
+//!
+//! * `mod.rs`: [`Renderer`]: construction, runtime colour, the frame's route (the direct
+//!   path, or the separate stages with the still cache), quantize and pack of the general
+//!   path.
+//! * `direct.rs`: the direct path (one video layer covering the canvas: stages 1, 2, 4, 5
+//!   and 6 fused row by row). `stages.rs`: the general path's per-layer stages 1 and 2,
+//!   compose + colour, and the resample plans kept.
+//! * One file or folder per stage: `linearize.rs`, `resample/`, `compose.rs`, `color.rs`,
+//!   `quantize.rs`, `pack/`; `bands.rs` splits canvas rows into per-thread bands.
+//! * `simd.rs`: CPU features, detected once; the level tokens every kernel choice goes
+//!   through; `multiversion!`. `sample.rs`: what the per-sample kernels share.
+//!
+//! What the GPU backend computes the same way (placement, resample tables, dither
+//! thresholds, the background's code, stage names, the still cache's bookkeeping) lives
+//! outside this module, in `crate::{place, filter, dither, stage, cache}`.
 
-/// Samples of packed RGB that the per-sample kernels ([`multiversion!`] ones) take at a
-/// time: 16 pixels, a whole number of periods of the 3-sample channel pattern and of the
-/// 8-pixel (24-sample) dither row, and whole registers of f32 in both builds (three of
-/// 512 bits, six of 256). Runs of 24 samples left the AVX-512 builds on 256-bit halves.
-pub(crate) const RUN: usize = 48;
-
-/// A per-sample pattern of period `N` (3 channels, 24 dither samples) laid over [`RUN`]
-/// samples, so a kernel indexes it with the sample's place in the run.
-#[inline(always)]
-pub(crate) fn tile<T: Copy, const N: usize>(p: &[T; N]) -> [T; RUN] {
-    std::array::from_fn(|j| p[j % N])
-}
-
-/// Float → u16, clamped to `0..=65535`, truncating: a plain conversion that vectorizes.
-/// (`as u16` saturates, and LLVM turns saturating conversions in vector loops into scalar
-/// code: measured 7x slower on the colour stage.) Add 0.5 first to round.
-#[inline(always)]
-#[allow(clippy::manual_clamp)] // `clamp` passes NaN through; max-then-min maps it to 0
-pub(crate) fn to_u16(x: f32) -> u16 {
-    // `max` returns the non-NaN operand, so NaN becomes 0; the result is finite and in range.
-    let x = x.max(0.0).min(65535.0);
-    // SAFETY: `x` is finite and within 0..=65535, which i32 represents exactly.
-    unsafe { x.to_int_unchecked::<i32>() as u16 }
-}
+mod direct;
+mod sample;
+mod stages;
 
 pub mod bands;
 pub mod color;
@@ -43,48 +39,15 @@ pub mod simd;
 use crate::cache::{CacheKey, LayerCache};
 use crate::color::{Luts, clamp_level, gains_at};
 use crate::error::RenderError;
-use crate::frame::{Filter, Layer, MAX_LAYERS, PixelData, Scene, WallFrame};
+use crate::frame::{MAX_LAYERS, Scene, WallFrame};
 use crate::geometry::Geometry;
-use crate::place::{Rect, place};
 use crate::stage::{Stage, StageTimes};
-use crate::wall::{ColorSpec, ResampleMode, Wall};
-use bands::Bands;
-use rayon::prelude::*;
+use crate::wall::{ColorSpec, Wall};
+pub use sample::Sample;
+pub(crate) use sample::{RUN, tile, to_u16};
+use stages::plan_index;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
-
-/// A sample the stages read: u8 or u16 code values, u16 linear light, or f32 (the rows the
-/// 8-bit resampler filters horizontally before its vertical pass).
-pub trait Sample: Copy + Send + Sync {
-    /// As a LUT index.
-    fn index(self) -> usize;
-    /// As f32.
-    fn f(self) -> f32;
-    /// The samples as bytes, when they are u8 (the 8-bit kernels' input).
-    fn as_u8(s: &[Self]) -> Option<&[u8]>;
-}
-macro_rules! impl_sample {
-    ($($t:ty => $as_u8:expr),*) => {$(
-        impl Sample for $t {
-            #[inline(always)]
-            fn index(self) -> usize {
-                self as usize
-            }
-            #[inline(always)]
-            fn f(self) -> f32 {
-                self as f32
-            }
-            #[inline(always)]
-            fn as_u8(s: &[Self]) -> Option<&[u8]> {
-                $as_u8(s)
-            }
-        }
-    )*};
-}
-impl_sample!(u8 => Some, u16 => |_| None, f32 => |_| None);
-
-/// Resample plans kept (two crossfading videos plus headroom for a placement change).
-const MAX_PLANS: usize = 4;
+use std::time::Instant;
 
 /// The inputs of compose + colour, for skipping them when a still frame repeats.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -179,7 +142,7 @@ impl Renderer {
             luts,
             background,
             pool,
-            plans: Vec::with_capacity(MAX_PLANS),
+            plans: Vec::with_capacity(stages::MAX_PLANS),
             canvases: std::array::from_fn(|_| vec![0; canvas]),
             cache: LayerCache::default(),
             composed: vec![0; canvas],
@@ -427,381 +390,4 @@ impl Renderer {
             }
         }
     }
-
-    /// The one layer of a frame that can go straight from the source to the quantized
-    /// buffer: a single unkeyed (video) layer at full weight that covers the whole canvas
-    /// (1:1 or scaled), on a wall with one output depth. Nothing of it is kept for later
-    /// frames, so no canvas needs writing.
-    fn direct_layer<'s>(&self, scene: &'s Scene<'_>) -> Option<&'s Layer<'s>> {
-        let mut layers = scene.layers.iter().flatten().filter(|l| l.weight > 0.0);
-        let layer = layers.next()?;
-        let (cw, ch) = (self.geometry.width, self.geometry.height);
-        let place = place(layer.fit, layer.source.width, layer.source.height, cw, ch);
-        let full = place.dst
-            == Rect {
-                x: 0,
-                y: 0,
-                w: cw,
-                h: ch,
-            };
-        (layers.next().is_none()
-            && self.quantized.len() == 1
-            && layer.weight >= 1.0
-            && layer.source.key.is_none()
-            && full)
-            .then_some(layer)
-    }
-
-    /// Stages 1, 2, 4, 5 and 6 fused for a [`Renderer::direct_layer`]: each canvas row is
-    /// linearized (1:1) or resampled into the quantized buffer, coloured and quantized
-    /// there in place while it is in cache, and the bit-plane groups whose rows are then
-    /// complete are packed from the band's rows, also still in cache ([`pack::Fused`]).
-    /// The arithmetic is that of the separate stages, so the bytes are the same. Time
-    /// counts as colour's (1:1) or resample's (scaled), less pack's share: the groups
-    /// packed after the bands, plus the in-band packing time divided by the threads.
-    /// Returns false, having done nothing, when the scaled job has no plan for this path
-    /// (fast mode needs RGBA8 and a source at least one filter window wide; the general
-    /// path renders the others).
-    fn render_direct(
-        &mut self,
-        layer: &Layer<'_>,
-        th: &[[f32; 8]; 8],
-        scene: &Scene<'_>,
-        frame: &mut WallFrame,
-    ) -> bool {
-        let t = Instant::now();
-        let (cw, ch) = (self.geometry.width, self.geometry.height);
-        let src = &layer.source;
-        let place = place(layer.fit, src.width, src.height, cw, ch);
-        let fast = self.color.resample == ResampleMode::Fast;
-        let plan = match place.one_to_one {
-            Some(_) => None,
-            None => Some(plan_index(
-                &mut self.plans,
-                (src.width, src.height, self.color.resample),
-                place.crop,
-                place.dst,
-                layer.filter,
-            )),
-        };
-        if place.one_to_one.is_some() {
-            if self.codes_stale {
-                self.rebuild_codes();
-            }
-            if let Some(codes) = &mut self.codes {
-                codes.prepare(th);
-            }
-        }
-        let g = &self.geometry;
-        let Some((depth, q)) = self.quantized.first_mut() else {
-            return false;
-        };
-        let (depth, w) = (*depth, cw as usize);
-        let row_len = w * 3;
-        let canvas_len = g.canvas_pixels() * 3;
-        let (canvas, extra) = q.split_at_mut(canvas_len);
-        let (gains, cal, spans) = (self.gains, &g.calibrations[..], &g.cal_spans[..]);
-        // The extra pixels first: the fused pack may read them from the first row on.
-        color::quantized_extra(self.background, gains, extra, depth);
-        let extra = &*extra;
-        let fused = self.fused.as_ref();
-        let bands = fused.map(|f| *f.bands());
-        self.outs.clear();
-        self.outs.extend(
-            frame
-                .ports
-                .iter_mut()
-                .map(|b| pack::PortOut::new(&mut b.bytes)),
-        );
-        let outs = &self.outs[..];
-        let packing = std::sync::atomic::AtomicU64::new(0);
-        // After each row: the units it completes, from the band's rows so far.
-        let finish = |first: usize, rows: &mut [u16]| {
-            let Some(f) = fused else { return };
-            let y = first + rows.len() / row_len - 1;
-            let t = Instant::now();
-            let q = pack::Codes::band(rows, first * row_len, canvas_len, extra);
-            // SAFETY: `outs` are this frame's port buffers, which nothing else touches
-            // until `f.rest` below; the bands are `f.bands()`, so row `y`'s units are packed
-            // once, here, by the band that owns the row.
-            if unsafe { f.row(y, &q, &g.ports, outs) } {
-                let ns = t.elapsed().as_nanos() as u64;
-                packing.fetch_add(ns, std::sync::atomic::Ordering::Relaxed);
-            }
-        };
-        let each = |first: usize, rows: &mut [u16]| {
-            let r = rows.len() / row_len - 1;
-            color::row_quantized(
-                first + r,
-                &mut rows[r * row_len..],
-                gains,
-                cal,
-                spans,
-                depth,
-                th,
-            );
-            finish(first, rows);
-        };
-        let stage = if let Some(plan) = plan {
-            let (plan, sw) = (&mut self.plans[plan], src.width);
-            let (lut8, lut16) = (&self.luts.lut8[..], &self.luts.lut16[..]);
-            let src_row = src.width as usize * 4;
-            let b = bands.as_ref();
-            let done = match (fast, src.data) {
-                (true, PixelData::Rgba8(d)) => {
-                    resample::run_rgba8(plan, d, src_row, canvas, cw, lut8, b, each)
-                }
-                (true, PixelData::Rgba16(_)) => false,
-                (false, PixelData::Rgba8(d)) => {
-                    resample::run_linear(plan, d, sw, lut8, canvas, cw, b, each)
-                }
-                (false, PixelData::Rgba16(d)) => {
-                    resample::run_linear(plan, d, sw, lut16, canvas, cw, b, each)
-                }
-            };
-            if !done {
-                return false;
-            }
-            Stage::Resample
-        } else {
-            let (sx, sy) = place.one_to_one.unwrap_or((0, 0));
-            let origin = (sy as usize * src.width as usize + sx as usize) * 4;
-            let bands = bands.unwrap_or_else(|| Bands::per_thread(ch as usize, &[]));
-            // Rows without calibrated modules take one table lookup per sample when the
-            // source is 8-bit; the others are linearized, then coloured and quantized.
-            let table = |y: usize, s: &[u8], o: &mut [u16]| {
-                self.codes
-                    .as_ref()
-                    .is_some_and(|c| !color::calibrated(y, w, spans) && c.row(s, o, y))
-            };
-            #[allow(clippy::too_many_arguments)]
-            fn rows<T: Sample>(
-                d: &[T],
-                lut: &[u16],
-                (origin, src_row, w): (usize, usize, usize),
-                canvas: &mut [u16],
-                bands: &Bands,
-                table: impl Fn(usize, &[u8], &mut [u16]) -> bool + Sync,
-                each: impl resample::Each,
-                finish: impl resample::Each,
-            ) {
-                let kernel = linearize::Kernel::new(d, lut);
-                let row_len = w * 3;
-                let mut parts = bands.split(canvas, row_len);
-                parts[..bands.len()]
-                    .par_iter_mut()
-                    .enumerate()
-                    .for_each(|(band, rows)| {
-                        let first = bands.start(band);
-                        for r in 0..rows.len() / row_len {
-                            let y = first + r;
-                            let s = &d[origin + y * src_row..][..w * 4];
-                            let o = &mut rows[r * row_len..(r + 1) * row_len];
-                            if T::as_u8(s).is_some_and(|b| table(y, b, o)) {
-                                finish(first, &mut rows[..(r + 1) * row_len]);
-                            } else {
-                                kernel.row(s, o);
-                                each(first, &mut rows[..(r + 1) * row_len]);
-                            }
-                        }
-                    });
-            }
-            let shape = (origin, src.width as usize * 4, w);
-            let luts = (&self.luts.lut8[..], &self.luts.lut16[..]);
-            match src.data {
-                PixelData::Rgba8(d) => rows(d, luts.0, shape, canvas, &bands, table, each, finish),
-                PixelData::Rgba16(d) => rows(d, luts.1, shape, canvas, &bands, table, each, finish),
-            }
-            Stage::Color
-        };
-        self.colored_from = None;
-        // The units that span two bands, then the ports the units do not cover.
-        let t_rest = Instant::now();
-        if let Some(f) = fused {
-            // SAFETY: every band has finished; `outs` are still this frame's buffers and
-            // are not touched after this call.
-            unsafe { f.rest(q, &g.ports, outs) };
-        }
-        self.pack_ports(frame, |i| !fused.is_some_and(|f| f.covers(i)));
-        frame.frame_number = scene.frame_number;
-        // One end time for both spans: a preemption between two readings would otherwise
-        // give pack more than the whole and leave the fused stage at zero.
-        let end = Instant::now();
-        let total = end - t;
-        let threads = rayon::current_num_threads().max(1) as u64;
-        let in_band = Duration::from_nanos(packing.into_inner() / threads);
-        let pack = (end - t_rest + in_band).min(total);
-        self.times[stage] = total - pack;
-        self.times[Stage::Pack] = pack;
-        true
-    }
-
-    /// Stages 3 and 4: mix the layer canvases (or take the only one) and colour them into
-    /// `colored`; with `quantize` thresholds, stage 5 too, fused into the colour pass and
-    /// written to the (only) quantized buffer (the time counts as colour's).
-    fn compose_and_color(
-        &mut self,
-        active: usize,
-        used: [usize; MAX_LAYERS],
-        weights: [f32; MAX_LAYERS],
-        quantize: Option<&[[f32; 8]; 8]>,
-    ) {
-        // Stage 3: compose.
-        let t = Instant::now();
-        let input: &[u16] = match active {
-            0 => {
-                compose::fill(&mut self.composed, self.background);
-                &self.composed
-            }
-            1 if weights[0] >= 1.0 => &self.canvases[used[0]],
-            _ => {
-                let a = &self.canvases[used[0]];
-                let b = (active > 1).then(|| (self.canvases[used[1]].as_slice(), weights[1]));
-                compose::mix(&mut self.composed, a, weights[0], b, self.background);
-                &self.composed
-            }
-        };
-        self.times[Stage::Compose] += t.elapsed();
-
-        // Stage 4: colour.
-        let t = Instant::now();
-        let g = &self.geometry;
-        match (quantize, self.quantized.first_mut()) {
-            (Some(th), Some((depth, q))) => color::apply(
-                input,
-                q,
-                g.width,
-                self.gains,
-                &g.calibrations,
-                &g.cal_spans,
-                self.background,
-                Some((*depth, th)),
-            ),
-            _ => color::apply(
-                input,
-                &mut self.colored,
-                g.width,
-                self.gains,
-                &g.calibrations,
-                &g.cal_spans,
-                self.background,
-                None,
-            ),
-        }
-        self.times[Stage::Color] = t.elapsed();
-    }
-
-    /// Stages 1 and 2 for one layer, into `self.canvases[slot]` (with the background
-    /// outside the layer's rect).
-    fn render_layer(&mut self, layer: &Layer<'_>, slot: usize) -> Result<(), RenderError> {
-        let (cw, ch) = (self.geometry.width, self.geometry.height);
-        let src = &layer.source;
-        let (sw, sh) = (src.width, src.height);
-        let place = place(layer.fit, sw, sh, cw, ch);
-        let dst = place.dst;
-        let canvas = &mut self.canvases[slot];
-
-        let t = Instant::now();
-        compose::fill_outside(canvas, cw, dst, self.background);
-        self.times[Stage::Compose] += t.elapsed();
-
-        let lut8: &[u16] = &self.luts.lut8[..];
-        let lut16: &[u16] = &self.luts.lut16;
-        if let Some((sx, sy)) = place.one_to_one {
-            let t = Instant::now();
-            let from = Rect {
-                x: sx,
-                y: sy,
-                w: dst.w,
-                h: dst.h,
-            };
-            match src.data {
-                PixelData::Rgba8(d) => {
-                    linearize::rect(d, sw, from, lut8, canvas, cw, (dst.x, dst.y))
-                }
-                PixelData::Rgba16(d) => {
-                    linearize::rect(d, sw, from, lut16, canvas, cw, (dst.x, dst.y))
-                }
-            }
-            self.times[Stage::Linearize] += t.elapsed();
-            return Ok(());
-        }
-        let filter = layer.filter;
-        let mode = self.color.resample;
-        let t = Instant::now();
-        let plan = plan_index(&mut self.plans, (sw, sh, mode), place.crop, dst, filter);
-        let plan = &mut self.plans[plan];
-        self.times[Stage::Resample] += t.elapsed();
-        match self.color.resample {
-            ResampleMode::Linear => {
-                // Linearize (each source row the plan reads, once, into a ring) and
-                // resample in one pass; the time counts as resample's.
-                let t = Instant::now();
-                match src.data {
-                    PixelData::Rgba8(d) => {
-                        resample::run_linear(plan, d, sw, lut8, canvas, cw, None, |_, _| {})
-                    }
-                    PixelData::Rgba16(d) => {
-                        resample::run_linear(plan, d, sw, lut16, canvas, cw, None, |_, _| {})
-                    }
-                };
-                self.times[Stage::Resample] += t.elapsed();
-            }
-            ResampleMode::Fast => {
-                // Filter code values; the LUT is applied to each filtered value on the way
-                // out (linearize fused into resample's last step).
-                let t = Instant::now();
-                let row = sw as usize * 4;
-                match src.data {
-                    PixelData::Rgba8(d) => resample::run(
-                        plan,
-                        d,
-                        row,
-                        (0, 0),
-                        canvas,
-                        cw,
-                        resample::Output::Lut(lut8),
-                    ),
-                    PixelData::Rgba16(d) => resample::run(
-                        plan,
-                        d,
-                        row,
-                        (0, 0),
-                        canvas,
-                        cw,
-                        resample::Output::Lut(lut16),
-                    ),
-                }
-                self.times[Stage::Resample] += t.elapsed();
-            }
-        }
-        Ok(())
-    }
-}
-
-/// The index in `plans` of the plan for this job, built if it is new (then the most
-/// recent, last; the oldest goes when [`MAX_PLANS`] are kept).
-fn plan_index(
-    plans: &mut Vec<resample::Plan>,
-    (sw, sh, mode): (u32, u32, ResampleMode),
-    crop: [f64; 4],
-    dst: Rect,
-    filter: Filter,
-) -> usize {
-    match plans
-        .iter()
-        .position(|p| p.matches(sw, sh, mode, crop, dst, filter))
-    {
-        Some(i) => {
-            // Most recent last; rotating a short Vec moves no heap memory.
-            plans[i..].rotate_left(1);
-        }
-        None => {
-            if plans.len() == MAX_PLANS {
-                plans.remove(0);
-            }
-            plans.push(resample::Plan::new(sw, sh, mode, crop, dst, filter));
-        }
-    }
-    plans.len() - 1
 }
