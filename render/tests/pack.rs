@@ -1,12 +1,13 @@
-//! The fast bit-plane kernels (the runtime-chosen one, AVX-512 + GFNI or AVX2 on this
-//! machine kind, the AVX2 one and the portable one) equal the per-bit reference byte for byte: on odd sizes that hit the
-//! 32-position groups' tails (module widths 1, 63, 65, 127; chains of 1 and 37 modules),
-//! every depth 1..=16, random codes; with each kind of run the contiguous-load fast path
-//! takes (forward, reversed by 180° modules, background) and the slot-by-slot fallback
-//! (colour orders mixed inside a group, non-direct mappers, no run table at all). A
-//! corrupted run table must change the output, so the fast path is known to be taken.
+//! The fast bit-plane kernels (`pack::bitplanes` at every instruction-set level this machine
+//! has: portable, AVX2, AVX-512 + GFNI) equal the per-bit reference byte for byte: on odd
+//! sizes that hit the 32-position groups' tails (module widths 1, 63, 65, 127; chains of 1
+//! and 37 modules), every depth 1..=16, random codes; with each kind of run the
+//! contiguous-load fast path takes (forward, reversed by 180° modules, background) and the
+//! slot-by-slot fallback (colour orders mixed inside a group, non-direct mappers, no run
+//! table at all). A corrupted run table must change the output, so the fast path is known
+//! to be taken.
 
-use ledwall_render::cpu::pack;
+use ledwall_render::cpu::{pack, simd};
 use ledwall_render::geometry::PortMap;
 use ledwall_render::geometry::{PACK_GROUP, Run, pack_runs};
 use ledwall_render::wall::{
@@ -105,16 +106,6 @@ fn codes(g: &Geometry, depth: u32, rng: &mut Rng) -> Vec<u16> {
         .collect()
 }
 
-/// A bit-plane kernel: port, quantized canvas buffer, output.
-type Kernel = fn(&PortMap, &[u16], &mut [u8]);
-
-/// The kernels under test.
-const KERNELS: [(&str, Kernel); 3] = [
-    ("bitplanes", pack::bitplanes),
-    ("avx2", pack::avx2_bitplanes),
-    ("portable", pack::portable_bitplanes),
-];
-
 /// Where the first differing byte of `fast` and `slow` is, if any.
 fn first_difference(port: &PortMap, fast: &[u8], slow: &[u8]) -> Option<String> {
     let i = fast.iter().zip(slow).position(|(a, b)| a != b)?;
@@ -130,19 +121,20 @@ fn first_difference(port: &PortMap, fast: &[u8], slow: &[u8]) -> Option<String> 
     ))
 }
 
-/// Both fast kernels on `port` equal the reference.
+/// `pack::bitplanes` on `port` equals the reference at every level (the kernel is chosen
+/// from the level on each call).
 fn check_port(port: &PortMap, q: &[u16], what: &str) {
     let mut slow = vec![0u8; port.byte_len()];
     pack::reference_bitplanes(port, q, &mut slow);
-    for (name, kernel) in KERNELS {
+    simd::each_level(|level| {
         let mut fast = vec![0xAAu8; port.byte_len()];
-        kernel(port, q, &mut fast);
+        pack::bitplanes(port, q, &mut fast);
         if let Some(d) = first_difference(port, &fast, &slow) {
-            panic!("{name}, {what}: {d}");
+            panic!("{level}, {what}: {d}");
         }
         // Bits 6 and 7 are always zero.
-        assert!(fast.iter().all(|b| b & 0xC0 == 0), "{name}, {what}");
-    }
+        assert!(fast.iter().all(|b| b & 0xC0 == 0), "{level}, {what}");
+    });
 }
 
 fn check(g: &Geometry, depth: u32, rng: &mut Rng, what: &str) {
@@ -237,11 +229,11 @@ fn fast_path_reads_the_run_table_and_falls_back_without_it() {
             other => other,
         };
     }
-    for (name, kernel) in KERNELS {
+    simd::each_level(|level| {
         let mut out = vec![0u8; port.byte_len()];
-        kernel(&shifted, &q, &mut out);
-        assert!(out != reference, "{name}: the run table was not used");
-    }
+        pack::bitplanes(&shifted, &q, &mut out);
+        assert!(out != reference, "{level}: the run table was not used");
+    });
 
     let mut none = port.clone();
     none.runs.clear();
