@@ -9,7 +9,8 @@
 //! * [`media`]: stills, animations, image sequences and video (ffmpeg) behind one
 //!   [`media::MediaSource`] trait, decoded into reusable frames with alpha composited over
 //!   the background, behind pixel and memory limits checked before decoding.
-//! * [`patterns`]: `pattern:` test sources for commissioning a wall.
+//! * [`patterns`]: `pattern:` test sources for commissioning a wall; [`font`]: the built-in
+//!   pixel font their labels, the previews' and the bench figure's use.
 //! * [`playlist`], [`timeline`], [`deck`], [`reload`]: the playlist file (design §12) and its
 //!   schedule, display tick → scene, media that never stops the wall, hot reload.
 //! * [`layout`]: the JSON description of a rendered frame's port buffers (`frame.json`).

@@ -706,7 +706,14 @@ fn info_lists_version_backends_and_cpu_features() {
     assert!(out.contains("cpu kernels: "), "{out}");
     if cfg!(target_arch = "x86_64") {
         // The features that choose kernels, each with yes or no.
-        for f in ["avx2", "fma", "avx512bw", "avx512vbmi", "avx512vnni", "gfni"] {
+        for f in [
+            "avx2",
+            "fma",
+            "avx512bw",
+            "avx512vbmi",
+            "avx512vnni",
+            "gfni",
+        ] {
             assert!(
                 out.contains(&format!("{f} yes")) || out.contains(&format!("{f} no")),
                 "{f}: {out}"

@@ -54,6 +54,17 @@ pub struct BackendOptions {
     pub threads: usize,
 }
 
+/// The CPU backend's kernel level and what it uses on this machine (`ledwall info`).
+pub fn cpu_kernels() -> String {
+    crate::cpu::simd::describe()
+}
+
+/// The CPU features that choose the CPU backend's kernels, each with whether this machine
+/// has it (all false off x86-64).
+pub fn cpu_features() -> [(&'static str, bool); 9] {
+    crate::cpu::simd::features().list()
+}
+
 /// What `auto` would pick and why, without building anything.
 pub fn auto_choice(adapter: Option<&str>) -> (BackendChoice, String) {
     let summary = match adapter {

@@ -8,9 +8,14 @@
 //! * [`mapper`]: HUB75 multiplex mappers, visible pixel → matrix position (design §4).
 //! * [`geometry`]: the wall compiled once into flat index tables (output slot → canvas pixel)
 //!   that every backend reads.
-//! * [`color`]: transfer curves and the lookup tables built from them.
+//! * What both backends compute the same way, owned by neither: [`stage`] (the six stages,
+//!   named once, and their times), [`color`] (transfer curves, LUTs, gains), [`place`]
+//!   (fit mode → source crop and canvas rect), [`filter`] (resampling filters and the
+//!   coefficient tables both backends read), [`dither`] (thresholds, the background's
+//!   code), [`cache`] (the still cache's slot choice).
 //! * [`cpu`]: the reference backend, six stages (linearize, resample, compose, colour,
-//!   quantize, pack) on rayon, writing into caller-owned buffers.
+//!   quantize, pack) on rayon, writing into caller-owned buffers; its SIMD kernels are
+//!   chosen in one place, [`cpu::simd`].
 //! * [`gpu`]: the same six stages as WGSL compute shaders on wgpu, held to the CPU backend
 //!   by parity tests; [`backend`] picks one (`auto`, `cpu`, `gpu`).
 //! * [`emulate`]: output buffers → the canvas the wall shows; the inverse of pack.
@@ -44,8 +49,8 @@ pub mod color;
 pub mod cpu;
 pub mod dither;
 pub mod emulate;
-pub mod filter;
 mod error;
+pub mod filter;
 pub mod frame;
 pub mod geometry;
 pub mod gpu;

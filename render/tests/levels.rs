@@ -137,10 +137,25 @@ fn render_all(wall: &Wall) -> Vec<(String, Vec<Vec<u8>>)> {
     };
     for deep in [false, true] {
         let cases = [
-            ("4x down, lanczos3, cover", &big, Fit::Cover, Filter::Lanczos3),
+            (
+                "4x down, lanczos3, cover",
+                &big,
+                Fit::Cover,
+                Filter::Lanczos3,
+            ),
             ("3x down, area, stretch", &big, Fit::Stretch, Filter::Area),
-            ("up, catmull-rom, contain", &small, Fit::Contain, Filter::CatmullRom),
-            ("up, bilinear, stretch", &small, Fit::Stretch, Filter::Bilinear),
+            (
+                "up, catmull-rom, contain",
+                &small,
+                Fit::Contain,
+                Filter::CatmullRom,
+            ),
+            (
+                "up, bilinear, stretch",
+                &small,
+                Fit::Stretch,
+                Filter::Bilinear,
+            ),
             ("odd, nearest, cover", &odd, Fit::Cover, Filter::Nearest),
             ("odd, area, contain", &odd, Fit::Contain, Filter::Area),
             ("1:1", &same, Fit::Stretch, Filter::Bilinear),
@@ -169,7 +184,11 @@ fn render_all(wall: &Wall) -> Vec<(String, Vec<Vec<u8>>)> {
                 frame_number: n,
                 layers: [Some(a.weight(1.0 - w)), Some(b)],
             };
-            shot(format!("crossfade {w}, deep {deep}, frame {n}"), &scene, &mut r);
+            shot(
+                format!("crossfade {w}, deep {deep}, frame {n}"),
+                &scene,
+                &mut r,
+            );
         }
     }
     out

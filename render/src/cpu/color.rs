@@ -95,7 +95,7 @@ pub(crate) fn calibrated(y: usize, w: usize, spans: &[CalSpan]) -> bool {
 /// Stages 1, 4 and 5 composed into one table lookup per sample, for 8-bit sources on rows
 /// without calibrated modules: `codes[k][c][v]` is the output code of source value `v` in
 /// channel `c` under the `k`-th dither threshold, computed with the same operations (and
-/// roundings) as linearize, [`scale`] and [`quantize::code`] in sequence, so the bytes are
+/// roundings) as linearize, `scale` and `quantize::code` in sequence, so the bytes are
 /// the same. The table (3 × 256 entries per threshold, 64 thresholds when dithering:
 /// 96 KB) depends only on the colour settings (the gains included) and is built with the
 /// renderer, then rebuilt in place ([`CodeTable::rebuild`]) when they change.

@@ -153,7 +153,9 @@ pub(crate) mod x86 {
     fn row_vbmi(s: &[u8], t: &Split, o: &mut [u16]) -> usize {
         let groups = (s.len() / 64).min(o.len() / 48);
         let ([lo0, lo1, lo2, lo3], [hi0, hi1, hi2, hi3]) = t.registers();
+        // SAFETY: each `ORDER` row is 64 bytes, one unaligned 512-bit load.
         let first = unsafe { _mm512_loadu_si512(ORDER[0].as_ptr().cast()) };
+        // SAFETY: as above.
         let second = unsafe { _mm512_loadu_si512(ORDER[1].as_ptr().cast()) };
         for (src, dst) in s.chunks_exact(64).zip(o.chunks_exact_mut(48)).take(groups) {
             // Ask for the source 2 KB ahead: rows of 4K video are not in cache, and the

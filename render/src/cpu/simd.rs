@@ -179,6 +179,30 @@ pub fn levels() -> Vec<Level> {
     Level::ALL.into_iter().filter(|l| *l <= top).collect()
 }
 
+/// The level in force and what it uses on this CPU, for people: e.g. `avx512 (AVX-512
+/// F/BW/VL/DQ, VBMI byte-permute LUTs, VNNI fixed-point resampling, GFNI bit-plane
+/// transpose)`.
+pub fn describe() -> String {
+    let l = level();
+    let mut uses = vec![match l {
+        Level::Portable => "portable Rust, no AVX2 + FMA",
+        Level::Avx2 => "AVX2 + FMA",
+        Level::Avx512 => "AVX-512 F/BW/VL/DQ",
+    }];
+    if let Some(t) = Avx512::new() {
+        if t.vbmi().is_some() {
+            uses.push("VBMI byte-permute LUTs");
+        }
+        if t.vnni_vbmi().is_some() {
+            uses.push("VNNI fixed-point resampling");
+        }
+        if t.gfni_vbmi().is_some() {
+            uses.push("GFNI bit-plane transpose");
+        }
+    }
+    format!("{l} ({})", uses.join(", "))
+}
+
 /// Proof that the CPU has AVX2 and FMA and that the level allows them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Avx2(());
