@@ -3,7 +3,7 @@
 //! buffers, GPU textures); this is only their bookkeeping, so the two backends choose the
 //! same slots for the same scenes.
 
-use crate::frame::{Filter, Fit, Layer, MAX_LAYERS, PixelData};
+use crate::frame::{Filter, Fit, Layer, MAX_LAYERS, PixelData, Scene};
 
 /// Identity of a cached layer canvas: the source's key and everything that shapes the
 /// canvas made from it.
@@ -47,6 +47,26 @@ pub struct Slot {
     pub hit: bool,
 }
 
+/// Where a frame's visible layers went: the slot of each, in scene order, and its weight.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct FrameSlots {
+    /// The slots of the visible layers, in scene order (`usize::MAX` from `active` on).
+    pub used: [usize; MAX_LAYERS],
+    /// Their weights, at most 1.
+    pub weights: [f32; MAX_LAYERS],
+    /// Visible layers (weight above 0).
+    pub active: usize,
+    /// Of them, the ones whose canvas was cached.
+    pub hits: usize,
+}
+
+impl FrameSlots {
+    /// Every visible layer came from the cache (and there was one at least).
+    pub fn all_cached(&self) -> bool {
+        self.active > 0 && self.hits == self.active
+    }
+}
+
 /// The bookkeeping of [`MAX_LAYERS`] layer canvases: their keys and when each was last used.
 #[derive(Debug, Clone, Default)]
 pub struct LayerCache {
@@ -86,6 +106,42 @@ impl LayerCache {
         };
         self.last_used[slot.index] = self.clock;
         slot
+    }
+
+    /// Place the visible layers of `scene` (weight above 0), in scene order: each takes the
+    /// slot [`LayerCache::choose`] gives it, and `miss(li, layer, slot)` makes the canvas of
+    /// a layer that is not cached (the CPU renders it, the GPU records the work), after
+    /// which the slot holds the layer's key. An error from `miss` is returned as it is, and
+    /// that slot then holds no key. Call [`LayerCache::begin_frame`] first.
+    pub fn place_layers<E>(
+        &mut self,
+        scene: &Scene<'_>,
+        mut miss: impl FnMut(usize, &Layer<'_>, usize) -> Result<(), E>,
+    ) -> Result<FrameSlots, E> {
+        let mut f = FrameSlots {
+            used: [usize::MAX; MAX_LAYERS],
+            weights: [0.0; MAX_LAYERS],
+            active: 0,
+            hits: 0,
+        };
+        for (li, layer) in scene.layers.iter().enumerate() {
+            let Some(layer) = layer else { continue };
+            if layer.weight <= 0.0 {
+                continue;
+            }
+            let key = CacheKey::of(layer);
+            let slot = self.choose(key, li, &f.used[..f.active]);
+            if slot.hit {
+                f.hits += 1;
+            } else {
+                miss(li, layer, slot.index)?;
+                self.filled(slot.index, key);
+            }
+            f.used[f.active] = slot.index;
+            f.weights[f.active] = layer.weight.min(1.0);
+            f.active += 1;
+        }
+        Ok(f)
     }
 
     /// Slot `index` now holds the canvas of `key` (`None`: an unkeyed layer, never a hit).
@@ -155,5 +211,36 @@ mod tests {
         );
         c.clear();
         assert_eq!(c.key(b.index), None);
+    }
+
+    #[test]
+    fn a_frame_places_visible_layers_and_counts_hits() {
+        let px = [0u8; 4 * 4 * 4];
+        let img = |k| crate::SourceImage::rgba8(4, 4, &px).with_key(k);
+        let scene = Scene::crossfade(0, Layer::new(img(1)), Layer::new(img(2)), 0.25);
+        let mut c = LayerCache::default();
+        let mut misses = Vec::new();
+        c.begin_frame();
+        let f = c
+            .place_layers(&scene, |li, _, slot| {
+                misses.push((li, slot));
+                Ok::<(), ()>(())
+            })
+            .unwrap_or_else(|()| unreachable!());
+        assert_eq!((f.active, f.hits), (2, 0));
+        assert_eq!(misses, [(0, f.used[0]), (1, f.used[1])]);
+        assert_ne!(f.used[0], f.used[1]);
+        assert_eq!(f.weights, [0.75, 0.25]);
+        c.begin_frame();
+        let again = c.place_layers(&scene, |_, _, _| Err("no miss expected"));
+        assert_eq!(again.map(|g| (g.used, g.all_cached())), Ok((f.used, true)));
+        // A failed miss leaves its slot without a key.
+        c.begin_frame();
+        let other = Scene::single(1, Layer::new(img(3)));
+        assert_eq!(
+            c.place_layers(&other, |_, _, _| Err("decode")),
+            Err("decode")
+        );
+        assert_eq!(c.key(f.used[0]), None);
     }
 }

@@ -36,7 +36,7 @@ pub mod quantize;
 pub mod resample;
 pub mod simd;
 
-use crate::cache::{CacheKey, LayerCache};
+use crate::cache::{CacheKey, FrameSlots, LayerCache};
 use crate::color::{Luts, clamp_level, gains_at};
 use crate::error::RenderError;
 use crate::frame::{MAX_LAYERS, Scene, WallFrame};
@@ -310,31 +310,20 @@ impl Renderer {
                 return Ok(());
             }
         }
-        let mut used = [usize::MAX; MAX_LAYERS];
-        let mut weights = [0f32; MAX_LAYERS];
-        let mut hits = 0;
-        let mut active = 0;
-        for (li, layer) in scene.layers.iter().enumerate() {
-            let Some(layer) = layer else { continue };
-            if layer.weight <= 0.0 {
-                continue;
-            }
-            let key = CacheKey::of(layer);
-            let slot = self.cache.choose(key, li, &used[..active]);
-            if slot.hit {
-                hits += 1;
-            } else {
-                self.render_layer(layer, slot.index)?;
-                self.cache.filled(slot.index, key);
-            }
-            let slot = slot.index;
-            used[active] = slot;
-            weights[active] = layer.weight.min(1.0);
-            active += 1;
-        }
-        if active > 0 && hits == active {
+        // The layer canvases: cached stills are kept, the others rendered into their slot.
+        let mut cache = std::mem::take(&mut self.cache);
+        let placed = cache.place_layers(scene, |_, layer, slot| self.render_layer(layer, slot));
+        self.cache = cache;
+        let placed = placed?;
+        if placed.all_cached() {
             self.cache_hits += 1;
         }
+        let FrameSlots {
+            used,
+            weights,
+            active,
+            ..
+        } = placed;
 
         // Compose and colour depend only on the layer canvases and weights: when every
         // layer is a keyed still and nothing changed since the last frame,

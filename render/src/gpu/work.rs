@@ -8,7 +8,7 @@ use super::Renderer;
 use super::compose;
 use super::placement::PlanKey;
 use super::resources::ROW_ALIGN;
-use crate::cache::CacheKey;
+use crate::cache::FrameSlots;
 use crate::error::RenderError;
 use crate::frame::{MAX_LAYERS, Scene};
 
@@ -52,43 +52,32 @@ impl Renderer {
     pub(super) fn plan_frame(&mut self, scene: &Scene<'_>) -> Result<Planned, RenderError> {
         self.cache.begin_frame();
         self.plans.begin_frame();
-        let mut used = [usize::MAX; MAX_LAYERS];
-        let mut weights = [0f32; MAX_LAYERS];
         let mut jobs: [Option<LayerJob>; MAX_LAYERS] = [None; MAX_LAYERS];
-        let mut active = 0;
-        let mut hits = 0;
         let mut upload_len = compose::FRAME.next_multiple_of(ROW_ALIGN);
-        for (li, layer) in scene.layers.iter().enumerate() {
-            let Some(layer) = layer else { continue };
-            if layer.weight <= 0.0 {
-                continue;
-            }
-            let key = CacheKey::of(layer);
-            let slot = self.cache.choose(key, li, &used[..active]);
-            if slot.hit {
-                hits += 1;
-            } else {
-                let plan = self.plan(PlanKey::of(layer))?;
-                let offset = upload_len;
-                upload_len += self
-                    .plans
-                    .get(plan)
-                    .upload_len()
-                    .next_multiple_of(ROW_ALIGN);
-                jobs[li] = Some(LayerJob {
-                    plan,
-                    slot: slot.index,
-                    offset,
-                });
-                self.cache.filled(slot.index, key);
-            }
-            used[active] = slot.index;
-            weights[active] = layer.weight.min(1.0);
-            active += 1;
-        }
-        if active > 0 && hits == active {
+        // Layers whose canvas is not cached get a job: their placement and upload rows.
+        let mut cache = std::mem::take(&mut self.cache);
+        let placed = cache.place_layers(scene, |li, layer, slot| {
+            let plan = self.plan(PlanKey::of(layer))?;
+            let offset = upload_len;
+            upload_len += self
+                .plans
+                .get(plan)
+                .upload_len()
+                .next_multiple_of(ROW_ALIGN);
+            jobs[li] = Some(LayerJob { plan, slot, offset });
+            Ok::<(), RenderError>(())
+        });
+        self.cache = cache;
+        let placed = placed?;
+        if placed.all_cached() {
             self.cache_hits += 1;
         }
+        let FrameSlots {
+            used,
+            weights,
+            active,
+            ..
+        } = placed;
         let input = match active {
             0 => ColorInput::Mix(0, 0),
             1 if weights[0] >= 1.0 => ColorInput::Slot(used[0]),
