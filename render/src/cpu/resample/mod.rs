@@ -138,9 +138,16 @@ pub fn run<T: Sample>(
     }
     let stride = plan.stride();
     let sum_len = plan.sum_len();
-    let (dst, width, h_used) = (plan.dst, plan.width as usize, plan.h_used);
-    let (x0, bands) = (plan.x0 as usize, plan.bands);
-    let (table, v) = (HTable::new(&plan.h, h_used, &plan.h_simd), &plan.v);
+    let (dst, width, h_used) = (
+        plan.tables.dst,
+        plan.tables.width as usize,
+        plan.tables.h_used,
+    );
+    let (x0, bands) = (plan.tables.x0 as usize, plan.bands);
+    let (table, v) = (
+        HTable::new(&plan.tables.h, h_used, &plan.h_simd),
+        &plan.tables.v,
+    );
     let row_len = cw as usize * 3;
     let (ox0, oy0) = (origin.0 as usize, origin.1 as usize);
     let n = width * stride;
@@ -186,7 +193,7 @@ pub fn run_linear<T: Sample>(
     each: impl Each,
 ) -> bool {
     let sum_len = plan.sum_len();
-    let dst = plan.dst;
+    let dst = plan.tables.dst;
     let Some(lin) = plan.linear.as_mut() else {
         return false;
     };
@@ -194,8 +201,16 @@ pub fn run_linear<T: Sample>(
         return false;
     };
     let (ring, pairing) = (lin.ring, lin.pairing);
-    let (dst, width, h_used, x0) = (plan.dst, plan.width as usize, plan.h_used, plan.x0);
-    let (table, v) = (HTable::new(&plan.h, h_used, &plan.h_simd), &plan.v);
+    let (dst, width, h_used, x0) = (
+        plan.tables.dst,
+        plan.tables.width as usize,
+        plan.tables.h_used,
+        plan.tables.x0,
+    );
+    let (table, v) = (
+        HTable::new(&plan.tables.h, h_used, &plan.h_simd),
+        &plan.tables.v,
+    );
     let row_len = cw as usize * 3;
     let (n, sw) = (width * 3, sw as usize);
     let kernel = super::linearize::Kernel::new(src, lut);

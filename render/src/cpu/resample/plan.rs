@@ -12,7 +12,7 @@ use super::fixed::Fixed;
 use super::vertical::{Pairing, pair_ring};
 use crate::cpu::bands::{Bands, MAX_BANDS};
 use crate::cpu::simd::{Avx2, Avx512};
-use crate::filter::{AxisTable, Tables};
+use crate::filter::Tables;
 use crate::frame::Filter;
 use crate::place::Rect;
 use crate::wall::ResampleMode;
@@ -21,25 +21,11 @@ use crate::wall::ResampleMode;
 #[derive(Debug)]
 pub struct Plan {
     key: PlanKey,
-    /// Horizontal table (over the source columns `x0..`, relative to `x0`).
-    pub h: AxisTable,
-    /// Vertical table (absolute source rows).
-    pub v: AxisTable,
-    /// First source column read.
-    pub x0: u32,
-    /// Source columns read.
-    pub width: u32,
-    /// First source row read.
-    pub y0: u32,
-    /// Source rows read.
-    pub height: u32,
-    /// Destination rect on the canvas.
-    pub dst: Rect,
+    /// The coefficient tables and the source region they read (what the GPU uploads for
+    /// the same placement).
+    pub tables: Tables,
     /// The bands of the float passes ([`super::run`]).
     pub(super) bands: Bands,
-    /// Weights the horizontal pass sums per output pixel: the most any pixel uses (the
-    /// table itself is padded further, to [`crate::filter::LANES`]).
-    pub(super) h_used: usize,
     /// Per band: the vertical sum of one output row (source stride, then zeros the
     /// horizontal pass may read past the end with zero weights), then one filtered row.
     pub(super) scratch: Vec<Vec<f32>>,
@@ -75,16 +61,7 @@ impl Plan {
         dst: Rect,
         filter: Filter,
     ) -> Plan {
-        let Tables {
-            h,
-            v,
-            x0,
-            width,
-            y0,
-            height,
-            dst,
-            h_used,
-        } = Tables::new(sw, sh, crop, dst, filter);
+        let tables = Tables::new(sw, sh, crop, dst, filter);
         let mut plan = Plan {
             key: PlanKey {
                 src: (sw, sh),
@@ -93,15 +70,8 @@ impl Plan {
                 filter,
                 mode,
             },
-            h,
-            v,
-            x0,
-            width,
-            y0,
-            height,
-            dst,
+            tables,
             bands: Bands::new(dst.h as usize, MAX_BANDS, &[]),
-            h_used,
             scratch: Vec::new(),
             fixed: None,
             linear: None,
@@ -137,7 +107,7 @@ impl Plan {
     /// taps than [`Plan::h_used`] reads zeros with zero weights; one extra pixel because
     /// the pass reads four lanes a pixel at stride 3).
     pub(super) fn sum_len(&self) -> usize {
-        (self.width as usize + self.h_used + 1) * self.stride()
+        (self.tables.width as usize + self.tables.h_used + 1) * self.stride()
     }
 
     /// Whether this plan resamples exactly this job.
@@ -178,11 +148,11 @@ pub(super) struct LinearRing {
 impl LinearRing {
     /// The rings of `plan`, pairing rows as `want` asks where the windows allow.
     pub(super) fn new(plan: &Plan, want: Pairing) -> LinearRing {
-        let (pairing, ring) = pair_ring(&plan.v, want);
-        let bands = Bands::per_thread(plan.dst.h as usize, &[]);
-        let row = plan.width as usize * 3;
+        let (pairing, ring) = pair_ring(&plan.tables.v, want);
+        let bands = Bands::per_thread(plan.tables.dst.h as usize, &[]);
+        let row = plan.tables.width as usize * 3;
         // Two vertical sums (the second for paired rows), then the filtered row.
-        let floats = 2 * plan.sum_len() + plan.dst.w as usize * 3;
+        let floats = 2 * plan.sum_len() + plan.tables.dst.w as usize * 3;
         LinearRing {
             ring,
             pairing,
@@ -220,8 +190,8 @@ impl HSimd {
             (ResampleMode::Linear, Some(avx512)) => Blocks::new(avx512, plan),
             _ => None,
         };
-        let (h, used) = (&plan.h, plan.h_used);
-        let half = plan.dst.w as usize / 2;
+        let (h, used) = (&plan.tables.h, plan.tables.h_used);
+        let half = plan.tables.dst.w as usize / 2;
         let mut pairs = Vec::with_capacity(half * used * 8);
         for j in 0..half {
             for k in 0..used {
@@ -265,7 +235,11 @@ pub(super) struct HBlock {
 impl Blocks {
     /// The blocks of a linear-light (stride 3) plan, or None when none fits.
     fn new(avx512: Avx512, plan: &Plan) -> Option<Blocks> {
-        let (h, used, width) = (&plan.h, plan.h_used, plan.dst.w as usize);
+        let (h, used, width) = (
+            &plan.tables.h,
+            plan.tables.h_used,
+            plan.tables.dst.w as usize,
+        );
         let (mut list, mut weights) = (Vec::new(), Vec::new());
         let block = |q: usize| {
             let s0 = h.start[q] as usize;

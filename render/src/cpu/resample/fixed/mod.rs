@@ -122,7 +122,7 @@ pub fn run_rgba8(
     bands: Option<&Bands>,
     each: impl Each,
 ) -> bool {
-    let (dst, v) = (plan.dst, &plan.v);
+    let (dst, v) = (plan.tables.dst, &plan.tables.v);
     let Some(Fixed { t, scratch, vbmi }) = plan.fixed.as_mut() else {
         return false;
     };

@@ -126,21 +126,21 @@ impl Tables {
     /// than the source.
     pub(super) fn new(plan: &Plan, sw: u32, pairing: Pairing) -> Option<Tables> {
         let kernel = Kernel::best();
-        let (h, v) = (&plan.h, &plan.v);
-        let width = plan.dst.w as usize;
-        let groups = plan.h_used.div_ceil(GROUP);
+        let (h, v) = (&plan.tables.h, &plan.tables.v);
+        let width = plan.tables.dst.w as usize;
+        let groups = plan.tables.h_used.div_ceil(GROUP);
         let span = groups * GROUP;
-        if span > sw as usize || width == 0 || plan.dst.h == 0 {
+        if span > sw as usize || width == 0 || plan.tables.dst.h == 0 {
             return None;
         }
         let padded = width.next_multiple_of(BLOCK);
         let mut start = Vec::with_capacity(padded);
         let mut weights = vec![0i16; padded * span];
         for ox in 0..width {
-            let abs = (plan.x0 + h.start[ox]) as usize;
+            let abs = (plan.tables.x0 + h.start[ox]) as usize;
             let from = abs.min(sw as usize - span);
             let shift = abs - from;
-            let w = &h.weights[ox * h.taps..ox * h.taps + plan.h_used];
+            let w = &h.weights[ox * h.taps..ox * h.taps + plan.tables.h_used];
             let used = w.iter().rposition(|x| *x != 0.0).map_or(1, |p| p + 1);
             // The table keeps windows inside the source (`abs + used ≤ sw`), so a window
             // moved `shift` to the left still ends inside this pixel's span.
@@ -253,7 +253,7 @@ impl Tables {
             ring,
             pairing,
             row_len: padded * 3 + SLACK,
-            bands: Bands::per_thread(plan.dst.h as usize, &[]),
+            bands: Bands::per_thread(plan.tables.dst.h as usize, &[]),
         })
     }
 }

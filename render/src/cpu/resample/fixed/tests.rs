@@ -289,7 +289,7 @@ fn matches_the_float_resampler_within_the_rounding_bound() {
             let out = Output::Lut(&lut);
             run(&mut fixed, &src, row, (0, 0), &mut a, cw, out);
             run(&mut float, &src, row, (0, 0), &mut b, cw, out);
-            let taps = fixed.h_used as f64;
+            let taps = fixed.tables.h_used as f64;
             let bound = (taps * 0.5f64.powi(BITS as i32 + 1) * 255.0 * 257.0).ceil() as i32 + 1;
             let worst = a
                 .iter()
