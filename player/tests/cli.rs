@@ -722,6 +722,50 @@ fn info_lists_version_backends_and_cpu_features() {
     }
 }
 
+/// `LEDWALL_CPU_LEVEL` caps the CPU kernel level for the process, and `info` says so; a
+/// render at the portable level gives the bytes of the default level.
+#[test]
+fn the_cpu_level_can_be_capped_from_the_environment() {
+    let run = |level: Option<&str>, args: &[&str]| {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_ledwall"));
+        cmd.args(args);
+        match level {
+            Some(l) => cmd.env("LEDWALL_CPU_LEVEL", l),
+            None => cmd.env_remove("LEDWALL_CPU_LEVEL"),
+        };
+        let out = cmd.output().expect("run ledwall");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let info = run(Some("portable"), &["info"]);
+    assert!(info.contains("cpu kernels: portable ("), "{info}");
+    let dir = std::env::temp_dir().join(format!("ledwall-cpu-level-{}", std::process::id()));
+    let mut bytes = Vec::new();
+    for level in [Some("portable"), None] {
+        let out = dir.join(level.unwrap_or("default"));
+        let (wall, input) = (wall_path("demo"), media_path("photo-160x90.jpg"));
+        run(
+            level,
+            &[
+                "render",
+                "--wall",
+                wall.to_str().expect("utf-8 path"),
+                "--input",
+                input.to_str().expect("utf-8 path"),
+                "--out",
+                out.to_str().expect("utf-8 path"),
+            ],
+        );
+        bytes.push(std::fs::read(out.join("port1.bin")).expect("port1.bin"));
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+    assert_eq!(bytes[0], bytes[1], "the portable level's bytes differ");
+}
+
 #[test]
 fn fixture_media_match_their_generators() {
     use ledwall_player::synth::FIXTURE_MEDIA;

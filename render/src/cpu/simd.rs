@@ -48,6 +48,11 @@ impl Level {
         }
     }
 
+    /// The level named `portable`, `avx2` or `avx512`.
+    pub fn from_name(name: &str) -> Option<Level> {
+        Level::ALL.into_iter().find(|l| l.name() == name)
+    }
+
     fn from_u8(v: u8) -> Level {
         match v {
             0 => Level::Portable,
@@ -141,20 +146,44 @@ fn detect() -> Features {
     Features::default()
 }
 
-/// The level kernels are chosen at: the machine's, lowered by [`set_cap`]. `UNSET` until
-/// the first call. One relaxed load on every later call.
+/// The level kernels are chosen at: the machine's, lowered by the cap. `UNSET` until the
+/// first call. One relaxed load on every later call.
 static LEVEL: AtomicU8 = AtomicU8::new(UNSET);
-/// The cap last set (the highest level when never set).
-static CAP: AtomicU8 = AtomicU8::new(Level::Avx512 as u8);
+/// The cap last set with [`set_cap`]; `UNSET`: the environment's ([`ENV`]).
+static CAP: AtomicU8 = AtomicU8::new(UNSET);
 const UNSET: u8 = u8::MAX;
 
-/// The level kernels are chosen at now: this CPU's, or less after [`set_cap`].
+/// The environment variable that caps the level for a whole process: `portable`, `avx2`
+/// or `avx512` (what a CPU without the higher kernels would run: for measuring, or to
+/// step around a kernel suspected on one machine). Read once; other values are ignored.
+pub const ENV: &str = "LEDWALL_CPU_LEVEL";
+
+/// The cap in force: the last [`set_cap`], else [`ENV`], else none.
+fn cap() -> Level {
+    match CAP.load(Ordering::Relaxed) {
+        UNSET => env_cap(),
+        v => Level::from_u8(v),
+    }
+}
+
+/// The cap [`ENV`] asks for (none when unset or not a level's name).
+fn env_cap() -> Level {
+    static FROM_ENV: OnceLock<Level> = OnceLock::new();
+    *FROM_ENV.get_or_init(|| {
+        std::env::var(ENV)
+            .ok()
+            .and_then(|v| Level::from_name(v.trim()))
+            .unwrap_or(Level::Avx512)
+    })
+}
+
+/// The level kernels are chosen at now: this CPU's, or less under a cap ([`set_cap`],
+/// [`ENV`]).
 #[inline]
 pub fn level() -> Level {
     match LEVEL.load(Ordering::Relaxed) {
         UNSET => {
-            let cap = Level::from_u8(CAP.load(Ordering::Relaxed));
-            let l = features().level().min(cap);
+            let l = features().level().min(cap());
             LEVEL.store(l as u8, Ordering::Relaxed);
             l
         }
@@ -163,7 +192,7 @@ pub fn level() -> Level {
 }
 
 /// Lower the level the kernels chosen from now on use to at most `cap` (never above what
-/// the CPU has; [`Level::Avx512`] lifts the cap). Process-wide. Kernels already chosen,
+/// the CPU has; [`Level::Avx512`] lifts the cap, [`ENV`]'s included). Process-wide. Kernels already chosen,
 /// such as those a renderer picked when it was built, stay as they are: build renderers
 /// after setting the cap. Returns the level now in force.
 pub fn set_cap(cap: Level) -> Level {
@@ -305,11 +334,12 @@ pub fn each_level(mut f: impl FnMut(Level)) {
     let _guard = ONE_AT_A_TIME
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner);
-    let before = Level::from_u8(CAP.load(Ordering::Relaxed));
-    struct Restore(Level);
+    let before = CAP.load(Ordering::Relaxed);
+    struct Restore(u8);
     impl Drop for Restore {
         fn drop(&mut self) {
-            set_cap(self.0);
+            CAP.store(self.0, Ordering::Relaxed);
+            LEVEL.store(UNSET, Ordering::Relaxed);
         }
     }
     let _restore = Restore(before);
@@ -366,7 +396,15 @@ mod tests {
             assert_eq!(Avx2::new().is_some(), l >= Level::Avx2, "{l}");
             assert_eq!(Avx512::new().is_some(), l >= Level::Avx512, "{l}");
         });
-        assert_eq!(level(), features().level());
+        assert_eq!(level(), features().level().min(cap()));
+    }
+
+    #[test]
+    fn levels_have_names() {
+        for l in Level::ALL {
+            assert_eq!(Level::from_name(l.name()), Some(l));
+        }
+        assert_eq!(Level::from_name("sse2"), None);
     }
 
     #[test]
