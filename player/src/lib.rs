@@ -1,9 +1,8 @@
 //! # ledwall-player
 //!
-//! Everything around the render core that a running wall needs: media decoding, and the
-//! `ledwall` command line (design §11). Playlists, the timeline, the pacer and the network
-//! outputs come later; this crate already holds the pieces the `render`, `validate` and
-//! `info` commands use.
+//! Everything around the render core that a running wall needs: media decoding, playlists
+//! and the timeline, the playback engine and its pacer, the outputs, previews, the control
+//! API, and the `ledwall` command line (design §11).
 //!
 //! * [`cli`]: the command line, parsed with clap.
 //! * [`media`]: stills, animations, image sequences and video (ffmpeg) behind one
