@@ -57,9 +57,11 @@ pub(crate) fn quantized_extra(
     extra: &mut [u16],
     depth: u32,
 ) {
-    let mut coloured = [0u16; 6];
-    coloured[..3].copy_from_slice(&crate::dither::background_colored(background, gains));
-    quantize::extra(&coloured, extra, depth);
+    // The background's code, then the dark pixel's (0 at any depth).
+    let bg = crate::dither::background_code(background, gains, depth);
+    for (o, v) in extra.iter_mut().zip(bg.into_iter().chain([0; 3])) {
+        *o = v;
+    }
 }
 
 /// Colour and quantize canvas row `y` in place: [`row_in_place`], then
