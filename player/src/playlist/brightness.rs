@@ -44,7 +44,7 @@
 //! through the control API holds until the next scheduled change. [`fade_level`] ramps
 //! between levels.
 
-use super::schedule::{DAY_NAMES, parse_dates, parse_days, parse_time};
+use super::schedule::{DAY_NAMES, parse_dates, parse_days, parse_time, time_field};
 use super::{Weekday, piece};
 use jiff::civil::{Date, DateTime, Time};
 use jiff::tz::TimeZone;
@@ -664,33 +664,21 @@ fn check(
             format!("level {level} must be from 0 to 1"),
         ));
     }
-    let mut edge = |f: &str, v: Option<String>, end_ok: bool| match v {
-        None => None,
-        Some(s) => match parse_edge(&s) {
-            Ok(Some(e)) => {
-                if let Edge::Sun { event, .. } = e
-                    && !location_given
-                {
-                    problems.push(Problem::new(
-                        field(f),
-                        format!(
-                            "\"{s}\" needs a [location] (latitude and longitude) to compute {}",
-                            event.name()
-                        ),
-                    ));
-                }
-                Some(e)
-            }
-            Ok(None) if end_ok => None,
-            Ok(None) => {
-                problems.push(Problem::new(field(f), "24:00 is only allowed in `to`"));
-                None
-            }
-            Err(e) => {
-                problems.push(Problem::new(field(f), e));
-                None
-            }
-        },
+    let mut edge = |f: &str, v: Option<String>, end_ok: bool| {
+        let s = v?;
+        let e = time_field(parse_edge(&s), end_ok, field(f), problems)?;
+        if let Edge::Sun { event, .. } = e
+            && !location_given
+        {
+            problems.push(Problem::new(
+                field(f),
+                format!(
+                    "\"{s}\" needs a [location] (latitude and longitude) to compute {}",
+                    event.name()
+                ),
+            ));
+        }
+        Some(e)
     };
     let from = edge("from", spec.from, false);
     let to = edge("to", spec.to, true);

@@ -88,6 +88,28 @@ fn parse_date(s: &str) -> Result<Date, String> {
 
 /// Parse `days = [...]` (field path `field`, e.g. `schedule[0].days`): one problem per
 /// unknown name, at `field[i]`.
+/// A parsed `from`/`to` value (`None` inside `Ok`: 24:00), or its problem: 24:00 is
+/// allowed only where `end_ok` (in `to`), and a parse error is reported at `field`.
+pub(super) fn time_field<T>(
+    parsed: Result<Option<T>, String>,
+    end_ok: bool,
+    field: String,
+    problems: &mut Vec<Problem>,
+) -> Option<T> {
+    match parsed {
+        Ok(Some(t)) => Some(t),
+        Ok(None) if end_ok => None,
+        Ok(None) => {
+            problems.push(Problem::new(field, "24:00 is only allowed in `to`"));
+            None
+        }
+        Err(e) => {
+            problems.push(Problem::new(field, e));
+            None
+        }
+    }
+}
+
 pub(super) fn parse_days(
     names: &[String],
     field: &str,
@@ -160,20 +182,8 @@ pub(super) fn check(
     let days = spec
         .days
         .map(|names| parse_days(&names, &field("days"), problems));
-    let mut time = |f: &str, v: Option<String>, end_ok: bool| match v {
-        None => None,
-        Some(s) => match parse_time(&s) {
-            Ok(Some(t)) => Some(t),
-            Ok(None) if end_ok => None,
-            Ok(None) => {
-                problems.push(Problem::new(field(f), "24:00 is only allowed in `to`"));
-                None
-            }
-            Err(e) => {
-                problems.push(Problem::new(field(f), e));
-                None
-            }
-        },
+    let mut time = |f: &str, v: Option<String>, end_ok: bool| {
+        v.and_then(|s| time_field(parse_time(&s), end_ok, field(f), problems))
     };
     let from = time("from", spec.from, false);
     let to = time("to", spec.to, true);
