@@ -7,13 +7,15 @@ use ledwall_render::Stage;
 use ledwall_render::emulate::emulate;
 use ledwall_render::place::place;
 use ledwall_render::wall::{
-    CanvasSpec, ColorSpec, Dither, ModuleSpec, ModuleTypeSpec, OutputFormat, OutputSpec,
-    ResampleMode, Transfer, WallSpec,
+    CanvasSpec, ColorSpec, Dither, OutputFormat, ResampleMode, Transfer, WallSpec,
 };
 use ledwall_render::{
     Filter, Fit, Geometry, Layer, RenderError, Renderer, Scene, SourceImage, Wall, WallFrame,
 };
 use std::collections::BTreeMap;
+
+mod common;
+use common::walls::{module, mtype, port};
 
 /// Largest difference, in output codes, between the pipeline and the f64 formula.
 const MAX_CODE_DIFF: i64 = 1;
@@ -51,37 +53,6 @@ fn code(linear: f64, gain: f64, bits: u32) -> i64 {
 
 // ---------------------------------------------------------------------------------------
 // Walls built in code.
-
-fn mtype(cols: u32, rows: u32, scan: Option<u32>, order: &str) -> ModuleTypeSpec {
-    ModuleTypeSpec {
-        size: [cols, rows],
-        scan,
-        mapper: "direct".into(),
-        table: None,
-        color_order: order.into(),
-        serpentine: false,
-    }
-}
-
-fn module(kind: &str, x: i64, y: i64) -> ModuleSpec {
-    ModuleSpec {
-        kind: kind.into(),
-        at: [x, y],
-        rotate: 0,
-        mirror: Default::default(),
-        calibration: None,
-    }
-}
-
-fn port(name: &str, format: OutputFormat, modules: Vec<ModuleSpec>) -> OutputSpec {
-    OutputSpec {
-        name: name.into(),
-        format,
-        sink: "null".into(),
-        modules,
-        grid: None,
-    }
-}
 
 /// A `w` x `h` canvas (w > 4, h > 2) covered by three ports: bitplanes (the wall's depth) on
 /// the top left 4 x 2, rgb16 on the rest of the top two rows, rgb8 below. Quantized canvases

@@ -15,8 +15,8 @@ use ledwall_render::color::{gains_at, reference_code};
 use ledwall_render::emulate::emulate;
 use ledwall_render::gpu;
 use ledwall_render::wall::{
-    CanvasSpec, ColorSpec, Dither, ModuleSpec, ModuleTypeSpec, OutputFormat, OutputSpec,
-    ResampleMode, Transfer, WallSpec,
+    CanvasSpec, ColorSpec, Dither, ModuleTypeSpec, OutputFormat, OutputSpec, ResampleMode,
+    Transfer, WallSpec,
 };
 use ledwall_render::{
     AnyRenderer, Filter, Fit, Layer, RenderError, Renderer, Scene, SourceImage, Wall, WallFrame,
@@ -25,6 +25,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 mod common;
+use common::walls::{module, mtype, port};
 use common::{MAX_CODE_DIFF, device};
 
 /// Largest difference, in output codes, between a rendered code and design §3's formula
@@ -89,37 +90,6 @@ fn fixture(name: &str) -> Wall {
         .join("../fixtures/walls")
         .join(name);
     Wall::load(&path).unwrap_or_else(|e| panic!("{e}"))
-}
-
-fn mtype(cols: u32, rows: u32, scan: Option<u32>, order: &str) -> ModuleTypeSpec {
-    ModuleTypeSpec {
-        size: [cols, rows],
-        scan,
-        mapper: "direct".into(),
-        table: None,
-        color_order: order.into(),
-        serpentine: false,
-    }
-}
-
-fn module(kind: &str, x: i64, y: i64) -> ModuleSpec {
-    ModuleSpec {
-        kind: kind.into(),
-        at: [x, y],
-        rotate: 0,
-        mirror: Default::default(),
-        calibration: None,
-    }
-}
-
-fn port(name: &str, format: OutputFormat, modules: Vec<ModuleSpec>) -> OutputSpec {
-    OutputSpec {
-        name: name.into(),
-        format,
-        sink: "null".into(),
-        modules,
-        grid: None,
-    }
 }
 
 fn wall_of(

@@ -1,4 +1,8 @@
-//! What the GPU test files share: the device (or a loud skip) and the tolerance.
+//! What the render test files share: the GPU device (or a loud skip) and the tolerance,
+//! and walls built in code ([`walls`]). Each test file uses part of it.
+#![allow(dead_code)]
+
+pub mod walls;
 
 use ledwall_render::gpu::Gpu;
 use std::sync::OnceLock;
