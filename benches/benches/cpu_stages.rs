@@ -129,7 +129,15 @@ fn hd_quantized() -> &'static [u16] {
         let mut out = vec![0u16; colored.len()];
         let th = ledwall_render::dither::thresholds(hd_wall().color.dither, 0);
         let depth = hd_wall().color.bit_depth;
-        pool().install(|| quantize::run(colored, &mut out, g.width, depth, &th));
+        pool().install(|| {
+            quantize::run(
+                colored,
+                &mut out,
+                g.width,
+                quantize::Quantizer::Linear(depth),
+                &th,
+            )
+        });
         out
     })
 }
@@ -551,7 +559,7 @@ fn bench_quantize<M: Clock>(c: &mut Criterion<M>) {
                     // Thresholds are made per frame, as the renderer does.
                     n += 1;
                     let th = ledwall_render::dither::thresholds(dither, n);
-                    quantize::run(input, &mut out, w, 12, &th)
+                    quantize::run(input, &mut out, w, quantize::Quantizer::Linear(12), &th)
                 })
             });
         });

@@ -50,7 +50,7 @@ pub struct InputInfo {
 pub struct PortInfo<'a> {
     /// Port name.
     pub name: &'a str,
-    /// `bitplanes`, `rgb8` or `rgb16`.
+    /// `bitplanes`, `rgb8`, `rgb16` or `canvas`.
     pub format: &'static str,
     /// The file holding the buffer, relative to the JSON file.
     pub file: String,
@@ -68,8 +68,24 @@ pub struct PortInfo<'a> {
     pub bytes: usize,
     /// Output code depth in bits.
     pub depth: u32,
-    /// The module chain, the first at the connector.
+    /// `canvas` ports: the rectangle of the canvas they carry, `{ "at": [x, y], "size":
+    /// [w, h] }`; rows top to bottom, pixels left to right, R, G, B (design §7.1).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub region: Option<Region>,
+    /// `canvas` ports: `display` (re-encoded with the wall's transfer curve) or `linear`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub encoding: Option<&'static str>,
+    /// The module chain, the first at the connector (empty for `canvas` ports).
     pub modules: &'a [ModuleLayout],
+}
+
+/// The region of a `canvas` port in `frame.json`.
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct Region {
+    /// Canvas position of its top-left pixel.
+    pub at: [u32; 2],
+    /// Width and height.
+    pub size: [u32; 2],
 }
 
 impl<'a> PortInfo<'a> {
@@ -86,6 +102,11 @@ impl<'a> PortInfo<'a> {
             pixels: stream.then_some(port.positions),
             bytes: port.byte_len(),
             depth: port.depth,
+            region: port.canvas.map(|c| Region {
+                at: c.at,
+                size: c.size,
+            }),
+            encoding: port.canvas.map(|c| c.encoding.name()),
             modules: &port.modules,
         }
     }

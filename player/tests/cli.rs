@@ -197,6 +197,15 @@ fn render_case(
                 assert_eq!((addresses, planes), (1, 1));
                 n("pixels") * 3
             }
+            OutputFormat::Canvas => {
+                assert_eq!((addresses, planes), (1, 1));
+                let c = port.canvas.unwrap();
+                assert_eq!(pj["region"]["at"], serde_json::json!(c.at));
+                assert_eq!(pj["region"]["size"], serde_json::json!(c.size));
+                assert_eq!(pj["encoding"], c.encoding.name());
+                assert_eq!(n("pixels"), c.pixels());
+                n("pixels") * 3
+            }
             OutputFormat::Rgb16 => {
                 assert_eq!((addresses, planes), (1, 1));
                 n("pixels") * 6
@@ -238,6 +247,37 @@ fn render_demo_wall_from_8_bit_png() {
         Filter::Lanczos3,
         3,
     );
+}
+
+#[test]
+fn render_sending_card_wall_writes_its_canvas_ports() {
+    let (_tmp, out) = render_case(
+        "sending-card",
+        "photo-160x90.jpg",
+        Fit::Cover,
+        Filter::Lanczos3,
+        2,
+    );
+    // The confidence port is the top-left quarter of the canvas, PWM-linear; the card port
+    // is all of it, display-encoded: the same pixels, darker in linear codes.
+    let card = std::fs::read(out.join("card.bin")).unwrap();
+    let conf = std::fs::read(out.join("confidence.bin")).unwrap();
+    assert_eq!((card.len(), conf.len()), (960 * 540 * 3, 480 * 270 * 3));
+    let (mut brighter, mut total) = (0, 0);
+    for y in 0..270 {
+        for x in 0..480 {
+            for c in 0..3 {
+                let (d, l) = (card[(y * 960 + x) * 3 + c], conf[(y * 480 + x) * 3 + c]);
+                total += 1;
+                brighter += (d > l) as usize;
+                assert!(
+                    d >= l.saturating_sub(1),
+                    "({x}, {y}) {c}: display {d} linear {l}"
+                );
+            }
+        }
+    }
+    assert!(brighter > total / 2, "{brighter} of {total}");
 }
 
 #[test]

@@ -43,6 +43,77 @@ pub fn srgb_encode(l: f64) -> f64 {
     }
 }
 
+/// The inverse of the transfer curve: linear light fraction → code value fraction, both
+/// 0..1 (what `encoding = "display"` ports send, design §7.1). Monotonic: the two branches
+/// of CIE 1931 do not quite meet, so the upper one is held at the knee.
+pub fn inverse_transfer(curve: Transfer, gamma: f64, l: f64) -> f64 {
+    let l = l.clamp(0.0, 1.0);
+    match curve {
+        Transfer::Power => l.powf(1.0 / gamma),
+        Transfer::Srgb => srgb_encode(l),
+        Transfer::Cie1931 => {
+            let lightness = if l <= 8.0 / 903.3 {
+                l * 903.3
+            } else {
+                (116.0 * l.cbrt() - 16.0).max(8.0)
+            };
+            lightness / 100.0
+        }
+        Transfer::Linear => l,
+    }
+}
+
+/// Fractional bits of [`EncodeLut`] entries.
+pub const ENCODE_FRACTION_BITS: u32 = 8;
+
+/// Linear u16 → display-encoded 8-bit code with [`ENCODE_FRACTION_BITS`] fractional bits:
+/// `round(inverse_transfer(L / 65535) · 255 · 256)`, for the quantize stage of
+/// display-encoded `canvas` ports. Both backends read this table and dither in integers,
+/// `code = min((lut[L] + round(t · 256)) >> 8, 255)` with the frame's threshold `t` (0.5
+/// without dithering: rounding), so they agree to the bit.
+#[derive(Clone, PartialEq, Eq)]
+pub struct EncodeLut {
+    lut: Box<[u16]>,
+}
+
+impl std::fmt::Debug for EncodeLut {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EncodeLut").finish_non_exhaustive()
+    }
+}
+
+impl EncodeLut {
+    /// The table for the wall's transfer curve.
+    pub fn new(color: &ColorSpec) -> Self {
+        let scale = 255.0 * f64::from(1u32 << ENCODE_FRACTION_BITS);
+        let lut = (0..=u16::MAX as u32)
+            .map(|v| {
+                let e = inverse_transfer(color.transfer, color.gamma, v as f64 / 65535.0);
+                (e * scale).round().clamp(0.0, scale) as u16
+            })
+            .collect();
+        EncodeLut { lut }
+    }
+
+    /// The 65536 entries.
+    pub fn table(&self) -> &[u16] {
+        &self.lut
+    }
+
+    /// The code of linear value `l` under threshold `t` (from [`threshold_fx`]).
+    #[inline(always)]
+    pub fn code(&self, l: u16, t: u32) -> u16 {
+        let e = self.lut.get(l as usize).copied().unwrap_or(0) as u32;
+        ((e + t) >> ENCODE_FRACTION_BITS).min(255) as u16
+    }
+}
+
+/// A dither threshold (0..1, multiples of 1/128) in the fixed point of [`EncodeLut`].
+#[inline(always)]
+pub fn threshold_fx(t: f32) -> u32 {
+    (t * (1u32 << ENCODE_FRACTION_BITS) as f32) as u32
+}
+
 /// Code value → linear u16 tables for 8- and 16-bit sources.
 #[derive(Clone)]
 pub struct Luts {
@@ -182,6 +253,37 @@ mod tests {
         assert_eq!(gains_at(&spec, 1.0), gains(&spec));
         assert_eq!(gains_at(&spec, 0.5), [0.4, 0.2, 0.1]);
         assert_eq!(gains_at(&spec, 0.0), [0.0; 3]);
+    }
+
+    #[test]
+    fn inverse_curves_invert_and_the_encode_lut_round_trips_code_values() {
+        for t in [
+            Transfer::Power,
+            Transfer::Srgb,
+            Transfer::Cie1931,
+            Transfer::Linear,
+        ] {
+            for i in 0..=1000 {
+                let u = i as f64 / 1000.0;
+                let back = inverse_transfer(t, 2.2, transfer(t, 2.2, u));
+                assert!((back - u).abs() < 1e-4, "{t:?} {u} -> {back}");
+            }
+            let spec = ColorSpec {
+                transfer: t,
+                ..ColorSpec::default()
+            };
+            let (luts, enc) = (Luts::new(&spec), EncodeLut::new(&spec));
+            assert!(enc.table().windows(2).all(|w| w[0] <= w[1]), "{t:?}");
+            assert_eq!(enc.table()[65535], 255 * 256);
+            // An 8-bit source code through linear u16 and back, rounded, is itself, except
+            // the darkest codes of steep curves (16-bit linear has no room for them).
+            let lossy = (0..256)
+                .filter(|&v| enc.code(luts.lut8[v], threshold_fx(0.5)) != v as u16)
+                .collect::<Vec<_>>();
+            assert!(lossy.iter().all(|&v| v <= 2), "{t:?}: {lossy:?}");
+        }
+        assert_eq!(threshold_fx(0.5), 128);
+        assert_eq!(threshold_fx((63.0 + 0.5) / 64.0), 254);
     }
 
     #[test]

@@ -2,7 +2,8 @@
 //! dither thresholds of a frame, and the code of the background pixel (the off-canvas
 //! pixels of modules show it), computed once here so the backends agree to the bit.
 
-use crate::color::Luts;
+use crate::color::{EncodeLut, Luts, threshold_fx};
+use crate::geometry::Quant;
 use crate::wall::{ColorSpec, Dither};
 
 /// The 8x8 Bayer matrix, values 0..64.
@@ -77,6 +78,22 @@ pub fn background_code(background: [u16; 3], gains: [f32; 3], depth: u32) -> [u1
     let max = ((1u32 << depth) - 1) as f32;
     let scale = max / 65535.0;
     background_colored(background, gains).map(|c| (c as f32 * scale + 0.5).min(max) as u16)
+}
+
+/// The background pixel's code for the ports of `quant`: [`background_code`] for linear
+/// codes, the rounded display encoding (through `encode`) for display-encoded ones.
+pub fn background_quant(
+    background: [u16; 3],
+    gains: [f32; 3],
+    quant: Quant,
+    encode: Option<&EncodeLut>,
+) -> [u16; 3] {
+    match (quant.encoding, encode) {
+        (crate::wall::Encoding::Display, Some(e)) => {
+            background_colored(background, gains).map(|c| e.code(c, threshold_fx(0.5)))
+        }
+        _ => background_code(background, gains, quant.depth),
+    }
 }
 
 #[cfg(test)]

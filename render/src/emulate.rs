@@ -1,13 +1,13 @@
 //! The emulator: output buffers → the canvas the wall shows (design §5). The exact inverse
 //! of pack; previews are made with it and tests close the loop through it.
 
-use crate::color::srgb_encode;
+use crate::color::{srgb_encode, transfer};
 use crate::frame::WallFrame;
 use crate::geometry::{Geometry, PortMap};
-use crate::wall::OutputFormat;
+use crate::wall::{Encoding, OutputFormat, Transfer};
 
 /// What the wall shows: per canvas pixel, the output codes it receives and their depth.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct EmulatedWall {
     /// Canvas width.
     pub width: u32,
@@ -17,6 +17,11 @@ pub struct EmulatedWall {
     pub codes: Vec<u16>,
     /// Bits of each pixel's codes; 0 where no module covers the pixel.
     pub depth: Vec<u8>,
+    /// Per pixel: its codes are display-encoded (a `canvas` port with `encoding =
+    /// "display"` showed it last): light is the transfer curve of the code, not the code.
+    pub encoded: Vec<bool>,
+    /// The wall's transfer curve and gamma, for display-encoded codes.
+    pub curve: (Transfer, f64),
 }
 
 impl EmulatedWall {
@@ -25,6 +30,10 @@ impl EmulatedWall {
     pub fn linear(&self, i: usize, c: usize) -> f64 {
         match self.depth[i] {
             0 => 0.0,
+            d if self.encoded[i] => {
+                let u = self.codes[i * 3 + c] as f64 / ((1u32 << d) - 1) as f64;
+                transfer(self.curve.0, self.curve.1, u)
+            }
             d => self.codes[i * 3 + c] as f64 / ((1u32 << d) - 1) as f64,
         }
     }
@@ -59,6 +68,8 @@ pub fn emulate(geometry: &Geometry, frame: &WallFrame) -> EmulatedWall {
         height: geometry.height,
         codes: vec![0; n * 3],
         depth: vec![0; n],
+        encoded: vec![false; n],
+        curve: (geometry.transfer, geometry.gamma),
     };
     for (port, buf) in geometry.ports.iter().zip(&frame.ports) {
         unpack_port(port, &buf.bytes, n, &mut wall);
@@ -74,6 +85,7 @@ fn unpack_port(port: &PortMap, bytes: &[u8], n: usize, wall: &mut EmulatedWall) 
                 wall.codes[idx * 3 + order[k] as usize] = v[k];
             }
             wall.depth[idx] = port.depth as u8;
+            wall.encoded[idx] = port.encoding == Encoding::Display;
         }
     };
     match port.format {
@@ -95,7 +107,7 @@ fn unpack_port(port: &PortMap, bytes: &[u8], n: usize, wall: &mut EmulatedWall) 
                 }
             }
         }
-        OutputFormat::Rgb8 => {
+        OutputFormat::Rgb8 | OutputFormat::Canvas => {
             for (i, px) in bytes.chunks_exact(3).enumerate() {
                 put(
                     port.slots[i],

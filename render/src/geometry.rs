@@ -5,7 +5,34 @@
 //! canvas show the background) and [`Geometry::dark_pixel`] (matrix slots with no LED behind
 //! them, from mapping tables). With those two extra pixels every gather is branch-free.
 
-use crate::wall::{Mirror, OutputFormat, Wall};
+use crate::wall::{CanvasPort, Encoding, Mirror, OutputFormat, Transfer, Wall};
+
+/// How a port's codes are made from linear light: the depth and, for `canvas` ports, the
+/// encoding. The quantize stage runs once per distinct `Quant` of a wall's ports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Quant {
+    /// Bits per code.
+    pub depth: u32,
+    /// [`Encoding::Linear`]: PWM-linear codes (every port but display-encoded canvas
+    /// ports); [`Encoding::Display`]: re-encoded with the transfer curve (depth 8).
+    pub encoding: Encoding,
+}
+
+impl Quant {
+    /// Linear codes of `depth` bits.
+    pub const fn linear(depth: u32) -> Quant {
+        Quant {
+            depth,
+            encoding: Encoding::Linear,
+        }
+    }
+
+    /// Display-encoded 8-bit codes.
+    pub const DISPLAY: Quant = Quant {
+        depth: 8,
+        encoding: Encoding::Display,
+    };
+}
 
 /// One output port's compiled layout.
 #[derive(Debug, Clone, PartialEq)]
@@ -14,8 +41,13 @@ pub struct PortMap {
     pub name: String,
     /// Buffer format.
     pub format: OutputFormat,
-    /// Output code depth: the wall's bit depth for bitplanes, 8 for rgb8, 16 for rgb16.
+    /// Output code depth: the wall's bit depth for bitplanes, 8 for rgb8 and canvas, 16 for
+    /// rgb16.
     pub depth: u32,
+    /// Linear for every format but display-encoded `canvas` ports.
+    pub encoding: Encoding,
+    /// `canvas` ports: the region they carry (their slots are its pixels, row by row).
+    pub canvas: Option<CanvasPort>,
     /// Row addresses S (bitplanes); 1 for pixel streams.
     pub addresses: u32,
     /// Shift positions along the chain (bitplanes), or pixels (pixel streams).
@@ -92,6 +124,14 @@ pub fn pack_runs(
 }
 
 impl PortMap {
+    /// How this port's codes are made.
+    pub fn quant(&self) -> Quant {
+        Quant {
+            depth: self.depth,
+            encoding: self.encoding,
+        }
+    }
+
     /// Bit planes (bitplanes) or 1.
     pub fn planes(&self) -> u32 {
         match self.format {
@@ -106,7 +146,7 @@ impl PortMap {
             OutputFormat::Bitplanes => {
                 self.addresses as usize * self.depth as usize * self.positions as usize
             }
-            OutputFormat::Rgb8 => self.positions as usize * 3,
+            OutputFormat::Rgb8 | OutputFormat::Canvas => self.positions as usize * 3,
             OutputFormat::Rgb16 => self.positions as usize * 6,
         }
     }
@@ -164,6 +204,11 @@ pub struct Geometry {
     pub calibrations: Vec<[[f32; 3]; 3]>,
     /// Calibrated runs, sorted by start, disjoint.
     pub cal_spans: Vec<CalSpan>,
+    /// The wall's transfer curve when compiled (what display-encoded codes decode with in
+    /// the emulator).
+    pub transfer: Transfer,
+    /// The wall's gamma when compiled (for [`Transfer::Power`]).
+    pub gamma: f64,
 }
 
 impl Geometry {
@@ -243,6 +288,22 @@ impl Geometry {
                         16
                     };
                 }
+                OutputFormat::Canvas => {
+                    let region = out.canvas.unwrap_or(CanvasPort {
+                        at: [0, 0],
+                        size: [w, h],
+                        encoding: Encoding::Display,
+                    });
+                    let [x0, y0] = region.at;
+                    let [rw, rh] = region.size;
+                    let s: Vec<u32> = (y0..y0 + rh)
+                        .flat_map(|y| (x0..x0 + rw).map(move |x| index_of((x as i64, y as i64))))
+                        .collect();
+                    let o = vec![[0, 1, 2]; s.len()];
+                    (addresses, positions, slots, order) = (1, s.len() as u32, s, o);
+                    runs = Vec::new();
+                    depth = 8;
+                }
             }
             for m in &out.modules {
                 let Some(cal) = m.calibration else { continue };
@@ -263,10 +324,16 @@ impl Geometry {
                     }
                 }
             }
+            let canvas = match out.format {
+                OutputFormat::Canvas => out.canvas,
+                _ => None,
+            };
             ports.push(PortMap {
                 name: out.name.clone(),
                 format: out.format,
                 depth,
+                encoding: canvas.map_or(Encoding::Linear, |c| c.encoding),
+                canvas,
                 addresses,
                 positions,
                 slots,
@@ -282,6 +349,8 @@ impl Geometry {
             ports,
             calibrations,
             cal_spans,
+            transfer: wall.color.transfer,
+            gamma: wall.color.gamma,
         }
     }
 
@@ -305,9 +374,9 @@ impl Geometry {
         self.canvas_pixels() as u32 + 1
     }
 
-    /// Distinct output depths the ports need, ascending.
-    pub fn depths(&self) -> Vec<u32> {
-        let mut d: Vec<u32> = self.ports.iter().map(|p| p.depth).collect();
+    /// Distinct quantizations the ports need (depth, then encoding), ascending.
+    pub fn quants(&self) -> Vec<Quant> {
+        let mut d: Vec<Quant> = self.ports.iter().map(PortMap::quant).collect();
         d.sort_unstable();
         d.dedup();
         d

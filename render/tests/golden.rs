@@ -70,6 +70,43 @@ format = "rgb16"
 grid = { type = "ws", origin = [0, 8], cols = 5, rows = 2, start = "bottom-right", serpentine = true }
 "#;
 
+/// Receiver-hardware ports (design §7.1): a display-encoded region for a sending card, the
+/// whole canvas PWM-linear for a confidence monitor, both overlapping a HUB75 chain.
+const CANVAS_WALL: &str = r#"
+name = "canvas"
+
+[canvas]
+width = 40
+height = 20
+
+[color]
+transfer = "srgb"
+brightness = 0.8
+white_point = [1.0, 0.9, 0.7]
+bit_depth = 12
+dither = "ordered"
+background = [0, 0, 64]
+
+[module_types.m]
+size = [16, 8]
+scan = 4
+
+[[outputs]]
+name = "hdmi"
+format = "canvas"
+region = { at = [4, 2], size = [24, 12] }
+
+[[outputs]]
+name = "monitor"
+format = "canvas"
+encoding = "linear"
+
+[[outputs]]
+name = "hub"
+format = "bitplanes"
+modules = [{ type = "m", at = [8, 4] }]
+"#;
+
 fn repo() -> PathBuf {
     let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
     manifest.parent().unwrap_or(manifest).to_path_buf()
@@ -210,6 +247,15 @@ fn describe(port: &ledwall_render::geometry::PortMap, i: usize) -> String {
                 module(p)
             )
         }
+        OutputFormat::Canvas => {
+            let w = port.canvas.map_or(1, |c| c.size[0] as usize);
+            format!(
+                "region pixel ({}, {}), channel {}",
+                (i / 3) % w,
+                (i / 3) / w,
+                i % 3
+            )
+        }
         OutputFormat::Rgb8 => format!(
             "pixel {} = module {}, wire channel {}",
             i / 3,
@@ -267,7 +313,7 @@ fn write_pngs(
 
 fn load(text_or_path: Result<&str, &str>) -> Wall {
     match text_or_path {
-        Ok(text) => Wall::from_toml_str(text, "mix.toml"),
+        Ok(text) => Wall::from_toml_str(text, "golden.toml"),
         Err(path) => Wall::load(repo().join(path)),
     }
     .unwrap_or_else(|e| panic!("{e}"))
@@ -283,6 +329,62 @@ fn tiny_wall_matches_its_goldens() {
 fn mix_wall_matches_its_goldens() {
     let failures = check_goldens(&load(Ok(MIX_WALL)));
     assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+#[test]
+fn canvas_wall_matches_its_goldens() {
+    let failures = check_goldens(&load(Ok(CANVAS_WALL)));
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+/// The canvas goldens against design §3 and §7.1 written out here: every code of the
+/// display-encoded region is the sRGB encoding of the dimmed linear light, and every code
+/// of the linear monitor port the linear light itself, each dithered to one of the two
+/// nearest 8-bit codes (ordered dither), in R, G, B order, row by row.
+#[test]
+fn canvas_goldens_match_design_by_hand() {
+    let hdmi = std::fs::read(golden_path("canvas", "hdmi")).unwrap_or_else(|e| panic!("{e}"));
+    let monitor = std::fs::read(golden_path("canvas", "monitor")).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(hdmi.len(), 24 * 12 * 3);
+    assert_eq!(monitor.len(), 40 * 20 * 3);
+    let srgb = |u: f64| {
+        if u <= 0.04045 {
+            u / 12.92
+        } else {
+            ((u + 0.055) / 1.055).powf(2.4)
+        }
+    };
+    let srgb_inv = |l: f64| {
+        if l <= 0.0031308 {
+            l * 12.92
+        } else {
+            1.055 * l.powf(1.0 / 2.4) - 0.055
+        }
+    };
+    let gain = [0.8, 0.8 * 0.9, 0.8 * 0.7];
+    let light =
+        |x: u32, y: u32, c: usize| srgb(source_pixel(x, y, 40, 20)[c] as f64 / 255.0) * gain[c];
+    let mut exact = 0;
+    let mut check = |bytes: &[u8], w: u32, h: u32, at: [u32; 2], encoded: bool, what: &str| {
+        for y in 0..h {
+            for x in 0..w {
+                for c in 0..3 {
+                    let l = light(at[0] + x, at[1] + y, c);
+                    let want = 255.0 * if encoded { srgb_inv(l) } else { l };
+                    let got = bytes[((y * w + x) * 3) as usize + c] as f64;
+                    assert!(
+                        got == want.floor() || got == want.ceil() || (got - want).abs() < 0.02,
+                        "{what} ({x}, {y}) channel {c}: golden {got}, formula {want:.3}"
+                    );
+                    exact += (got == want.round()) as usize;
+                }
+            }
+        }
+    };
+    check(&hdmi, 24, 12, [4, 2], true, "hdmi");
+    check(&monitor, 40, 20, [0, 0], false, "monitor");
+    // Dithering moves some codes off the rounded value, but most stay on it.
+    assert!(exact > (24 * 12 + 40 * 20) * 3 / 2, "{exact}");
 }
 
 // ---------------------------------------------------------------------------------------

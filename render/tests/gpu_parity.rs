@@ -10,6 +10,7 @@
 //! loud skip, except under `CI`, where they fail.
 
 use ledwall_render::emulate::emulate;
+use ledwall_render::geometry::Quant;
 use ledwall_render::gpu::{self, Gpu};
 use ledwall_render::wall::{
     CanvasSpec, ColorSpec, Dither, ModuleSpec, ModuleTypeSpec, OutputFormat, OutputSpec,
@@ -83,19 +84,21 @@ fn compare(what: &str, cpu: &mut Renderer, gpu: &mut gpu::Renderer, scene: &Scen
     gpu.render_into(scene, &mut fg)
         .unwrap_or_else(|e| panic!("{what}: gpu: {e}"));
     let mut at_tolerance = 0;
-    for depth in g.depths() {
+    for quant in g.quants() {
+        let depth = quant.depth;
         let qc = cpu
-            .quantized(depth)
-            .unwrap_or_else(|| panic!("depth {depth}"));
+            .quantized_as(quant)
+            .unwrap_or_else(|| panic!("{quant:?}"));
         let qg = gpu
-            .read_quantized(depth)
+            .read_quantized_as(quant)
             .unwrap_or_else(|e| panic!("{what}: {e}"));
         assert_eq!(qc.len(), qg.len(), "{what}");
         for (i, (a, b)) in qc.iter().zip(&qg).enumerate() {
             let d = (*a as i32 - *b as i32).abs();
             assert!(
                 d <= MAX_CODE_DIFF,
-                "{what}: depth {depth}, pixel {} channel {}: cpu {a}, gpu {b}",
+                "{what}: depth {depth} {:?}, pixel {} channel {}: cpu {a}, gpu {b}",
+                quant.encoding,
                 i / 3,
                 i % 3
             );
@@ -122,12 +125,18 @@ fn pack_exact(what: &str, cpu: &mut Renderer, gpu: &mut gpu::Renderer, scene: &S
     let mut fg = WallFrame::new(&g);
     cpu.render_into(scene, &mut fc)
         .unwrap_or_else(|e| panic!("{what}: {e}"));
-    let depths = g.depths();
-    let quantized: Vec<(u32, Vec<u16>)> = depths
-        .iter()
-        .map(|&d| (d, cpu.quantized(d).map(<[u16]>::to_vec).unwrap_or_default()))
+    let quantized: Vec<(Quant, Vec<u16>)> = g
+        .quants()
+        .into_iter()
+        .map(|q| {
+            (
+                q,
+                cpu.quantized_as(q).map(<[u16]>::to_vec).unwrap_or_default(),
+            )
+        })
         .collect();
-    let borrowed: Vec<(u32, &[u16])> = quantized.iter().map(|(d, q)| (*d, q.as_slice())).collect();
+    let borrowed: Vec<(Quant, &[u16])> =
+        quantized.iter().map(|(d, q)| (*d, q.as_slice())).collect();
     gpu.pack_quantized(&borrowed, &mut fg)
         .unwrap_or_else(|e| panic!("{what}: {e}"));
     for (c, gp) in fc.ports.iter().zip(&fg.ports) {
@@ -149,7 +158,13 @@ fn pack_exact(what: &str, cpu: &mut Renderer, gpu: &mut gpu::Renderer, scene: &S
 #[test]
 fn fixture_walls_match_the_cpu() {
     let Some(dev) = device() else { return };
-    for name in ["tiny.toml", "demo.toml", "outdoor.toml", "hd.toml"] {
+    for name in [
+        "tiny.toml",
+        "demo.toml",
+        "outdoor.toml",
+        "hd.toml",
+        "sending-card.toml",
+    ] {
         let wall = fixture(name);
         let mut cpu = Renderer::new(&wall).unwrap();
         let mut gpu = gpu_renderer(&wall, &dev);
@@ -250,6 +265,8 @@ fn wall(
             sink: "null".into(),
             modules,
             grid: None,
+            region: None,
+            encoding: None,
         }],
     };
     Wall::from_spec(&spec, "parity").unwrap_or_else(|e| panic!("{e}"))
@@ -313,6 +330,80 @@ fn odd_module_widths_and_canvases_match() {
             let what = format!("width {cols} {format:?}");
             compare(&what, &mut cpu, &mut gpu, &scene);
             pack_exact(&what, &mut cpu, &mut gpu, &scene);
+        }
+    }
+}
+
+/// Receiver-hardware ports (design §7.1): a display-encoded region, the whole canvas
+/// PWM-linear and a HUB75 chain overlapping both, under every transfer curve and dither,
+/// through the direct path (one video layer, 1:1 and scaled), the still cache and a
+/// crossfade. Display-encoded codes come from the same encode table and integer dither on
+/// both backends; they are held to the same tolerance as linear codes.
+#[test]
+fn canvas_ports_match_in_both_encodings() {
+    let Some(dev) = device() else { return };
+    for (curve, dither) in [
+        (Transfer::Srgb, Dither::OrderedTemporal),
+        (Transfer::Power, Dither::None),
+        (Transfer::Cie1931, Dither::Ordered),
+        (Transfer::Linear, Dither::Ordered),
+    ] {
+        let text = format!(
+            r#"
+            name = "canvas"
+            [canvas]
+            width = 83
+            height = 29
+            [color]
+            transfer = "{}"
+            gamma = 2.6
+            brightness = 0.7
+            white_point = [1.0, 0.8, 0.9]
+            bit_depth = 11
+            dither = "{}"
+            background = [10, 60, 200]
+            [module_types.m]
+            size = [32, 16]
+            scan = 8
+            [[outputs]]
+            name = "hdmi"
+            format = "canvas"
+            region = {{ at = [3, 5], size = [61, 21] }}
+            [[outputs]]
+            name = "monitor"
+            format = "canvas"
+            encoding = "linear"
+            [[outputs]]
+            name = "hub"
+            format = "bitplanes"
+            modules = [{{ type = "m", at = [40, 2] }}]
+            "#,
+            serde_json::to_value(curve).unwrap().as_str().unwrap(),
+            serde_json::to_value(dither).unwrap().as_str().unwrap(),
+        );
+        let w = Wall::from_toml_str(&text, "canvas.toml").unwrap_or_else(|e| panic!("{e}"));
+        let mut cpu = Renderer::new(&w).unwrap();
+        let mut gpu = gpu_renderer(&w, &dev);
+        let one = photo8(83, 29, 5);
+        let big = photo8(150, 70, 6);
+        let what = |s: &str| format!("{curve:?} {dither:?} {s}");
+        for frame in [0u64, 9] {
+            let layer = Layer::new(SourceImage::rgba8(83, 29, &one));
+            let scene = Scene::single(frame, layer);
+            compare(&what("1:1"), &mut cpu, &mut gpu, &scene);
+            pack_exact(&what("1:1"), &mut cpu, &mut gpu, &scene);
+            let scaled = Layer::new(SourceImage::rgba8(150, 70, &big)).fit(Fit::Contain);
+            compare(
+                &what("scaled"),
+                &mut cpu,
+                &mut gpu,
+                &Scene::single(frame, scaled),
+            );
+            let still = scaled.source.with_key(42);
+            let scene = Scene::single(frame, Layer::new(still).fit(Fit::Contain));
+            compare(&what("still"), &mut cpu, &mut gpu, &scene);
+            let fade = Scene::crossfade(frame, layer, Layer::new(still), 0.3);
+            compare(&what("crossfade"), &mut cpu, &mut gpu, &fade);
         }
     }
 }

@@ -93,6 +93,8 @@ fn wall_with(
             sink: "null".into(),
             modules,
             grid: None,
+            region: None,
+            encoding: None,
         }],
     };
     Wall::from_spec(&spec, "pack.toml").unwrap_or_else(|e| panic!("{e}"))

@@ -111,6 +111,8 @@ fn wall(c: &Case) -> (Wall, Vec<[i64; 4]>) {
             sink: "null".into(),
             modules,
             grid: None,
+            region: None,
+            encoding: None,
         }],
     };
     let wall = Wall::from_spec(&spec, "roundtrip.toml").unwrap_or_else(|e| panic!("{e}"));
@@ -124,7 +126,7 @@ fn roundtrip(c: &Case) -> Result<(), String> {
     let g = Geometry::compile(&wall);
     let depth = match c.format {
         OutputFormat::Bitplanes => c.depth,
-        OutputFormat::Rgb8 => 8,
+        OutputFormat::Rgb8 | OutputFormat::Canvas => 8,
         OutputFormat::Rgb16 => 16,
     };
     assert_eq!(g.ports[0].depth, depth);

@@ -179,6 +179,8 @@ mod tests {
             height: h,
             codes: vec![code; n * 3],
             depth: vec![8; n],
+            encoded: vec![false; n],
+            curve: (ledwall_render::wall::Transfer::Linear, 1.0),
         }
     }
 

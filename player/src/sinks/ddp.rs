@@ -35,10 +35,11 @@ pub const FLAG_PUSH: u8 = 0x01;
 pub const ID_DISPLAY: u8 = 1;
 
 /// The data-type byte for a port format: RGB 8 bits (0x0B, as WLED sends), RGB 16 bits
-/// (0x0C), and undefined (0x00) for HUB75 bit planes, which are not pixels.
+/// (0x0C), and undefined (0x00) for HUB75 bit planes, which are not pixels. A `canvas`
+/// port is RGB 8 bits.
 pub fn data_type(format: OutputFormat) -> u8 {
     match format {
-        OutputFormat::Rgb8 => 0x0B,
+        OutputFormat::Rgb8 | OutputFormat::Canvas => 0x0B,
         OutputFormat::Rgb16 => 0x0C,
         OutputFormat::Bitplanes => 0x00,
     }

@@ -31,7 +31,7 @@ pub mod sacn;
 pub mod terminal;
 mod udp;
 
-use ledwall_render::wall::{OutputFormat, SinkUrl};
+use ledwall_render::wall::{MonitorSel, OutputFormat, SinkUrl};
 use ledwall_render::{Geometry, Wall, WallFrame};
 use std::fmt;
 use std::path::PathBuf;
@@ -194,6 +194,18 @@ pub fn url_text(url: &SinkUrl) -> String {
             s.push_str(&format!("&priority={priority}"));
             s
         }
+        SinkUrl::Display {
+            monitor,
+            x,
+            y,
+            mode,
+        } => {
+            let monitor = match monitor {
+                MonitorSel::Index(i) => i.to_string(),
+                MonitorSel::Name(n) => n.clone(),
+            };
+            format!("display:{monitor}?x={x}&y={y}&mode={}", mode.name())
+        }
     }
 }
 
@@ -273,6 +285,12 @@ pub fn open(
                 cid,
             };
             Box::new(SacnSink::new(text, dest, settings, &shapes)?)
+        }
+        SinkUrl::Display { .. } => {
+            return Err(SinkError::Config {
+                url: text,
+                reason: "display sinks are shown by `ledwall play` only".into(),
+            });
         }
     })
 }
@@ -509,6 +527,11 @@ mod tests {
                 "sacn://10.0.0.9:5568?universe=2&sync=7&priority=100",
             ),
             ("sacn://", "sacn://?universe=1&priority=100"),
+            ("display:", "display:0?x=0&y=0&mode=fullscreen"),
+            (
+                "display:HDMI-1?y=4&mode=window",
+                "display:HDMI-1?x=0&y=4&mode=window",
+            ),
         ] {
             let url = SinkUrl::parse(text).unwrap();
             assert_eq!(url_text(&url), want, "{text}");

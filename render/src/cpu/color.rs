@@ -1,6 +1,7 @@
 //! Stage 4, colour: per-module 3x3 calibration × white point × brightness, clamp, in
 //! linear light (design §3).
 
+use super::quantize::Quantizer;
 use super::simd::multiversion;
 use super::{RUN, quantize, tile};
 use crate::geometry::CalSpan;
@@ -12,7 +13,7 @@ use rayon::prelude::*;
 /// Pixels inside a [`CalSpan`] use `diag(gains) · calibrations[span.matrix]`, all others
 /// `diag(gains)`.
 ///
-/// With `quantize` (depth, thresholds), stage 5 runs in the same pass (for frames whose
+/// With `quantize` (quantizer, thresholds), stage 5 runs in the same pass (for frames whose
 /// colours are not kept for a repeated still): each row is quantized in `out`, in place,
 /// while it is still in cache. The result is bit-identical to colouring and then running
 /// [`super::quantize::run`]: the same two roundings, in the same order.
@@ -25,7 +26,7 @@ pub fn apply(
     calibrations: &[[[f32; 3]; 3]],
     spans: &[CalSpan],
     background: [u16; 3],
-    quantize: Option<(u32, &[[f32; 8]; 8])>,
+    quantize: Option<(Quantizer<'_>, &[[f32; 8]; 8])>,
 ) {
     let w = w as usize;
     let canvas_len = input.len();
@@ -37,12 +38,12 @@ pub fn apply(
         .for_each(|(y, (o, i))| {
             o.copy_from_slice(i);
             match quantize {
-                Some((depth, t)) => row_quantized(y, o, gains, calibrations, spans, depth, t),
+                Some((quant, t)) => row_quantized(y, o, gains, calibrations, spans, quant, t),
                 None => row_in_place(y, o, gains, calibrations, spans),
             }
         });
     match quantize {
-        Some((depth, _)) => quantized_extra(background, gains, extra, depth),
+        Some((quant, _)) => quantized_extra(background, gains, extra, quant),
         None => {
             extra[..3].copy_from_slice(&crate::dither::background_colored(background, gains));
             extra[3..6].fill(0);
@@ -55,10 +56,14 @@ pub(crate) fn quantized_extra(
     background: [u16; 3],
     gains: [f32; 3],
     extra: &mut [u16],
-    depth: u32,
+    quant: Quantizer<'_>,
 ) {
-    // The background's code, then the dark pixel's (0 at any depth).
-    let bg = crate::dither::background_code(background, gains, depth);
+    // The background's code, then the dark pixel's (0 at any depth and encoding).
+    let bg = match quant {
+        Quantizer::Linear(depth) => crate::dither::background_code(background, gains, depth),
+        Quantizer::Display(e) => crate::dither::background_colored(background, gains)
+            .map(|c| e.code(c, crate::color::threshold_fx(0.5))),
+    };
     for (o, v) in extra.iter_mut().zip(bg.into_iter().chain([0; 3])) {
         *o = v;
     }
@@ -73,16 +78,19 @@ pub fn row_quantized(
     gains: [f32; 3],
     calibrations: &[[[f32; 3]; 3]],
     spans: &[CalSpan],
-    depth: u32,
+    quant: Quantizer<'_>,
     t: &[[f32; 8]; 8],
 ) {
-    if calibrated(y, o.len() / 3, spans) {
-        row_in_place(y, o, gains, calibrations, spans);
-        quantize::row_in_place(o, y, depth, t);
-        return;
+    match quant {
+        Quantizer::Linear(depth) if !calibrated(y, o.len() / 3, spans) => {
+            let (scale, max) = quantize::scale_max(depth);
+            scale_quantize(o, gains, &quantize::t24(t, y), scale, max);
+        }
+        _ => {
+            row_in_place(y, o, gains, calibrations, spans);
+            quantize::row_in_place(o, y, quant, t);
+        }
     }
-    let (scale, max) = quantize::scale_max(depth);
-    scale_quantize(o, gains, &quantize::t24(t, y), scale, max);
 }
 
 /// Whether canvas row `y` (`w` pixels) has calibrated module pixels.
@@ -116,15 +124,20 @@ pub struct CodeTable {
 }
 
 impl CodeTable {
-    /// The table for `lut` (the 256-entry transfer LUT), `gains`, `depth` and `dither`.
-    pub fn new(lut: &[u16], gains: [f32; 3], depth: u32, dither: crate::wall::Dither) -> Self {
+    /// The table for `lut` (the 256-entry transfer LUT), `gains`, `quant` and `dither`.
+    pub fn new(
+        lut: &[u16],
+        gains: [f32; 3],
+        quant: Quantizer<'_>,
+        dither: crate::wall::Dither,
+    ) -> Self {
         let mut table = CodeTable {
             thresholds: Vec::with_capacity(64),
             codes: Vec::new(),
             frame: vec![[[[0; 256]; 3]; 8]; 8],
             ready: false,
         };
-        table.rebuild(lut, gains, depth, dither);
+        table.rebuild(lut, gains, quant, dither);
         table
     }
 
@@ -136,7 +149,7 @@ impl CodeTable {
         &mut self,
         lut: &[u16],
         gains: [f32; 3],
-        depth: u32,
+        quant: Quantizer<'_>,
         dither: crate::wall::Dither,
     ) {
         self.ready = false;
@@ -146,13 +159,12 @@ impl CodeTable {
         // Unstable sort: no scratch buffer (the values are distinct after dedup anyway).
         self.thresholds.sort_unstable_by(f32::total_cmp);
         self.thresholds.dedup();
-        let (scale, max) = quantize::scale_max(depth);
         self.codes.resize(self.thresholds.len(), [[0; 256]; 3]);
         for (codes, &t) in self.codes.iter_mut().zip(&self.thresholds) {
             for (c, codes) in codes.iter_mut().enumerate() {
                 for (v, code) in codes.iter_mut().enumerate() {
                     let l = lut.get(v).copied().unwrap_or(0);
-                    *code = quantize::code(super::to_u16(l as f32 * gains[c] + 0.5), t, scale, max);
+                    *code = quant.code(super::to_u16(l as f32 * gains[c] + 0.5), t);
                 }
             }
         }

@@ -77,16 +77,19 @@ impl Renderer {
             }
         }
         let g = &self.geometry;
-        let Some((depth, q)) = self.quantized.first_mut() else {
+        let Some((quant, q)) = self.quantized.first_mut() else {
             return false;
         };
-        let (depth, w) = (*depth, cw as usize);
+        let (quant, w) = (
+            super::Quantizer::new(*quant, self.encode.as_ref()),
+            cw as usize,
+        );
         let row_len = w * 3;
         let canvas_len = g.canvas_pixels() * 3;
         let (canvas, extra) = q.split_at_mut(canvas_len);
         let (gains, cal, spans) = (self.gains, &g.calibrations[..], &g.cal_spans[..]);
         // The extra pixels first: the fused pack may read them from the first row on.
-        color::quantized_extra(self.background, gains, extra, depth);
+        color::quantized_extra(self.background, gains, extra, quant);
         let extra = &*extra;
         let fused = self.fused.as_ref();
         let bands = fused.map(|f| *f.bands());
@@ -121,7 +124,7 @@ impl Renderer {
                 gains,
                 cal,
                 spans,
-                depth,
+                quant,
                 th,
             );
             finish(first, rows);

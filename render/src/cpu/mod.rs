@@ -37,12 +37,13 @@ pub mod resample;
 pub mod simd;
 
 use crate::cache::{CacheKey, FrameSlots, LayerCache};
-use crate::color::{Luts, clamp_level, gains_at};
+use crate::color::{EncodeLut, Luts, clamp_level, gains_at};
 use crate::error::RenderError;
 use crate::frame::{MAX_LAYERS, Scene, WallFrame};
-use crate::geometry::Geometry;
+use crate::geometry::{Geometry, Quant};
 use crate::stage::{Stage, StageTimes};
-use crate::wall::{ColorSpec, Wall};
+use crate::wall::{ColorSpec, Encoding, Wall};
+use quantize::Quantizer;
 pub use sample::Sample;
 pub(crate) use sample::{RUN, tile, to_u16};
 use stages::plan_index;
@@ -62,6 +63,8 @@ pub struct Renderer {
     geometry: Arc<Geometry>,
     color: ColorSpec,
     luts: Luts,
+    /// Linear → display code, when a port is a display-encoded `canvas` port.
+    encode: Option<EncodeLut>,
     /// The runtime brightness level ([`Renderer::set_brightness`]), 0..=1.
     level: f32,
     /// The effective gains: white point × brightness × `level`.
@@ -77,8 +80,8 @@ pub struct Renderer {
     cache: LayerCache,
     composed: Vec<u16>,
     colored: Vec<u16>,
-    /// One quantized canvas buffer per distinct port depth.
-    quantized: Vec<(u32, Vec<u16>)>,
+    /// One quantized canvas buffer per distinct port quantization.
+    quantized: Vec<(Quant, Vec<u16>)>,
     port_quant: Vec<usize>,
     /// Source byte → output code, for 1:1 RGBA8 video on a wall with one depth.
     codes: Option<color::CodeTable>,
@@ -117,18 +120,22 @@ impl Renderer {
         let background = crate::dither::background_linear(&wall.color, &luts);
         let canvas = geometry.canvas_pixels() * 3;
         let buffer = geometry.buffer_pixels() * 3;
-        let depths = geometry.depths();
+        let quants = geometry.quants();
         let port_quant = geometry
             .ports
             .iter()
-            .map(|p| depths.iter().position(|&d| d == p.depth).unwrap_or(0))
+            .map(|p| quants.iter().position(|&q| q == p.quant()).unwrap_or(0))
             .collect();
+        let encode = quants
+            .iter()
+            .any(|q| q.encoding == Encoding::Display)
+            .then(|| EncodeLut::new(&wall.color));
         let gains = gains_at(&wall.color, 1.0);
-        let codes = match depths[..] {
-            [depth] => Some(color::CodeTable::new(
+        let codes = match quants[..] {
+            [quant] => Some(color::CodeTable::new(
                 &luts.lut8[..],
                 gains,
-                depth,
+                Quantizer::new(quant, encode.as_ref()),
                 wall.color.dither,
             )),
             _ => None,
@@ -140,6 +147,7 @@ impl Renderer {
             level: 1.0,
             gains,
             luts,
+            encode,
             background,
             pool,
             plans: Vec::with_capacity(stages::MAX_PLANS),
@@ -147,7 +155,7 @@ impl Renderer {
             cache: LayerCache::default(),
             composed: vec![0; canvas],
             colored: vec![0; buffer],
-            quantized: depths.into_iter().map(|d| (d, vec![0; buffer])).collect(),
+            quantized: quants.into_iter().map(|q| (q, vec![0; buffer])).collect(),
             port_quant,
             codes,
             codes_stale: false,
@@ -205,6 +213,9 @@ impl Renderer {
         self.color = color.clone();
         if change.curve {
             self.luts = Luts::new(color);
+            if self.encode.is_some() {
+                self.encode = Some(EncodeLut::new(color));
+            }
         }
         let background = crate::dither::background_linear(color, &self.luts);
         if change.curve || change.resample || background != self.background {
@@ -235,8 +246,9 @@ impl Renderer {
 
     /// Rebuild the 1:1 code table, in place, for the current LUT, gains and dither.
     fn rebuild_codes(&mut self) {
-        if let (Some(codes), Some(&(depth, _))) = (&mut self.codes, self.quantized.first()) {
-            codes.rebuild(&self.luts.lut8[..], self.gains, depth, self.color.dither);
+        if let (Some(codes), Some(&(quant, _))) = (&mut self.codes, self.quantized.first()) {
+            let quant = Quantizer::new(quant, self.encode.as_ref());
+            codes.rebuild(&self.luts.lut8[..], self.gains, quant, self.color.dither);
         }
         self.codes_stale = false;
     }
@@ -270,11 +282,17 @@ impl Renderer {
         self.fused.as_ref().map(pack::Fused::units)
     }
 
-    /// The quantized canvas buffer for `depth` from the last frame (tests, emulator checks).
+    /// The linear quantized canvas buffer for `depth` from the last frame (tests,
+    /// emulator checks).
     pub fn quantized(&self, depth: u32) -> Option<&[u16]> {
+        self.quantized_as(Quant::linear(depth))
+    }
+
+    /// The quantized canvas buffer for `quant` from the last frame.
+    pub fn quantized_as(&self, quant: Quant) -> Option<&[u16]> {
         self.quantized
             .iter()
-            .find(|(d, _)| *d == depth)
+            .find(|(q, _)| *q == quant)
             .map(|(_, q)| q.as_slice())
     }
 
@@ -352,8 +370,10 @@ impl Renderer {
             // Stage 5: quantize, once per output depth.
             let t = Instant::now();
             let width = self.geometry.width;
-            for (depth, q) in &mut self.quantized {
-                quantize::run(&self.colored, q, width, *depth, &th);
+            let encode = self.encode.as_ref();
+            for (quant, q) in &mut self.quantized {
+                let quant = Quantizer::new(*quant, encode);
+                quantize::run(&self.colored, q, width, quant, &th);
             }
             self.times[Stage::Quantize] = t.elapsed();
         }

@@ -45,7 +45,7 @@ impl Renderer {
         let t = Instant::now();
         let g = &self.geometry;
         match (quantize, self.quantized.first_mut()) {
-            (Some(th), Some((depth, q))) => color::apply(
+            (Some(th), Some((quant, q))) => color::apply(
                 input,
                 q,
                 g.width,
@@ -53,7 +53,7 @@ impl Renderer {
                 &g.calibrations,
                 &g.cal_spans,
                 self.background,
-                Some((*depth, th)),
+                Some((super::Quantizer::new(*quant, self.encode.as_ref()), th)),
             ),
             _ => color::apply(
                 input,

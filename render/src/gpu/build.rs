@@ -12,11 +12,12 @@ use super::resources::{
     RGBA16, Tex, buf_res, range, storage, tex_res, texture, uniform, write_texture,
 };
 use super::{color, compose, linearize, pack, quantize, resample};
-use crate::color::Luts;
-use crate::dither::background_code;
+use crate::color::{EncodeLut, Luts};
+use crate::dither::background_quant;
 use crate::error::RenderError;
 use crate::frame::MAX_LAYERS;
-use crate::geometry::Geometry;
+use crate::geometry::{Geometry, Quant};
+use crate::wall::Encoding;
 
 /// Every kernel, compiled.
 pub(super) struct Kernels {
@@ -27,6 +28,7 @@ pub(super) struct Kernels {
     pub(super) mix: Built,
     pub(super) color: Built,
     pub(super) quantize: Built,
+    pub(super) quantize_display: Built,
     pub(super) pack: Built,
     pub(super) pack4: Built,
 }
@@ -42,6 +44,7 @@ impl Kernels {
             mix: Built::new(gpu, compose::MIX)?,
             color: Built::new(gpu, color::COLOR)?,
             quantize: Built::new(gpu, quantize::QUANTIZE)?,
+            quantize_display: Built::new(gpu, quantize::QUANTIZE_DISPLAY)?,
             pack: Built::new(gpu, pack::PACK)?,
             pack4: Built::new(gpu, pack::PACK4)?,
         })
@@ -75,10 +78,10 @@ pub(super) struct Colour {
     _matrix_of: Tex,
 }
 
-/// The quantize stage (stage 5) for one output depth.
+/// The quantize stage (stage 5) for one output quantization.
 pub(super) struct Quantized {
-    /// The bit depth.
-    pub(super) depth: u32,
+    /// The depth and encoding.
+    pub(super) quant: Quant,
     /// The quantized canvas, pack's input.
     pub(super) canvas: Tex,
     /// The bind group of the kernel.
@@ -110,8 +113,8 @@ pub(super) struct Port {
     pub(super) byte_len: usize,
     /// Where it lands in a ring slot's readback buffer.
     pub(super) readback_at: u64,
-    /// The port's output depth.
-    pub(super) depth: u32,
+    /// The port's quantization.
+    pub(super) quant: Quant,
     /// Its dispatches.
     pub(super) pieces: Vec<Piece>,
     _tables: [wgpu::Buffer; 2],
@@ -122,11 +125,14 @@ pub(super) struct WallRes {
     /// The transfer curve's LUTs (256 and 65536 entries, one u32 each).
     pub(super) lut8: wgpu::Buffer,
     pub(super) lut16: wgpu::Buffer,
+    /// The encode table of display-encoded `canvas` ports (one u32 per entry), when a port
+    /// needs it, and its values.
+    pub(super) encode: Option<(wgpu::Buffer, EncodeLut)>,
     /// The per-frame uniform ([`compose::Frame`]), copied from the upload ring.
     pub(super) frame: wgpu::Buffer,
     pub(super) layers: Layers,
     pub(super) color: Colour,
-    /// One per distinct output depth.
+    /// One per distinct output quantization.
     pub(super) quant: Vec<Quantized>,
     pub(super) ports: Vec<Port>,
     /// Bytes of every port's readback, together.
@@ -143,7 +149,7 @@ impl WallRes {
         gpu: &Gpu,
         k: &Kernels,
         g: &Geometry,
-        luts: &Luts,
+        (luts, color_spec): (&Luts, &crate::wall::ColorSpec),
         background: [u16; 3],
         gains: [f32; 3],
         max_binding: Option<u64>,
@@ -151,6 +157,15 @@ impl WallRes {
         let (lut8, lut16) = (lut_words(&luts.lut8[..]), lut_words(&luts.lut16));
         let lut8 = storage(gpu, "lut8", bytemuck::cast_slice(&lut8));
         let lut16 = storage(gpu, "lut16", bytemuck::cast_slice(&lut16));
+        let encode = g
+            .quants()
+            .iter()
+            .any(|q| q.encoding == Encoding::Display)
+            .then(|| {
+                let lut = EncodeLut::new(color_spec);
+                let words = lut_words(lut.table());
+                (storage(gpu, "encode", bytemuck::cast_slice(&words)), lut)
+            });
         let frame = gpu.device.create_buffer(&wgpu::BufferDescriptor {
             label: Some("frame"),
             size: compose::FRAME,
@@ -159,11 +174,14 @@ impl WallRes {
         });
         let layers = build_layers(gpu, k, g, &frame, background);
         let color = build_color(gpu, k, g, &layers, gains);
-        let quant = build_quantize(gpu, k, g, &frame, &color.colored);
-        let (ports, readback_len) = build_ports(gpu, k, g, &quant, background, gains, max_binding);
+        let quant = build_quantize(gpu, k, g, &frame, &color.colored, encode.as_ref());
+        let enc = encode.as_ref().map(|(_, lut)| lut);
+        let bg = |q| background_quant(background, gains, q, enc);
+        let (ports, readback_len) = build_ports(gpu, k, g, &quant, &bg, max_binding);
         WallRes {
             lut8,
             lut16,
+            encode,
             frame,
             layers,
             color,
@@ -174,9 +192,19 @@ impl WallRes {
         }
     }
 
-    /// Rewrite the LUT buffers with a new curve. They keep their size, so the placements'
-    /// bind groups stay valid.
-    pub(super) fn write_luts(&self, gpu: &Gpu, luts: &Luts) {
+    /// Rewrite the LUT buffers (and the encode table) with a new curve. They keep their
+    /// size, so the placements' bind groups stay valid.
+    pub(super) fn write_luts(
+        &mut self,
+        gpu: &Gpu,
+        luts: &Luts,
+        color_spec: &crate::wall::ColorSpec,
+    ) {
+        if let Some((buf, lut)) = &mut self.encode {
+            *lut = EncodeLut::new(color_spec);
+            let words = lut_words(lut.table());
+            gpu.queue.write_buffer(buf, 0, bytemuck::cast_slice(&words));
+        }
         let (lut8, lut16) = (lut_words(&luts.lut8[..]), lut_words(&luts.lut16));
         gpu.queue
             .write_buffer(&self.lut8, 0, bytemuck::cast_slice(&lut8));
@@ -212,8 +240,9 @@ impl WallRes {
                 bytemuck::cast_slice(&self.color.matrix_values),
             );
         }
+        let enc = self.encode.as_ref().map(|(_, lut)| lut);
         for port in &mut self.ports {
-            let bg = background_code(background, gains, port.depth).map(u32::from);
+            let bg = background_quant(background, gains, port.quant, enc).map(u32::from);
             for piece in &mut port.pieces {
                 piece.value.bg = [bg[0], bg[1], bg[2], 0];
                 q.write_buffer(&piece.params, 0, bytemuck::bytes_of(&piece.value));
@@ -221,9 +250,9 @@ impl WallRes {
         }
     }
 
-    /// The quantized canvas of `depth`, if an output has that depth.
-    pub(super) fn quantized(&self, depth: u32) -> Option<&Quantized> {
-        self.quant.iter().find(|q| q.depth == depth)
+    /// The quantized canvas of `quant`, if an output has it.
+    pub(super) fn quantized(&self, quant: Quant) -> Option<&Quantized> {
+        self.quant.iter().find(|q| q.quant == quant)
     }
 }
 
@@ -309,31 +338,39 @@ fn build_color(gpu: &Gpu, k: &Kernels, g: &Geometry, layers: &Layers, gains: [f3
     }
 }
 
-/// Stage 5: one quantized canvas per distinct output depth.
+/// Stage 5: one quantized canvas per distinct output quantization.
 fn build_quantize(
     gpu: &Gpu,
     k: &Kernels,
     g: &Geometry,
     frame: &wgpu::Buffer,
     colored: &Tex,
+    encode: Option<&(wgpu::Buffer, EncodeLut)>,
 ) -> Vec<Quantized> {
     let (w, h) = (g.width, g.height);
-    g.depths()
+    g.quants()
         .into_iter()
-        .map(|depth| {
+        .map(|quant| {
+            let depth = quant.depth;
             let params = uniform(gpu, "quantize", &quantize::Params::new(w, h, depth));
-            let canvas = texture(gpu, &format!("quantized {depth}"), w, h, RGBA16);
-            let bind = k.quantize.bind(
-                gpu,
-                &[
-                    buf_res(&params),
-                    buf_res(frame),
-                    tex_res(colored),
-                    tex_res(&canvas),
-                ],
-            );
+            let label = format!("quantized {depth} {}", quant.encoding.name());
+            let canvas = texture(gpu, &label, w, h, RGBA16);
+            let mut res = vec![
+                buf_res(&params),
+                buf_res(frame),
+                tex_res(colored),
+                tex_res(&canvas),
+            ];
+            let kernel = match (quant.encoding, encode) {
+                (Encoding::Display, Some((table, _))) => {
+                    res.push(buf_res(table));
+                    &k.quantize_display
+                }
+                _ => &k.quantize,
+            };
+            let bind = kernel.bind(gpu, &res);
             Quantized {
-                depth,
+                quant,
                 canvas,
                 bind,
                 _params: params,
@@ -349,8 +386,7 @@ fn build_ports(
     k: &Kernels,
     g: &Geometry,
     quant: &[Quantized],
-    background: [u16; 3],
-    gains: [f32; 3],
+    background_code: &dyn Fn(Quant) -> [u16; 3],
     max_binding: Option<u64>,
 ) -> (Vec<Port>, u64) {
     let max_binding = max_binding
@@ -363,7 +399,7 @@ fn build_ports(
     for port in &g.ports {
         let qi = quant
             .iter()
-            .position(|q| q.depth == port.depth)
+            .position(|q| q.quant == port.quant())
             .unwrap_or(0);
         let words = pack::words(port);
         let out = gpu.device.create_buffer(&wgpu::BufferDescriptor {
@@ -378,7 +414,7 @@ fn build_ports(
         }
         let slots = storage(gpu, "slots", bytemuck::cast_slice(&slot_words));
         let order = storage(gpu, "order", bytemuck::cast_slice(&pack::order_words(port)));
-        let bg = background_code(background, gains, port.depth).map(u32::from);
+        let bg = background_code(port.quant()).map(u32::from);
         let split = pack::pieces(port, max_binding, align);
         let grouped = pack::grouped(port, &split);
         let mut pieces = Vec::with_capacity(split.len());
@@ -432,7 +468,7 @@ fn build_ports(
             words,
             byte_len: port.byte_len(),
             readback_at: readback_len,
-            depth: port.depth,
+            quant: port.quant(),
             pieces,
             _tables: [slots, order],
         });

@@ -101,7 +101,11 @@ impl Renderer {
         if stages.contains(Stage::Quantize) {
             let mut p = pass(encoder, Stage::Quantize);
             for q in &res.quant {
-                k.quantize.dispatch(&mut p, &q.bind, res.groups);
+                let kernel = match q.quant.encoding {
+                    crate::wall::Encoding::Display => &k.quantize_display,
+                    crate::wall::Encoding::Linear => &k.quantize,
+                };
+                kernel.dispatch(&mut p, &q.bind, res.groups);
             }
         }
         if stages.contains(Stage::Pack) {

@@ -9,9 +9,10 @@ use super::encode::Stages;
 use super::resources::{ROW_ALIGN, extent, write_texture};
 use super::ring::wait;
 use super::work::{ColorInput, FrameWork};
-use crate::dither::background_code;
+use crate::dither::background_quant;
 use crate::error::{GpuError, RenderError};
 use crate::frame::{MAX_LAYERS, WallFrame};
+use crate::geometry::Quant;
 use crate::stage::{Stage, StageTimes};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -54,11 +55,19 @@ impl Renderer {
         Ok(t)
     }
 
-    /// The quantized canvas buffer for `depth` from the last frame, laid out as the CPU
-    /// backend's (packed RGB, then the background and dark pixels). For tests and tools:
-    /// it allocates and waits.
+    /// The linear quantized canvas buffer for `depth` from the last frame, laid out as the
+    /// CPU backend's (packed RGB, then the background and dark pixels). For tests and
+    /// tools: it allocates and waits.
     pub fn read_quantized(&mut self, depth: u32) -> Result<Vec<u16>, RenderError> {
-        let q = self.res.quantized(depth).ok_or(GpuError::NoDepth(depth))?;
+        self.read_quantized_as(Quant::linear(depth))
+    }
+
+    /// [`Renderer::read_quantized`] for any quantization (display-encoded ones included).
+    pub fn read_quantized_as(&mut self, quant: Quant) -> Result<Vec<u16>, RenderError> {
+        let q = self
+            .res
+            .quantized(quant)
+            .ok_or(GpuError::NoDepth(quant.depth))?;
         let g = &self.geometry;
         let (w, h) = (g.width, g.height);
         let row = (w as u64 * 8).next_multiple_of(ROW_ALIGN);
@@ -104,28 +113,29 @@ impl Renderer {
             }
         }
         buf.unmap();
-        out.extend(background_code(self.background, self.gains, depth));
+        let enc = self.res.encode.as_ref().map(|(_, lut)| lut);
+        out.extend(background_quant(self.background, self.gains, quant, enc));
         out.extend([0, 0, 0]);
         self.gpu.take_error()?;
         Ok(out)
     }
 
-    /// Run only the pack stage on given quantized canvas buffers (one per depth, laid out
+    /// Run only the pack stage on given quantized canvas buffers (one per quantization, laid out
     /// as [`Renderer::read_quantized`] returns them; their last two pixels are ignored, the
     /// backend's own background code is used) and read the ports back into `frame`. The
     /// bit-exactness test of pack uses it.
     pub fn pack_quantized(
         &mut self,
-        quantized: &[(u32, &[u16])],
+        quantized: &[(Quant, &[u16])],
         frame: &mut WallFrame,
     ) -> Result<(), RenderError> {
         let g = Arc::clone(&self.geometry);
         let (w, h) = (g.width, g.height);
-        for (depth, q) in quantized {
+        for (quant, q) in quantized {
             let target = self
                 .res
-                .quantized(*depth)
-                .ok_or(GpuError::NoDepth(*depth))?;
+                .quantized(*quant)
+                .ok_or(GpuError::NoDepth(quant.depth))?;
             if q.len() < g.canvas_pixels() * 3 {
                 return Err(GpuError::QuantizedTooShort.into());
             }

@@ -177,7 +177,7 @@ impl Built {
 }
 
 /// Every kernel of the GPU backend, in pipeline order.
-pub const ALL: [Kernel; 9] = [
+pub const ALL: [Kernel; 10] = [
     linearize::LINEARIZE,
     resample::VERTICAL,
     resample::HORIZONTAL,
@@ -185,6 +185,7 @@ pub const ALL: [Kernel; 9] = [
     compose::MIX,
     color::COLOR,
     quantize::QUANTIZE,
+    quantize::QUANTIZE_DISPLAY,
     pack::PACK,
     pack::PACK4,
 ];

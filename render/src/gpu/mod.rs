@@ -141,7 +141,15 @@ impl Renderer {
         let background = background_linear(&wall.color, &luts);
         let gains = gains_at(&wall.color, 1.0);
         let (res, ring) = gpu.scoped("GPU resources for the wall", || {
-            let res = WallRes::build(&gpu, &k, g, &luts, background, gains, max_binding);
+            let res = WallRes::build(
+                &gpu,
+                &k,
+                g,
+                (&luts, &wall.color),
+                background,
+                gains,
+                max_binding,
+            );
             let ring = Ring::new(&gpu, compose::FRAME, res.readback_len);
             (res, ring)
         })?;
@@ -213,7 +221,7 @@ impl Renderer {
         let change = crate::color::check_change(&self.color, color)?;
         if change.curve {
             self.luts = Luts::new(color);
-            self.res.write_luts(&self.gpu, &self.luts);
+            self.res.write_luts(&self.gpu, &self.luts, color);
         }
         let background = background_linear(color, &self.luts);
         let new_background = background != self.background;

@@ -109,11 +109,11 @@ fn reads(port: &PortMap, b0: u64, b1: u64) -> ((u64, u64), (u64, u64)) {
             // Position ranges wrap inside an address block: bind every position.
             ((a0 * positions * 2, a1 * positions * 2), (0, positions))
         }
-        OutputFormat::Rgb8 | OutputFormat::Rgb16 => {
-            let per = if port.format == OutputFormat::Rgb8 {
-                3
-            } else {
+        OutputFormat::Rgb8 | OutputFormat::Rgb16 | OutputFormat::Canvas => {
+            let per = if port.format == OutputFormat::Rgb16 {
                 6
+            } else {
+                3
             };
             let (p0, p1) = (b0 / per, b1.div_ceil(per));
             ((p0, p1), (p0, p1))
@@ -171,7 +171,8 @@ pub fn order_words(port: &PortMap) -> Vec<u32> {
 pub fn format_code(format: OutputFormat) -> u32 {
     match format {
         OutputFormat::Bitplanes => 0,
-        OutputFormat::Rgb8 => 1,
+        // A canvas port is an 8-bit stream whose slots are its region, row by row.
+        OutputFormat::Rgb8 | OutputFormat::Canvas => 1,
         OutputFormat::Rgb16 => 2,
     }
 }

@@ -44,3 +44,22 @@ pub const QUANTIZE: Kernel = Kernel {
         (3, Bind::StorageTexture(wgpu::TextureFormat::Rgba16Uint)),
     ],
 };
+
+/// Linear light → display-encoded 8-bit codes of `canvas` ports, through the encode table
+/// ([`crate::color::EncodeLut`], one u32 per entry), dithered with the frame's thresholds.
+pub const QUANTIZE_DISPLAY: Kernel = Kernel {
+    label: "quantize display",
+    source: concat!(
+        include_str!("../../shaders/common.wgsl"),
+        include_str!("../../shaders/quantize_display.wgsl")
+    ),
+    entry: "main",
+    workgroup: WG_2D,
+    bindings: &[
+        (0, Bind::Uniform(size_of::<Params>() as u64)),
+        (1, Bind::Uniform(super::compose::FRAME)),
+        (2, Bind::TextureUint),
+        (3, Bind::StorageTexture(wgpu::TextureFormat::Rgba16Uint)),
+        (4, Bind::StorageRead),
+    ],
+};

@@ -9,10 +9,10 @@
 mod sink;
 pub mod spec;
 
-pub use sink::SinkUrl;
+pub use sink::{DisplayMode, MonitorSel, SinkUrl};
 pub use spec::{
-    CanvasSpec, ColorSpec, Corner, Dither, GridSpec, Mirror, ModuleSpec, ModuleTypeSpec,
-    OutputFormat, OutputSpec, ResampleMode, Transfer, WallSpec,
+    CanvasSpec, ColorSpec, Corner, Dither, Encoding, GridSpec, Mirror, ModuleSpec, ModuleTypeSpec,
+    OutputFormat, OutputSpec, RegionSpec, ResampleMode, Transfer, WallSpec,
 };
 
 use crate::error::{ConfigError, Problem};
@@ -103,8 +103,28 @@ pub struct Output {
     pub format: OutputFormat,
     /// Where frames go.
     pub sink: SinkUrl,
-    /// Modules in chain order.
+    /// Modules in chain order (none for `canvas` ports).
     pub modules: Vec<PlacedModule>,
+    /// `canvas` ports: the rectangle they carry and their encoding.
+    pub canvas: Option<CanvasPort>,
+}
+
+/// The validated region and encoding of a `canvas` port (design §7.1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct CanvasPort {
+    /// Canvas position of the region's top-left pixel.
+    pub at: [u32; 2],
+    /// Width and height, at least 1 each; the region lies inside the canvas.
+    pub size: [u32; 2],
+    /// What the codes mean.
+    pub encoding: Encoding,
+}
+
+impl CanvasPort {
+    /// Pixels in the region.
+    pub fn pixels(&self) -> usize {
+        self.size[0] as usize * self.size[1] as usize
+    }
 }
 
 /// A validated wall: everything the renderer and the player need, already checked.
@@ -624,10 +644,78 @@ fn check(parsed: Parsed, path: &Path, problems: &mut Vec<Problem>) -> Option<Wal
                 port_ok = false;
             }
         }
-        if modules.is_empty() && port_ok {
+        let canvas = if o.format == OutputFormat::Canvas {
+            if !o.modules.is_empty() || o.grid.is_some() {
+                p(
+                    f(if o.modules.is_empty() { "grid" } else { "modules" }),
+                    "canvas ports take no modules or grid: they carry a rectangle of the canvas (give region = { at = [x, y], size = [w, h] })".into(),
+                );
+                port_ok = false;
+            }
+            let region = o.region.unwrap_or(RegionSpec {
+                at: [0, 0],
+                size: [spec.canvas.width, spec.canvas.height],
+            });
+            let [x, y] = region.at;
+            let [w, h] = region.size;
+            let (cw, ch) = (spec.canvas.width as i64, spec.canvas.height as i64);
+            if w == 0 || h == 0 {
+                p(
+                    f("region.size"),
+                    format!("{w}x{h}: both sides must be at least 1"),
+                );
+                port_ok = false;
+                None
+            } else if x < 0 || y < 0 || x + w as i64 > cw || y + h as i64 > ch {
+                p(
+                    f("region"),
+                    format!(
+                        "{w}x{h} at [{x}, {y}] reaches outside the {cw}x{ch} canvas: the region must lie inside it"
+                    ),
+                );
+                port_ok = false;
+                None
+            } else {
+                Some(CanvasPort {
+                    at: [x as u32, y as u32],
+                    size: [w, h],
+                    encoding: o.encoding.unwrap_or_default(),
+                })
+            }
+        } else {
+            for (key, given) in [
+                ("region", o.region.is_some()),
+                ("encoding", o.encoding.is_some()),
+            ] {
+                if given {
+                    p(
+                        f(key),
+                        format!(
+                            "only canvas ports take {key}; this port's format is {}",
+                            o.format.name()
+                        ),
+                    );
+                    port_ok = false;
+                }
+            }
+            if modules.is_empty() && port_ok {
+                p(
+                    f("modules"),
+                    "a port needs at least one module (modules = [...] or grid = {...})".into(),
+                );
+                port_ok = false;
+            }
+            None
+        };
+        if let Some(SinkUrl::Display { .. }) = &sink
+            && o.format != OutputFormat::Canvas
+        {
             p(
-                f("modules"),
-                "a port needs at least one module (modules = [...] or grid = {...})".into(),
+                f("sink"),
+                format!(
+                    "display sinks show canvas ports (format = \"canvas\"); this port's format is {}",
+                    o.format.name()
+                ),
             );
             port_ok = false;
         }
@@ -681,7 +769,8 @@ fn check(parsed: Parsed, path: &Path, problems: &mut Vec<Problem>) -> Option<Wal
             );
             port_ok = false;
         }
-        for (field, m) in &modules {
+        // A canvas port's modules were refused above: they have no footprint.
+        for (field, m) in modules.iter().filter(|_| o.format != OutputFormat::Canvas) {
             let (w, h) = m.footprint();
             footprints.push(Footprint {
                 x0: m.at[0],
@@ -698,6 +787,7 @@ fn check(parsed: Parsed, path: &Path, problems: &mut Vec<Problem>) -> Option<Wal
                 format: o.format,
                 sink,
                 modules: modules.into_iter().map(|(_, m)| m).collect(),
+                canvas,
             }),
             _ => all_ok = false,
         }

@@ -40,6 +40,47 @@ pub enum SinkUrl {
         /// Priority 0..200.
         priority: u8,
     },
+    /// A window on a monitor of this PC, for a sending card that captures the display
+    /// output (design §7.1).
+    Display {
+        /// Which monitor.
+        monitor: MonitorSel,
+        /// Top-left of the region inside the monitor, in pixels.
+        x: u32,
+        /// Top-left of the region inside the monitor, in pixels.
+        y: u32,
+        /// Borderless fullscreen (default) or a plain window.
+        mode: DisplayMode,
+    },
+}
+
+/// The monitor of a `display:` sink.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MonitorSel {
+    /// By index from 0, as `ledwall info` lists them.
+    Index(u32),
+    /// By part of its name (case-insensitive).
+    Name(String),
+}
+
+/// How a `display:` sink's window is shown.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum DisplayMode {
+    /// A borderless window covering the whole monitor.
+    #[default]
+    Fullscreen,
+    /// A plain window the size of the region.
+    Window,
+}
+
+impl DisplayMode {
+    /// The name used in sink URLs.
+    pub fn name(self) -> &'static str {
+        match self {
+            DisplayMode::Fullscreen => "fullscreen",
+            DisplayMode::Window => "window",
+        }
+    }
 }
 
 impl SinkUrl {
@@ -55,8 +96,11 @@ impl SinkUrl {
         if let Some(path) = url.strip_prefix("preview:") {
             return nonempty_path(path, "preview").map(SinkUrl::Preview);
         }
+        if let Some(rest) = url.strip_prefix("display:") {
+            return parse_display(rest);
+        }
         let (scheme, rest) = url.split_once("://").ok_or_else(|| {
-            format!("\"{url}\" is not a sink: expected null, file:PATH, preview:PATH, ddp://, artnet:// or sacn://")
+            format!("\"{url}\" is not a sink: expected null, file:PATH, preview:PATH, display:[MONITOR], ddp://, artnet:// or sacn://")
         })?;
         let (authority, query) = match rest.split_once('?') {
             Some((a, q)) => (a, q),
@@ -111,6 +155,49 @@ impl SinkUrl {
             }),
         }
     }
+}
+
+/// `display:[MONITOR][?x=X&y=Y&mode=fullscreen|window]`.
+fn parse_display(rest: &str) -> Result<SinkUrl, String> {
+    let (monitor, query) = rest.split_once('?').unwrap_or((rest, ""));
+    let monitor = match monitor.trim() {
+        "" => MonitorSel::Index(0),
+        m if m.bytes().all(|b| b.is_ascii_digit()) => MonitorSel::Index(
+            m.parse()
+                .map_err(|_| format!("monitor index \"{m}\" is too large"))?,
+        ),
+        m => MonitorSel::Name(m.to_string()),
+    };
+    let (mut x, mut y, mut mode) = (0, 0, DisplayMode::default());
+    for pair in query.split('&').filter(|p| !p.is_empty()) {
+        let (k, v) = pair
+            .split_once('=')
+            .ok_or_else(|| format!("query parameter \"{pair}\" has no value"))?;
+        match k {
+            "x" => x = parse_num(v, "x", 0, 65535)?,
+            "y" => y = parse_num(v, "y", 0, 65535)?,
+            "mode" => {
+                mode = match v {
+                    "fullscreen" => DisplayMode::Fullscreen,
+                    "window" => DisplayMode::Window,
+                    _ => {
+                        return Err(format!("mode \"{v}\" must be fullscreen or window"));
+                    }
+                }
+            }
+            _ => {
+                return Err(format!(
+                    "display sinks take no parameter \"{k}\" (x, y and mode)"
+                ));
+            }
+        }
+    }
+    Ok(SinkUrl::Display {
+        monitor,
+        x,
+        y,
+        mode,
+    })
 }
 
 fn nonempty_path(path: &str, kind: &str) -> Result<PathBuf, String> {
@@ -212,6 +299,33 @@ mod tests {
                 port: 4049
             })
         );
+        assert_eq!(
+            SinkUrl::parse("display:"),
+            Ok(SinkUrl::Display {
+                monitor: MonitorSel::Index(0),
+                x: 0,
+                y: 0,
+                mode: DisplayMode::Fullscreen
+            })
+        );
+        assert_eq!(
+            SinkUrl::parse("display:HDMI?x=1920&y=8&mode=window"),
+            Ok(SinkUrl::Display {
+                monitor: MonitorSel::Name("HDMI".into()),
+                x: 1920,
+                y: 8,
+                mode: DisplayMode::Window
+            })
+        );
+        assert_eq!(
+            SinkUrl::parse("display:1"),
+            Ok(SinkUrl::Display {
+                monitor: MonitorSel::Index(1),
+                x: 0,
+                y: 0,
+                mode: DisplayMode::Fullscreen
+            })
+        );
     }
 
     #[test]
@@ -227,6 +341,10 @@ mod tests {
             ("sacn://h?colour=1", "no parameter"),
             ("file:", "needs a path"),
             ("somewhere", "not a sink"),
+            ("display:0?x=-1", "x"),
+            ("display:0?mode=tiled", "mode"),
+            ("display:0?zoom=2", "no parameter"),
+            ("display:99999999999", "too large"),
         ] {
             let e = SinkUrl::parse(url).unwrap_err();
             assert!(e.contains(word), "{url}: {e}");

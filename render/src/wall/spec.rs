@@ -159,6 +159,9 @@ pub enum OutputFormat {
     Rgb8,
     /// 16-bit big-endian pixel stream in wiring order (design §6).
     Rgb16,
+    /// A rectangle of the canvas, row by row, RGB8, for receiver hardware: sending cards
+    /// on a display output, Colorlight receiving cards (design §7.1).
+    Canvas,
 }
 
 impl OutputFormat {
@@ -168,8 +171,43 @@ impl OutputFormat {
             OutputFormat::Bitplanes => "bitplanes",
             OutputFormat::Rgb8 => "rgb8",
             OutputFormat::Rgb16 => "rgb16",
+            OutputFormat::Canvas => "canvas",
         }
     }
+}
+
+/// What the codes of a `canvas` port mean (design §7.1).
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, Default,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum Encoding {
+    /// The linear result re-encoded with the wall's transfer curve and dithered to 8 bits:
+    /// what a sending card or receiving card expects (it applies its own gamma).
+    #[default]
+    Display,
+    /// PWM-linear codes, as `rgb8` ports carry them.
+    Linear,
+}
+
+impl Encoding {
+    /// The name used in files.
+    pub fn name(self) -> &'static str {
+        match self {
+            Encoding::Display => "display",
+            Encoding::Linear => "linear",
+        }
+    }
+}
+
+/// `region = { at = [x, y], size = [w, h] }` of a `canvas` port.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RegionSpec {
+    /// Canvas position of the region's top-left pixel.
+    pub at: [i64; 2],
+    /// Width and height in pixels.
+    pub size: [u32; 2],
 }
 
 /// Module mirroring, applied before rotation.
@@ -204,6 +242,12 @@ pub struct OutputSpec {
     /// A grid of modules, appended after `modules`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub grid: Option<GridSpec>,
+    /// `canvas` ports: the rectangle of the canvas they carry (default: all of it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub region: Option<RegionSpec>,
+    /// `canvas` ports: what their codes mean (default `display`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub encoding: Option<Encoding>,
 }
 
 fn default_sink() -> String {

@@ -633,3 +633,130 @@ fn color_orders_are_permutations() {
     assert_eq!(parse_color_order("RGBW"), None);
     assert_eq!(parse_color_order(""), None);
 }
+
+/// A wall with a HUB75 chain and canvas ports, for the §7.1 checks; `ports` are appended.
+fn canvas_wall(ports: &str) -> String {
+    format!(
+        r#"
+name = "cards"
+[canvas]
+width = 64
+height = 32
+[color]
+bit_depth = 11
+[module_types.m]
+size = [32, 16]
+scan = 8
+[[outputs]]
+name = "hub"
+format = "bitplanes"
+modules = [{{ type = "m", at = [0, 0] }}]
+{ports}
+"#
+    )
+}
+
+#[test]
+fn canvas_ports_take_a_region_that_may_overlap_other_ports() {
+    let w = accept(&canvas_wall(
+        r#"
+[[outputs]]
+name = "hdmi"
+format = "canvas"
+region = { at = [16, 8], size = [48, 24] }
+sink = "display:1?x=1920&mode=window"
+[[outputs]]
+name = "all"
+format = "canvas"
+encoding = "linear"
+"#,
+    ));
+    let hdmi = &w.outputs[1];
+    assert_eq!(
+        hdmi.canvas,
+        Some(CanvasPort {
+            at: [16, 8],
+            size: [48, 24],
+            encoding: Encoding::Display
+        })
+    );
+    assert!(hdmi.modules.is_empty());
+    // The default region is the whole canvas.
+    let all = w.outputs[2].canvas.unwrap_or_else(|| panic!("no canvas"));
+    assert_eq!(
+        (all.at, all.size, all.encoding),
+        ([0, 0], [64, 32], Encoding::Linear)
+    );
+    // Compiled: the region's pixels row by row, R, G, B, 8 bits, 3 bytes a pixel.
+    let g = Geometry::compile(&w);
+    let p = &g.ports[1];
+    assert_eq!(
+        (p.depth, p.positions, p.byte_len()),
+        (8, 48 * 24, 48 * 24 * 3)
+    );
+    assert_eq!(p.slots[0], 8 * 64 + 16);
+    assert_eq!(p.slots[47], 8 * 64 + 63);
+    assert_eq!(p.slots[48], 9 * 64 + 16);
+    assert_eq!(p.slots[48 * 24 - 1], 31 * 64 + 63);
+    assert!(p.order.iter().all(|o| *o == [0, 1, 2]));
+    assert_eq!(
+        g.quants().len(),
+        3,
+        "11-bit linear, 8-bit display, 8-bit linear"
+    );
+}
+
+#[test]
+fn canvas_port_problems_are_named() {
+    let e = refuse(
+        &canvas_wall(
+            r#"
+[[outputs]]
+name = "a"
+format = "canvas"
+region = { at = [40, 0], size = [32, 8] }
+[[outputs]]
+name = "b"
+format = "canvas"
+region = { at = [0, -1], size = [8, 8] }
+[[outputs]]
+name = "c"
+format = "canvas"
+region = { at = [0, 0], size = [0, 8] }
+[[outputs]]
+name = "d"
+format = "canvas"
+modules = [{ type = "m", at = [32, 16] }]
+[[outputs]]
+name = "e"
+format = "rgb8"
+region = { at = [0, 0], size = [8, 8] }
+encoding = "display"
+modules = [{ type = "m", at = [32, 16] }]
+[[outputs]]
+name = "f"
+format = "canvas"
+encoding = "gamma"
+[[outputs]]
+name = "g"
+format = "rgb8"
+sink = "display:0"
+modules = [{ type = "m", at = [32, 0] }]
+"#,
+        ),
+        "cards.toml",
+    );
+    has(&e, "outputs[1].region", "outside the 64x32 canvas");
+    has(&e, "outputs[2].region", "outside");
+    has(&e, "outputs[3].region.size", "at least 1");
+    has(&e, "outputs[4].modules", "canvas ports take no modules");
+    has(&e, "outputs[5].region", "only canvas ports");
+    has(&e, "outputs[5].encoding", "only canvas ports");
+    has(&e, "outputs[6].encoding", "unknown variant");
+    has(&e, "outputs[7].sink", "display sinks show canvas ports");
+    // Canvas ports overlap other ports without complaint; modules still may not.
+    assert!(
+        !e.problems.iter().any(|p| p.reason.contains("overlaps")),
+        "{e}"
+    );
+}

@@ -34,5 +34,7 @@ pub fn port(name: &str, format: OutputFormat, modules: Vec<ModuleSpec>) -> Outpu
         sink: "null".into(),
         modules,
         grid: None,
+        region: None,
+        encoding: None,
     }
 }

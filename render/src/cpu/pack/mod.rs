@@ -100,7 +100,7 @@ const GROUP: usize = PACK_GROUP;
 pub fn port(port: &PortMap, q: &[u16], out: &mut [u8]) {
     match port.format {
         OutputFormat::Bitplanes => bitplanes(port, q, out),
-        OutputFormat::Rgb8 => rgb8(port, q, out),
+        OutputFormat::Rgb8 | OutputFormat::Canvas => rgb8(port, q, out),
         OutputFormat::Rgb16 => rgb16(port, q, out),
     }
 }
