@@ -147,7 +147,7 @@ fn allocations(
 
 #[test]
 fn render_into_allocates_nothing_per_frame() {
-    for name in ["demo", "outdoor", "hd"] {
+    for name in ["demo", "outdoor", "hd", "sending-card"] {
         let w = wall(name);
         let mut renderer = Renderer::new(&w).unwrap_or_else(|e| panic!("{e}"));
         let mut frame = WallFrame::new(renderer.geometry());
