@@ -30,6 +30,8 @@ pub mod cli;
 pub mod commands;
 pub mod control;
 pub mod deck;
+/// `display:` outputs: windows on chosen monitors that present frames at vblank, pixel-exact.
+pub mod display;
 pub mod engine;
 mod error;
 pub mod font;

@@ -181,7 +181,9 @@ fn ddp_frames_match_the_file_sink(name: &str) {
                 "{name} packet {i} crosses a port"
             );
             let (t, s) = match geometry.ports[k].format {
-                OutputFormat::Rgb8 | OutputFormat::Canvas => (DataType::RGB, PixelFormat::Pixel8Bits),
+                OutputFormat::Rgb8 | OutputFormat::Canvas => {
+                    (DataType::RGB, PixelFormat::Pixel8Bits)
+                }
                 OutputFormat::Rgb16 => (DataType::RGB, PixelFormat::Pixel16Bits),
                 OutputFormat::Bitplanes => (DataType::Undefined, PixelFormat::Undefined),
             };

@@ -1,6 +1,7 @@
 //! `ledwall info`: the version, the backends built in, the graphics adapters wgpu sees
 //! (name, API, device type, driver) and what `--backend auto` picks, and the CPU features
-//! that choose the CPU backend's kernels (as the render core detects them).
+//! that choose the CPU backend's kernels (as the render core detects them), and the
+//! monitors `display:` sinks can show on.
 
 use std::io::Write;
 
@@ -58,5 +59,88 @@ pub fn run(out: &mut impl Write) -> anyhow::Result<()> {
         .collect();
     writeln!(out, "cpu features: {}", list.join(", "))?;
     writeln!(out, "media: png (8 and 16 bits per channel), jpeg")?;
+    write_monitors(out, crate::display::list_monitors())?;
     Ok(())
+}
+
+/// The `monitors:` section: one line per monitor, or why there are none.
+fn write_monitors(
+    out: &mut impl Write,
+    monitors: Result<Vec<crate::display::Monitor>, crate::display::DisplayError>,
+) -> std::io::Result<()> {
+    let monitors = match monitors {
+        Ok(m) if m.is_empty() => return writeln!(out, "monitors: none"),
+        Ok(m) => m,
+        Err(e) => return writeln!(out, "monitors: none ({e})"),
+    };
+    writeln!(out, "monitors:")?;
+    for m in &monitors {
+        let refresh = match m.refresh_millihertz {
+            Some(mhz) => format!("{} Hz", refresh_hz(mhz)),
+            None => "refresh unknown".to_string(),
+        };
+        writeln!(
+            out,
+            "  {}: {}, {}x{} at {},{}, {refresh}",
+            m.index, m.name, m.size[0], m.size[1], m.position[0], m.position[1]
+        )?;
+    }
+    Ok(())
+}
+
+/// Millihertz as hertz with up to 3 decimals: 60000 → "60", 59940 → "59.94".
+fn refresh_hz(mhz: u32) -> String {
+    let whole = mhz / 1000;
+    let frac = mhz % 1000;
+    if frac == 0 {
+        return whole.to_string();
+    }
+    let frac = format!("{frac:03}");
+    format!("{whole}.{}", frac.trim_end_matches('0'))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::display::{DisplayError, Monitor};
+
+    #[test]
+    fn monitor_lines() {
+        let mut out = Vec::new();
+        let monitors = vec![
+            Monitor {
+                index: 0,
+                name: "HDMI-1".to_string(),
+                position: [0, 0],
+                size: [1920, 1080],
+                refresh_millihertz: Some(59_940),
+            },
+            Monitor {
+                index: 1,
+                name: "DP-2".to_string(),
+                position: [1920, -40],
+                size: [1280, 720],
+                refresh_millihertz: None,
+            },
+        ];
+        write_monitors(&mut out, Ok(monitors)).unwrap();
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            "monitors:\n  0: HDMI-1, 1920x1080 at 0,0, 59.94 Hz\n  \
+             1: DP-2, 1280x720 at 1920,-40, refresh unknown\n"
+        );
+        let mut out = Vec::new();
+        write_monitors(
+            &mut out,
+            Err(DisplayError::NoDisplay("DISPLAY unset".into())),
+        )
+        .unwrap();
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            "monitors: none (no display: DISPLAY unset)\n"
+        );
+        assert_eq!(refresh_hz(60_000), "60");
+        assert_eq!(refresh_hz(74_973), "74.973");
+        assert_eq!(refresh_hz(50_500), "50.5");
+    }
 }

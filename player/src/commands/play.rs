@@ -10,6 +10,7 @@
 
 use crate::UsageError;
 use crate::cli::{LogFormat, PlayArgs};
+use crate::display::{DisplayTarget, Mailbox};
 use crate::engine::clock::SystemClock;
 use crate::engine::telemetry::Telemetry;
 use crate::engine::{self, Control, EngineOptions};
@@ -17,9 +18,9 @@ use crate::media::{LoadOptions, OpenOptions};
 use crate::patterns::Canvas;
 use crate::playlist::{Playlist, Show};
 use crate::reload::Program;
-use crate::sinks::{SinkOptions, SinkSet, TerminalSink, terminal};
+use crate::sinks::{Displays, SinkOptions, SinkSet, TerminalSink, terminal};
 use anyhow::Context;
-use ledwall_render::wall::SinkUrl;
+use ledwall_render::wall::{DisplayMode, MonitorSel, SinkUrl};
 use ledwall_render::{AnyRenderer, BackendOptions, Wall};
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
@@ -112,6 +113,11 @@ pub fn sink_urls(wall: &Wall, overrides: &[String]) -> Result<Vec<SinkUrl>, Usag
 }
 
 /// Run `ledwall play`. The terminal view and the statistics go to stdout, logs to stderr.
+///
+/// Threads: without a `display:` sink, this thread runs the playback engine (which starts
+/// the render thread and runs the output pacer here). With one, this thread runs the window
+/// event loop (winit wants the main thread) and the engine runs on a thread of its own; the
+/// windows close when it ends.
 pub fn run(args: &PlayArgs) -> anyhow::Result<()> {
     init_logging(args.log_format);
     let playlist_arg = match &args.playlist {
@@ -125,6 +131,124 @@ pub fn run(args: &PlayArgs) -> anyhow::Result<()> {
     let urls = sink_urls(&wall, &args.sinks)?;
     let playlist = Playlist::from_cli_arg(&playlist_arg)?;
     let show = Show::with_schedule(playlist)?;
+    let (targets, displays) = display_targets(&wall, &urls)?;
+    let setup = Setup {
+        playlist_arg,
+        wall_path,
+        wall,
+        urls,
+        show,
+        displays: displays.clone(),
+    };
+    if targets.is_empty() {
+        return play(args, setup);
+    }
+    let owned = args.clone();
+    let result = crate::display::run_with_displays(targets, move || play(&owned, setup))
+        .context("cannot open the display outputs")?;
+    for (url, mailbox) in displays.iter() {
+        let s = mailbox.stats();
+        let mean = s.present_mean().unwrap_or_default();
+        tracing::info!(
+            display = %crate::sinks::url_text(url),
+            published = s.published,
+            presented = s.presented,
+            replaced_unseen = s.replaced_unseen,
+            "{}: {} frames handed over, {} presented, {} replaced before a vblank took them; present {:.2} ms mean, {:.2} ms max",
+            crate::sinks::url_text(url),
+            s.published,
+            s.presented,
+            s.replaced_unseen,
+            mean.as_secs_f64() * 1e3,
+            s.present_max.as_secs_f64() * 1e3
+        );
+    }
+    result
+}
+
+/// What `run` checked before anything opens.
+struct Setup {
+    playlist_arg: String,
+    wall_path: PathBuf,
+    wall: Wall,
+    urls: Vec<SinkUrl>,
+    show: Show,
+    displays: Displays,
+}
+
+/// The windows the `display:` sinks of `urls` need (one per distinct URL, each showing the
+/// one canvas port routed to it) and the mailboxes their sinks publish into.
+pub fn display_targets(
+    wall: &Wall,
+    urls: &[SinkUrl],
+) -> Result<(Vec<DisplayTarget>, Displays), UsageError> {
+    let mut targets = Vec::new();
+    let mut displays = Displays::default();
+    for (i, url) in urls.iter().enumerate() {
+        let SinkUrl::Display {
+            monitor,
+            x,
+            y,
+            mode,
+        } = url
+        else {
+            continue;
+        };
+        if displays.get(url).is_some() {
+            continue;
+        }
+        let text = crate::sinks::url_text(url);
+        let ports: Vec<&str> = urls
+            .iter()
+            .zip(&wall.outputs)
+            .filter(|(u, _)| *u == url)
+            .map(|(_, o)| o.name.as_str())
+            .collect();
+        if ports.len() > 1 {
+            return Err(UsageError(format!(
+                "{text}: a display shows one canvas port; ports {} all go to it",
+                ports.join(", ")
+            )));
+        }
+        let out = &wall.outputs[i];
+        let Some(canvas) = out.canvas else {
+            return Err(UsageError(format!(
+                "{text}: display sinks show canvas ports (format = \"canvas\"); port \"{}\" is {}",
+                out.name,
+                out.format.name()
+            )));
+        };
+        let mailbox = Arc::new(Mailbox::new(canvas.pixels() * 3));
+        displays.insert(url.clone(), Arc::clone(&mailbox));
+        targets.push(DisplayTarget {
+            label: format!("{text} (port {})", out.name),
+            monitor: match monitor {
+                MonitorSel::Index(n) => crate::display::MonitorSel::Index(*n as usize),
+                MonitorSel::Name(s) => crate::display::MonitorSel::Name(s.clone()),
+            },
+            offset: [*x, *y],
+            mode: match mode {
+                DisplayMode::Fullscreen => crate::display::Mode::Fullscreen,
+                DisplayMode::Window => crate::display::Mode::Window,
+            },
+            size: canvas.size,
+            refresh_hz: wall.refresh_hz,
+            mailbox,
+        });
+    }
+    Ok((targets, displays))
+}
+
+/// Play: the renderer, the sinks, the control API and the engine, until the end.
+fn play(args: &PlayArgs, setup: Setup) -> anyhow::Result<()> {
+    let Setup {
+        playlist_arg,
+        wall_path,
+        wall,
+        urls,
+        show,
+        displays,
+    } = setup;
 
     let mut opts = OpenOptions::new(Canvas::from_wall(&wall));
     opts.load = LoadOptions {
@@ -178,7 +302,11 @@ pub fn run(args: &PlayArgs) -> anyhow::Result<()> {
     };
     let all_null = urls.iter().all(|u| *u == SinkUrl::Null);
     let view = all_null && std::io::stdout().is_terminal();
-    let mut sinks = open_sinks(view, &wall, &geometry, &urls, &control)?;
+    let sink_options = SinkOptions {
+        displays,
+        ..SinkOptions::default()
+    };
+    let mut sinks = open_sinks(view, &wall, &geometry, &urls, &control, &sink_options)?;
 
     let telemetry = Arc::new(Telemetry::new(shape(&wall, &geometry, &sinks, &program)));
     control.telemetry = Some(Arc::clone(&telemetry));
@@ -259,7 +387,7 @@ pub fn run(args: &PlayArgs) -> anyhow::Result<()> {
         options.first_tick = report.next_tick;
         let summary = report.summary(&wall.name, wall.refresh_hz, &backend, &sinks);
         tracing::info!("{}", summary.text().lines().next().unwrap_or(""));
-        match take_over(&new, args, &backend_options, view, &control) {
+        match take_over(&new, args, &backend_options, view, &control, &sink_options) {
             Ok((r, b, g, s)) => {
                 renderer = r;
                 backend = b;
@@ -312,6 +440,7 @@ fn open_sinks(
     geometry: &Arc<ledwall_render::Geometry>,
     urls: &[SinkUrl],
     control: &Control,
+    options: &SinkOptions,
 ) -> anyhow::Result<SinkSet> {
     Ok(if view {
         let sink = TerminalSink::new(
@@ -324,7 +453,7 @@ fn open_sinks(
         let routes = sink.routes();
         SinkSet::from_parts(vec![Box::new(sink)], routes)?
     } else {
-        SinkSet::open(wall, geometry, urls, &SinkOptions::default())?
+        SinkSet::open(wall, geometry, urls, options)?
     })
 }
 
@@ -337,6 +466,7 @@ fn take_over(
     backend: &BackendOptions,
     view: bool,
     control: &Control,
+    options: &SinkOptions,
 ) -> Result<TakeOver, Box<dyn std::error::Error + Send + Sync>> {
     let old_hz = control.wall.as_ref().map(|(_, w)| w.refresh_hz);
     if old_hz.is_some_and(|hz| hz != wall.refresh_hz) {
@@ -350,7 +480,7 @@ fn take_over(
     let urls = sink_urls(wall, &args.sinks)?;
     let (renderer, name) = AnyRenderer::new(wall, backend)?;
     let geometry = Arc::clone(renderer.geometry());
-    let sinks = open_sinks(view, wall, &geometry, &urls, control)?;
+    let sinks = open_sinks(view, wall, &geometry, &urls, control, options)?;
     Ok((renderer, name, geometry, sinks))
 }
 

@@ -16,6 +16,8 @@
 //! * [`ddp`], [`artnet`], [`sacn`]: the wire protocols, each a pure encoder (bytes into a
 //!   caller's packet buffer) plus a UDP sink around it.
 //! * [`terminal`]: a live view of the wall in the terminal (`ledwall play`'s default).
+//! * [`display`]: a `canvas` port in a window on a monitor, for a sending card
+//!   ([`crate::display`] shows it).
 //!
 //! Sending never fails the caller: errors are counted in [`SinkStats::errors`] and logged
 //! through `tracing` at most once a second per sink, with the count since the last line.
@@ -24,6 +26,7 @@
 
 pub mod artnet;
 pub mod ddp;
+pub mod display;
 pub mod file;
 pub mod null;
 pub mod preview;
@@ -35,10 +38,12 @@ use ledwall_render::wall::{MonitorSel, OutputFormat, SinkUrl};
 use ledwall_render::{Geometry, Wall, WallFrame};
 use std::fmt;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 pub use artnet::ArtNetSink;
 pub use ddp::DdpSink;
+pub use display::{DisplaySink, Displays};
 pub use file::FileSink;
 pub use null::NullSink;
 pub use preview::PreviewSink;
@@ -152,6 +157,8 @@ pub struct SinkOptions {
     pub cid: Option<[u8; 16]>,
     /// A preview every this many ticks. `None`: once a second (the wall's refresh rate).
     pub preview_every: Option<u64>,
+    /// The windows `ledwall play` opened for `display:` sinks.
+    pub displays: Displays,
 }
 
 /// A sink URL written back as text (default ports included), for logs and statistics.
@@ -287,10 +294,24 @@ pub fn open(
             Box::new(SacnSink::new(text, dest, settings, &shapes)?)
         }
         SinkUrl::Display { .. } => {
-            return Err(SinkError::Config {
-                url: text,
-                reason: "display sinks are shown by `ledwall play` only".into(),
-            });
+            let Some(mailbox) = options.displays.get(url) else {
+                return Err(SinkError::Config {
+                    url: text,
+                    reason: "no window shows this display (display sinks are shown by \
+                             `ledwall play`; a display added by a reload needs a restart)"
+                        .into(),
+                });
+            };
+            let [shape] = shapes[..] else {
+                return Err(SinkError::Config {
+                    url: text,
+                    reason: format!(
+                        "a display shows one canvas port; {} ports are routed to it",
+                        shapes.len()
+                    ),
+                });
+            };
+            Box::new(DisplaySink::new(text, shape, Arc::clone(mailbox))?)
         }
     })
 }

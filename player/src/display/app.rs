@@ -1,0 +1,470 @@
+//! The window side of [`run_with_displays`](super::run_with_displays): the winit
+//! application that opens, watches and reopens one window per target, starts their
+//! presenters, and runs the body thread.
+
+use super::mailbox::PresenterState;
+use super::present::{Gpu, Output, pack_size};
+use super::{DisplayError, DisplayTarget, Loop, Mode, Monitor, MonitorSel, UserEvent, monitors_of};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+use winit::application::ApplicationHandler;
+use winit::dpi::{PhysicalPosition, PhysicalSize};
+use winit::event::WindowEvent;
+use winit::event_loop::{ActiveEventLoop, ControlFlow, EventLoopProxy};
+use winit::window::{Fullscreen, Window, WindowId};
+
+/// How often a missing monitor (or a window that failed to open) is tried again.
+const RETRY: Duration = Duration::from_secs(2);
+/// How often a target that keeps failing is logged.
+const WARN_EVERY: Duration = Duration::from_secs(60);
+/// The refresh period assumed when the monitor does not report one.
+const DEFAULT_PERIOD: Duration = Duration::from_micros(16_667);
+
+/// Check what can be checked before any window opens.
+pub(super) fn check_target(t: &DisplayTarget) -> Result<(), DisplayError> {
+    let bad = |reason: String| DisplayError::Target {
+        label: t.label.clone(),
+        reason,
+    };
+    let [w, h] = t.size;
+    if w == 0 || h == 0 {
+        return Err(bad(format!("the region is empty ({w}x{h})")));
+    }
+    let want = u64::from(w) * u64::from(h) * 3;
+    if want != t.mailbox.byte_len() as u64 {
+        return Err(bad(format!(
+            "the mailbox holds frames of {} bytes, a {w}x{h} region needs {want}",
+            t.mailbox.byte_len()
+        )));
+    }
+    Ok(())
+}
+
+/// An open window and its presenter.
+struct Open {
+    window: Arc<Window>,
+    presenter: JoinHandle<()>,
+    window_size: Arc<AtomicU64>,
+}
+
+/// One target and where it stands.
+struct Slot {
+    target: DisplayTarget,
+    open: Option<Open>,
+    /// When to try opening it again (while not open).
+    next_try: Instant,
+    /// When a failure to open it was last logged.
+    last_warning: Option<Instant>,
+    /// The refresh rate was compared once.
+    refresh_checked: bool,
+}
+
+type Body<R> = Box<dyn FnOnce() -> R + Send>;
+
+/// Sends [`UserEvent::BodyDone`] when dropped: when the body returns or unwinds.
+struct NotifyDone(EventLoopProxy<UserEvent>);
+
+impl Drop for NotifyDone {
+    fn drop(&mut self) {
+        // The loop may be gone already; nothing to tell then.
+        let _ = self.0.send_event(UserEvent::BodyDone);
+    }
+}
+
+pub(super) struct App<R> {
+    slots: Vec<Slot>,
+    instance: wgpu::Instance,
+    gpu: Option<Arc<Gpu>>,
+    body: Option<Body<R>>,
+    body_thread: Option<JoinHandle<R>>,
+    proxy: EventLoopProxy<UserEvent>,
+    /// An error before the body started: ends the run.
+    fatal: Option<DisplayError>,
+    started: bool,
+    done: bool,
+}
+
+impl<R: Send + 'static> App<R> {
+    pub(super) fn new(targets: Vec<DisplayTarget>, body: Body<R>, event_loop: &Loop) -> App<R> {
+        // The instance knows the X display, which the GL backend needs to present.
+        let desc = wgpu::InstanceDescriptor::new_with_display_handle(Box::new(
+            event_loop.owned_display_handle(),
+        ))
+        .with_env();
+        let now = Instant::now();
+        App {
+            slots: targets
+                .into_iter()
+                .map(|target| Slot {
+                    target,
+                    open: None,
+                    next_try: now,
+                    last_warning: None,
+                    refresh_checked: false,
+                })
+                .collect(),
+            instance: wgpu::Instance::new(desc),
+            gpu: None,
+            body: Some(body),
+            body_thread: None,
+            proxy: event_loop.create_proxy(),
+            fatal: None,
+            started: false,
+            done: false,
+        }
+    }
+
+    /// After the event loop returned: the body's value, or why there is none.
+    pub(super) fn finish(mut self, ran: Result<(), DisplayError>) -> Result<R, DisplayError> {
+        self.close_all();
+        if let Some(e) = self.fatal.take() {
+            return Err(e);
+        }
+        if let Err(e) = ran {
+            // Playing goes on without the displays (other sinks may still run).
+            tracing::error!("display: {e}; the displays are closed until playing ends");
+        }
+        match self.body_thread.take() {
+            Some(thread) => match thread.join() {
+                Ok(r) => Ok(r),
+                Err(panic) => std::panic::resume_unwind(panic),
+            },
+            None => Err(DisplayError::EventLoop(
+                "the event loop ended before the displays were opened".to_string(),
+            )),
+        }
+    }
+
+    fn close_all(&mut self) {
+        for i in 0..self.slots.len() {
+            self.close(i);
+            self.slots[i]
+                .target
+                .mailbox
+                .set_state(PresenterState::Stopped);
+        }
+    }
+
+    /// Stop a target's presenter and close its window.
+    fn close(&mut self, i: usize) {
+        let slot = &mut self.slots[i];
+        if let Some(open) = slot.open.take() {
+            slot.target.mailbox.request_stop();
+            if open.presenter.join().is_err() {
+                tracing::error!(target_label = %slot.target.label, "display: the presenter panicked");
+            }
+            drop(open.window);
+        }
+    }
+
+    fn shutdown(&mut self, event_loop: &ActiveEventLoop) {
+        self.done = true;
+        self.close_all();
+        event_loop.exit();
+    }
+
+    fn spawn_body(&mut self) -> Result<(), DisplayError> {
+        let Some(body) = self.body.take() else {
+            return Ok(());
+        };
+        let done = NotifyDone(self.proxy.clone());
+        let thread = std::thread::Builder::new()
+            .name("display-body".to_string())
+            .spawn(move || {
+                let _done = done;
+                body()
+            })
+            .map_err(|e| DisplayError::EventLoop(format!("cannot start a thread: {e}")))?;
+        self.body_thread = Some(thread);
+        Ok(())
+    }
+
+    /// Try to open target `i`: `Ok(true)` opened, `Ok(false)` its monitor is missing.
+    fn open(&mut self, i: usize, event_loop: &ActiveEventLoop) -> Result<bool, DisplayError> {
+        let monitors = monitors_of(event_loop);
+        let slot = &mut self.slots[i];
+        let t = &slot.target;
+        let found = monitors.iter().find(|(m, _)| match &t.monitor {
+            MonitorSel::Index(n) => m.index == *n,
+            MonitorSel::Name(s) => m.name.to_lowercase().contains(&s.to_lowercase()),
+        });
+        let Some((monitor, handle)) = found else {
+            t.mailbox.set_state(PresenterState::WaitingForMonitor);
+            let now = Instant::now();
+            slot.next_try = now + RETRY;
+            if slot.last_warning.is_none_or(|w| now - w >= WARN_EVERY) {
+                slot.last_warning = Some(now);
+                let list: Vec<Monitor> = monitors.into_iter().map(|m| m.0).collect();
+                tracing::warn!(
+                    target_label = %t.label,
+                    monitors = %describe(&list),
+                    "display: monitor {} not found; retrying every {} s",
+                    match &t.monitor {
+                        MonitorSel::Index(n) => n.to_string(),
+                        MonitorSel::Name(s) => format!("{s:?}"),
+                    },
+                    RETRY.as_secs()
+                );
+            }
+            return Ok(false);
+        };
+        if !slot.refresh_checked {
+            slot.refresh_checked = true;
+            check_refresh(t, monitor);
+        }
+        let [mx, my] = monitor.position;
+        let attributes = match t.mode {
+            Mode::Fullscreen => {
+                let [ox, oy] = t.offset;
+                let [w, h] = t.size;
+                if u64::from(ox) + u64::from(w) > u64::from(monitor.size[0])
+                    || u64::from(oy) + u64::from(h) > u64::from(monitor.size[1])
+                {
+                    tracing::warn!(
+                        target_label = %t.label,
+                        "display: the region {w}x{h} at {ox},{oy} does not fit on monitor \
+                         {} ({}x{}): the rest is cut off",
+                        monitor.index,
+                        monitor.size[0],
+                        monitor.size[1]
+                    );
+                }
+                // No window manager (e.g. Xvfb) honours the fullscreen request: the explicit
+                // position and size cover the monitor by themselves.
+                Window::default_attributes()
+                    .with_position(PhysicalPosition::new(mx, my))
+                    .with_inner_size(PhysicalSize::new(monitor.size[0], monitor.size[1]))
+                    .with_decorations(false)
+                    .with_fullscreen(Some(Fullscreen::Borderless(Some(handle.clone()))))
+            }
+            Mode::Window => Window::default_attributes()
+                .with_position(PhysicalPosition::new(
+                    mx.saturating_add_unsigned(t.offset[0]),
+                    my.saturating_add_unsigned(t.offset[1]),
+                ))
+                .with_inner_size(PhysicalSize::new(t.size[0], t.size[1]))
+                .with_resizable(false),
+        }
+        .with_title(format!("ledwall {}", t.label));
+        let window = event_loop
+            .create_window(attributes)
+            .map_err(|e| DisplayError::Window {
+                label: t.label.clone(),
+                reason: e.to_string(),
+            })?;
+        let window = Arc::new(window);
+        let surface = self
+            .instance
+            .create_surface(Arc::clone(&window))
+            .map_err(|e| DisplayError::Surface {
+                label: t.label.clone(),
+                reason: e.to_string(),
+            })?;
+        let gpu = match &self.gpu {
+            Some(gpu) => Arc::clone(gpu),
+            None => {
+                let gpu = Arc::new(Gpu::open(&self.instance, &surface, &t.label)?);
+                self.gpu = Some(Arc::clone(&gpu));
+                gpu
+            }
+        };
+        let size = window.inner_size();
+        let window_size = Arc::new(AtomicU64::new(pack_size(size.width, size.height)));
+        let period = monitor
+            .refresh_millihertz
+            .map_or(DEFAULT_PERIOD, |mhz| {
+                Duration::from_secs_f64(1000.0 / f64::from(mhz))
+            })
+            .clamp(Duration::from_millis(1), Duration::from_secs(1));
+        let output = Output::new(
+            &gpu,
+            t,
+            Arc::clone(&window),
+            surface,
+            period,
+            Arc::clone(&window_size),
+        )?;
+        t.mailbox.start_presenter();
+        let presenter = std::thread::Builder::new()
+            .name(format!("display {}", t.label))
+            .spawn(move || output.run())
+            .map_err(|e| DisplayError::EventLoop(format!("cannot start a thread: {e}")))?;
+        if t.mode == Mode::Fullscreen {
+            window.set_cursor_visible(false);
+        }
+        t.mailbox.set_state(PresenterState::Showing);
+        tracing::info!(
+            target_label = %t.label,
+            "display: showing on monitor {} ({}, {}x{} at {},{}), window {}x{}",
+            monitor.index,
+            monitor.name,
+            monitor.size[0],
+            monitor.size[1],
+            mx,
+            my,
+            size.width,
+            size.height
+        );
+        slot.open = Some(Open {
+            window,
+            presenter,
+            window_size,
+        });
+        slot.last_warning = None;
+        Ok(true)
+    }
+
+    /// Open the targets whose retry time has come. Before the body runs an error ends the
+    /// run; after, it is logged and retried.
+    fn open_due(&mut self, event_loop: &ActiveEventLoop) {
+        let now = Instant::now();
+        for i in 0..self.slots.len() {
+            let slot = &self.slots[i];
+            if slot.open.is_some() || slot.next_try > now {
+                continue;
+            }
+            if let Err(e) = self.open(i, event_loop) {
+                if !self.started {
+                    self.fatal = Some(e);
+                    return;
+                }
+                let slot = &mut self.slots[i];
+                slot.target
+                    .mailbox
+                    .set_state(PresenterState::WaitingForMonitor);
+                slot.next_try = now + RETRY;
+                if slot.last_warning.is_none_or(|w| now - w >= WARN_EVERY) {
+                    slot.last_warning = Some(now);
+                    tracing::warn!("display: {e}; retrying every {} s", RETRY.as_secs());
+                }
+            }
+        }
+    }
+
+    /// Sleep until the next retry, or until an event.
+    fn schedule(&self, event_loop: &ActiveEventLoop) {
+        let next = self
+            .slots
+            .iter()
+            .filter(|s| s.open.is_none())
+            .map(|s| s.next_try)
+            .min();
+        event_loop.set_control_flow(next.map_or(ControlFlow::Wait, ControlFlow::WaitUntil));
+    }
+}
+
+/// Warn when the wall's refresh rate and the monitor's differ by more than 0.5 Hz.
+fn check_refresh(t: &DisplayTarget, monitor: &Monitor) {
+    match monitor.refresh_millihertz {
+        Some(mhz) => {
+            let hz = f64::from(mhz) / 1000.0;
+            if (hz - f64::from(t.refresh_hz)).abs() > 0.5 {
+                tracing::warn!(
+                    target_label = %t.label,
+                    "display: the wall refreshes at {} Hz, monitor {} ({}) at {hz:.3} Hz: \
+                     frames will be repeated or dropped",
+                    t.refresh_hz,
+                    monitor.index,
+                    monitor.name
+                );
+            }
+        }
+        None => tracing::info!(
+            target_label = %t.label,
+            "display: monitor {} ({}) reports no refresh rate; cannot compare it with the \
+             wall's {} Hz",
+            monitor.index,
+            monitor.name,
+            t.refresh_hz
+        ),
+    }
+}
+
+/// "0: NAME WxH at X,Y; 1: …" for logs.
+fn describe(monitors: &[Monitor]) -> String {
+    if monitors.is_empty() {
+        return "none".to_string();
+    }
+    monitors
+        .iter()
+        .map(|m| {
+            format!(
+                "{}: {} {}x{} at {},{}",
+                m.index, m.name, m.size[0], m.size[1], m.position[0], m.position[1]
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+impl<R: Send + 'static> ApplicationHandler<UserEvent> for App<R> {
+    fn resumed(&mut self, event_loop: &ActiveEventLoop) {
+        if self.started || self.done {
+            return;
+        }
+        self.open_due(event_loop);
+        if self.fatal.is_none()
+            && let Err(e) = self.spawn_body()
+        {
+            self.fatal = Some(e);
+        }
+        if self.fatal.is_some() {
+            self.shutdown(event_loop);
+            return;
+        }
+        self.started = true;
+        self.schedule(event_loop);
+    }
+
+    fn user_event(&mut self, event_loop: &ActiveEventLoop, event: UserEvent) {
+        match event {
+            UserEvent::BodyDone => self.shutdown(event_loop),
+        }
+    }
+
+    fn window_event(&mut self, _: &ActiveEventLoop, id: WindowId, event: WindowEvent) {
+        let Some(i) = self
+            .slots
+            .iter()
+            .position(|s| s.open.as_ref().is_some_and(|o| o.window.id() == id))
+        else {
+            return;
+        };
+        match event {
+            WindowEvent::CloseRequested | WindowEvent::Destroyed => {
+                tracing::warn!(
+                    target_label = %self.slots[i].target.label,
+                    "display: the window was closed by the user or the window system; reopening it"
+                );
+                self.close(i);
+                self.slots[i].next_try = Instant::now();
+            }
+            WindowEvent::Resized(size) => {
+                let slot = &self.slots[i];
+                if let Some(open) = &slot.open {
+                    open.window_size
+                        .store(pack_size(size.width, size.height), Ordering::Relaxed);
+                }
+                slot.target.mailbox.request_redraw();
+            }
+            WindowEvent::RedrawRequested | WindowEvent::Occluded(false) => {
+                self.slots[i].target.mailbox.request_redraw();
+            }
+            _ => {}
+        }
+    }
+
+    fn about_to_wait(&mut self, event_loop: &ActiveEventLoop) {
+        if !self.started || self.done {
+            return;
+        }
+        self.open_due(event_loop);
+        self.schedule(event_loop);
+    }
+
+    fn exiting(&mut self, _: &ActiveEventLoop) {
+        self.close_all();
+    }
+}
