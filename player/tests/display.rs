@@ -263,7 +263,7 @@ fn no_display() -> Result<(), String> {
         refresh_hz: 60,
         mailbox: Arc::new(Mailbox::new(4 * 4 * 3)),
     };
-    match run_with_displays(vec![target], || ()) {
+    match run_with_displays(vec![target], |_| ()) {
         Ok(()) => Err("run_with_displays without a server succeeded".to_string()),
         Err(e) => {
             println!("run_with_displays: {e}");
@@ -363,7 +363,7 @@ fn run_case(case: &Case) -> Result<(), String> {
     let started = Instant::now();
     let body_mailbox = Arc::clone(&mailbox);
     let body_absent = Arc::clone(&absent);
-    let result = run_with_displays(targets, move || -> Result<Vec<String>, String> {
+    let result = run_with_displays(targets, move |_| -> Result<Vec<String>, String> {
         let mailbox = body_mailbox;
         let mut notes = Vec::new();
         if check_surround && body_absent.stats().state != PresenterState::WaitingForMonitor {

@@ -112,6 +112,13 @@ transition = {{ kind = "crossfade", duration = 0.5 }}
     let out = child.wait_with_output().unwrap();
     let log = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{name}: ledwall play failed:\n{log}");
+    if backend == "gpu" {
+        // The GPU renderer shares the displays' device: the display ports never leave it.
+        assert!(
+            log.contains("without leaving the GPU"),
+            "{name}: the GPU path did not share the display device:\n{log}"
+        );
+    }
 
     let frame_len: usize = shown
         .iter()

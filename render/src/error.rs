@@ -217,6 +217,13 @@ pub enum GpuError {
     NoDepth(u32),
     /// A quantized canvas buffer given to `pack_quantized` is shorter than the canvas.
     QuantizedTooShort,
+    /// `keep_on_gpu` named a port the wall does not have.
+    NoPort {
+        /// The index asked for.
+        port: usize,
+        /// The wall's ports.
+        ports: usize,
+    },
 }
 
 impl fmt::Display for GpuError {
@@ -277,6 +284,12 @@ impl fmt::Display for GpuError {
             GpuError::NotRendered => f.write_str("render a frame before profiling"),
             GpuError::NoDepth(depth) => write!(f, "no output has depth {depth}"),
             GpuError::QuantizedTooShort => f.write_str("quantized buffer too short"),
+            GpuError::NoPort { port, ports } => {
+                write!(
+                    f,
+                    "no port {port} to keep on the GPU (the wall has {ports})"
+                )
+            }
         }
     }
 }

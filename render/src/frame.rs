@@ -240,8 +240,14 @@ pub struct PortBuffer {
     pub name: String,
     /// Buffer format.
     pub format: OutputFormat,
-    /// Exactly the bytes of design §5 / §6.
+    /// Exactly the bytes of design §5 / §6 (§7.1 for `canvas`), except for a port the GPU
+    /// renderer keeps on the GPU ([`crate::gpu::Renderer::keep_on_gpu`]): its bytes are not
+    /// read back, and are in `gpu` instead.
     pub bytes: Vec<u8>,
+    /// A port kept on the GPU: this frame's bytes in a GPU buffer of the renderer's device
+    /// (4 bytes a word, little-endian, the length rounded up to whole words). Made by the
+    /// renderer the first time it renders into this frame, reused after.
+    pub gpu: Option<wgpu::Buffer>,
 }
 
 /// A rendered frame: one buffer per output port, in wall order.
@@ -265,6 +271,7 @@ impl WallFrame {
                     name: p.name.clone(),
                     format: p.format,
                     bytes: vec![0; p.byte_len()],
+                    gpu: None,
                 })
                 .collect(),
         }

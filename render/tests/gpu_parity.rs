@@ -569,3 +569,59 @@ fn a_broken_shader_is_an_error_not_a_panic() {
     let err = gpu::kernel::Built::new(&dev, broken).unwrap_err();
     assert!(err.to_string().contains("quantize"), "{err}");
 }
+
+/// Read a GPU buffer back (tests only: allocates and waits).
+fn read_buffer(dev: &Gpu, src: &wgpu::Buffer, len: usize) -> Vec<u8> {
+    let size = src.size();
+    let dst = dev.device.create_buffer(&wgpu::BufferDescriptor {
+        label: Some("test readback"),
+        size,
+        usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
+        mapped_at_creation: false,
+    });
+    let mut encoder = dev.device.create_command_encoder(&Default::default());
+    encoder.copy_buffer_to_buffer(src, 0, &dst, 0, size);
+    dev.queue.submit([encoder.finish()]);
+    let (tx, rx) = std::sync::mpsc::channel();
+    dst.map_async(wgpu::MapMode::Read, .., move |r| {
+        let _ = tx.send(r.is_ok());
+    });
+    dev.device
+        .poll(wgpu::PollType::wait_indefinitely())
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(rx.recv().unwrap_or(false), "map failed");
+    dst.get_mapped_range(..).unwrap_or_else(|e| panic!("{e:?}"))[..len].to_vec()
+}
+
+/// A port kept on the GPU (for a display output on the same device) is not read back: its
+/// bytes stay as they were, and each frame's bytes are in the frame's own GPU buffer, equal
+/// to what a renderer that reads it back gets. Two frames in turn keep their own copies.
+#[test]
+fn a_kept_port_has_its_bytes_in_the_frames_gpu_buffer() {
+    let Some(dev) = device() else { return };
+    let w = fixture("sending-card.toml");
+    let mut plain = gpu_renderer(&w, &dev);
+    let mut kept = gpu_renderer(&w, &dev);
+    kept.keep_on_gpu(0).unwrap();
+    assert!(kept.keep_on_gpu(9).is_err());
+    let g = plain.geometry().clone();
+    let mut frames = [WallFrame::new(&g), WallFrame::new(&g)];
+    let mut want = Vec::new();
+    for (n, frame) in frames.iter_mut().enumerate() {
+        let img = photo8(333, 177, n as u64 + 3);
+        let layer = Layer::new(SourceImage::rgba8(333, 177, &img)).fit(Fit::Cover);
+        let scene = Scene::single(n as u64 * 7 + 1, layer);
+        let mut read = WallFrame::new(&g);
+        plain.render_into(&scene, &mut read).unwrap();
+        frame.ports[0].bytes.fill(0xA5);
+        kept.render_into(&scene, frame).unwrap();
+        assert!(frame.ports[0].bytes.iter().all(|&b| b == 0xA5), "port 0 was read back");
+        assert_eq!(frame.ports[1].bytes, read.ports[1].bytes, "port 1 is read back");
+        want.push(read.ports[0].bytes.clone());
+    }
+    assert_ne!(want[0], want[1], "the frames differ");
+    for (frame, want) in frames.iter().zip(&want) {
+        let buf = frame.ports[0].gpu.as_ref().unwrap_or_else(|| panic!("no GPU buffer"));
+        assert!(read_buffer(&dev, buf, want.len()) == *want, "kept bytes differ");
+    }
+}

@@ -10,7 +10,7 @@
 
 use crate::UsageError;
 use crate::cli::{LogFormat, PlayArgs};
-use crate::display::{DisplayTarget, Mailbox};
+use crate::display::{DisplayTarget, Mailbox, SharedDevice};
 use crate::engine::clock::SystemClock;
 use crate::engine::telemetry::Telemetry;
 use crate::engine::{self, Control, EngineOptions};
@@ -21,7 +21,7 @@ use crate::reload::Program;
 use crate::sinks::{Displays, SinkOptions, SinkSet, TerminalSink, terminal};
 use anyhow::Context;
 use ledwall_render::wall::{DisplayMode, MonitorSel, SinkUrl};
-use ledwall_render::{AnyRenderer, BackendOptions, Wall};
+use ledwall_render::{AnyRenderer, BackendChoice, BackendOptions, Wall};
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -141,11 +141,12 @@ pub fn run(args: &PlayArgs) -> anyhow::Result<()> {
         displays: displays.clone(),
     };
     if targets.is_empty() {
-        return play(args, setup);
+        return play(args, setup, None);
     }
     let owned = args.clone();
-    let result = crate::display::run_with_displays(targets, move || play(&owned, setup))
-        .context("cannot open the display outputs")?;
+    let result =
+        crate::display::run_with_displays(targets, move |shared| play(&owned, setup, shared))
+            .context("cannot open the display outputs")?;
     for (url, mailbox) in displays.iter() {
         let s = mailbox.stats();
         let mean = s.present_mean().unwrap_or_default();
@@ -239,8 +240,63 @@ pub fn display_targets(
     Ok((targets, displays))
 }
 
-/// Play: the renderer, the sinks, the control API and the engine, until the end.
-fn play(args: &PlayArgs, setup: Setup) -> anyhow::Result<()> {
+/// The renderer `options` ask for. When the GPU backend is chosen and display outputs
+/// present on a device (`shared`) of the adapter it would use, the renderer shares that
+/// device and keeps the display ports' bytes on the GPU: they go from the render to the
+/// screen without a trip through host memory. Otherwise the display sinks upload the bytes
+/// the renderer read back, once a frame.
+pub fn make_renderer(
+    wall: &Wall,
+    options: &BackendOptions,
+    shared: Option<&SharedDevice>,
+    urls: &[SinkUrl],
+) -> Result<(AnyRenderer, String), ledwall_render::RenderError> {
+    let displays: Vec<usize> = urls
+        .iter()
+        .enumerate()
+        .filter(|(_, u)| matches!(u, SinkUrl::Display { .. }))
+        .map(|(i, _)| i)
+        .collect();
+    if let Some(s) = shared.filter(|_| !displays.is_empty()) {
+        let choice = match options.choice {
+            BackendChoice::Auto => {
+                ledwall_render::backend::auto_choice(options.adapter.as_deref()).0
+            }
+            c => c,
+        };
+        let name = s.adapter.get_info().name;
+        let same_adapter = options
+            .adapter
+            .as_ref()
+            .is_none_or(|want| name.to_lowercase().contains(&want.to_lowercase()));
+        if choice == BackendChoice::Gpu && same_adapter {
+            let gpu = ledwall_render::gpu::Gpu::from_device(
+                &s.adapter,
+                s.device.clone(),
+                s.queue.clone(),
+            );
+            let mut r = ledwall_render::gpu::Renderer::with_gpu(wall, gpu, None)?;
+            for &i in &displays {
+                r.keep_on_gpu(i)?;
+            }
+            let why = format!(
+                "gpu on {name} ({}), the display outputs' device: their ports go to the screen without leaving the GPU",
+                r.adapter().backend
+            );
+            return Ok((AnyRenderer::Gpu(Box::new(r)), why));
+        }
+        if choice == BackendChoice::Gpu {
+            tracing::warn!(
+                "--adapter picks another adapter than the displays' ({name}): display ports are read back and uploaded each frame"
+            );
+        }
+    }
+    AnyRenderer::new(wall, options)
+}
+
+/// Play: the renderer, the sinks, the control API and the engine, until the end. `shared`:
+/// the device the display outputs present with, if any.
+fn play(args: &PlayArgs, setup: Setup, shared: Option<SharedDevice>) -> anyhow::Result<()> {
     let Setup {
         playlist_arg,
         wall_path,
@@ -264,12 +320,13 @@ fn play(args: &PlayArgs, setup: Setup) -> anyhow::Result<()> {
         adapter: args.adapter.clone(),
         threads: 0,
     };
-    let (mut renderer, backend) = AnyRenderer::new(&wall, &backend_options).with_context(|| {
-        format!(
-            "cannot start the {} renderer",
-            ledwall_render::BackendChoice::from(args.backend).name()
-        )
-    })?;
+    let (mut renderer, backend) = make_renderer(&wall, &backend_options, shared.as_ref(), &urls)
+        .with_context(|| {
+            format!(
+                "cannot start the {} renderer",
+                ledwall_render::BackendChoice::from(args.backend).name()
+            )
+        })?;
     let geometry = Arc::clone(renderer.geometry());
 
     // The control API: checked before anything starts playing.
@@ -387,7 +444,16 @@ fn play(args: &PlayArgs, setup: Setup) -> anyhow::Result<()> {
         options.first_tick = report.next_tick;
         let summary = report.summary(&wall.name, wall.refresh_hz, &backend, &sinks);
         tracing::info!("{}", summary.text().lines().next().unwrap_or(""));
-        match take_over(&new, args, &backend_options, view, &control, &sink_options) {
+        let device = shared.as_ref();
+        match take_over(
+            &new,
+            args,
+            &backend_options,
+            view,
+            &control,
+            &sink_options,
+            device,
+        ) {
             Ok((r, b, g, s)) => {
                 renderer = r;
                 backend = b;
@@ -467,6 +533,7 @@ fn take_over(
     view: bool,
     control: &Control,
     options: &SinkOptions,
+    shared: Option<&SharedDevice>,
 ) -> Result<TakeOver, Box<dyn std::error::Error + Send + Sync>> {
     let old_hz = control.wall.as_ref().map(|(_, w)| w.refresh_hz);
     if old_hz.is_some_and(|hz| hz != wall.refresh_hz) {
@@ -478,7 +545,7 @@ fn take_over(
         .into());
     }
     let urls = sink_urls(wall, &args.sinks)?;
-    let (renderer, name) = AnyRenderer::new(wall, backend)?;
+    let (renderer, name) = make_renderer(wall, backend, shared, &urls)?;
     let geometry = Arc::clone(renderer.geometry());
     let sinks = open_sinks(view, wall, &geometry, &urls, control, options)?;
     Ok((renderer, name, geometry, sinks))

@@ -61,7 +61,7 @@ struct Slot {
     refresh_checked: bool,
 }
 
-type Body<R> = Box<dyn FnOnce() -> R + Send>;
+type Body<R> = Box<dyn FnOnce(Option<super::SharedDevice>) -> R + Send>;
 
 /// Sends [`UserEvent::BodyDone`] when dropped: when the body returns or unwinds.
 struct NotifyDone(EventLoopProxy<UserEvent>);
@@ -170,11 +170,12 @@ impl<R: Send + 'static> App<R> {
             return Ok(());
         };
         let done = NotifyDone(self.proxy.clone());
+        let shared = self.gpu.as_ref().map(|g| g.shared());
         let thread = std::thread::Builder::new()
             .name("display-body".to_string())
             .spawn(move || {
                 let _done = done;
-                body()
+                body(shared)
             })
             .map_err(|e| DisplayError::EventLoop(format!("cannot start a thread: {e}")))?;
         self.body_thread = Some(thread);

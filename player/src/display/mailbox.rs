@@ -8,8 +8,16 @@
 //! contended (a slot has one owner at a time by construction): it only lets the slots be
 //! shared without `unsafe`. So the presenter always takes the newest frame and never a
 //! half-written one, and nothing is allocated after [`Mailbox::new`].
+//!
+//! Each slot also has a GPU buffer on the presenter's device (made when a presenter opens):
+//! [`Mailbox::publish_gpu`] queues a copy from a GPU buffer (a frame the GPU renderer kept
+//! on the same device) into the back slot's buffer instead of copying bytes, and the roles
+//! swap the same way; the presenter draws from whichever half holds the front slot's frame.
+//! The copy is queued before the swap, and the presenter's draw is queued after it takes
+//! the slot, so the device's queue order makes the draw read the finished copy.
 
-use std::sync::{Condvar, Mutex, MutexGuard, PoisonError};
+use super::present::Gpu;
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
 /// What a display's presenter is doing.
@@ -73,7 +81,25 @@ pub(crate) enum Wake {
     Stop,
 }
 
+/// Where a slot's newest frame is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum SlotKind {
+    /// In the slot's host bytes ([`Mailbox::publish`]).
+    Host,
+    /// In the slot's GPU buffer ([`Mailbox::publish_gpu`]).
+    Gpu,
+}
+
+/// The GPU half of the slots: one buffer per slot on the presenter's device, for frames
+/// that never leave the GPU.
+struct GpuSlots {
+    gpu: Arc<Gpu>,
+    buffers: [wgpu::Buffer; 3],
+}
+
 struct State {
+    /// Where each slot's frame is.
+    kinds: [SlotKind; 3],
     back: usize,
     middle: usize,
     front: usize,
@@ -103,6 +129,8 @@ pub struct Mailbox {
     wake: Condvar,
     /// Serializes publishers, so the `back` slot has one writer.
     publishing: Mutex<()>,
+    /// The slots' GPU buffers, once a presenter attached its device.
+    gpu: Mutex<Option<GpuSlots>>,
 }
 
 impl std::fmt::Debug for Mailbox {
@@ -128,6 +156,7 @@ impl Mailbox {
             byte_len,
             slots: std::array::from_fn(|_| Mutex::new(vec![0; padded])),
             state: Mutex::new(State {
+                kinds: [SlotKind::Host; 3],
                 back: 0,
                 middle: 1,
                 front: 2,
@@ -141,6 +170,7 @@ impl Mailbox {
             }),
             wake: Condvar::new(),
             publishing: Mutex::new(()),
+            gpu: Mutex::new(None),
         }
     }
 
@@ -175,8 +205,57 @@ impl Mailbox {
         };
         // Only publishers (serialized above) move `back`, so it is still ours.
         lock(&self.slots[back])[..bytes.len()].copy_from_slice(bytes);
+        self.swap_in(SlotKind::Host, tick);
+    }
+
+    /// Make the bytes in `src` (a GPU buffer on the presenter's device, at least the frame's
+    /// length rounded up to whole words, 4 bytes a word, little-endian) the newest frame,
+    /// for display tick `tick`, without a trip through host memory: a copy into the back
+    /// slot's GPU buffer is queued on the device, so it reads `src` as it is now, whatever
+    /// is queued later. False, with nothing published, when no presenter has attached a
+    /// device yet (no window shows this mailbox) or `src` is too short (counted in
+    /// [`MailboxStats::errors`]).
+    pub fn publish_gpu(&self, src: &wgpu::Buffer, tick: u64) -> bool {
+        let _one_writer = lock(&self.publishing);
+        let back = {
+            let st = lock(&self.state);
+            if st.closed {
+                return false;
+            }
+            st.back
+        };
+        let padded = self.byte_len.div_ceil(4).max(1) as u64 * 4;
+        {
+            let slots = lock(&self.gpu);
+            let Some(g) = slots.as_ref() else {
+                return false;
+            };
+            if src.size() < padded {
+                drop(slots);
+                lock(&self.state).stats.errors += 1;
+                return false;
+            }
+            g.gpu.copy(src, &g.buffers[back], padded);
+        }
+        self.swap_in(SlotKind::Gpu, tick);
+        true
+    }
+
+    /// Whether `publish_gpu` can publish: a presenter has attached its device.
+    pub fn has_gpu(&self) -> bool {
+        lock(&self.gpu).is_some()
+    }
+
+    /// The device a presenter attached, for publishers that render on it.
+    pub fn gpu_device(&self) -> Option<wgpu::Device> {
+        lock(&self.gpu).as_ref().map(|g| g.gpu.device().clone())
+    }
+
+    /// The back slot (just written) becomes the newest frame.
+    fn swap_in(&self, kind: SlotKind, tick: u64) {
         let mut st = lock(&self.state);
         let s = &mut *st;
+        s.kinds[s.back] = kind;
         std::mem::swap(&mut s.back, &mut s.middle);
         if st.fresh {
             st.stats.replaced_unseen += 1;
@@ -293,6 +372,40 @@ impl Mailbox {
 
     pub(crate) fn set_state(&self, state: PresenterState) {
         lock(&self.state).stats.state = state;
+    }
+
+    /// Give the slots GPU buffers on `gpu`'s device (once per device; a reopened window on
+    /// the same device keeps them).
+    pub(crate) fn attach_gpu(&self, gpu: &Arc<Gpu>) {
+        let mut slots = lock(&self.gpu);
+        if slots.as_ref().is_some_and(|g| Arc::ptr_eq(&g.gpu, gpu)) {
+            return;
+        }
+        let padded = self.byte_len.div_ceil(4).max(1) as u64 * 4;
+        let buffers = std::array::from_fn(|i| {
+            gpu.device().create_buffer(&wgpu::BufferDescriptor {
+                label: Some(&format!("display slot {i}")),
+                size: padded,
+                usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_DST,
+                mapped_at_creation: false,
+            })
+        });
+        *slots = Some(GpuSlots {
+            gpu: Arc::clone(gpu),
+            buffers,
+        });
+    }
+
+    /// The slots' GPU buffers, if a device is attached.
+    pub(crate) fn gpu_buffers(&self) -> Option<[wgpu::Buffer; 3]> {
+        lock(&self.gpu).as_ref().map(|g| g.buffers.clone())
+    }
+
+    /// The front slot and where its frame is, if the presenter ever took one.
+    pub(crate) fn front(&self) -> Option<(usize, SlotKind)> {
+        let st = lock(&self.state);
+        st.front_tick?;
+        Some((st.front, st.kinds[st.front]))
     }
 }
 

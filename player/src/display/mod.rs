@@ -90,6 +90,19 @@ pub struct DisplayTarget {
     pub mailbox: Arc<Mailbox>,
 }
 
+/// The device the displays present with, for a renderer that shares it so its frames reach
+/// the screen without leaving the GPU (`Mailbox::publish_gpu`). Opened with the adapter's
+/// own limits.
+#[derive(Debug, Clone)]
+pub struct SharedDevice {
+    /// The adapter it was opened on.
+    pub adapter: wgpu::Adapter,
+    /// The device.
+    pub device: wgpu::Device,
+    /// Its queue.
+    pub queue: wgpu::Queue,
+}
+
 /// Why displays could not be listed or opened.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -261,7 +274,8 @@ pub fn list_monitors() -> Result<Vec<Monitor>, DisplayError> {
 /// Run the window event loop on the calling thread (the main thread, see [`list_monitors`]),
 /// open one window per target, present each target's newest frame, and run `body` on a new
 /// thread; when `body` returns, close the windows, leave the event loop and return body's
-/// value (a panic in `body` is resumed here).
+/// value (a panic in `body` is resumed here). `body` gets the device the windows present
+/// with (`None` when no window could open yet), for a GPU renderer to share.
 ///
 /// Errors (no X server, no device that can present to a window, no usable surface format,
 /// a mailbox of the wrong length) come before `body` runs, naming the target. Later trouble
@@ -270,7 +284,7 @@ pub fn list_monitors() -> Result<Vec<Monitor>, DisplayError> {
 /// window system is reopened.
 pub fn run_with_displays<R: Send + 'static>(
     targets: Vec<DisplayTarget>,
-    body: impl FnOnce() -> R + Send + 'static,
+    body: impl FnOnce(Option<SharedDevice>) -> R + Send + 'static,
 ) -> Result<R, DisplayError> {
     for t in &targets {
         app::check_target(t)?;

@@ -7,7 +7,7 @@
 //! and queue are `Send + Sync`; the event loop thread only creates and destroys windows and
 //! forwards their events (resize, expose) to the presenter.
 
-use super::mailbox::{Mailbox, Wake};
+use super::mailbox::{Mailbox, SlotKind, Wake};
 use super::{DisplayError, DisplayTarget, Mode};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
@@ -155,6 +155,33 @@ impl Gpu {
         })
     }
 
+    /// The device.
+    pub(crate) fn device(&self) -> &wgpu::Device {
+        &self.device
+    }
+
+    /// The device as a renderer shares it.
+    pub(crate) fn shared(&self) -> super::SharedDevice {
+        super::SharedDevice {
+            adapter: self.adapter.clone(),
+            device: self.device.clone(),
+            queue: self.queue.clone(),
+        }
+    }
+
+    /// Queue a copy of the first `size` bytes of `src` into `dst` (a publisher's frame into
+    /// a mailbox slot).
+    pub(crate) fn copy(&self, src: &wgpu::Buffer, dst: &wgpu::Buffer, size: u64) {
+        let mut encoder = self
+            .device
+            .create_command_encoder(&wgpu::CommandEncoderDescriptor {
+                label: Some("display publish"),
+            });
+        encoder.copy_buffer_to_buffer(src, 0, dst, 0, size);
+        let _shared = self.submits.read().unwrap_or_else(|e| e.into_inner());
+        self.queue.submit([encoder.finish()]);
+    }
+
     /// Configure `surface` while no presenter submits (see `submits`).
     fn configure(&self, surface: &wgpu::Surface<'_>, config: &wgpu::SurfaceConfiguration) {
         let _only = self.submits.write().unwrap_or_else(|e| e.into_inner());
@@ -170,7 +197,12 @@ pub(crate) struct Output {
     surface: wgpu::Surface<'static>,
     config: wgpu::SurfaceConfiguration,
     pipeline: wgpu::RenderPipeline,
+    /// Reads `frame` (frames published as bytes).
     bind_group: wgpu::BindGroup,
+    /// Read the mailbox's GPU slots (frames published on the GPU), by slot.
+    gpu_binds: Option<[wgpu::BindGroup; 3]>,
+    /// The GPU slot the front frame is in; `None`: in `frame`.
+    current: Option<usize>,
     frame: wgpu::Buffer,
     mailbox: Arc<Mailbox>,
     /// How long to wait for a frame before looking at the window again: one monitor period.
@@ -317,6 +349,25 @@ impl Output {
             multiview_mask: None,
             cache: None,
         });
+        target.mailbox.attach_gpu(gpu);
+        let gpu_binds = target.mailbox.gpu_buffers().map(|buffers| {
+            buffers.map(|b| {
+                device.create_bind_group(&wgpu::BindGroupDescriptor {
+                    label: Some("present gpu slot"),
+                    layout: &gpu.layout,
+                    entries: &[
+                        wgpu::BindGroupEntry {
+                            binding: 0,
+                            resource: params_buf.as_entire_binding(),
+                        },
+                        wgpu::BindGroupEntry {
+                            binding: 1,
+                            resource: b.as_entire_binding(),
+                        },
+                    ],
+                })
+            })
+        });
         if let Some(e) = pollster::block_on(scope.pop()) {
             return Err(DisplayError::Pipeline {
                 label,
@@ -339,6 +390,8 @@ impl Output {
             config,
             pipeline,
             bind_group,
+            gpu_binds,
+            current: None,
             frame,
             mailbox: Arc::clone(&target.mailbox),
             period,
@@ -379,12 +432,22 @@ impl Output {
         tracing::debug!(target_label = %self.label, "display: presenter stopped");
     }
 
-    /// Copy the mailbox's front frame into the GPU buffer (no-op before the first frame).
-    fn upload(&self) {
-        let (queue, frame) = (&self.gpu.queue, &self.frame);
-        let _shared = self.gpu.submits.read().unwrap_or_else(|e| e.into_inner());
-        self.mailbox
-            .with_front(|bytes| queue.write_buffer(frame, 0, bytes));
+    /// Make the mailbox's front frame the one to draw (no-op before the first frame): a
+    /// frame published as bytes is uploaded into `frame`; one published on the GPU is drawn
+    /// from its slot's buffer.
+    fn upload(&mut self) {
+        match self.mailbox.front() {
+            Some((slot, SlotKind::Gpu)) if self.gpu_binds.is_some() => {
+                self.current = Some(slot);
+            }
+            _ => {
+                self.current = None;
+                let (queue, frame) = (&self.gpu.queue, &self.frame);
+                let _shared = self.gpu.submits.read().unwrap_or_else(|e| e.into_inner());
+                self.mailbox
+                    .with_front(|bytes| queue.write_buffer(frame, 0, bytes));
+            }
+        }
     }
 
     fn configure(&mut self) {
@@ -465,7 +528,11 @@ impl Output {
                 ..Default::default()
             });
             pass.set_pipeline(&self.pipeline);
-            pass.set_bind_group(0, &self.bind_group, &[]);
+            let bind = match (self.current, &self.gpu_binds) {
+                (Some(slot), Some(binds)) => &binds[slot],
+                _ => &self.bind_group,
+            };
+            pass.set_bind_group(0, bind, &[]);
             pass.draw(0..3, 0..1);
         }
         self.gpu.queue.submit([encoder.finish()]);

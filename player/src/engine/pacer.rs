@@ -384,6 +384,7 @@ mod tests {
                 name: "p".into(),
                 format: OutputFormat::Rgb8,
                 bytes: vec![n as u8; 3],
+                gpu: None,
             }],
         }
     }

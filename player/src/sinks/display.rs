@@ -8,6 +8,7 @@
 
 use super::{ErrorLog, PortShape, Sink, SinkError, SinkStats, check_port};
 use crate::display::Mailbox;
+use ledwall_render::frame::PortBuffer;
 use ledwall_render::wall::SinkUrl;
 use std::sync::Arc;
 
@@ -113,6 +114,30 @@ impl Sink for DisplaySink {
             self.stats.bytes += bytes.len() as u64;
             self.stats.packets += 1;
             self.sent = true;
+        }
+        self.stats.errors = self.log.total();
+    }
+
+    /// A port kept on the GPU goes from the frame's GPU buffer to the display's without
+    /// leaving the GPU (the renderer shares the display's device); anything else as bytes.
+    fn send_buffer(&mut self, port: usize, buf: &PortBuffer, tick: u64) {
+        let Some(gpu) = &buf.gpu else {
+            return self.send(port, &buf.bytes, tick);
+        };
+        if port != 0 {
+            self.log.record(
+                &self.url,
+                format_args!("port {port} is not routed to this sink; not sent"),
+            );
+        } else if self.mailbox.publish_gpu(gpu, tick) {
+            self.stats.bytes += buf.bytes.len() as u64;
+            self.stats.packets += 1;
+            self.sent = true;
+        } else {
+            self.log.record(
+                &self.url,
+                format_args!("no window has attached the display's device yet; frame not shown"),
+            );
         }
         self.stats.errors = self.log.total();
     }

@@ -34,6 +34,7 @@ pub mod sacn;
 pub mod terminal;
 mod udp;
 
+use ledwall_render::frame::PortBuffer;
 use ledwall_render::wall::{MonitorSel, OutputFormat, SinkUrl};
 use ledwall_render::{Geometry, Wall, WallFrame};
 use std::fmt;
@@ -71,6 +72,13 @@ pub trait Sink: Send {
     /// with, not the wall's port index) for display tick `tick`. `bytes` must have the port's
     /// length (design §5 / §6); anything else is counted as an error and not sent.
     fn send(&mut self, port: usize, bytes: &[u8], tick: u64);
+
+    /// Send port `port`'s buffer of a frame: what [`send`](Sink::send) does with its bytes
+    /// (the default). A sink that can take a port the GPU renderer kept on the GPU
+    /// ([`PortBuffer::gpu`], whose bytes were not read back) overrides it.
+    fn send_buffer(&mut self, port: usize, buf: &PortBuffer, tick: u64) {
+        self.send(port, &buf.bytes, tick);
+    }
 
     /// End tick `tick`: send whatever the protocol uses to latch the frame.
     fn sync(&mut self, tick: u64);
@@ -405,7 +413,7 @@ impl SinkSet {
     pub fn send_frame(&mut self, frame: &WallFrame, tick: u64) {
         for (port, &(s, slot)) in frame.ports.iter().zip(&self.routes) {
             if let Some(sink) = self.sinks.get_mut(s) {
-                sink.send(slot, &port.bytes, tick);
+                sink.send_buffer(slot, port, tick);
             }
         }
         for sink in &mut self.sinks {

@@ -117,6 +117,9 @@ pub(super) struct Port {
     pub(super) quant: Quant,
     /// Its dispatches.
     pub(super) pieces: Vec<Piece>,
+    /// Kept on the GPU ([`super::Renderer::keep_on_gpu`]): not read back; each frame's bytes
+    /// are copied into the frame's own GPU buffer instead.
+    pub(super) kept: bool,
     _tables: [wgpu::Buffer; 2],
 }
 
@@ -470,6 +473,7 @@ fn build_ports(
             readback_at: readback_len,
             quant: port.quant(),
             pieces,
+            kept: false,
             _tables: [slots, order],
         });
         readback_len += words * 4;

@@ -196,6 +196,30 @@ impl Gpu {
         })
     }
 
+    /// A renderer's view of a device opened elsewhere on `adapter` (a display output's, so
+    /// that frames go to the screen without leaving the GPU). The device must have been
+    /// opened with the adapter's own limits. This installs the renderer's error capture on
+    /// the device: errors nobody caught in a scope are reported by the renderer from then on.
+    pub fn from_device(adapter: &wgpu::Adapter, device: wgpu::Device, queue: wgpu::Queue) -> Gpu {
+        let errors = Arc::new(Mutex::new(Vec::new()));
+        let sink = Arc::clone(&errors);
+        device.on_uncaptured_error(Arc::new(move |e: wgpu::Error| {
+            if let Ok(mut v) = sink.lock()
+                && v.len() < 8
+            {
+                v.push(classify(&e, None));
+            }
+        }));
+        let limits = device.limits();
+        Gpu {
+            device,
+            queue,
+            adapter: AdapterSummary::of(&adapter.get_info()),
+            limits,
+            errors,
+        }
+    }
+
     /// Take the errors reported since the last call: one as itself, several as
     /// [`GpuError::Several`].
     pub fn take_error(&self) -> Result<(), GpuError> {

@@ -287,7 +287,57 @@ impl Renderer {
             self.receive(frame)?;
         }
         self.submit(scene)?;
+        self.copy_kept(frame)?;
         self.receive(frame).map(|_| ())
+    }
+
+    /// Keep wall port `port` on the GPU: from the next frame on, [`Renderer::render_into`]
+    /// does not read its bytes back (the frame's `bytes` keep whatever they held) but copies
+    /// them into the frame's own GPU buffer ([`crate::frame::PortBuffer::gpu`], made on this
+    /// renderer's device the first time), for a consumer on the same device: a display
+    /// output that presents them without a round trip through host memory. The frame holds
+    /// its copy until it is rendered into again, so a consumer that takes it while it owns
+    /// the frame (the output thread, between two renders into it) reads that frame's bytes.
+    pub fn keep_on_gpu(&mut self, port: usize) -> Result<(), RenderError> {
+        let ports = self.res.ports.len();
+        let p = self
+            .res
+            .ports
+            .get_mut(port)
+            .ok_or(GpuError::NoPort { port, ports })?;
+        p.kept = true;
+        Ok(())
+    }
+
+    /// Copy the kept ports' buffers into `frame`'s GPU buffers (after `submit`, so the copy
+    /// reads this frame's pack).
+    fn copy_kept(&mut self, frame: &mut WallFrame) -> Result<(), RenderError> {
+        if !self.res.ports.iter().any(|p| p.kept) {
+            return Ok(());
+        }
+        let mut encoder = self.gpu.device.create_command_encoder(&Default::default());
+        for (port, buf) in self.res.ports.iter().zip(&mut frame.ports) {
+            if !port.kept {
+                continue;
+            }
+            let size = port.words * 4;
+            let dst = match &buf.gpu {
+                Some(b) if b.size() == size => b,
+                _ => buf
+                    .gpu
+                    .insert(self.gpu.device.create_buffer(&wgpu::BufferDescriptor {
+                        label: Some("kept port"),
+                        size,
+                        usage: wgpu::BufferUsages::STORAGE
+                            | wgpu::BufferUsages::COPY_SRC
+                            | wgpu::BufferUsages::COPY_DST,
+                        mapped_at_creation: false,
+                    })),
+            };
+            encoder.copy_buffer_to_buffer(&port.out, 0, dst, 0, size);
+        }
+        self.gpu.queue.submit([encoder.finish()]);
+        Ok(())
     }
 
     /// Upload `scene` and queue all six stages without waiting for them. At most [`RING`]

@@ -173,7 +173,7 @@ impl Ring {
     ) {
         let i = self.next;
         let slot = &mut self.slots[i];
-        for port in ports {
+        for port in ports.iter().filter(|p| !p.kept) {
             encoder.copy_buffer_to_buffer(
                 &port.out,
                 0,
@@ -229,6 +229,9 @@ impl Ring {
                     reason: e.to_string(),
                 })?;
             for (port, buf) in ports.iter().zip(&mut frame.ports) {
+                if port.kept {
+                    continue;
+                }
                 let at = port.readback_at as usize;
                 buf.bytes.copy_from_slice(&view[at..at + port.byte_len]);
             }
