@@ -284,6 +284,10 @@ pub struct BenchArgs {
     /// Draw per-frame render times and the lateness histogram into a PNG.
     #[arg(long, value_name = "FILE.png")]
     pub plot: Option<PathBuf>,
+    /// Pace into the wall's `display:` ports (their windows; needs an X server) instead of
+    /// null sinks, and report each display's present time and the frames it missed.
+    #[arg(long)]
+    pub display: bool,
     /// No progress bar.
     #[arg(long, short)]
     pub quiet: bool,

@@ -343,3 +343,64 @@ fn fullscreen_on_a_wide_screen_puts_the_region_at_its_offset() {
         );
     }
 }
+
+/// `ledwall bench --display` paces into the wall's display ports and reports each
+/// display: frames handed over, presented and missed, present time, and the path (kept on
+/// the GPU on the GPU backend, uploaded on the CPU backend).
+#[test]
+fn bench_display_reports_each_display() {
+    if !tools() {
+        return;
+    }
+    let x = Xvfb::start([1024, 600]).unwrap_or_else(|e| panic!("{e}"));
+    let dir = tempfile::tempdir().unwrap();
+    let wall = Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/walls/sending-card.toml");
+    for (backend, path) in [("cpu", "upload"), ("gpu", "gpu")] {
+        let json = dir.path().join(format!("{backend}.json"));
+        let out = Command::new(env!("CARGO_BIN_EXE_ledwall"))
+            .arg("bench")
+            .arg("--wall")
+            .arg(&wall)
+            .args(["--display", "--quiet", "--input", "pattern:line"])
+            .args(["--frames", "30", "--warmup", "2", "--backend", backend])
+            .arg("--json")
+            .arg(&json)
+            .env("DISPLAY", format!(":{}", x.display))
+            .env_remove("RUST_LOG")
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "{backend}: {stdout}\n{stderr}");
+        assert!(stdout.contains("display display:0"), "{stdout}");
+        let report: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
+        let d = &report["displays"][0];
+        assert_eq!(d["sink"], "display:0?x=0&y=0&mode=fullscreen", "{report}");
+        assert_eq!(d["path"], path, "{backend}: {report}");
+        assert_eq!(
+            d["published"], 30,
+            "{backend}: one hand-over a tick: {report}"
+        );
+        let presented = d["presented"].as_u64().unwrap_or(0);
+        let missed = d["missed"].as_u64().unwrap_or(u64::MAX);
+        assert!(
+            presented > 0 && presented + missed <= 30,
+            "{backend}: {report}"
+        );
+        assert!(
+            d["present_mean_us"].as_f64().unwrap_or(0.0) > 0.0,
+            "{report}"
+        );
+    }
+    // Without a display port: a clear usage error.
+    let out = Command::new(env!("CARGO_BIN_EXE_ledwall"))
+        .args(["bench", "--display", "--quiet", "--wall"])
+        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("../fixtures/walls/demo.toml"))
+        .env("DISPLAY", format!(":{}", x.display))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("has no port with a display: sink"));
+}

@@ -615,13 +615,25 @@ fn a_kept_port_has_its_bytes_in_the_frames_gpu_buffer() {
         plain.render_into(&scene, &mut read).unwrap();
         frame.ports[0].bytes.fill(0xA5);
         kept.render_into(&scene, frame).unwrap();
-        assert!(frame.ports[0].bytes.iter().all(|&b| b == 0xA5), "port 0 was read back");
-        assert_eq!(frame.ports[1].bytes, read.ports[1].bytes, "port 1 is read back");
+        assert!(
+            frame.ports[0].bytes.iter().all(|&b| b == 0xA5),
+            "port 0 was read back"
+        );
+        assert_eq!(
+            frame.ports[1].bytes, read.ports[1].bytes,
+            "port 1 is read back"
+        );
         want.push(read.ports[0].bytes.clone());
     }
     assert_ne!(want[0], want[1], "the frames differ");
     for (frame, want) in frames.iter().zip(&want) {
-        let buf = frame.ports[0].gpu.as_ref().unwrap_or_else(|| panic!("no GPU buffer"));
-        assert!(read_buffer(&dev, buf, want.len()) == *want, "kept bytes differ");
+        let buf = frame.ports[0]
+            .gpu
+            .as_ref()
+            .unwrap_or_else(|| panic!("no GPU buffer"));
+        assert!(
+            read_buffer(&dev, buf, want.len()) == *want,
+            "kept bytes differ"
+        );
     }
 }

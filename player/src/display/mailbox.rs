@@ -9,15 +9,15 @@
 //! shared without `unsafe`. So the presenter always takes the newest frame and never a
 //! half-written one, and nothing is allocated after [`Mailbox::new`].
 //!
-//! Each slot also has a GPU buffer on the presenter's device (made when a presenter opens):
-//! [`Mailbox::publish_gpu`] queues a copy from a GPU buffer (a frame the GPU renderer kept
-//! on the same device) into the back slot's buffer instead of copying bytes, and the roles
-//! swap the same way; the presenter draws from whichever half holds the front slot's frame.
-//! The copy is queued before the swap, and the presenter's draw is queued after it takes
-//! the slot, so the device's queue order makes the draw read the finished copy.
+//! A slot may instead hold a GPU buffer ([`Mailbox::publish_gpu`]): a frame the GPU renderer
+//! kept on the presenter's device. Publishing it is a handle clone (no call into wgpu on the
+//! output thread, whose ticks must not wait for the device); the presenter draws from the
+//! buffer. The renderer rewrites a frame's buffer only when it renders into that frame
+//! again, after the output thread has moved on to newer frames; so the presenter draws the
+//! published frame, or, only if it fell behind by the frames in flight, a newer one (the
+//! device's queue order never lets a draw see a half-written buffer).
 
-use super::present::Gpu;
-use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
+use std::sync::{Condvar, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
 /// What a display's presenter is doing.
@@ -90,13 +90,6 @@ pub(crate) enum SlotKind {
     Gpu,
 }
 
-/// The GPU half of the slots: one buffer per slot on the presenter's device, for frames
-/// that never leave the GPU.
-struct GpuSlots {
-    gpu: Arc<Gpu>,
-    buffers: [wgpu::Buffer; 3],
-}
-
 struct State {
     /// Where each slot's frame is.
     kinds: [SlotKind; 3],
@@ -129,8 +122,8 @@ pub struct Mailbox {
     wake: Condvar,
     /// Serializes publishers, so the `back` slot has one writer.
     publishing: Mutex<()>,
-    /// The slots' GPU buffers, once a presenter attached its device.
-    gpu: Mutex<Option<GpuSlots>>,
+    /// Per slot: the GPU buffer of a frame published on the GPU.
+    handles: [Mutex<Option<wgpu::Buffer>>; 3],
 }
 
 impl std::fmt::Debug for Mailbox {
@@ -170,7 +163,7 @@ impl Mailbox {
             }),
             wake: Condvar::new(),
             publishing: Mutex::new(()),
-            gpu: Mutex::new(None),
+            handles: std::array::from_fn(|_| Mutex::new(None)),
         }
     }
 
@@ -208,14 +201,18 @@ impl Mailbox {
         self.swap_in(SlotKind::Host, tick);
     }
 
-    /// Make the bytes in `src` (a GPU buffer on the presenter's device, at least the frame's
-    /// length rounded up to whole words, 4 bytes a word, little-endian) the newest frame,
-    /// for display tick `tick`, without a trip through host memory: a copy into the back
-    /// slot's GPU buffer is queued on the device, so it reads `src` as it is now, whatever
-    /// is queued later. False, with nothing published, when no presenter has attached a
-    /// device yet (no window shows this mailbox) or `src` is too short (counted in
-    /// [`MailboxStats::errors`]).
+    /// Make the frame in `src` (a GPU buffer on the presenter's device holding at least the
+    /// frame's bytes rounded up to whole words, 4 bytes a word, little-endian) the newest
+    /// frame, for display tick `tick`. No copy and no call into wgpu: the slot keeps a
+    /// handle and the presenter draws from the buffer (see the module docs for why that is
+    /// the published frame). False, with nothing published, when `src` is too short
+    /// (counted in [`MailboxStats::errors`]) or the mailbox is closed.
     pub fn publish_gpu(&self, src: &wgpu::Buffer, tick: u64) -> bool {
+        let padded = self.byte_len.div_ceil(4).max(1) as u64 * 4;
+        if src.size() < padded {
+            lock(&self.state).stats.errors += 1;
+            return false;
+        }
         let _one_writer = lock(&self.publishing);
         let back = {
             let st = lock(&self.state);
@@ -224,31 +221,11 @@ impl Mailbox {
             }
             st.back
         };
-        let padded = self.byte_len.div_ceil(4).max(1) as u64 * 4;
-        {
-            let slots = lock(&self.gpu);
-            let Some(g) = slots.as_ref() else {
-                return false;
-            };
-            if src.size() < padded {
-                drop(slots);
-                lock(&self.state).stats.errors += 1;
-                return false;
-            }
-            g.gpu.copy(src, &g.buffers[back], padded);
-        }
+        // A handle clone: a reference count, no allocation.
+        let old = lock(&self.handles[back]).replace(src.clone());
+        drop(old);
         self.swap_in(SlotKind::Gpu, tick);
         true
-    }
-
-    /// Whether `publish_gpu` can publish: a presenter has attached its device.
-    pub fn has_gpu(&self) -> bool {
-        lock(&self.gpu).is_some()
-    }
-
-    /// The device a presenter attached, for publishers that render on it.
-    pub fn gpu_device(&self) -> Option<wgpu::Device> {
-        lock(&self.gpu).as_ref().map(|g| g.gpu.device().clone())
     }
 
     /// The back slot (just written) becomes the newest frame.
@@ -374,38 +351,18 @@ impl Mailbox {
         lock(&self.state).stats.state = state;
     }
 
-    /// Give the slots GPU buffers on `gpu`'s device (once per device; a reopened window on
-    /// the same device keeps them).
-    pub(crate) fn attach_gpu(&self, gpu: &Arc<Gpu>) {
-        let mut slots = lock(&self.gpu);
-        if slots.as_ref().is_some_and(|g| Arc::ptr_eq(&g.gpu, gpu)) {
-            return;
-        }
-        let padded = self.byte_len.div_ceil(4).max(1) as u64 * 4;
-        let buffers = std::array::from_fn(|i| {
-            gpu.device().create_buffer(&wgpu::BufferDescriptor {
-                label: Some(&format!("display slot {i}")),
-                size: padded,
-                usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_DST,
-                mapped_at_creation: false,
-            })
-        });
-        *slots = Some(GpuSlots {
-            gpu: Arc::clone(gpu),
-            buffers,
-        });
-    }
-
-    /// The slots' GPU buffers, if a device is attached.
-    pub(crate) fn gpu_buffers(&self) -> Option<[wgpu::Buffer; 3]> {
-        lock(&self.gpu).as_ref().map(|g| g.buffers.clone())
-    }
-
-    /// The front slot and where its frame is, if the presenter ever took one.
-    pub(crate) fn front(&self) -> Option<(usize, SlotKind)> {
-        let st = lock(&self.state);
-        st.front_tick?;
-        Some((st.front, st.kinds[st.front]))
+    /// The GPU buffer of the front slot's frame, if it was published on the GPU.
+    pub(crate) fn front_gpu(&self) -> Option<wgpu::Buffer> {
+        let front = {
+            let st = lock(&self.state);
+            st.front_tick?;
+            if st.kinds[st.front] != SlotKind::Gpu {
+                return None;
+            }
+            st.front
+        };
+        // Only the presenter (one at a time) moves `front`.
+        lock(&self.handles[front]).clone()
     }
 }
 

@@ -7,7 +7,10 @@
 //! and queue are `Send + Sync`; the event loop thread only creates and destroys windows and
 //! forwards their events (resize, expose) to the presenter.
 
-use super::mailbox::{Mailbox, SlotKind, Wake};
+use super::mailbox::{Mailbox, Wake};
+
+/// Bind groups of GPU frames a presenter keeps (more than the frames in flight).
+const GPU_BINDS: usize = 8;
 use super::{DisplayError, DisplayTarget, Mode};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
@@ -155,11 +158,6 @@ impl Gpu {
         })
     }
 
-    /// The device.
-    pub(crate) fn device(&self) -> &wgpu::Device {
-        &self.device
-    }
-
     /// The device as a renderer shares it.
     pub(crate) fn shared(&self) -> super::SharedDevice {
         super::SharedDevice {
@@ -167,19 +165,6 @@ impl Gpu {
             device: self.device.clone(),
             queue: self.queue.clone(),
         }
-    }
-
-    /// Queue a copy of the first `size` bytes of `src` into `dst` (a publisher's frame into
-    /// a mailbox slot).
-    pub(crate) fn copy(&self, src: &wgpu::Buffer, dst: &wgpu::Buffer, size: u64) {
-        let mut encoder = self
-            .device
-            .create_command_encoder(&wgpu::CommandEncoderDescriptor {
-                label: Some("display publish"),
-            });
-        encoder.copy_buffer_to_buffer(src, 0, dst, 0, size);
-        let _shared = self.submits.read().unwrap_or_else(|e| e.into_inner());
-        self.queue.submit([encoder.finish()]);
     }
 
     /// Configure `surface` while no presenter submits (see `submits`).
@@ -199,9 +184,12 @@ pub(crate) struct Output {
     pipeline: wgpu::RenderPipeline,
     /// Reads `frame` (frames published as bytes).
     bind_group: wgpu::BindGroup,
-    /// Read the mailbox's GPU slots (frames published on the GPU), by slot.
-    gpu_binds: Option<[wgpu::BindGroup; 3]>,
-    /// The GPU slot the front frame is in; `None`: in `frame`.
+    /// The uniform (the region's offset and size), for the bind groups of GPU frames.
+    params: wgpu::Buffer,
+    /// Bind groups of the GPU buffers frames were published in (the frames in flight: a
+    /// few), most recent last.
+    gpu_binds: Vec<(wgpu::Buffer, wgpu::BindGroup)>,
+    /// The entry of `gpu_binds` the front frame is drawn from; `None`: from `frame`.
     current: Option<usize>,
     frame: wgpu::Buffer,
     mailbox: Arc<Mailbox>,
@@ -349,25 +337,6 @@ impl Output {
             multiview_mask: None,
             cache: None,
         });
-        target.mailbox.attach_gpu(gpu);
-        let gpu_binds = target.mailbox.gpu_buffers().map(|buffers| {
-            buffers.map(|b| {
-                device.create_bind_group(&wgpu::BindGroupDescriptor {
-                    label: Some("present gpu slot"),
-                    layout: &gpu.layout,
-                    entries: &[
-                        wgpu::BindGroupEntry {
-                            binding: 0,
-                            resource: params_buf.as_entire_binding(),
-                        },
-                        wgpu::BindGroupEntry {
-                            binding: 1,
-                            resource: b.as_entire_binding(),
-                        },
-                    ],
-                })
-            })
-        });
         if let Some(e) = pollster::block_on(scope.pop()) {
             return Err(DisplayError::Pipeline {
                 label,
@@ -390,7 +359,8 @@ impl Output {
             config,
             pipeline,
             bind_group,
-            gpu_binds,
+            params: params_buf,
+            gpu_binds: Vec::with_capacity(GPU_BINDS),
             current: None,
             frame,
             mailbox: Arc::clone(&target.mailbox),
@@ -436,11 +406,11 @@ impl Output {
     /// frame published as bytes is uploaded into `frame`; one published on the GPU is drawn
     /// from its slot's buffer.
     fn upload(&mut self) {
-        match self.mailbox.front() {
-            Some((slot, SlotKind::Gpu)) if self.gpu_binds.is_some() => {
-                self.current = Some(slot);
+        match self.mailbox.front_gpu() {
+            Some(buffer) => {
+                self.current = Some(self.bind_gpu(buffer));
             }
-            _ => {
+            None => {
                 self.current = None;
                 let (queue, frame) = (&self.gpu.queue, &self.frame);
                 let _shared = self.gpu.submits.read().unwrap_or_else(|e| e.into_inner());
@@ -448,6 +418,36 @@ impl Output {
                     .with_front(|bytes| queue.write_buffer(frame, 0, bytes));
             }
         }
+    }
+
+    /// The `gpu_binds` entry for `buffer`, made on first use (a frame object's buffer is
+    /// reused every time the renderer renders into it, so there are only a few).
+    fn bind_gpu(&mut self, buffer: wgpu::Buffer) -> usize {
+        if let Some(i) = self.gpu_binds.iter().position(|(b, _)| *b == buffer) {
+            return i;
+        }
+        if self.gpu_binds.len() == GPU_BINDS {
+            self.gpu_binds.remove(0);
+        }
+        let bind = self
+            .gpu
+            .device
+            .create_bind_group(&wgpu::BindGroupDescriptor {
+                label: Some("present gpu frame"),
+                layout: &self.gpu.layout,
+                entries: &[
+                    wgpu::BindGroupEntry {
+                        binding: 0,
+                        resource: self.params.as_entire_binding(),
+                    },
+                    wgpu::BindGroupEntry {
+                        binding: 1,
+                        resource: buffer.as_entire_binding(),
+                    },
+                ],
+            });
+        self.gpu_binds.push((buffer, bind));
+        self.gpu_binds.len() - 1
     }
 
     fn configure(&mut self) {
@@ -528,9 +528,9 @@ impl Output {
                 ..Default::default()
             });
             pass.set_pipeline(&self.pipeline);
-            let bind = match (self.current, &self.gpu_binds) {
-                (Some(slot), Some(binds)) => &binds[slot],
-                _ => &self.bind_group,
+            let bind = match self.current.and_then(|i| self.gpu_binds.get(i)) {
+                Some((_, b)) => b,
+                None => &self.bind_group,
             };
             pass.set_bind_group(0, bind, &[]);
             pass.draw(0..3, 0..1);

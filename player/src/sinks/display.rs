@@ -136,7 +136,7 @@ impl Sink for DisplaySink {
         } else {
             self.log.record(
                 &self.url,
-                format_args!("no window has attached the display's device yet; frame not shown"),
+                format_args!("the frame's GPU buffer is shorter than the port; not shown"),
             );
         }
         self.stats.errors = self.log.total();

@@ -309,6 +309,11 @@ impl Renderer {
         Ok(())
     }
 
+    /// Whether wall port `port` is kept on the GPU ([`Renderer::keep_on_gpu`]).
+    pub fn is_kept(&self, port: usize) -> bool {
+        self.res.ports.get(port).is_some_and(|p| p.kept)
+    }
+
     /// Copy the kept ports' buffers into `frame`'s GPU buffers (after `submit`, so the copy
     /// reads this frame's pack).
     fn copy_kept(&mut self, frame: &mut WallFrame) -> Result<(), RenderError> {

@@ -127,6 +127,39 @@ pub struct BenchReport {
     /// Pacer lateness histogram (µs bucket upper bound, count), for plots.
     #[serde(skip)]
     pub lateness_buckets: Vec<(f64, u64)>,
+    /// `--display`: each display output during the pacing run.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub displays: Vec<DisplayFigures>,
+}
+
+/// One display output during the pacing run (`--display`).
+#[derive(Debug, Clone, Serialize)]
+pub struct DisplayFigures {
+    /// The sink URL.
+    pub sink: String,
+    /// How frames reached it: `gpu` (kept on the GPU, no readback) or `upload` (read
+    /// back, uploaded once a frame).
+    pub path: &'static str,
+    /// Frames the output thread handed over.
+    pub published: u64,
+    /// Frames presented.
+    pub presented: u64,
+    /// Frames replaced by a newer one before a vblank took them (missed at the monitor's
+    /// rate).
+    pub missed: u64,
+    /// Present time (frame taken → `present()` returned), mean, µs.
+    pub present_mean_us: f64,
+    /// Present time, longest, µs.
+    pub present_max_us: f64,
+}
+
+/// What `--display` adds: the display sinks' mailboxes, the device their windows present
+/// with, and every port's sink URL for the pacing run (display ports keep theirs, the rest
+/// go to null).
+struct DisplayRun {
+    displays: crate::sinks::Displays,
+    shared: Option<crate::display::SharedDevice>,
+    urls: Vec<SinkUrl>,
 }
 
 /// Where the frames come from.
@@ -350,13 +383,58 @@ pub fn run(args: &BenchArgs, out: &mut impl Write) -> anyhow::Result<()> {
         }
     }
     let wall = Wall::load(&args.wall)?;
+    if !args.display {
+        return run_with(args, wall, out, None);
+    }
+    // The display ports keep their sinks; the event loop takes this (the main) thread and
+    // the bench runs on another, its report buffered until it ends.
+    let urls: Vec<SinkUrl> = wall
+        .outputs
+        .iter()
+        .map(|o| match o.sink {
+            SinkUrl::Display { .. } => o.sink.clone(),
+            _ => SinkUrl::Null,
+        })
+        .collect();
+    let (targets, displays) = super::play::display_targets(&wall, &urls)?;
+    if targets.is_empty() {
+        return Err(crate::UsageError(format!(
+            "--display: {} has no port with a display: sink",
+            args.wall.display()
+        ))
+        .into());
+    }
+    let owned = args.clone();
+    let text = crate::display::run_with_displays(targets, move |shared| {
+        let mut buf = Vec::new();
+        let run = DisplayRun {
+            displays,
+            shared,
+            urls,
+        };
+        run_with(&owned, wall, &mut buf, Some(run)).map(|_| buf)
+    })
+    .context("cannot open the display outputs")??;
+    out.write_all(&text)?;
+    Ok(())
+}
+
+fn run_with(
+    args: &BenchArgs,
+    wall: Wall,
+    out: &mut impl Write,
+    display: Option<DisplayRun>,
+) -> anyhow::Result<()> {
     let refresh = args.refresh.unwrap_or(wall.refresh_hz).max(1);
     let options = BackendOptions {
         choice: args.backend.into(),
         adapter: args.adapter.clone(),
         threads: 0,
     };
-    let (mut renderer, why) = AnyRenderer::new(&wall, &options)?;
+    let (mut renderer, why) = match &display {
+        Some(d) => super::play::make_renderer(&wall, &options, d.shared.as_ref(), &d.urls)?,
+        None => AnyRenderer::new(&wall, &options)?,
+    };
     let backend = renderer.name().to_string();
     let adapter = match &renderer {
         AnyRenderer::Gpu(r) => format!("{} ({})", r.adapter().name, r.adapter().backend),
@@ -500,7 +578,16 @@ pub fn run(args: &BenchArgs, out: &mut impl Write) -> anyhow::Result<()> {
     engine_options.ticks = Some(args.frames);
     engine_options.poll_every = None;
     let control = Control::default();
-    let mut sinks = null_sinks(&wall, &renderer)?;
+    let mut sinks = match &display {
+        Some(d) => {
+            let options = SinkOptions {
+                displays: d.displays.clone(),
+                ..SinkOptions::default()
+            };
+            SinkSet::open(&wall, renderer.geometry(), &d.urls, &options)?
+        }
+        None => null_sinks(&wall, &renderer)?,
+    };
     let bar = progress_bar(args.quiet, args.frames, "pacing");
     let steal_before = steal();
     let report = {
@@ -569,6 +656,7 @@ pub fn run(args: &BenchArgs, out: &mut impl Write) -> anyhow::Result<()> {
         floor_fps,
         frame_times_us,
         lateness_buckets: p.lateness.buckets_us(),
+        displays: display.map_or_else(Vec::new, |d| display_figures(&d, &renderer)),
     };
     print_report(out, &report_json)?;
     if let Some(path) = &args.json {
@@ -581,6 +669,30 @@ pub fn run(args: &BenchArgs, out: &mut impl Write) -> anyhow::Result<()> {
             .with_context(|| format!("cannot write {}", path.display()))?;
     }
     Ok(())
+}
+
+/// Each display's figures after the pacing run.
+fn display_figures(d: &DisplayRun, renderer: &AnyRenderer) -> Vec<DisplayFigures> {
+    d.displays
+        .iter()
+        .map(|(url, mailbox)| {
+            let s = mailbox.stats();
+            let port = d.urls.iter().position(|u| u == url);
+            let kept = match renderer {
+                AnyRenderer::Gpu(r) => port.is_some_and(|p| r.is_kept(p)),
+                AnyRenderer::Cpu(_) => false,
+            };
+            DisplayFigures {
+                sink: crate::sinks::url_text(url),
+                path: if kept { "gpu" } else { "upload" },
+                published: s.published,
+                presented: s.presented,
+                missed: s.replaced_unseen,
+                present_mean_us: s.present_mean().unwrap_or_default().as_secs_f64() * 1e6,
+                present_max_us: s.present_max.as_secs_f64() * 1e6,
+            }
+        })
+        .collect()
 }
 
 fn progress_bar(quiet: bool, len: u64, what: &str) -> Option<indicatif::ProgressBar> {
@@ -656,6 +768,19 @@ fn print_report(out: &mut impl Write, r: &BenchReport) -> std::io::Result<()> {
         r.repeated,
         r.dropped
     )?;
+    for d in &r.displays {
+        writeln!(
+            out,
+            "display {} ({}): {} frames handed over, {} presented, {} missed; present mean {:.2} ms, max {:.2} ms",
+            d.sink,
+            d.path,
+            d.published,
+            d.presented,
+            d.missed,
+            ms(d.present_mean_us),
+            ms(d.present_max_us)
+        )?;
+    }
     if let Some(steal) = r.steal_ms {
         writeln!(
             out,
