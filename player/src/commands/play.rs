@@ -305,6 +305,9 @@ fn play(args: &PlayArgs, setup: Setup, shared: Option<SharedDevice>) -> anyhow::
         show,
         displays,
     } = setup;
+    // The control API shows what the wall shows from the frames' bytes: with it, display
+    // ports are read back (and uploaded) rather than kept on the GPU.
+    let shared = shared.filter(|_| args.control.is_none());
 
     let mut opts = OpenOptions::new(Canvas::from_wall(&wall));
     opts.load = LoadOptions {
