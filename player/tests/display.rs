@@ -9,8 +9,13 @@
 //! same binary (`--display-case=NAME`, with `DISPLAY` and `WGPU_BACKEND` set), once on the
 //! default wgpu backend and once on GL.
 //!
-//! Without `Xvfb` or `xwd` the test says SKIP loudly and passes, except under `CI`, where
-//! it fails (scripts/test installs them).
+//! One more case (`monitor-change`, on a server of its own) makes the monitor disappear,
+//! come back and change its mode (size and refresh rate) while playing, with `xrandr`:
+//! Xvfb's one RandR output, `screen`, can be switched off and given other modes. (Not
+//! moved: xrandr shifts its outputs so the top-left one is at 0,0, and Xvfb has one.)
+//!
+//! Without `Xvfb` or `xwd` (or `xrandr`, for the monitor case) the test says SKIP loudly and
+//! passes, except under `CI`, where it fails (scripts/test installs them).
 
 use ledwall_player::display::{
     DisplayTarget, Mailbox, Mode, MonitorSel, PresenterState, list_monitors, run_with_displays,
@@ -29,6 +34,11 @@ const PRESENT_TIMEOUT: Duration = Duration::from_secs(20);
 /// How long the screen may take to show a presented frame (the X server draws it after
 /// `present()` returns).
 const CAPTURE_TIMEOUT: Duration = Duration::from_secs(5);
+/// How long a monitor change may take to be noticed (RandR's notification reaches the
+/// displays at once; they also look every 2 s).
+const MONITOR_TIMEOUT: Duration = Duration::from_secs(5);
+/// The monitor case's name.
+const MONITOR_CASE: &str = "monitor-change";
 
 /// One placement to check.
 struct Case {
@@ -174,9 +184,29 @@ fn driver() -> ExitCode {
             ExitCode::SUCCESS
         };
     }
-    let servers =
-        (|| Ok::<_, String>((Xvfb::start(CASES[0].screen)?, Xvfb::start(CASES[1].screen)?)))();
-    let (small, wide) = match servers {
+    let with_xrandr = on_path("xrandr");
+    let mut all = true;
+    if !with_xrandr {
+        let msg = "SKIP display test case monitor-change: xrandr not installed (Debian: \
+                   x11-xserver-utils)";
+        eprintln!("\n!!!!!!!! {msg} !!!!!!!!\n");
+        if std::env::var_os("CI").is_some() {
+            eprintln!("CI is set: a skipped display test is a failure");
+            all = false;
+        }
+    }
+    let servers = (|| {
+        Ok::<_, String>((
+            Xvfb::start(CASES[0].screen)?,
+            Xvfb::start(CASES[1].screen)?,
+            if with_xrandr {
+                Some(Xvfb::start(MONITOR_SCREEN)?)
+            } else {
+                None
+            },
+        ))
+    })();
+    let (small, wide, changing) = match servers {
         Ok(s) => s,
         Err(e) => {
             eprintln!("cannot start Xvfb: {e}");
@@ -185,7 +215,7 @@ fn driver() -> ExitCode {
     };
     let small_display = format!(":{}", small.display);
     let wide_display = format!(":{}", wide.display);
-    let mut all = true;
+    let changing_display = changing.as_ref().map(|x| format!(":{}", x.display));
     let mut run = |runs: Vec<Result<Run, String>>| {
         for r in runs {
             match r {
@@ -200,19 +230,24 @@ fn driver() -> ExitCode {
     // Errors, not panics, without an X server.
     run(vec![spawn_case("no-display", ":9999", None)]);
     for backend in [None, Some("gl")] {
-        // The two screens in parallel, then the window case on the first screen again.
+        // The two screens in parallel, then the window case on the first screen again,
+        // beside the monitor case on its own server.
         run(vec![
             spawn_case(CASES[0].name, &small_display, backend),
             spawn_case(CASES[1].name, &wide_display, backend),
         ]);
-        run(vec![spawn_case(CASES[2].name, &small_display, backend)]);
+        let mut last = vec![spawn_case(CASES[2].name, &small_display, backend)];
+        if let Some(d) = &changing_display {
+            last.push(spawn_case(MONITOR_CASE, d, backend));
+        }
+        run(last);
     }
     println!(
         "display tests: {} in {:.1} s",
         if all { "passed" } else { "FAILED" },
         started.elapsed().as_secs_f64()
     );
-    drop((small, wide));
+    drop((small, wide, changing));
     if all {
         ExitCode::SUCCESS
     } else {
@@ -232,6 +267,8 @@ fn child(name: &str) -> ExitCode {
         .init();
     let result = if name == "no-display" {
         no_display()
+    } else if name == MONITOR_CASE {
+        monitor_change()
     } else {
         match CASES.iter().find(|c| c.name == name) {
             Some(case) => run_case(case),
@@ -377,7 +414,7 @@ fn run_case(case: &Case) -> Result<(), String> {
             mailbox.publish(frame, tick);
             wait_presented(&mailbox, tick)?;
             let presented = t0.elapsed();
-            let shown = expect_on_screen(screen, offset, region, frame, check_surround)
+            let shown = expect_on_screen(screen, screen, offset, region, frame, check_surround)
                 .map_err(|e| format!("frame {tick}: {e}"))?;
             notes.push(format!(
                 "frame {tick}: presented after {:.1} ms, exact on screen after {:.1} ms ({shown} captures)",
@@ -437,9 +474,11 @@ fn wait_presented(mailbox: &Mailbox, tick: u64) -> Result<(), String> {
 }
 
 /// Capture the screen until the region shows `frame` exactly (and, if `surround`, all
-/// else is black); the number of captures it took, or the last mismatch.
+/// else is black); the number of captures it took, or the last mismatch. Only what lies
+/// inside `monitor` (its size, at 0,0) of the region is shown; the rest must be black.
 fn expect_on_screen(
     screen: [u32; 2],
+    monitor: [u32; 2],
     offset: [u32; 2],
     size: [u32; 2],
     frame: &[u8],
@@ -456,7 +495,7 @@ fn expect_on_screen(
                 shot.width, shot.height, screen[0], screen[1]
             ));
         }
-        let problem = compare(&shot, offset, size, frame, surround);
+        let problem = compare(&shot, monitor, offset, size, frame, surround);
         match problem {
             None => return Ok(captures),
             Some(p) if Instant::now() > deadline => {
@@ -473,6 +512,7 @@ fn expect_on_screen(
 /// What differs between the capture and the expectation, if anything.
 fn compare(
     shot: &Shot,
+    monitor: [u32; 2],
     offset: [u32; 2],
     size: [u32; 2],
     frame: &[u8],
@@ -492,10 +532,11 @@ fn compare(
                 && y >= offset[1]
                 && x < offset[0] + size[0]
                 && y < offset[1] + size[1];
-            let want = if inside {
+            let shown = x < monitor[0] && y < monitor[1];
+            let want = if inside && shown {
                 let i = (((y - offset[1]) * size[0] + (x - offset[0])) * 3) as usize;
                 [frame[i], frame[i + 1], frame[i + 2]]
-            } else if surround {
+            } else if surround || inside {
                 [0, 0, 0]
             } else {
                 continue;
@@ -507,4 +548,225 @@ fn compare(
         }
     }
     (wrong > 0).then(|| format!("{wrong} pixels differ, e.g. {}", examples.join(", ")))
+}
+
+// --- the monitor case -----------------------------------------------------------------------
+
+/// The monitor case's screen; its one monitor (RandR output `screen`) is switched off and
+/// on, then given a mode of `MONITOR_SMALL` (the screen keeps its size).
+const MONITOR_SCREEN: [u32; 2] = [640, 480];
+const MONITOR_SMALL: [u32; 2] = [320, 240];
+
+/// Run `xrandr` on the X server `DISPLAY` names.
+fn xrandr(args: &[&str]) -> Result<(), String> {
+    let out = Command::new("xrandr")
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .map_err(|e| format!("cannot run xrandr: {e}"))?;
+    if !out.status.success() {
+        return Err(format!(
+            "xrandr {} failed ({}): {}",
+            args.join(" "),
+            out.status,
+            String::from_utf8_lossy(&out.stderr).trim()
+        ));
+    }
+    Ok(())
+}
+
+/// Wait until the presenter's state is `state`; how long it took.
+fn wait_state(mailbox: &Mailbox, state: PresenterState) -> Result<Duration, String> {
+    let t0 = Instant::now();
+    loop {
+        let s = mailbox.stats();
+        if s.state == state {
+            return Ok(t0.elapsed());
+        }
+        if t0.elapsed() > MONITOR_TIMEOUT {
+            return Err(format!(
+                "not {state:?} after {} s: {s:?}",
+                MONITOR_TIMEOUT.as_secs()
+            ));
+        }
+        std::thread::sleep(Duration::from_millis(2));
+    }
+}
+
+/// The monitor disappears while a frame is shown, comes back, then changes size and refresh
+/// rate: the window must close (the screen goes black, the target waits) while publishing
+/// goes on unhindered, and reopen each time with the newest frame exact, the second time
+/// as large as the monitor's new mode (the old window's area around it black).
+fn monitor_change() -> Result<(), String> {
+    let monitors = list_monitors().map_err(|e| format!("list_monitors: {e}"))?;
+    match monitors.as_slice() {
+        [m] if m.size == MONITOR_SCREEN && m.position == [0, 0] && m.name == "screen" => {}
+        other => {
+            return Err(format!(
+                "expected one monitor \"screen\" 640x480: {other:?}"
+            ));
+        }
+    }
+    // Inside the 640x480 monitor, partly outside the 320x240 one.
+    let (offset, size) = ([200, 150], [200, 120]);
+    let frames: Vec<Vec<u8>> = [0u8, 0x5a, 0xc3, 0x3c]
+        .iter()
+        .map(|x| pattern(size).iter().map(|v| v ^ x).collect())
+        .collect();
+    let mailbox = Arc::new(Mailbox::new(frames[0].len()));
+    let target = DisplayTarget {
+        label: "display:0".to_string(),
+        monitor: MonitorSel::Index(0),
+        offset,
+        mode: Mode::Fullscreen,
+        size,
+        refresh_hz: 60,
+        mailbox: Arc::clone(&mailbox),
+    };
+    // A mode of its own name (the server outlives a case: the other backend's run comes
+    // next), with timings for 60 Hz.
+    let mode = format!("ledwall-test-{}", std::process::id());
+    let started = Instant::now();
+    let body_mailbox = Arc::clone(&mailbox);
+    let body_mode = mode.clone();
+    let result = run_with_displays(vec![target], move |_| -> Result<Vec<String>, String> {
+        let (mailbox, mode) = (body_mailbox, body_mode);
+        let mut notes = Vec::new();
+        let mut slowest_publish = Duration::ZERO;
+        let mut publish = |tick: u64| {
+            let t0 = Instant::now();
+            mailbox.publish(&frames[tick as usize - 1], tick);
+            slowest_publish = slowest_publish.max(t0.elapsed());
+        };
+
+        // Shown.
+        publish(1);
+        wait_presented(&mailbox, 1)?;
+        expect_on_screen(
+            MONITOR_SCREEN,
+            MONITOR_SCREEN,
+            offset,
+            size,
+            &frames[0],
+            true,
+        )
+        .map_err(|e| format!("frame 1: {e}"))?;
+
+        // The monitor goes: the target waits, its window is closed (all black).
+        xrandr(&["--output", "screen", "--off", "--fb", "640x480"])?;
+        let noticed = wait_state(&mailbox, PresenterState::WaitingForMonitor)
+            .map_err(|e| format!("after the monitor went: {e}"))?;
+        expect_on_screen(MONITOR_SCREEN, MONITOR_SCREEN, [0, 0], [0, 0], &[], true)
+            .map_err(|e| format!("the window should be closed: {e}"))?;
+        notes.push(format!(
+            "monitor off: waiting after {:.1} ms, screen black",
+            noticed.as_secs_f64() * 1e3
+        ));
+        // Publishing goes on; nothing is presented meanwhile.
+        publish(2);
+        std::thread::sleep(Duration::from_millis(100));
+        let s = mailbox.stats();
+        if s.presented_tick != Some(1) || s.state != PresenterState::WaitingForMonitor {
+            return Err(format!("while the monitor is off: {s:?}"));
+        }
+
+        // It comes back: reopened with the newest frame, exact.
+        let t0 = Instant::now();
+        xrandr(&["--output", "screen", "--auto"])?;
+        wait_presented(&mailbox, 2)?;
+        wait_state(&mailbox, PresenterState::Showing)?;
+        expect_on_screen(
+            MONITOR_SCREEN,
+            MONITOR_SCREEN,
+            offset,
+            size,
+            &frames[1],
+            true,
+        )
+        .map_err(|e| format!("frame 2 after the monitor came back: {e}"))?;
+        notes.push(format!(
+            "monitor on: frame 2 exact on screen after {:.1} ms",
+            t0.elapsed().as_secs_f64() * 1e3
+        ));
+
+        // Its mode changes (320x240, 60 Hz; the screen keeps its size): the window is
+        // reopened at that size, showing the part of the region inside it; the old one is
+        // gone (the rest of the region and all else black).
+        let [w, h] = MONITOR_SMALL;
+        let timings = [w + 10, w + 20, w + 30, h + 10, h + 20, h + 30].map(|v| v.to_string());
+        let clock = format!("{:.4}", f64::from((w + 30) * (h + 30)) * 60.0 / 1e6);
+        let mut newmode = vec!["--newmode", &mode, &clock, "320"];
+        newmode.extend(timings[..3].iter().map(String::as_str));
+        newmode.push("240");
+        newmode.extend(timings[3..].iter().map(String::as_str));
+        xrandr(&newmode)?;
+        xrandr(&["--addmode", "screen", &mode])?;
+        let t0 = Instant::now();
+        xrandr(&["--output", "screen", "--mode", &mode, "--fb", "640x480"])?;
+        expect_on_screen(
+            MONITOR_SCREEN,
+            MONITOR_SMALL,
+            offset,
+            size,
+            &frames[1],
+            true,
+        )
+        .map_err(|e| format!("frame 2 after the monitor changed: {e}"))?;
+        notes.push(format!(
+            "monitor {w}x{h}: frame 2 exact in the reopened window after {:.1} ms",
+            t0.elapsed().as_secs_f64() * 1e3
+        ));
+        for tick in [3, 4] {
+            publish(tick);
+            wait_presented(&mailbox, tick)?;
+            expect_on_screen(
+                MONITOR_SCREEN,
+                MONITOR_SMALL,
+                offset,
+                size,
+                &frames[tick as usize - 1],
+                true,
+            )
+            .map_err(|e| format!("frame {tick} on the changed monitor: {e}"))?;
+        }
+        let s = mailbox.stats();
+        if s.state != PresenterState::Showing {
+            return Err(format!("after the change: {s:?}"));
+        }
+        // A publish is a copy into a free buffer, whatever the windows do.
+        if slowest_publish > Duration::from_millis(200) {
+            return Err(format!("a publish took {slowest_publish:?}"));
+        }
+        notes.push(format!(
+            "frames 3 and 4 exact on the changed monitor; slowest publish {slowest_publish:?}"
+        ));
+        Ok(notes)
+    });
+    // Put the monitor back for the next run on this server (the case's client still holds
+    // the server, so it has not reset).
+    let restored = xrandr(&[
+        "--output", "screen", "--mode", "640x480", "--pos", "0x0", "--fb", "640x480",
+    ])
+    .and_then(|()| xrandr(&["--delmode", "screen", &mode]))
+    .and_then(|()| xrandr(&["--rmmode", &mode]));
+    let notes = result.map_err(|e| format!("run_with_displays: {e}"))??;
+    for n in notes {
+        println!("{n}");
+    }
+    restored.map_err(|e| format!("restoring the monitor: {e}"))?;
+    let s = mailbox.stats();
+    println!(
+        "mailbox: published {}, presented {}, redraws {}, replaced unseen {}, errors {}; whole \
+         case {:.2} s",
+        s.published,
+        s.presented,
+        s.redraws,
+        s.replaced_unseen,
+        s.errors,
+        started.elapsed().as_secs_f64()
+    );
+    if s.presented < 4 || s.errors != 0 || s.state != PresenterState::Stopped {
+        return Err(format!("unexpected stats: {s:?}"));
+    }
+    Ok(())
 }

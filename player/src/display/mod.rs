@@ -280,8 +280,9 @@ pub fn list_monitors() -> Result<Vec<Monitor>, DisplayError> {
 /// Errors (no X server, no device that can present to a window, no usable surface format,
 /// a mailbox of the wrong length) come before `body` runs, naming the target. Later trouble
 /// never ends playing: a missing monitor is logged and retried every 2 s (the target's
-/// mailbox says [`PresenterState::WaitingForMonitor`]), a window closed by the user or the
-/// window system is reopened.
+/// mailbox says [`PresenterState::WaitingForMonitor`]), a monitor that disappears or changes
+/// (position, size, mode) while playing closes or reopens its window, and a window closed by
+/// the user or the window system is reopened.
 pub fn run_with_displays<R: Send + 'static>(
     targets: Vec<DisplayTarget>,
     body: impl FnOnce(Option<SharedDevice>) -> R + Send + 'static,

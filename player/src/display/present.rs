@@ -8,9 +8,6 @@
 //! forwards their events (resize, expose) to the presenter.
 
 use super::mailbox::{Mailbox, Wake};
-
-/// Bind groups of GPU frames a presenter keeps (more than the frames in flight).
-const GPU_BINDS: usize = 8;
 use super::{DisplayError, DisplayTarget, Mode};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
@@ -30,6 +27,9 @@ const FORMATS: [wgpu::TextureFormat; 2] = [
 /// the vblank while the next is drawn, so a frame that arrives a little late for one
 /// vblank is still shown at the next (smoothness over one period of latency).
 const FRAME_LATENCY: u32 = 2;
+
+/// Bind groups of GPU frames a presenter keeps (more than the frames in flight).
+const GPU_BINDS: usize = 8;
 
 /// wgpu errors logged per device before the rest are only counted.
 const LOGGED_ERRORS: u32 = 8;
@@ -252,7 +252,14 @@ impl Output {
             color_space: wgpu::SurfaceColorSpace::Auto,
             width: width.max(1),
             height: height.max(1),
-            present_mode: wgpu::PresentMode::Fifo,
+            // Mailbox, where the driver offers it, shows the newest complete image at each
+            // vblank without queueing; Fifo (always there) queues up to FRAME_LATENCY. Both
+            // wait for the vblank: no tearing.
+            present_mode: if caps.present_modes.contains(&wgpu::PresentMode::Mailbox) {
+                wgpu::PresentMode::Mailbox
+            } else {
+                wgpu::PresentMode::Fifo
+            },
             desired_maximum_frame_latency: FRAME_LATENCY,
             alpha_mode,
             view_formats: Vec::new(),
@@ -347,6 +354,7 @@ impl Output {
             target_label = %label,
             ?format,
             ?alpha_mode,
+            present_mode = ?config.present_mode,
             width,
             height,
             "display: surface configured"
