@@ -45,8 +45,9 @@ pub enum Command {
     Render(RenderArgs),
     /// Check wall files; list every problem with its file and field.
     Validate(ValidateArgs),
-    /// Show the version, the backends built in and the CPU features found.
-    Info,
+    /// Show the version, the backends built in, the CPU features found, the monitors (for
+    /// display: sinks) and the network interfaces (for colorlight:// sinks).
+    Info(InfoArgs),
     /// Measure the real pipeline on this machine: throughput (decode → render → null
     /// sink), per-stage p50/p99, latency, pacer lateness at the refresh rate, allocations
     /// per frame, peak RSS, and the memory-bandwidth floor.
@@ -118,6 +119,15 @@ pub struct PreviewArgs {
     /// No progress bar, no summary, no warnings on the terminal (for scripts).
     #[arg(long, short)]
     pub quiet: bool,
+}
+
+/// `ledwall info`
+#[derive(Debug, Clone, Args)]
+pub struct InfoArgs {
+    /// Instead: send the Colorlight discovery request on this network interface and list
+    /// the receiving cards that answer (firmware, configured size). Needs CAP_NET_RAW.
+    #[arg(long, value_name = "IFACE")]
+    pub colorlight: Option<String>,
 }
 
 /// `ledwall play`

@@ -63,7 +63,10 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             let mut err = stderr.lock();
             commands::validate::run(&args, &mut out, &mut err)
         }
-        Command::Info => commands::info::run(&mut out),
+        Command::Info(args) => match &args.colorlight {
+            Some(iface) => commands::info::colorlight(iface, &mut out),
+            None => commands::info::run(&mut out),
+        },
         Command::Play(args) => {
             // The terminal view writes to stdout from its own thread: release the lock.
             drop(out);

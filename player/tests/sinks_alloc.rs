@@ -1,5 +1,6 @@
-//! Steady-state sending of real frames through the null, DDP, Art-Net and sACN sinks
-//! allocates nothing, proven with a counting global allocator (every thread counts).
+//! Steady-state sending of real frames through the null, DDP, Art-Net, sACN, display and
+//! Colorlight sinks allocates nothing, proven with a counting global allocator (every thread
+//! counts).
 //!
 //! One test function: the counter is process-wide, so scenarios must not overlap.
 
@@ -98,4 +99,87 @@ fn steady_state_sending_allocates_nothing() {
             }
         }
     }
+    receiver_sinks();
+}
+
+/// A veth pair made for the test (root only), removed on drop.
+struct Veth(String);
+
+impl Veth {
+    fn new() -> Option<Veth> {
+        let name = format!("lwa{}", std::process::id() % 100_000);
+        let peer = format!("{name}p");
+        let ok = std::process::Command::new("ip")
+            .args(["link", "add", &name, "type", "veth", "peer", "name", &peer])
+            .status()
+            .is_ok_and(|s| s.success());
+        if !ok {
+            return None;
+        }
+        let veth = Veth(name);
+        for dev in [&veth.0, &peer] {
+            let _ = std::process::Command::new("ip")
+                .args(["link", "set", dev, "up"])
+                .status();
+        }
+        Some(veth)
+    }
+}
+
+impl Drop for Veth {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("ip")
+            .args(["link", "del", &self.0])
+            .status();
+    }
+}
+
+/// The receiver-hardware sinks on the sending-card wall: its canvas port into a display's
+/// mailbox, then to a Colorlight card on a veth pair made here (packets built into the
+/// sink's buffers, sent with sendmmsg).
+fn receiver_sinks() {
+    let w = wall("sending-card");
+    let geometry = Geometry::compile(&w);
+    let (_renderer, frames) = frames(&w);
+    let mailbox = std::sync::Arc::new(ledwall_player::display::Mailbox::new(
+        geometry.ports[0].byte_len(),
+    ));
+    let mut options = SinkOptions::default();
+    let display = SinkUrl::parse("display:0").unwrap_or_else(|e| panic!("{e}"));
+    options
+        .displays
+        .insert(display.clone(), std::sync::Arc::clone(&mailbox));
+    let veth = Veth::new();
+    if veth.is_none() {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "cannot create a veth pair under CI (scripts/test runs as root)"
+        );
+        eprintln!("SKIP: no veth pair (not root?): the Colorlight sink's allocations not counted");
+    }
+    let mut cases = vec![display];
+    if let Some(v) = &veth {
+        cases.push(
+            SinkUrl::parse(&format!("colorlight://{}?repeat=2", v.0))
+                .unwrap_or_else(|e| panic!("{e}")),
+        );
+    }
+    for url in cases {
+        let urls = vec![url.clone(), SinkUrl::Null];
+        let mut set =
+            SinkSet::open(&w, &geometry, &urls, &options).unwrap_or_else(|e| panic!("{e}"));
+        for tick in 0..3u64 {
+            set.send_frame(&frames[tick as usize % 2], tick);
+        }
+        let before = allocs();
+        for tick in 3..40u64 {
+            set.send_frame(&frames[tick as usize % 2], tick);
+        }
+        let n = allocs() - before;
+        assert_eq!(n, 0, "{url:?}: {n} allocations in 37 ticks");
+        let (_, s) = &set.stats()[0];
+        assert_eq!((s.frames, s.errors), (40, 0), "{url:?}");
+        assert!(s.packets >= 40, "{url:?}: {} packets", s.packets);
+    }
+    assert_eq!(mailbox.stats().published, 40);
 }

@@ -60,6 +60,81 @@ pub fn run(out: &mut impl Write) -> anyhow::Result<()> {
     writeln!(out, "cpu features: {}", list.join(", "))?;
     writeln!(out, "media: png (8 and 16 bits per channel), jpeg")?;
     write_monitors(out, crate::display::list_monitors())?;
+    write_interfaces(out)?;
+    Ok(())
+}
+
+/// The `network interfaces:` section (for `colorlight://` sinks): name, state, link speed
+/// and MAC address, from `/sys/class/net`.
+fn write_interfaces(out: &mut impl Write) -> std::io::Result<()> {
+    let Ok(dir) = std::fs::read_dir("/sys/class/net") else {
+        return writeln!(out, "network interfaces: unknown (no /sys/class/net)");
+    };
+    let mut names: Vec<String> = dir
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n != "lo")
+        .collect();
+    names.sort();
+    if names.is_empty() {
+        return writeln!(out, "network interfaces: none");
+    }
+    writeln!(out, "network interfaces (for colorlight://IFACE):")?;
+    let read = |name: &str, what: &str| {
+        std::fs::read_to_string(format!("/sys/class/net/{name}/{what}"))
+            .map(|s| s.trim().to_string())
+            .unwrap_or_default()
+    };
+    for name in &names {
+        let up = crate::sinks::colorlight::interface_up(name);
+        let carrier = read(name, "carrier") == "1";
+        let speed = read(name, "speed");
+        let speed = match speed.parse::<i64>() {
+            Ok(mbit) if mbit > 0 => format!(", {mbit} Mbit/s"),
+            _ => String::new(),
+        };
+        writeln!(
+            out,
+            "  {name}: {}{speed}, MAC {}",
+            match (up, carrier) {
+                (false, _) => "down",
+                (true, false) => "up, no link",
+                (true, true) => "up, link",
+            },
+            read(name, "address")
+        )?;
+    }
+    Ok(())
+}
+
+/// Run `ledwall info --colorlight IFACE`: send the discovery request and list the cards that
+/// answer within a second. No answer is an error (exit code 1).
+pub fn colorlight(iface: &str, out: &mut impl Write) -> anyhow::Result<()> {
+    let wait = std::time::Duration::from_secs(1);
+    let cards = crate::sinks::colorlight::discover(iface, wait).map_err(|e| anyhow::anyhow!(e))?;
+    if cards.is_empty() {
+        anyhow::bail!(
+            "no card answered on {iface} within 1 s: check the cable (the card's input port), \
+             that the card is powered, and that nothing else (a switch) sits between"
+        );
+    }
+    for (i, c) in cards.iter().enumerate() {
+        let model = if c.model == 0x04 {
+            "Colorlight 5A".to_string()
+        } else {
+            "Colorlight card".to_string()
+        };
+        writeln!(
+            out,
+            "card {}: {model} (model {:#04x}), firmware {}.{}, {}x{}",
+            i + 1,
+            c.model,
+            c.firmware.0,
+            c.firmware.1,
+            c.size.0,
+            c.size.1
+        )?;
+    }
     Ok(())
 }
 

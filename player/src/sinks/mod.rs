@@ -16,6 +16,7 @@
 //! * [`ddp`], [`artnet`], [`sacn`]: the wire protocols, each a pure encoder (bytes into a
 //!   caller's packet buffer) plus a UDP sink around it.
 //! * [`terminal`]: a live view of the wall in the terminal (`ledwall play`'s default).
+//! * [`colorlight`]: a `canvas` port to Colorlight receiving cards over raw Ethernet.
 //! * [`display`]: a `canvas` port in a window on a monitor, for a sending card
 //!   ([`crate::display`] shows it).
 //!
@@ -25,6 +26,7 @@
 //! packet buffers are fixed arrays owned by the sink and destinations are resolved once.
 
 pub mod artnet;
+pub mod colorlight;
 pub mod ddp;
 pub mod display;
 pub mod file;
@@ -35,7 +37,7 @@ pub mod terminal;
 mod udp;
 
 use ledwall_render::frame::PortBuffer;
-use ledwall_render::wall::{MonitorSel, OutputFormat, SinkUrl};
+use ledwall_render::wall::{Dim, MonitorSel, OutputFormat, SinkUrl};
 use ledwall_render::{Geometry, Wall, WallFrame};
 use std::fmt;
 use std::path::PathBuf;
@@ -43,6 +45,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 pub use artnet::ArtNetSink;
+pub use colorlight::ColorlightSink;
 pub use ddp::DdpSink;
 pub use display::{DisplaySink, Displays};
 pub use file::FileSink;
@@ -209,6 +212,22 @@ pub fn url_text(url: &SinkUrl) -> String {
             s.push_str(&format!("&priority={priority}"));
             s
         }
+        SinkUrl::Colorlight {
+            iface,
+            order,
+            dim,
+            repeat,
+        } => {
+            let order: String = order
+                .iter()
+                .map(|&c| ['R', 'G', 'B'][usize::from(c.min(2))])
+                .collect();
+            let dim = match dim {
+                Dim::Digital => "digital",
+                Dim::Card => "card",
+            };
+            format!("colorlight://{iface}?order={order}&dim={dim}&repeat={repeat}")
+        }
         SinkUrl::Display {
             monitor,
             x,
@@ -300,6 +319,40 @@ pub fn open(
                 cid,
             };
             Box::new(SacnSink::new(text, dest, settings, &shapes)?)
+        }
+        SinkUrl::Colorlight {
+            iface,
+            order,
+            dim,
+            repeat,
+        } => {
+            let (&[shape], &[i]) = (&shapes[..], ports) else {
+                return Err(SinkError::Config {
+                    url: text,
+                    reason: format!(
+                        "a colorlight sink sends one canvas port; {} ports are routed to it",
+                        shapes.len()
+                    ),
+                });
+            };
+            if *dim == Dim::Card {
+                return Err(SinkError::Config {
+                    url: text,
+                    reason: "dim=card is not supported yet: use dim=digital (the default), which \
+                             dims in the pipeline with dithering"
+                        .into(),
+                });
+            }
+            let Some(canvas) = geometry.ports.get(i).and_then(|p| p.canvas) else {
+                return Err(SinkError::Config {
+                    url: text,
+                    reason: "colorlight sinks send canvas ports (format = \"canvas\")".into(),
+                });
+            };
+            let width = canvas.size[0] as usize;
+            Box::new(ColorlightSink::new(
+                text, iface, shape, width, *order, *repeat,
+            )?)
         }
         SinkUrl::Display { .. } => {
             let Some(mailbox) = options.displays.get(url) else {
@@ -557,6 +610,14 @@ mod tests {
             ),
             ("sacn://", "sacn://?universe=1&priority=100"),
             ("display:", "display:0?x=0&y=0&mode=fullscreen"),
+            (
+                "colorlight://eth1",
+                "colorlight://eth1?order=BGR&dim=digital&repeat=1",
+            ),
+            (
+                "colorlight://eth1?order=grb&repeat=2",
+                "colorlight://eth1?order=GRB&dim=digital&repeat=2",
+            ),
             (
                 "display:HDMI-1?y=4&mode=window",
                 "display:HDMI-1?x=0&y=4&mode=window",

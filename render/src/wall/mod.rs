@@ -9,7 +9,7 @@
 mod sink;
 pub mod spec;
 
-pub use sink::{DisplayMode, MonitorSel, SinkUrl};
+pub use sink::{Dim, DisplayMode, MonitorSel, SinkUrl};
 pub use spec::{
     CanvasSpec, ColorSpec, Corner, Dither, Encoding, GridSpec, Mirror, ModuleSpec, ModuleTypeSpec,
     OutputFormat, OutputSpec, RegionSpec, ResampleMode, Transfer, WallSpec,
@@ -354,7 +354,7 @@ fn parse_spec(value: Value, problems: &mut Vec<Problem>) -> Option<Parsed> {
     })
 }
 
-fn parse_color_order(s: &str) -> Option<[u8; 3]> {
+pub(crate) fn parse_color_order(s: &str) -> Option<[u8; 3]> {
     let b = s.as_bytes();
     if b.len() != 3 {
         return None;
@@ -707,13 +707,18 @@ fn check(parsed: Parsed, path: &Path, problems: &mut Vec<Problem>) -> Option<Wal
             }
             None
         };
-        if let Some(SinkUrl::Display { .. }) = &sink
+        let receiver = match &sink {
+            Some(SinkUrl::Display { .. }) => Some("display sinks show"),
+            Some(SinkUrl::Colorlight { .. }) => Some("colorlight sinks send"),
+            _ => None,
+        };
+        if let Some(what) = receiver
             && o.format != OutputFormat::Canvas
         {
             p(
                 f("sink"),
                 format!(
-                    "display sinks show canvas ports (format = \"canvas\"); this port's format is {}",
+                    "{what} canvas ports (format = \"canvas\"); this port's format is {}",
                     o.format.name()
                 ),
             );

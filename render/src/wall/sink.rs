@@ -40,6 +40,17 @@ pub enum SinkUrl {
         /// Priority 0..200.
         priority: u8,
     },
+    /// Colorlight 5A-75-class receiving cards over raw Ethernet (design §7.1).
+    Colorlight {
+        /// The network interface the cards hang off.
+        iface: String,
+        /// Canvas channel (0 = R, 1 = G, 2 = B) sent in wire slot k (default BGR).
+        order: [u8; 3],
+        /// Who dims.
+        dim: Dim,
+        /// How often the display and brightness packets are sent each tick: 1 or 2.
+        repeat: u8,
+    },
     /// A window on a monitor of this PC, for a sending card that captures the display
     /// output (design §7.1).
     Display {
@@ -52,6 +63,17 @@ pub enum SinkUrl {
         /// Borderless fullscreen (default) or a plain window.
         mode: DisplayMode,
     },
+}
+
+/// How a `colorlight://` sink dims.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Dim {
+    /// The pipeline dims the pixels; the card's brightness bytes stay at 255.
+    #[default]
+    Digital,
+    /// The card dims (its brightness bytes carry the brightness) and the pixels stay at full
+    /// level, keeping grey levels on cards with deep PWM.
+    Card,
 }
 
 /// The monitor of a `display:` sink.
@@ -98,6 +120,9 @@ impl SinkUrl {
         }
         if let Some(rest) = url.strip_prefix("display:") {
             return parse_display(rest);
+        }
+        if let Some(rest) = url.strip_prefix("colorlight://") {
+            return parse_colorlight(rest);
         }
         let (scheme, rest) = url.split_once("://").ok_or_else(|| {
             format!("\"{url}\" is not a sink: expected null, file:PATH, preview:PATH, display:[MONITOR], ddp://, artnet:// or sacn://")
@@ -155,6 +180,53 @@ impl SinkUrl {
             }),
         }
     }
+}
+
+/// `colorlight://IFACE[?order=BGR&dim=digital|card&repeat=1|2]`.
+fn parse_colorlight(rest: &str) -> Result<SinkUrl, String> {
+    let (iface, query) = rest.split_once('?').unwrap_or((rest, ""));
+    let iface = iface.trim_end_matches('/');
+    if iface.is_empty()
+        || iface.len() > 15
+        || !iface
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-_.@:".contains(&b))
+    {
+        return Err(format!(
+            "\"{iface}\" is not a network interface name (1 to 15 letters, digits, '-', '_', '.'), e.g. colorlight://eth1"
+        ));
+    }
+    let (mut order, mut dim, mut repeat) = ([2, 1, 0], Dim::default(), 1);
+    for pair in query.split('&').filter(|p| !p.is_empty()) {
+        let (k, v) = pair
+            .split_once('=')
+            .ok_or_else(|| format!("query parameter \"{pair}\" has no value"))?;
+        match k {
+            "order" => {
+                order = super::parse_color_order(v)
+                    .ok_or_else(|| format!("order \"{v}\" is not a permutation of RGB"))?;
+            }
+            "dim" => {
+                dim = match v {
+                    "digital" => Dim::Digital,
+                    "card" => Dim::Card,
+                    _ => return Err(format!("dim \"{v}\" must be digital or card")),
+                }
+            }
+            "repeat" => repeat = parse_num(v, "repeat", 1, 2)? as u8,
+            _ => {
+                return Err(format!(
+                    "colorlight sinks take no parameter \"{k}\" (order, dim and repeat)"
+                ));
+            }
+        }
+    }
+    Ok(SinkUrl::Colorlight {
+        iface: iface.to_string(),
+        order,
+        dim,
+        repeat,
+    })
 }
 
 /// `display:[MONITOR][?x=X&y=Y&mode=fullscreen|window]`.
@@ -318,6 +390,24 @@ mod tests {
             })
         );
         assert_eq!(
+            SinkUrl::parse("colorlight://eth1"),
+            Ok(SinkUrl::Colorlight {
+                iface: "eth1".into(),
+                order: [2, 1, 0],
+                dim: Dim::Digital,
+                repeat: 1
+            })
+        );
+        assert_eq!(
+            SinkUrl::parse("colorlight://enp3s0?order=GRB&dim=card&repeat=2"),
+            Ok(SinkUrl::Colorlight {
+                iface: "enp3s0".into(),
+                order: [1, 0, 2],
+                dim: Dim::Card,
+                repeat: 2
+            })
+        );
+        assert_eq!(
             SinkUrl::parse("display:1"),
             Ok(SinkUrl::Display {
                 monitor: MonitorSel::Index(1),
@@ -345,6 +435,15 @@ mod tests {
             ("display:0?mode=tiled", "mode"),
             ("display:0?zoom=2", "no parameter"),
             ("display:99999999999", "too large"),
+            ("colorlight://", "not a network interface"),
+            (
+                "colorlight://a-very-long-interface",
+                "not a network interface",
+            ),
+            ("colorlight://eth1?order=RGG", "permutation"),
+            ("colorlight://eth1?dim=half", "dim"),
+            ("colorlight://eth1?repeat=3", "repeat"),
+            ("colorlight://eth1?speed=1", "no parameter"),
         ] {
             let e = SinkUrl::parse(url).unwrap_err();
             assert!(e.contains(word), "{url}: {e}");
