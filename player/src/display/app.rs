@@ -555,19 +555,24 @@ fn geometry(m: &Monitor) -> String {
 }
 
 /// Warn when the wall's refresh rate and the monitor's differ by more than 0.5 Hz.
+/// The warning for a wall refreshing at `wall_hz` on `monitor`, if the rates differ by
+/// more than half a hertz (a 59.94 Hz monitor is a 60 Hz wall's match).
+fn refresh_mismatch(wall_hz: u32, monitor: &Monitor) -> Option<String> {
+    let hz = f64::from(monitor.refresh_millihertz?) / 1000.0;
+    ((hz - f64::from(wall_hz)).abs() > 0.5).then(|| {
+        format!(
+            "display: the wall refreshes at {wall_hz} Hz, monitor {} ({}) at {hz:.3} Hz: \
+             frames will be repeated or dropped; set refresh_hz to the monitor's rate",
+            monitor.index, monitor.name
+        )
+    })
+}
+
 fn check_refresh(t: &DisplayTarget, monitor: &Monitor) {
     match monitor.refresh_millihertz {
-        Some(mhz) => {
-            let hz = f64::from(mhz) / 1000.0;
-            if (hz - f64::from(t.refresh_hz)).abs() > 0.5 {
-                tracing::warn!(
-                    target_label = %t.label,
-                    "display: the wall refreshes at {} Hz, monitor {} ({}) at {hz:.3} Hz: \
-                     frames will be repeated or dropped",
-                    t.refresh_hz,
-                    monitor.index,
-                    monitor.name
-                );
+        Some(_) => {
+            if let Some(warning) = refresh_mismatch(t.refresh_hz, monitor) {
+                tracing::warn!(target_label = %t.label, "{warning}");
             }
         }
         None => tracing::info!(
@@ -683,6 +688,26 @@ mod tests {
             size,
             refresh_millihertz: Some(60_000),
         }
+    }
+
+    #[test]
+    fn a_refresh_rate_half_a_hertz_off_is_warned_about() {
+        let m = |mhz| Monitor {
+            index: 1,
+            name: "HDMI-1".into(),
+            position: [0, 0],
+            size: [1920, 1080],
+            refresh_millihertz: mhz,
+        };
+        assert_eq!(refresh_mismatch(60, &m(Some(59_940))), None);
+        assert_eq!(refresh_mismatch(60, &m(Some(60_000))), None);
+        assert_eq!(refresh_mismatch(60, &m(None)), None);
+        let w = refresh_mismatch(60, &m(Some(50_000))).unwrap_or_default();
+        assert!(
+            w.contains("60 Hz") && w.contains("50.000 Hz") && w.contains("HDMI-1"),
+            "{w}"
+        );
+        assert!(refresh_mismatch(120, &m(Some(119_000))).is_some());
     }
 
     #[test]
