@@ -239,6 +239,10 @@ impl RenderFrame for FlakyFrame<'_> {
     fn set_color(&mut self, color: &ledwall_render::wall::ColorSpec) -> Result<(), RenderError> {
         self.inner.set_color(color)
     }
+
+    fn set_external_dimming(&mut self, on: bool) {
+        self.inner.set_external_dimming(on);
+    }
 }
 
 impl RenderHost for Flaky<'_> {

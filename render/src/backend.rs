@@ -235,6 +235,9 @@ pub trait RenderFrame {
     /// [`cpu::Renderer::set_color`]). A new `bit_depth` is refused
     /// ([`RenderError::BitDepthChange`]).
     fn set_color(&mut self, color: &ColorSpec) -> Result<(), RenderError>;
+
+    /// Leave dimming to the hardware (see [`cpu::Renderer::set_external_dimming`]).
+    fn set_external_dimming(&mut self, on: bool);
 }
 
 impl RenderFrame for cpu::Renderer {
@@ -246,6 +249,9 @@ impl RenderFrame for cpu::Renderer {
     }
     fn set_color(&mut self, color: &ColorSpec) -> Result<(), RenderError> {
         cpu::Renderer::set_color(self, color)
+    }
+    fn set_external_dimming(&mut self, on: bool) {
+        cpu::Renderer::set_external_dimming(self, on)
     }
 }
 
@@ -259,6 +265,9 @@ impl RenderFrame for gpu::Renderer {
     fn set_color(&mut self, color: &ColorSpec) -> Result<(), RenderError> {
         gpu::Renderer::set_color(self, color)
     }
+    fn set_external_dimming(&mut self, on: bool) {
+        gpu::Renderer::set_external_dimming(self, on)
+    }
 }
 
 impl RenderFrame for AnyRenderer {
@@ -270,5 +279,11 @@ impl RenderFrame for AnyRenderer {
     }
     fn set_color(&mut self, color: &ColorSpec) -> Result<(), RenderError> {
         AnyRenderer::set_color(self, color)
+    }
+    fn set_external_dimming(&mut self, on: bool) {
+        match self {
+            AnyRenderer::Cpu(r) => r.set_external_dimming(on),
+            AnyRenderer::Gpu(r) => r.set_external_dimming(on),
+        }
     }
 }

@@ -163,6 +163,20 @@ pub fn gains_at(color: &ColorSpec, level: f32) -> [f32; 3] {
         .map(|g| (g * color.brightness * f64::from(level)) as f32)
 }
 
+/// The colour stage's gains at runtime level `level`, and the level left to the hardware.
+/// Normally the pipeline dims (`gains_at`) and the hardware gets 1. With `external`
+/// dimming (receiving cards that dim themselves, `dim=card`), the pipeline keeps only the
+/// white point, so pixels stay at full level and keep their grey levels, and the hardware
+/// gets `brightness · level`.
+pub fn gains_split(color: &ColorSpec, level: f32, external: bool) -> ([f32; 3], f32) {
+    if external {
+        let gains = color.white_point.map(|g| g as f32);
+        (gains, (color.brightness * f64::from(level)) as f32)
+    } else {
+        (gains_at(color, level), 1.0)
+    }
+}
+
 /// A runtime brightness level as the renderers keep it: clamped to `0..=1`, with NaN and
 /// −0 made 0 (so that equal levels have equal bits).
 pub fn clamp_level(level: f32) -> f32 {
@@ -253,6 +267,8 @@ mod tests {
         assert_eq!(gains_at(&spec, 1.0), gains(&spec));
         assert_eq!(gains_at(&spec, 0.5), [0.4, 0.2, 0.1]);
         assert_eq!(gains_at(&spec, 0.0), [0.0; 3]);
+        assert_eq!(gains_split(&spec, 0.5, false), ([0.4, 0.2, 0.1], 1.0));
+        assert_eq!(gains_split(&spec, 0.5, true), ([1.0, 0.5, 0.25], 0.4));
     }
 
     /// The 8-bit codes that do not survive linearize → display encoding at full level.

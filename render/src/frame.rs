@@ -251,10 +251,14 @@ pub struct PortBuffer {
 }
 
 /// A rendered frame: one buffer per output port, in wall order.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct WallFrame {
     /// The display tick it was rendered for.
     pub frame_number: u64,
+    /// The brightness left to the hardware, 0..=1: 1 unless the renderer dims externally
+    /// (`set_external_dimming`: receiving cards that dim themselves), then the colour
+    /// section's `brightness` × the runtime level this frame was rendered at.
+    pub card_level: f32,
     /// Port buffers.
     pub ports: Vec<PortBuffer>,
 }
@@ -264,6 +268,7 @@ impl WallFrame {
     pub fn new(geometry: &Geometry) -> Self {
         WallFrame {
             frame_number: 0,
+            card_level: 1.0,
             ports: geometry
                 .ports
                 .iter()

@@ -240,6 +240,40 @@ pub fn display_targets(
     Ok((targets, displays))
 }
 
+/// Whether the cards dim (`dim=card` on the wall's Colorlight sinks): then the renderer
+/// leaves the pixels of every port at full level and each frame carries the level for the
+/// cards. So every port must go to a Colorlight sink with `dim=card` (or `null`); a mix is a
+/// usage error naming the ports that would go undimmed.
+pub fn card_dimming(wall: &Wall, urls: &[SinkUrl]) -> Result<bool, UsageError> {
+    let card = |u: &SinkUrl| {
+        matches!(
+            u,
+            SinkUrl::Colorlight {
+                dim: ledwall_render::wall::Dim::Card,
+                ..
+            }
+        )
+    };
+    if !urls.iter().any(card) {
+        return Ok(false);
+    }
+    let others: Vec<&str> = urls
+        .iter()
+        .zip(&wall.outputs)
+        .filter(|(u, _)| !card(u) && **u != SinkUrl::Null)
+        .map(|(_, o)| o.name.as_str())
+        .collect();
+    if !others.is_empty() {
+        return Err(UsageError(format!(
+            "dim=card leaves dimming to the Colorlight cards, so the pipeline renders every port \
+             at full level: ports {} would not be dimmed. Send them to colorlight sinks with \
+             dim=card too, or use dim=digital",
+            others.join(", ")
+        )));
+    }
+    Ok(true)
+}
+
 /// The renderer `options` ask for. When the GPU backend is chosen and display outputs
 /// present on a device (`shared`) of the adapter it would use, the renderer shares that
 /// device and keeps the display ports' bytes on the GPU: they go from the render to the
@@ -330,6 +364,10 @@ fn play(args: &PlayArgs, setup: Setup, shared: Option<SharedDevice>) -> anyhow::
                 ledwall_render::BackendChoice::from(args.backend).name()
             )
         })?;
+    if card_dimming(&wall, &urls)? {
+        ledwall_render::backend::RenderFrame::set_external_dimming(&mut renderer, true);
+        tracing::info!("dim=card: the cards dim; the pipeline renders at full level");
+    }
     let geometry = Arc::clone(renderer.geometry());
 
     // The control API: checked before anything starts playing.
@@ -548,7 +586,9 @@ fn take_over(
         .into());
     }
     let urls = sink_urls(wall, &args.sinks)?;
-    let (renderer, name) = make_renderer(wall, backend, shared, &urls)?;
+    let card_dim = card_dimming(wall, &urls)?;
+    let (mut renderer, name) = make_renderer(wall, backend, shared, &urls)?;
+    ledwall_render::backend::RenderFrame::set_external_dimming(&mut renderer, card_dim);
     let geometry = Arc::clone(renderer.geometry());
     let sinks = open_sinks(view, wall, &geometry, &urls, control, options)?;
     Ok((renderer, name, geometry, sinks))
@@ -625,6 +665,34 @@ mod tests {
         );
         assert!(sink_urls(&wall, &["port1".into()]).is_err());
         assert!(sink_urls(&wall, &["port1=gopher://x".into()]).is_err());
+    }
+
+    #[test]
+    fn card_dimming_needs_every_port_on_a_dimming_card() {
+        let wall = Wall::from_toml_str(
+            r#"
+            name = "cl"
+            [canvas]
+            width = 8
+            height = 4
+            [[outputs]]
+            name = "a"
+            format = "canvas"
+            [[outputs]]
+            name = "b"
+            format = "canvas"
+            "#,
+            "cl.toml",
+        )
+        .unwrap();
+        let url = |s: &str| SinkUrl::parse(s).unwrap();
+        let card = url("colorlight://eth1?dim=card");
+        let digital = url("colorlight://eth2");
+        assert!(!card_dimming(&wall, &[digital.clone(), SinkUrl::Null]).unwrap());
+        assert!(card_dimming(&wall, &[card.clone(), SinkUrl::Null]).unwrap());
+        assert!(card_dimming(&wall, &[card.clone(), url("colorlight://eth2?dim=card")]).unwrap());
+        let e = card_dimming(&wall, &[card, digital]).unwrap_err();
+        assert!(e.0.contains("ports b would not be dimmed"), "{e}");
     }
 
     #[test]

@@ -380,6 +380,7 @@ mod tests {
     fn frame(n: u64) -> WallFrame {
         WallFrame {
             frame_number: n,
+            card_level: 1.0,
             ports: vec![PortBuffer {
                 name: "p".into(),
                 format: OutputFormat::Rgb8,

@@ -16,6 +16,7 @@
 //! Opening needs CAP_NET_RAW (an AF_PACKET socket); the error says how to grant it.
 
 use super::{ErrorLog, PortShape, Sink, SinkError, SinkStats, check_port};
+use ledwall_render::wall::Dim;
 use std::ffi::CString;
 use std::io;
 
@@ -344,6 +345,23 @@ impl Default for Batch {
 // buffers borrowed for that call; between calls they are stale and never read.
 unsafe impl Send for Batch {}
 
+/// A Colorlight sink's settings from its URL.
+#[derive(Debug, Clone, Copy)]
+pub struct Options {
+    /// Canvas channel (0 = R, 1 = G, 2 = B) sent in wire slot k.
+    pub order: [u8; 3],
+    /// Who dims: with [`Dim::Card`] the brightness bytes carry each frame's `card_level`
+    /// (the renderer then leaves the pixels at full level).
+    pub dim: Dim,
+    /// Display and brightness packets per tick: 1 or 2.
+    pub repeat: u8,
+}
+
+/// The card's brightness byte for a level 0..=1.
+pub fn level_byte(level: f32) -> u8 {
+    (level.clamp(0.0, 1.0) * 255.0).round() as u8
+}
+
 /// Sends one `canvas` port to Colorlight cards.
 pub struct ColorlightSink {
     url: String,
@@ -353,6 +371,7 @@ pub struct ColorlightSink {
     width: usize,
     order: [u8; 3],
     repeat: u8,
+    dim: Dim,
     /// Brightness bytes of the display and brightness packets (255 with dim=digital).
     level: u8,
     /// This tick's frames: `repeat` display packets, `repeat` brightness packets, the rows.
@@ -373,9 +392,9 @@ impl ColorlightSink {
         iface: &str,
         shape: PortShape,
         width: usize,
-        order: [u8; 3],
-        repeat: u8,
+        options: Options,
     ) -> Result<ColorlightSink, SinkError> {
+        let Options { order, dim, repeat } = options;
         let socket = RawSocket::open(iface, false).map_err(|reason| SinkError::Config {
             url: url.clone(),
             reason,
@@ -408,6 +427,7 @@ impl ColorlightSink {
             width,
             order,
             repeat,
+            dim,
             level: 255,
             frames,
             pending_latch: false,
@@ -468,6 +488,12 @@ impl Sink for ColorlightSink {
         }
         self.stats.bytes += bytes.len() as u64;
         self.fresh = true;
+    }
+
+    fn set_level(&mut self, level: f32) {
+        if self.dim == Dim::Card {
+            self.level = level_byte(level);
+        }
     }
 
     fn sync(&mut self, _tick: u64) {
@@ -640,6 +666,14 @@ mod tests {
         let r = detect_request();
         assert_eq!((r.len(), r[12]), (284, 0x07));
         assert!(r[13..].iter().all(|&b| b == 0));
+    }
+
+    #[test]
+    fn levels_become_brightness_bytes() {
+        assert_eq!(
+            [0.0, 0.5, 1.0, 2.0, -1.0].map(level_byte),
+            [0, 128, 255, 255, 0]
+        );
     }
 
     #[test]

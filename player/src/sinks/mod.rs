@@ -83,6 +83,11 @@ pub trait Sink: Send {
         self.send(port, &buf.bytes, tick);
     }
 
+    /// The brightness this tick's frame leaves to the hardware, 0..=1 (the frame's
+    /// `card_level`: 1 unless the renderer dims externally), given before its ports. Only
+    /// sinks whose receivers dim themselves use it; the default ignores it.
+    fn set_level(&mut self, _level: f32) {}
+
     /// End tick `tick`: send whatever the protocol uses to latch the frame.
     fn sync(&mut self, tick: u64);
 
@@ -335,14 +340,6 @@ pub fn open(
                     ),
                 });
             };
-            if *dim == Dim::Card {
-                return Err(SinkError::Config {
-                    url: text,
-                    reason: "dim=card is not supported yet: use dim=digital (the default), which \
-                             dims in the pipeline with dithering"
-                        .into(),
-                });
-            }
             let Some(canvas) = geometry.ports.get(i).and_then(|p| p.canvas) else {
                 return Err(SinkError::Config {
                     url: text,
@@ -350,9 +347,12 @@ pub fn open(
                 });
             };
             let width = canvas.size[0] as usize;
-            Box::new(ColorlightSink::new(
-                text, iface, shape, width, *order, *repeat,
-            )?)
+            let options = colorlight::Options {
+                order: *order,
+                dim: *dim,
+                repeat: *repeat,
+            };
+            Box::new(ColorlightSink::new(text, iface, shape, width, options)?)
         }
         SinkUrl::Display { .. } => {
             let Some(mailbox) = options.displays.get(url) else {
@@ -464,6 +464,9 @@ impl SinkSet {
 
     /// Send every port of `frame` to its sink, then sync every sink: one display tick.
     pub fn send_frame(&mut self, frame: &WallFrame, tick: u64) {
+        for sink in &mut self.sinks {
+            sink.set_level(frame.card_level);
+        }
         for (port, &(s, slot)) in frame.ports.iter().zip(&self.routes) {
             if let Some(sink) = self.sinks.get_mut(s) {
                 sink.send_buffer(slot, port, tick);

@@ -211,6 +211,7 @@ impl Renderer {
         }
         self.pack_ports(frame, |i| !fused.is_some_and(|f| f.covers(i)));
         frame.frame_number = scene.frame_number;
+        frame.card_level = self.card_level;
         // One end time for both spans: a preemption between two readings would otherwise
         // give pack more than the whole and leave the fused stage at zero.
         let end = Instant::now();

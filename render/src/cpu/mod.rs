@@ -37,7 +37,7 @@ pub mod resample;
 pub mod simd;
 
 use crate::cache::{CacheKey, FrameSlots, LayerCache};
-use crate::color::{EncodeLut, Luts, clamp_level, gains_at};
+use crate::color::{EncodeLut, Luts, clamp_level, gains_split};
 use crate::error::RenderError;
 use crate::frame::{MAX_LAYERS, Scene, WallFrame};
 use crate::geometry::{Geometry, Quant};
@@ -67,8 +67,13 @@ pub struct Renderer {
     encode: Option<EncodeLut>,
     /// The runtime brightness level ([`Renderer::set_brightness`]), 0..=1.
     level: f32,
-    /// The effective gains: white point × brightness × `level`.
+    /// The effective gains: white point × brightness × `level` (white point only with
+    /// external dimming).
     gains: [f32; 3],
+    /// Dimming is left to the hardware ([`Renderer::set_external_dimming`]).
+    external_dim: bool,
+    /// The level left to the hardware, written into each frame.
+    card_level: f32,
     /// The background in linear light (before the gains).
     background: [u16; 3],
     pool: Arc<rayon::ThreadPool>,
@@ -130,7 +135,7 @@ impl Renderer {
             .iter()
             .any(|q| q.encoding == Encoding::Display)
             .then(|| EncodeLut::new(&wall.color));
-        let gains = gains_at(&wall.color, 1.0);
+        let (gains, card_level) = gains_split(&wall.color, 1.0, false);
         let codes = match quants[..] {
             [quant] => Some(color::CodeTable::new(
                 &luts.lut8[..],
@@ -146,6 +151,8 @@ impl Renderer {
             color: wall.color.clone(),
             level: 1.0,
             gains,
+            external_dim: false,
+            card_level,
             luts,
             encode,
             background,
@@ -190,7 +197,23 @@ impl Renderer {
     /// a fade may call it before every frame.
     pub fn set_brightness(&mut self, level: f32) {
         self.level = clamp_level(level);
-        self.set_gains(gains_at(&self.color, self.level));
+        self.update_gains();
+    }
+
+    /// Leave dimming to the hardware (receiving cards that dim themselves, `dim=card`): the
+    /// pipeline keeps only the white point, so pixels stay at full level and keep their
+    /// grey levels, and each frame's `card_level` carries the colour section's `brightness`
+    /// × the runtime level for the sink to send. Off (the default): the pipeline dims and
+    /// `card_level` is 1.
+    pub fn set_external_dimming(&mut self, on: bool) {
+        self.external_dim = on;
+        self.update_gains();
+    }
+
+    fn update_gains(&mut self) {
+        let (gains, card_level) = gains_split(&self.color, self.level, self.external_dim);
+        self.card_level = card_level;
+        self.set_gains(gains);
     }
 
     /// The runtime brightness level last set (1 for a new renderer).
@@ -225,7 +248,7 @@ impl Renderer {
             self.colored_from = None;
         }
         self.background = background;
-        self.set_gains(gains_at(color, self.level));
+        self.update_gains();
         if change.curve || change.dither || self.codes_stale {
             self.rebuild_codes();
         }
@@ -387,6 +410,7 @@ impl Renderer {
         let t = Instant::now();
         self.pack_ports(frame, |_| true);
         frame.frame_number = scene.frame_number;
+        frame.card_level = self.card_level;
         self.times[Stage::Pack] = t.elapsed();
     }
 

@@ -165,7 +165,7 @@ impl Renderer {
             &self.gpu,
             encoder,
             &self.res.ports,
-            frame.frame_number,
+            (frame.frame_number, frame.card_level),
             false,
         );
         self.receive(frame).map(|_| ())

@@ -56,7 +56,7 @@ pub use crate::error::GpuError;
 pub use device::{AdapterSummary, Gpu, adapters, default_adapter};
 
 use crate::cache::LayerCache;
-use crate::color::{Luts, clamp_level, gains_at};
+use crate::color::{Luts, clamp_level, gains_split};
 use crate::dither::background_linear;
 use crate::error::RenderError;
 use crate::frame::{PixelData, Scene, WallFrame};
@@ -91,8 +91,13 @@ pub struct Renderer {
     color: ColorSpec,
     /// The runtime brightness level ([`Renderer::set_brightness`]), 0..=1.
     level: f32,
-    /// The effective gains: white point × brightness × `level`.
+    /// The effective gains: white point × brightness × `level` (white point only with
+    /// external dimming).
     gains: [f32; 3],
+    /// Dimming is left to the hardware ([`Renderer::set_external_dimming`]).
+    external_dim: bool,
+    /// The level left to the hardware, written into each frame.
+    card_level: f32,
     /// The background in linear light (before the gains).
     background: [u16; 3],
     /// The LUTs of the current curve (the background is mapped through them).
@@ -139,7 +144,7 @@ impl Renderer {
         let k = Kernels::new(&gpu)?;
         let luts = Luts::new(&wall.color);
         let background = background_linear(&wall.color, &luts);
-        let gains = gains_at(&wall.color, 1.0);
+        let (gains, card_level) = gains_split(&wall.color, 1.0, false);
         let (res, ring) = gpu.scoped("GPU resources for the wall", || {
             let res = WallRes::build(
                 &gpu,
@@ -159,6 +164,8 @@ impl Renderer {
             color: wall.color.clone(),
             level: 1.0,
             gains,
+            external_dim: false,
+            card_level,
             background,
             luts,
             k,
@@ -193,7 +200,20 @@ impl Renderer {
     /// all-zero codes on every port, dithered or not.
     pub fn set_brightness(&mut self, level: f32) {
         self.level = clamp_level(level);
-        let gains = gains_at(&self.color, self.level);
+        self.update_gains();
+    }
+
+    /// Leave dimming to the hardware, as [`crate::cpu::Renderer::set_external_dimming`].
+    pub fn set_external_dimming(&mut self, on: bool) {
+        self.external_dim = on;
+        self.update_gains();
+    }
+
+    /// Recompute the gains and the hardware's level; rewrite what carries the gains when
+    /// they changed.
+    fn update_gains(&mut self) {
+        let (gains, card_level) = gains_split(&self.color, self.level, self.external_dim);
+        self.card_level = card_level;
         if gains.map(f32::to_bits) != self.gains.map(f32::to_bits) {
             self.gains = gains;
             self.res
@@ -242,7 +262,9 @@ impl Renderer {
         }
         self.color = color.clone();
         self.background = background;
-        self.gains = gains_at(color, self.level);
+        let (gains, card_level) = gains_split(color, self.level, self.external_dim);
+        self.gains = gains;
+        self.card_level = card_level;
         self.res
             .write_gains(&self.gpu, &self.geometry, background, self.gains);
         Ok(())
@@ -393,7 +415,7 @@ impl Renderer {
             &self.gpu,
             encoder,
             &self.res.ports,
-            scene.frame_number,
+            (scene.frame_number, self.card_level),
             true,
         );
         self.last_work = Some(work);

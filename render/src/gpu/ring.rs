@@ -39,6 +39,7 @@ struct RingSlot {
 struct InFlight {
     slot: usize,
     frame_number: u64,
+    card_level: f32,
     submission: wgpu::SubmissionIndex,
 }
 
@@ -168,7 +169,7 @@ impl Ring {
         gpu: &Gpu,
         mut encoder: wgpu::CommandEncoder,
         ports: &[Port],
-        frame_number: u64,
+        (frame_number, card_level): (u64, f32),
         uploaded: bool,
     ) {
         let i = self.next;
@@ -199,6 +200,7 @@ impl Ring {
         self.in_flight.push_back(InFlight {
             slot: i,
             frame_number,
+            card_level,
             submission,
         });
         self.next = (i + 1) % RING;
@@ -239,6 +241,7 @@ impl Ring {
         slot.readback.unmap();
         slot.read_ready.store(false, Ordering::Release);
         frame.frame_number = f.frame_number;
+        frame.card_level = f.card_level;
         Ok(f.frame_number)
     }
 }
