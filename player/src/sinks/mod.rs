@@ -352,7 +352,16 @@ pub fn open(
                 dim: *dim,
                 repeat: *repeat,
             };
-            Box::new(ColorlightSink::new(text, iface, shape, width, options)?)
+            let port = geometry.ports.get(i).map_or("?", |p| p.name.as_str());
+            let sink =
+                ColorlightSink::new(text, iface, shape, width, options).map_err(|e| match e {
+                    SinkError::Config { url, reason } => SinkError::Config {
+                        url,
+                        reason: format!("port \"{port}\": {reason}"),
+                    },
+                    other => other,
+                })?;
+            Box::new(sink)
         }
         SinkUrl::Display { .. } => {
             let Some(mailbox) = options.displays.get(url) else {
