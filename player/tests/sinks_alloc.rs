@@ -171,12 +171,18 @@ fn receiver_sinks() {
         for tick in 0..3u64 {
             set.send_frame(&frames[tick as usize % 2], tick);
         }
+        // Warm-up includes the Colorlight sender thread's first frames.
+        std::thread::sleep(std::time::Duration::from_millis(300));
         let before = allocs();
         for tick in 3..40u64 {
             set.send_frame(&frames[tick as usize % 2], tick);
         }
+        // The Colorlight sink sends from its own thread (counted too): let it finish the
+        // frames it holds before reading the counter. Stopping it (flush) comes after.
+        std::thread::sleep(std::time::Duration::from_millis(300));
         let n = allocs() - before;
         assert_eq!(n, 0, "{url:?}: {n} allocations in 37 ticks");
+        set.flush().unwrap_or_else(|e| panic!("{e}"));
         let (_, s) = &set.stats()[0];
         assert_eq!((s.frames, s.errors), (40, 0), "{url:?}");
         assert!(s.packets >= 40, "{url:?}: {} packets", s.packets);
