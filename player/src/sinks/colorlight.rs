@@ -109,6 +109,8 @@ pub fn packets_per_row(width: usize) -> usize {
 pub struct RawSocket {
     fd: libc::c_int,
     ifindex: libc::c_int,
+    /// The interface's name as `ioctl` takes it.
+    name: [libc::c_char; libc::IFNAMSIZ],
 }
 
 impl Drop for RawSocket {
@@ -192,7 +194,18 @@ impl RawSocket {
                 format!("cannot open a raw socket on {iface}: {e}")
             });
         }
-        let sock = RawSocket { fd, ifindex };
+        let mut ifname = [0 as libc::c_char; libc::IFNAMSIZ];
+        for (d, s) in ifname
+            .iter_mut()
+            .zip(name.as_bytes().iter().take(libc::IFNAMSIZ - 1))
+        {
+            *d = *s as libc::c_char;
+        }
+        let sock = RawSocket {
+            fd,
+            ifindex,
+            name: ifname,
+        };
         // SAFETY: sockaddr_ll is plain data; zeroed is a valid value.
         let mut addr: libc::sockaddr_ll = unsafe { std::mem::zeroed() };
         addr.sll_family = libc::AF_PACKET as u16;
@@ -316,6 +329,23 @@ impl RawSocket {
         Ok(())
     }
 
+    /// Whether the interface is up with a link (IFF_UP and IFF_RUNNING: a cable pulled or a
+    /// card switched off clears RUNNING, and the kernel then drops what is sent without an
+    /// error). One `ioctl`, no allocation.
+    pub fn link_up(&self) -> bool {
+        // SAFETY: ifreq is plain data; zeroed is a valid value.
+        let mut req: libc::ifreq = unsafe { std::mem::zeroed() };
+        req.ifr_name = self.name;
+        // SAFETY: SIOCGIFFLAGS reads the flags of the named interface into `req`.
+        let r = unsafe { libc::ioctl(self.fd, libc::SIOCGIFFLAGS, &mut req) };
+        if r != 0 {
+            return false;
+        }
+        // SAFETY: SIOCGIFFLAGS filled the flags member of the union.
+        let flags = i32::from(unsafe { req.ifr_ifru.ifru_flags });
+        flags & libc::IFF_UP != 0 && flags & libc::IFF_RUNNING != 0
+    }
+
     /// The interface index the socket is bound to.
     pub fn ifindex(&self) -> i32 {
         self.ifindex
@@ -427,6 +457,8 @@ struct Sender {
     batch: Batch,
     /// Rows were sent: the next frame first latches them.
     pending_latch: bool,
+    /// Frames not sent since the last one that was (the link was down).
+    outage: u64,
     log: ErrorLog,
     shared: Arc<Shared>,
 }
@@ -461,9 +493,15 @@ impl Sender {
             let bytes = lock(&shared.slots[front]);
             self.encode(&bytes, level);
             drop(bytes);
+            if !self.socket.link_up() {
+                // The kernel would drop the packets silently: count and say so instead.
+                self.failed(format_args!(
+                    "no link (cable unplugged, or the card is off)"
+                ));
+                continue;
+            }
             let first = if self.pending_latch { 0 } else { self.repeat };
-            self.send(first..self.frames.len());
-            self.pending_latch = true;
+            self.pending_latch = self.send(first..self.frames.len());
         }
     }
 
@@ -498,8 +536,10 @@ impl Sender {
         }
     }
 
-    /// Send `range` of the tick's packets; count what did not go out.
-    fn send(&mut self, range: std::ops::Range<usize>) {
+    /// Send `range` of the tick's packets; count what did not go out. True when all went.
+    /// A frame that did not go out whole is not latched: the next frame starts with rows,
+    /// so the card never shows a stale or mixed frame after an outage.
+    fn send(&mut self, range: std::ops::Range<usize>) -> bool {
         let want = range.len();
         let (sent, err) = self
             .socket
@@ -507,17 +547,37 @@ impl Sender {
         self.shared
             .packets
             .fetch_add(sent as u64, Ordering::Relaxed);
-        if sent < want {
-            self.shared.errors.fetch_add(1, Ordering::Relaxed);
-            let reason = err.map_or_else(
-                || "the socket took part of the batch".into(),
-                |e| e.to_string(),
-            );
-            self.log.record(
-                &self.url,
-                format_args!("{} of {want} packets not sent: {reason}", want - sent),
-            );
+        if sent == want {
+            if self.outage > 0 {
+                tracing::info!(
+                    sink = %self.url,
+                    "{}: sending again; {} frames were not sent while it failed",
+                    self.url,
+                    self.outage
+                );
+                self.outage = 0;
+            }
+            return true;
         }
+        match err {
+            Some(e) => self.failed(format_args!(
+                "{} of {want} packets not sent: {e}",
+                want - sent
+            )),
+            None => self.failed(format_args!(
+                "{} of {want} packets not sent: the socket took part of the batch",
+                want - sent
+            )),
+        }
+        false
+    }
+
+    /// Count a frame that did not go out, log at a limited rate, and latch nothing of it.
+    fn failed(&mut self, what: std::fmt::Arguments<'_>) {
+        self.shared.errors.fetch_add(1, Ordering::Relaxed);
+        self.outage += 1;
+        self.pending_latch = false;
+        self.log.record(&self.url, what);
     }
 }
 
@@ -580,6 +640,7 @@ impl ColorlightSink {
                 .collect(),
             batch: Batch::default(),
             pending_latch: false,
+            outage: 0,
             log: ErrorLog::default(),
             shared: Arc::clone(&shared),
         };
