@@ -3,10 +3,11 @@
 //! other end records every frame sent to the card's MAC, and a parser written here from
 //! design §7.1 (independently of the sink's code) checks every byte, the order of the
 //! packets in each tick, and that the frames the card latches are, one to one, the frames
-//! a `file:` copy of the same region received. Discovery (`ledwall info --colorlight`) is
-//! checked against fake cards answering in the receiving namespace; start-up errors
-//! against a missing interface, one that is down, and a process without CAP_NET_RAW. One
-//! test prints throughput figures for a 1920x1080 region.
+//! a `file:` copy of the same region received, also across an outage of either end of the
+//! link (no frame sent while it is down, none latched stale after it). Discovery (`ledwall
+//! info --colorlight`) is checked against fake cards answering in the receiving namespace;
+//! start-up errors against a missing interface, one that is down, and a process without
+//! CAP_NET_RAW. One test prints throughput figures for a 1920x1080 region.
 //!
 //! Needs root (network namespaces, raw sockets). Without it the tests say SKIP loudly and
 //! pass, except under `CI`, where they fail. The unit tests of the parser run anywhere.
@@ -800,6 +801,11 @@ impl RawSocket {
 /// What a listener does with each frame that reaches its end (not the ones it sends).
 trait OnFrame: Send + 'static {
     fn on_frame(&mut self, frame: &[u8], socket: &RawSocket);
+
+    /// A receive error: true to read on, false (the default) to end the listener with it.
+    fn on_error(&mut self, _error: &io::Error) -> bool {
+        false
+    }
 }
 
 /// A thread in a namespace reading one interface until stopped.
@@ -852,8 +858,11 @@ fn listen<H: OnFrame>(ns: &str, iface: &str, mut handler: H) -> Listener<(H, u32
         let mut got = Vec::new();
         let mut stopping: Option<Instant> = None;
         loop {
-            sock.recv_many(&mut data, FRAME_BUF, &mut got)
-                .map_err(|e| format!("receive: {e}"))?;
+            if let Err(e) = sock.recv_many(&mut data, FRAME_BUF, &mut got)
+                && !handler.on_error(&e)
+            {
+                return Err(format!("receive: {e}"));
+            }
             for (i, &(n, kind)) in got.iter().enumerate() {
                 if kind != libc::PACKET_OUTGOING && n >= 14 {
                     handler.on_frame(&data[i * FRAME_BUF..][..n.min(FRAME_BUF)], &sock);
@@ -1397,6 +1406,409 @@ transition = {{ kind = "crossfade", duration = 0.5 }}
         frames.len(),
         latched.len(),
         distinct.len()
+    );
+}
+
+/// Keeps every frame sent to the card's MAC with the time this thread read it, and counts
+/// them where the test thread sees the count. Reads on through `ENETDOWN`: the kernel says
+/// so once to a socket whose own interface went down, and the socket receives again when
+/// the interface is back up; when it said so is kept.
+struct TimedRecorder {
+    frames: Vec<(Instant, Vec<u8>)>,
+    seen: Arc<AtomicU32>,
+    netdown: Vec<Instant>,
+}
+
+impl OnFrame for TimedRecorder {
+    fn on_frame(&mut self, frame: &[u8], _: &RawSocket) {
+        if frame[..6] == CARD {
+            self.frames.push((Instant::now(), frame.to_vec()));
+            self.seen.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+
+    fn on_error(&mut self, error: &io::Error) -> bool {
+        let down = error.raw_os_error() == Some(libc::ENETDOWN);
+        if down {
+            self.netdown.push(Instant::now());
+        }
+        down
+    }
+}
+
+/// Where the last whole run of `repeat` display packets in `frames` ends (0: none); what
+/// follows is a tick whose rows were not latched.
+fn end_of_last_latch(frames: &[Vec<u8>], repeat: usize) -> usize {
+    let (mut end, mut run) = (0, 0);
+    for (i, f) in frames.iter().enumerate() {
+        if f[12] == DISPLAY {
+            run += 1;
+            let last_of_run = frames.get(i + 1).is_none_or(|g| g[12] != DISPLAY);
+            if last_of_run && run == repeat {
+                end = i + 1;
+            }
+        } else {
+            run = 0;
+        }
+    }
+    end
+}
+
+/// `latched` must be the file's frames `from`, `from + 1`, ... in order.
+fn same_as_copies(
+    latched: &[Vec<u8>],
+    copies: &[&[u8]],
+    from: usize,
+    what: &str,
+) -> Result<(), String> {
+    for (k, got) in latched.iter().enumerate() {
+        match copies.get(from + k) {
+            Some(want) if got[..] == want[..] => {}
+            want => {
+                let other = copies.iter().position(|f| f[..] == got[..]);
+                return Err(format!(
+                    "{what}: latched frame {k} is not the file sink's frame {}{} (it equals \
+                     the file's frame {other:?})",
+                    from + k,
+                    if want.is_none() {
+                        ", which has fewer frames"
+                    } else {
+                        ""
+                    }
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Which end of the veth pair goes down for a while.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum End {
+    /// The player's own end: it is down (no IFF_UP).
+    Sending,
+    /// The card's end: the player's end stays up but has no carrier (no IFF_RUNNING), as
+    /// when the cable is pulled or the card is off; the kernel would drop what is sent
+    /// there without an error.
+    Receiving,
+}
+
+#[test]
+fn a_link_that_goes_down_is_counted_and_sending_resumes() {
+    link_outage(End::Sending);
+}
+
+#[test]
+fn a_link_without_carrier_is_counted_and_sending_resumes() {
+    link_outage(End::Receiving);
+}
+
+/// `ledwall play` for 3 s at 30 Hz into a card and a file copy while `end` of the link goes
+/// down for 0.7 s, about 1 s in. The wall plays on; the sink does not send while the link
+/// is down, counts each frame it did not send, warns at a limited rate and says once when
+/// it sends again, with the count; it never latches the last frame before the outage, the
+/// first after it starts with rows (no 0x01), and every frame latched before and after is
+/// the file's frame of that tick.
+fn link_outage(end: End) {
+    let _serial = serial();
+    let Some(net) = netns() else { return };
+    let began = Instant::now();
+    let dir = tempfile::tempdir().unwrap();
+    let copy = dir.path().join("copy.bin");
+    // 160 columns: the moving line is in another column at every one of the 90 ticks.
+    let (w, h, hz, seconds, repeat) = (160, 8, 30, 3.0, 2);
+    let url = format!("colorlight://{}?order=GRB&repeat={repeat}", net.tx_if);
+    let wall = format!(
+        r#"
+name = "colorlight-link-down"
+refresh_hz = {hz}
+[canvas]
+width = {w}
+height = {h}
+[[outputs]]
+name = "card"
+format = "canvas"
+sink = "{url}"
+[[outputs]]
+name = "copy"
+format = "canvas"
+sink = "file:{}"
+"#,
+        copy.display()
+    );
+    let wall = write(dir.path(), "wall.toml", &wall);
+    let stats = dir.path().join("stats.json").display().to_string();
+
+    let seen = Arc::new(AtomicU32::new(0));
+    let card = listen(
+        &net.rx_ns,
+        &net.rx_if,
+        TimedRecorder {
+            frames: Vec::new(),
+            seen: seen.clone(),
+            netdown: Vec::new(),
+        },
+    );
+    let player = {
+        let (ns, wall, stats) = (net.tx_ns.clone(), wall.clone(), stats.clone());
+        std::thread::spawn(move || {
+            ledwall(
+                &ns,
+                &[],
+                &[
+                    "play",
+                    "pattern:line",
+                    "--wall",
+                    &wall,
+                    "--for",
+                    &seconds.to_string(),
+                    "--backend",
+                    "cpu",
+                    "--stats",
+                    &stats,
+                ],
+                Duration::from_secs(30),
+            )
+        })
+    };
+    // About 1 s after the first frame reached the card `end` goes down for 0.7 s; then both
+    // ends must be operationally up again (the carrier follows asynchronously).
+    let (ns, dev) = match end {
+        End::Sending => (&net.tx_ns, &net.tx_if),
+        End::Receiving => (&net.rx_ns, &net.rx_if),
+    };
+    let toggle = || -> Result<(Instant, Instant, Instant), String> {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while seen.load(Ordering::SeqCst) == 0 {
+            if Instant::now() > deadline || player.is_finished() {
+                return Err("nothing reached the card before the link was to go down".into());
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        std::thread::sleep(Duration::from_secs(1));
+        let down = Instant::now();
+        ip(&["-n", ns, "link", "set", dev, "down"])?;
+        std::thread::sleep(Duration::from_millis(700));
+        let up = Instant::now();
+        ip(&["-n", ns, "link", "set", dev, "up"])?;
+        let deadline = Instant::now() + Duration::from_secs(2);
+        for (ns, dev) in [(&net.tx_ns, &net.tx_if), (&net.rx_ns, &net.rx_if)] {
+            while !Netns::is_up(ns, dev) {
+                if Instant::now() > deadline {
+                    return Err(format!("{dev} in {ns} did not come back up"));
+                }
+                std::thread::sleep(Duration::from_millis(5));
+            }
+        }
+        Ok((down, up, Instant::now()))
+    };
+    let toggled = toggle();
+    let ran = player
+        .join()
+        .unwrap_or_else(|e| std::panic::resume_unwind(e));
+    let (
+        TimedRecorder {
+            frames, netdown, ..
+        },
+        drops,
+    ) = card.finish();
+    let (down, up, back) = toggled.unwrap_or_else(|e| panic!("{e}\n{}", ran.log()));
+
+    // The wall kept playing: ledwall ends normally and the file copy has every tick.
+    assert_eq!(
+        ran.code,
+        Some(0),
+        "ledwall play failed: a link going down must not stop the wall\n{}",
+        ran.log()
+    );
+    assert_eq!(
+        drops, 0,
+        "the test's receiver dropped {drops} frames (its buffer, not the sink)"
+    );
+    let len = w * h * 3;
+    let bytes = std::fs::read(&copy).unwrap();
+    assert_eq!(bytes.len() % len, 0, "copy.bin is not whole frames");
+    let copies: Vec<&[u8]> = bytes.chunks_exact(len).collect();
+    let ticks = (seconds * f64::from(hz)) as usize;
+    assert!(
+        copies.len().abs_diff(ticks) <= 2,
+        "the file sink has {} frames, want {ticks} (one a tick)\n{}",
+        copies.len(),
+        ran.log()
+    );
+
+    // The colorlight sink counted errors, the file sink none.
+    let v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&stats).unwrap()).unwrap();
+    let sink = |prefix: &str| {
+        v["sinks"]
+            .as_array()
+            .and_then(|a| {
+                a.iter()
+                    .find(|s| s["url"].as_str().is_some_and(|u| u.starts_with(prefix)))
+            })
+            .unwrap_or_else(|| panic!("no {prefix} sink in the stats: {v}"))
+    };
+    let (cl, file) = (sink("colorlight://"), sink("file:"));
+    let errors = cl["errors"].as_u64().unwrap();
+    assert!(
+        errors > 0,
+        "the colorlight sink counted no errors while {end:?} end was down 0.7 s: {cl}\n{}",
+        ran.log()
+    );
+    assert_eq!(file["errors"], 0, "file sink: {file}");
+    // The URL as the sink names itself (its options spelled out).
+    let url = cl["url"].as_str().unwrap();
+    assert!(
+        url.starts_with(&format!("colorlight://{}?", net.tx_if)),
+        "{url}"
+    );
+
+    // Warnings, rate-limited (the first at once, then at most one a second: one or two in
+    // 0.7 s and the moments around it), naming the sink and saying there is no link.
+    let lines: Vec<&str> = ran.stderr.lines().collect();
+    let warnings: Vec<(usize, &str)> = lines
+        .iter()
+        .enumerate()
+        .filter(|(_, l)| l.contains(url) && l.contains(" WARN "))
+        .map(|(i, l)| (i, *l))
+        .collect();
+    assert!(
+        !warnings.is_empty() && warnings.len() <= 2,
+        "want 1 or 2 warnings naming {url} (at most one a second), got {}\n{}",
+        warnings.len(),
+        ran.log()
+    );
+    let no_link = "no link (cable unplugged, or the card is off)";
+    assert!(
+        warnings.iter().any(|(_, l)| l.contains(no_link)),
+        "no warning says \"{no_link}\": {warnings:#?}"
+    );
+    // Then one line saying it sends again, with the count of frames it did not send.
+    let again: Vec<(usize, &str)> = lines
+        .iter()
+        .enumerate()
+        .filter(|(_, l)| l.contains(url) && l.contains("sending again"))
+        .map(|(i, l)| (i, *l))
+        .collect();
+    assert_eq!(
+        again.len(),
+        1,
+        "want one line saying {url} sends again, got {again:#?}\n{}",
+        ran.log()
+    );
+    let (at_again, line) = again[0];
+    assert!(
+        line.contains(" INFO ") && warnings.iter().all(|&(i, _)| i < at_again),
+        "the line saying it sends again is not an info line after the warnings: {line}\n{}",
+        ran.log()
+    );
+    let not_sent: u64 = line
+        .split_once(&format!("{url}: sending again; "))
+        .and_then(|(_, r)| r.split_once(" frames were not sent while it failed"))
+        .and_then(|(n, _)| n.parse().ok())
+        .unwrap_or_else(|| panic!("no count of frames not sent in: {line}"));
+    assert_eq!(
+        not_sent, errors,
+        "the line saying it sends again counts {not_sent} frames not sent, the sink's stats \
+         {errors} errors (one outage: they must agree)\n{line}"
+    );
+
+    // What reached the card: every packet well formed; one gap while the link was down.
+    for (i, (_, f)) in frames.iter().enumerate() {
+        if let Err(e) = parse(f) {
+            panic!("frame {i} of the capture: {e}");
+        }
+    }
+    let (at, gap) = frames
+        .windows(2)
+        .enumerate()
+        .map(|(i, p)| (i + 1, p[1].0 - p[0].0))
+        .max_by_key(|&(_, d)| d)
+        .unwrap_or_else(|| panic!("{} frames captured\n{}", frames.len(), ran.log()));
+    assert!(
+        gap >= Duration::from_millis(500) && frames[at].0 >= up && frames[at - 1].0 <= up,
+        "the longest pause between frames at the card is {gap:?}, from {:?} to {:?} after \
+         the link went down; it was down from 0 to {:?}",
+        frames[at - 1].0.saturating_duration_since(down),
+        frames[at].0.saturating_duration_since(down),
+        up - down
+    );
+    let sent = cl["packets"].as_u64().unwrap();
+    assert_eq!(
+        sent,
+        frames.len() as u64,
+        "the sink counts {sent} packets sent, the card received {}",
+        frames.len()
+    );
+    let frames: Vec<Vec<u8>> = frames.into_iter().map(|(_, f)| f).collect();
+    let (before, after) = frames.split_at(at);
+
+    // Before the gap: the first frames, in order; then the last tick's rows, which are
+    // never latched (no 0x01 after the last whole latch).
+    let cut = end_of_last_latch(before, repeat);
+    let pre = latched_frames(&before[..cut], [w, h], "GRB", repeat)
+        .unwrap_or_else(|e| panic!("before the link went down: {e}\n{}", ran.log()));
+    same_as_copies(&pre, &copies, 0, "before the link went down")
+        .unwrap_or_else(|e| panic!("{e}\n{}", ran.log()));
+    let tail = &before[cut..];
+    let kinds = |fs: &[Vec<u8>]| fs.iter().map(|f| f[12]).collect::<Vec<_>>();
+    assert!(
+        !tail.is_empty() && tail.iter().all(|f| f[12] != DISPLAY),
+        "the last tick before the gap must be sent and never latched; after the last latch \
+         came the packet types {:02x?}",
+        kinds(tail)
+    );
+    // After it: a tick from its start, its 0x0A first (no 0x01: nothing received before
+    // the outage is latched after it), then every tick to the end, the last latched at
+    // shutdown; each the file's frame of its tick.
+    let lead = after.iter().take_while(|f| f[12] == DISPLAY).count();
+    assert_eq!(
+        lead,
+        0,
+        "after the link came back: {lead} 0x01 before the first 0x0A, want none (they \
+         would latch a frame from before the outage); first packet types {:02x?}",
+        kinds(&after[..after.len().min(8)])
+    );
+    let post = latched_frames(after, [w, h], "GRB", repeat)
+        .unwrap_or_else(|e| panic!("after the link came back: {e}\n{}", ran.log()));
+    let from = copies.len().saturating_sub(post.len());
+    same_as_copies(&post, &copies, from, "after the link came back")
+        .unwrap_or_else(|e| panic!("{e}\n{}", ran.log()));
+    let least = 15; // half a second at 30 Hz
+    assert!(
+        pre.len() >= least && post.len() >= least,
+        "{} frames latched before the gap, {} after; want {least} each",
+        pre.len(),
+        post.len()
+    );
+    let missing = copies.len() - pre.len() - post.len();
+    let tail_rows = tail.iter().filter(|f| f[12] == ROW).count();
+    // An error is a tick that did not go out whole; the tick before them went out but is
+    // not latched: at least one more tick not latched than errors.
+    assert!(
+        errors < missing as u64,
+        "{errors} errors counted, but only {missing} ticks were not latched (the {errors} \
+         not sent and the one before them)"
+    );
+    eprintln!(
+        "{end:?} end down {:?}, back up (both ends UP) {:?} later; longest pause at the card \
+         {gap:?}; {} ticks, {} latched before the gap, {} after, {missing} not ({tail_rows} \
+         row packets of the last tick before the gap sent, never latched); sink: {errors} \
+         errors, {sent} packets; {} warning line(s): {warnings:#?}; {line}; receiver: \
+         ENETDOWN {} time(s) {:?} after the link went down; test {:.2} s",
+        up - down,
+        back - up,
+        copies.len(),
+        pre.len(),
+        post.len(),
+        warnings.len(),
+        netdown.len(),
+        netdown
+            .iter()
+            .map(|t| t.saturating_duration_since(down))
+            .collect::<Vec<_>>(),
+        began.elapsed().as_secs_f64()
     );
 }
 
