@@ -41,6 +41,8 @@ pub mod patterns;
 pub mod playlist;
 pub mod preview;
 pub mod reload;
+/// systemd notifications (READY, WATCHDOG, STATUS) while `play` runs.
+pub mod service;
 pub mod sinks;
 pub mod synth;
 pub mod timeline;

@@ -462,6 +462,8 @@ fn play(args: &PlayArgs, setup: Setup, shared: Option<SharedDevice>) -> anyhow::
         wall.refresh_hz,
         sink_names.join(", ")
     );
+    // Under systemd: READY once the first frame is out, WATCHDOG while ticks go out.
+    let _service = crate::service::Service::start(Arc::clone(&control.status));
     let mut wall = Arc::new(wall);
     let mut geometry = geometry;
     let mut backend = backend;
