@@ -95,6 +95,13 @@ impl Watcher {
             .collect();
     }
 
+    /// Forget what was seen: the next [`Watcher::poll`] rereads the files.
+    pub fn invalidate(&mut self) {
+        for (_, f) in &mut self.seen {
+            *f = None;
+        }
+    }
+
     /// Check the files; parse and validate them when they changed.
     pub fn poll(&mut self) -> Change {
         let changed = self.seen.iter().any(|(p, f)| Fingerprint::of(p) != *f);
@@ -537,6 +544,11 @@ impl Program {
                 "reloaded"
             }
         }
+    }
+
+    /// Reread the playlist files at the next [`Program::poll`], changed or not (SIGHUP).
+    pub fn reread(&mut self) {
+        self.watcher.invalidate();
     }
 
     /// What shows at `tick` (local time `now` for the schedule); decodes the frames, so

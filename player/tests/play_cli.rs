@@ -224,3 +224,72 @@ fn a_sink_for_an_unknown_port_is_a_usage_error() {
     check(&r, 2);
     assert!(r.stderr.contains("no port \"port9\""), "{}", r.stderr);
 }
+
+/// SIGHUP (what `systemctl reload` sends) rereads the wall and playlist and playing goes
+/// on: the run lasts its full `--for`, one frame a tick, and a changed playlist takes over.
+#[test]
+fn sighup_rereads_the_files_and_playing_goes_on() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let bin = dir.path().join("hub.bin");
+    let playlist = dir.path().join("show.toml");
+    let items = |source: &str| format!("[[items]]\nsource = \"{source}\"\nduration = 60.0\n");
+    std::fs::write(&playlist, items("pattern:line")).unwrap_or_else(|e| panic!("{e}"));
+    let mut child = ledwall()
+        .arg("play")
+        .arg(&playlist)
+        .args(["--backend", "cpu", "--for", "4", "--wall"])
+        .arg(root().join("fixtures/walls/tiny.toml"))
+        .arg("--sink")
+        .arg(format!("hub=file:{}", bin.display()))
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot start ledwall: {e}"));
+    let out = reader(&mut child, true);
+    let stderr = child.stderr.take().unwrap_or_else(|| panic!("stderr"));
+    let (tx, rx) = mpsc::channel();
+    let err = std::thread::spawn(move || {
+        let mut all = String::new();
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            if line.contains("playing") {
+                let _ = tx.send(());
+            }
+            all.push_str(&line);
+            all.push('\n');
+        }
+        all
+    });
+    if rx.recv_timeout(Duration::from_secs(60)).is_err() {
+        let _ = child.kill();
+        panic!("ledwall play did not start within 60 s");
+    }
+    std::thread::sleep(Duration::from_millis(500));
+    // Change the playlist, then ask for the reload (the file watcher would also see the
+    // change within a second; the point here is that SIGHUP no longer ends the run).
+    std::fs::write(&playlist, items("pattern:grid")).unwrap_or_else(|e| panic!("{e}"));
+    let pid = i32::try_from(child.id()).unwrap_or_else(|e| panic!("{e}"));
+    // SAFETY: kill() with a valid signal number has no memory-safety preconditions.
+    let rc = unsafe { libc::kill(pid, libc::SIGHUP) };
+    assert_eq!(rc, 0, "kill failed");
+    let code = wait(&mut child, Duration::from_secs(60));
+    let r = Run {
+        code,
+        stdout: out.join().unwrap_or_else(|_| panic!("stdout reader")),
+        stderr: err.join().unwrap_or_else(|_| panic!("stderr reader")),
+    };
+    check(&r, 0);
+    assert!(
+        r.stderr.contains("reload requested (SIGHUP)"),
+        "{}",
+        r.stderr
+    );
+    assert!(r.stderr.contains("playlist reloaded"), "{}", r.stderr);
+    assert!(!r.stderr.contains("stopped by a signal"), "{}", r.stderr);
+    // The whole run: 4 s at the tiny wall's 60 Hz, one frame a tick.
+    let frame = 2 * 4 * 64;
+    let len = std::fs::metadata(&bin)
+        .unwrap_or_else(|e| panic!("{e}"))
+        .len();
+    assert_eq!(len / frame, 240, "{len} bytes");
+}

@@ -52,23 +52,44 @@ pub fn init_logging(format: LogFormat) {
     };
 }
 
-/// The process-wide stop flag, set by Ctrl-C (SIGINT), SIGTERM and SIGHUP; cleared for a new
-/// run. A second signal while stopping exits at once (code 130).
-pub fn stop_flag() -> Arc<AtomicBool> {
-    static FLAG: OnceLock<Arc<AtomicBool>> = OnceLock::new();
-    let flag = FLAG.get_or_init(|| {
-        let flag = Arc::new(AtomicBool::new(false));
-        let handler_flag = Arc::clone(&flag);
-        let installed = ctrlc::set_handler(move || {
-            if handler_flag.swap(true, Ordering::SeqCst) {
-                std::process::exit(130);
+/// The process-wide signal flags: stop (Ctrl-C / SIGINT and SIGTERM; a second one while
+/// stopping exits at once, code 130) and reload (SIGHUP: reread the wall and playlist, as
+/// `systemctl reload` asks). The handlers only set flags.
+fn signal_flags() -> &'static (Arc<AtomicBool>, Arc<AtomicBool>) {
+    static FLAGS: OnceLock<(Arc<AtomicBool>, Arc<AtomicBool>)> = OnceLock::new();
+    FLAGS.get_or_init(|| {
+        use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
+        let (stop, reload) = (
+            Arc::new(AtomicBool::new(false)),
+            Arc::new(AtomicBool::new(false)),
+        );
+        let install = || -> std::io::Result<()> {
+            for sig in [SIGINT, SIGTERM] {
+                // The exit is registered first: it acts only when the flag is already set,
+                // so the first signal stops cleanly and a second one exits at once.
+                signal_hook::flag::register_conditional_shutdown(sig, 130, Arc::clone(&stop))?;
+                signal_hook::flag::register(sig, Arc::clone(&stop))?;
             }
-        });
-        if let Err(e) = installed {
-            tracing::warn!("cannot install the Ctrl-C / SIGTERM handler: {e}");
+            signal_hook::flag::register(SIGHUP, Arc::clone(&reload))?;
+            Ok(())
+        };
+        if let Err(e) = install() {
+            tracing::warn!("cannot install the signal handlers (Ctrl-C, SIGTERM, SIGHUP): {e}");
         }
-        flag
-    });
+        (stop, reload)
+    })
+}
+
+/// The process-wide stop flag (Ctrl-C, SIGTERM), cleared for a new run.
+pub fn stop_flag() -> Arc<AtomicBool> {
+    let flag = &signal_flags().0;
+    flag.store(false, Ordering::SeqCst);
+    Arc::clone(flag)
+}
+
+/// The process-wide reload flag (SIGHUP), cleared for a new run.
+pub fn reload_flag() -> Arc<AtomicBool> {
+    let flag = &signal_flags().1;
     flag.store(false, Ordering::SeqCst);
     Arc::clone(flag)
 }
@@ -395,6 +416,7 @@ fn play(args: &PlayArgs, setup: Setup, shared: Option<SharedDevice>) -> anyhow::
 
     let mut control = Control {
         stop: stop_flag(),
+        reload: reload_flag(),
         wall: Some((wall_path.clone(), Arc::new(wall.clone()))),
         ..Control::default()
     };

@@ -175,6 +175,9 @@ pub enum Command {
 pub struct Control {
     /// Set it to end the run after the current tick (signal handlers do).
     pub stop: Arc<AtomicBool>,
+    /// Set it to reread the wall and playlist files at the next tick, changed or not
+    /// (SIGHUP does); the render thread clears it.
+    pub reload: Arc<AtomicBool>,
     /// Live counters.
     pub status: Arc<LiveStatus>,
     /// Operator commands (the control API), taken by the render thread.
@@ -390,6 +393,7 @@ struct RenderLoop<'a> {
     options: &'a EngineOptions,
     stats: RenderStats,
     commands: Option<&'a Receiver<Command>>,
+    reload: &'a AtomicBool,
     telemetry: Option<&'a Telemetry>,
     wall: Option<WallWatch>,
     dimmer: &'a mut dimmer::Dimmer,
@@ -517,6 +521,15 @@ impl RenderLoop<'_> {
                 while let Ok(cmd) = rx.try_recv() {
                     force |= self.command(cmd, target, local.at(target), r);
                 }
+            }
+            if self.reload.swap(false, Ordering::Relaxed) {
+                // SIGHUP: reread both files now, as if they had changed.
+                tracing::info!("reload requested (SIGHUP): rereading the wall and the playlist");
+                self.program.reread();
+                if let Some(w) = &mut self.wall {
+                    w.seen = None;
+                }
+                next_poll = target;
             }
             if target >= next_poll || !scheduled_once {
                 scheduled_once = true;
@@ -873,6 +886,7 @@ pub fn run_into<C: Clock>(
                     options,
                     stats: RenderStats::default(),
                     commands: control.commands.as_ref(),
+                    reload: &control.reload,
                     telemetry: control.telemetry.as_deref(),
                     wall: control.wall.as_ref().map(|(path, wall)| WallWatch {
                         path: path.clone(),
