@@ -182,6 +182,11 @@ pub struct PlayArgs {
     /// playlist's folder always is one.
     #[arg(long = "content-root", value_name = "DIR")]
     pub content_roots: Vec<PathBuf>,
+    /// What to show while the playlist file is missing (a share not mounted yet at boot): a
+    /// still, animation, video or `pattern:` source. The playlist takes over within a
+    /// second of appearing. Default: the wall's background colour (black if none).
+    #[arg(long, value_name = "SOURCE")]
+    pub fallback: Option<String>,
 }
 
 /// `--log-format` values.

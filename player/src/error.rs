@@ -9,10 +9,22 @@ use std::io::{self, Write};
 #[error("{0}")]
 pub struct UsageError(pub String);
 
+/// The run went through, but a sink lost output (its flush at the end said so): exit code 3,
+/// so that a supervisor or a script can tell "played, but the file is incomplete" from a
+/// failure to play.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("output was lost: {0}")]
+pub struct OutputLost(pub String);
+
 /// Exit code for an error: 2 when the command line or a configuration file is wrong
-/// (a [`UsageError`] or a wall [`ConfigError`] anywhere in the chain), 1 for everything that
-/// went wrong while doing the work (unreadable or undecodable media, write failures...).
+/// (a [`UsageError`] or a wall [`ConfigError`] anywhere in the chain), 3 when a run went
+/// through but lost output ([`OutputLost`]), 1 for everything that went wrong while doing
+/// the work (unreadable or undecodable media, write failures...). The whole list, with the
+/// codes of an emergency exit: [`crate::shutdown`].
 pub fn exit_code(err: &anyhow::Error) -> u8 {
+    if err.chain().any(|e| e.is::<OutputLost>()) {
+        return crate::shutdown::EXIT_OUTPUT_LOST;
+    }
     let usage = err.chain().any(|e| {
         e.is::<UsageError>()
             || e.is::<ConfigError>()
@@ -21,7 +33,11 @@ pub fn exit_code(err: &anyhow::Error) -> u8 {
                 Some(RenderError::Config(_))
             )
     });
-    if usage { 2 } else { 1 }
+    if usage {
+        crate::shutdown::EXIT_USAGE
+    } else {
+        crate::shutdown::EXIT_FAILED
+    }
 }
 
 /// Write `err` and every cause under it, one per line:

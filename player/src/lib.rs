@@ -43,11 +43,12 @@ pub mod preview;
 pub mod reload;
 /// systemd notifications (READY, WATCHDOG, STATUS) while `play` runs.
 pub mod service;
+pub mod shutdown;
 pub mod sinks;
 pub mod synth;
 pub mod timeline;
 
-pub use error::{UsageError, exit_code, report_error, write_error};
+pub use error::{OutputLost, UsageError, exit_code, report_error, write_error};
 pub use media::MediaError;
 
 use cli::{Cli, Command};

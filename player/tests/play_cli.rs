@@ -72,6 +72,61 @@ fn wait(child: &mut Child, limit: Duration) -> Option<i32> {
     }
 }
 
+/// A `ledwall play` started with piped output, its stderr followed line by line.
+struct Playing {
+    child: Child,
+    out: std::thread::JoinHandle<String>,
+    err: std::thread::JoinHandle<String>,
+}
+
+impl Playing {
+    /// Start `cmd` and wait for the line saying it plays (the signal handlers are installed
+    /// before it).
+    fn start(mut cmd: Command) -> Playing {
+        let mut child = cmd
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start ledwall: {e}"));
+        let out = reader(&mut child, true);
+        let stderr = child.stderr.take().unwrap_or_else(|| panic!("stderr"));
+        let (tx, rx) = mpsc::channel();
+        let err = std::thread::spawn(move || {
+            let mut all = String::new();
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                if line.contains("playing") {
+                    let _ = tx.send(());
+                }
+                all.push_str(&line);
+                all.push('\n');
+            }
+            all
+        });
+        if rx.recv_timeout(Duration::from_secs(60)).is_err() {
+            let _ = child.kill();
+            panic!("ledwall play did not start within 60 s");
+        }
+        Playing { child, out, err }
+    }
+
+    fn signal(&self, sig: i32) {
+        let pid = i32::try_from(self.child.id()).unwrap_or_else(|e| panic!("{e}"));
+        // SAFETY: kill() with a valid signal number has no memory-safety preconditions.
+        let rc = unsafe { libc::kill(pid, sig) };
+        assert_eq!(rc, 0, "kill failed");
+    }
+
+    fn finish(mut self, limit: Duration) -> Run {
+        let code = wait(&mut self.child, limit);
+        Run {
+            code,
+            stdout: self.out.join().unwrap_or_else(|_| panic!("stdout reader")),
+            stderr: self.err.join().unwrap_or_else(|_| panic!("stderr reader")),
+        }
+    }
+}
+
 fn check(r: &Run, code: i32) {
     assert!(
         !r.stderr.contains("panicked"),
@@ -141,47 +196,16 @@ fn plays_the_demo_for_one_second_into_a_file() {
 fn sigterm_stops_cleanly_with_statistics() {
     let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
     let bin = dir.path().join("hub.bin");
-    let mut child = ledwall()
-        .args(["play", "pattern:line", "--backend", "cpu", "--wall"])
+    let mut cmd = ledwall();
+    cmd.args(["play", "pattern:line", "--backend", "cpu", "--wall"])
         .arg(root().join("fixtures/walls/tiny.toml"))
         .arg("--sink")
-        .arg(format!("hub=file:{}", bin.display()))
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap_or_else(|e| panic!("cannot start ledwall: {e}"));
-    let out = reader(&mut child, true);
-    // Wait for the line saying it plays (the signal handler is installed before it).
-    let stderr = child.stderr.take().unwrap_or_else(|| panic!("stderr"));
-    let (tx, rx) = mpsc::channel();
-    let err = std::thread::spawn(move || {
-        let mut all = String::new();
-        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            if line.contains("playing") {
-                let _ = tx.send(());
-            }
-            all.push_str(&line);
-            all.push('\n');
-        }
-        all
-    });
-    if rx.recv_timeout(Duration::from_secs(60)).is_err() {
-        let _ = child.kill();
-        panic!("ledwall play did not start within 60 s");
-    }
+        .arg(format!("hub=file:{}", bin.display()));
+    let playing = Playing::start(cmd);
     // Let it play a moment, then SIGTERM.
     std::thread::sleep(Duration::from_millis(300));
-    let pid = i32::try_from(child.id()).unwrap_or_else(|e| panic!("{e}"));
-    // SAFETY: kill() with a valid signal number has no memory-safety preconditions.
-    let rc = unsafe { libc::kill(pid, libc::SIGTERM) };
-    assert_eq!(rc, 0, "kill failed");
-    let code = wait(&mut child, Duration::from_secs(60));
-    let r = Run {
-        code,
-        stdout: out.join().unwrap_or_else(|_| panic!("stdout reader")),
-        stderr: err.join().unwrap_or_else(|_| panic!("stderr reader")),
-    };
+    playing.signal(libc::SIGTERM);
+    let r = playing.finish(Duration::from_secs(60));
     check(&r, 0);
     assert!(r.stdout.contains("played "), "{}", r.stdout);
     assert!(r.stderr.contains("stopped by a signal"), "{}", r.stderr);
@@ -234,50 +258,20 @@ fn sighup_rereads_the_files_and_playing_goes_on() {
     let playlist = dir.path().join("show.toml");
     let items = |source: &str| format!("[[items]]\nsource = \"{source}\"\nduration = 60.0\n");
     std::fs::write(&playlist, items("pattern:line")).unwrap_or_else(|e| panic!("{e}"));
-    let mut child = ledwall()
-        .arg("play")
+    let mut cmd = ledwall();
+    cmd.arg("play")
         .arg(&playlist)
         .args(["--backend", "cpu", "--for", "4", "--wall"])
         .arg(root().join("fixtures/walls/tiny.toml"))
         .arg("--sink")
-        .arg(format!("hub=file:{}", bin.display()))
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap_or_else(|e| panic!("cannot start ledwall: {e}"));
-    let out = reader(&mut child, true);
-    let stderr = child.stderr.take().unwrap_or_else(|| panic!("stderr"));
-    let (tx, rx) = mpsc::channel();
-    let err = std::thread::spawn(move || {
-        let mut all = String::new();
-        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            if line.contains("playing") {
-                let _ = tx.send(());
-            }
-            all.push_str(&line);
-            all.push('\n');
-        }
-        all
-    });
-    if rx.recv_timeout(Duration::from_secs(60)).is_err() {
-        let _ = child.kill();
-        panic!("ledwall play did not start within 60 s");
-    }
+        .arg(format!("hub=file:{}", bin.display()));
+    let playing = Playing::start(cmd);
     std::thread::sleep(Duration::from_millis(500));
     // Change the playlist, then ask for the reload (the file watcher would also see the
     // change within a second; the point here is that SIGHUP no longer ends the run).
     std::fs::write(&playlist, items("pattern:grid")).unwrap_or_else(|e| panic!("{e}"));
-    let pid = i32::try_from(child.id()).unwrap_or_else(|e| panic!("{e}"));
-    // SAFETY: kill() with a valid signal number has no memory-safety preconditions.
-    let rc = unsafe { libc::kill(pid, libc::SIGHUP) };
-    assert_eq!(rc, 0, "kill failed");
-    let code = wait(&mut child, Duration::from_secs(60));
-    let r = Run {
-        code,
-        stdout: out.join().unwrap_or_else(|_| panic!("stdout reader")),
-        stderr: err.join().unwrap_or_else(|_| panic!("stderr reader")),
-    };
+    playing.signal(libc::SIGHUP);
+    let r = playing.finish(Duration::from_secs(60));
     check(&r, 0);
     assert!(
         r.stderr.contains("reload requested (SIGHUP)"),
@@ -292,4 +286,165 @@ fn sighup_rereads_the_files_and_playing_goes_on() {
         .unwrap_or_else(|e| panic!("{e}"))
         .len();
     assert_eq!(len / frame, 240, "{len} bytes");
+}
+
+/// `--stats` is checked before the run: a path that cannot be written is a usage error at
+/// start, not figures lost at the end.
+#[test]
+fn a_stats_path_that_cannot_be_written_is_refused_before_playing() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let mut cmd = ledwall();
+    cmd.args([
+        "play",
+        "pattern:line",
+        "--backend",
+        "cpu",
+        "--for",
+        "30",
+        "--wall",
+    ])
+    .arg(root().join("fixtures/walls/tiny.toml"))
+    .arg("--stats")
+    .arg(dir.path());
+    let started = Instant::now();
+    let r = run(cmd, Duration::from_secs(60));
+    check(&r, 2);
+    assert!(
+        started.elapsed() < Duration::from_secs(20),
+        "it played first"
+    );
+    assert!(r.stderr.contains("--stats"), "{}", r.stderr);
+    assert!(!r.stdout.contains("played "), "{}", r.stdout);
+}
+
+/// The pid of the only child of `pid` (from /proc), waiting up to 10 s for it.
+fn only_child(pid: u32) -> i32 {
+    let path = format!("/proc/{pid}/task/{pid}/children");
+    let start = Instant::now();
+    loop {
+        let text = std::fs::read_to_string(&path).unwrap_or_default();
+        if let Some(c) = text.split_whitespace().next().and_then(|c| c.parse().ok()) {
+            return c;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "no child of {pid}"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// A second Ctrl-C while stopping exits at once (130) and still gives the terminal back:
+/// the live view hid the cursor, the emergency exit shows it again. The view needs a
+/// terminal: `script` runs the player on a pseudo-terminal and copies what it wrote.
+#[test]
+fn a_second_signal_exits_at_once_and_gives_the_terminal_back() {
+    if Command::new("script").arg("--version").output().is_err() {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "script (util-linux) is missing"
+        );
+        eprintln!("SKIPPED: no `script` command to give the player a terminal");
+        return;
+    }
+    let player = format!(
+        "exec {} play pattern:line --backend cpu --wall {}",
+        env!("CARGO_BIN_EXE_ledwall"),
+        root().join("fixtures/walls/tiny.toml").display()
+    );
+    let mut script = Command::new("script")
+        .args(["-q", "-e", "-f", "-c", &player, "/dev/null"])
+        .env_remove("RUST_LOG")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot start script: {e}"));
+    let out = reader(&mut script, true);
+    let pid = only_child(script.id());
+    // The view is up once the player says it plays (stderr goes to the terminal too).
+    let start = Instant::now();
+    while !std::fs::read_to_string(format!("/proc/{pid}/cmdline"))
+        .unwrap_or_default()
+        .contains("ledwall")
+    {
+        assert!(start.elapsed() < Duration::from_secs(10), "no player");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    std::thread::sleep(Duration::from_millis(1500));
+    // Two different signals: two of the same kind pending at once are delivered as one.
+    for sig in [libc::SIGINT, libc::SIGTERM] {
+        // SAFETY: kill() with a valid signal number has no memory-safety preconditions.
+        let rc = unsafe { libc::kill(pid, sig) };
+        assert_eq!(rc, 0, "kill failed");
+    }
+    let code = wait(&mut script, Duration::from_secs(30));
+    let text = out.join().unwrap_or_else(|_| panic!("stdout reader"));
+    assert!(
+        text.contains("\x1b[?25l"),
+        "the view never started: {text:?}"
+    );
+    let hidden = text.rfind("\x1b[?25l").unwrap_or(0);
+    let shown = text.rfind("\x1b[?25h");
+    assert!(
+        shown.is_some_and(|s| s > hidden),
+        "the cursor was not shown again: {:?}",
+        &text[text.len().saturating_sub(200)..]
+    );
+    assert_eq!(
+        code,
+        Some(130),
+        "{}",
+        &text[text.len().saturating_sub(500)..]
+    );
+}
+
+/// A playlist file that is missing at start (a share not mounted yet) does not end the
+/// run: the fallback plays, and the playlist takes over once it appears.
+#[test]
+fn a_missing_playlist_shows_the_fallback_until_it_appears() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let bin = dir.path().join("hub.bin");
+    let share = dir.path().join("share");
+    let playlist = share.join("show.toml");
+    let mut cmd = ledwall();
+    cmd.arg("play")
+        .arg(&playlist)
+        .args([
+            "--backend",
+            "cpu",
+            "--for",
+            "4",
+            "--fallback",
+            "pattern:solid:#ff0000",
+        ])
+        .arg("--wall")
+        .arg(root().join("fixtures/walls/tiny.toml"))
+        .arg("--sink")
+        .arg(format!("hub=file:{}", bin.display()));
+    let playing = Playing::start(cmd);
+    std::thread::sleep(Duration::from_millis(1000));
+    std::fs::create_dir(&share).unwrap_or_else(|e| panic!("{e}"));
+    std::fs::write(
+        &playlist,
+        "[[items]]\nsource = \"pattern:grid\"\nduration = 60.0\n",
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let r = playing.finish(Duration::from_secs(60));
+    check(&r, 0);
+    assert!(
+        r.stderr.contains("cannot be read") && r.stderr.contains("pattern:solid:#ff0000"),
+        "{}",
+        r.stderr
+    );
+    assert!(r.stderr.contains("playlist reloaded"), "{}", r.stderr);
+    let bytes = std::fs::read(&bin).unwrap_or_else(|e| panic!("{e}"));
+    let frame = 2 * 4 * 64;
+    assert_eq!(bytes.len() / frame, 240, "one frame a tick, the whole run");
+    let first = &bytes[..frame];
+    let last = &bytes[bytes.len() - frame..];
+    assert!(first.iter().any(|&b| b != 0), "the fallback is lit");
+    assert_ne!(first, last, "the playlist never took over");
+    // The fallback's frames are all the same; the playlist's are not the fallback's.
+    assert_eq!(first, &bytes[frame..2 * frame]);
 }

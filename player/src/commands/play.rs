@@ -52,9 +52,14 @@ pub fn init_logging(format: LogFormat) {
     };
 }
 
-/// The process-wide signal flags: stop (Ctrl-C / SIGINT and SIGTERM; a second one while
-/// stopping exits at once, code 130) and reload (SIGHUP: reread the wall and playlist, as
-/// `systemctl reload` asks). The handlers only set flags.
+/// The process-wide signal flags: stop (Ctrl-C / SIGINT and SIGTERM) and reload (SIGHUP:
+/// reread the wall and playlist, as `systemctl reload` asks).
+///
+/// The handlers only wake a thread that acts: the first stop signal sets the stop flag and
+/// arms a [`Deadline`](crate::shutdown::Deadline) (a stop that has not finished within
+/// [`STOP_GRACE`](crate::shutdown::STOP_GRACE) ends the process with exit code 4); a second
+/// one exits at once with code 130, after the emergency clean-ups (ffmpeg children reaped,
+/// the terminal restored).
 fn signal_flags() -> &'static (Arc<AtomicBool>, Arc<AtomicBool>) {
     static FLAGS: OnceLock<(Arc<AtomicBool>, Arc<AtomicBool>)> = OnceLock::new();
     FLAGS.get_or_init(|| {
@@ -63,14 +68,35 @@ fn signal_flags() -> &'static (Arc<AtomicBool>, Arc<AtomicBool>) {
             Arc::new(AtomicBool::new(false)),
             Arc::new(AtomicBool::new(false)),
         );
-        let install = || -> std::io::Result<()> {
-            for sig in [SIGINT, SIGTERM] {
-                // The exit is registered first: it acts only when the flag is already set,
-                // so the first signal stops cleanly and a second one exits at once.
-                signal_hook::flag::register_conditional_shutdown(sig, 130, Arc::clone(&stop))?;
-                signal_hook::flag::register(sig, Arc::clone(&stop))?;
-            }
-            signal_hook::flag::register(SIGHUP, Arc::clone(&reload))?;
+        let (stop_flag, reload_flag) = (Arc::clone(&stop), Arc::clone(&reload));
+        let install = move || -> std::io::Result<()> {
+            let mut signals = signal_hook::iterator::Signals::new([SIGINT, SIGTERM, SIGHUP])?;
+            std::thread::Builder::new()
+                .name("ledwall-signals".into())
+                .spawn(move || {
+                    let mut stops = 0u32;
+                    for sig in signals.forever() {
+                        if sig == SIGHUP {
+                            reload_flag.store(true, Ordering::SeqCst);
+                            continue;
+                        }
+                        stops += 1;
+                        if stops > 1 {
+                            crate::shutdown::emergency_exit(
+                                crate::shutdown::EXIT_SIGNAL,
+                                "a second stop signal while stopping",
+                            );
+                        }
+                        let name = if sig == SIGINT { "SIGINT" } else { "SIGTERM" };
+                        tracing::info!("{name}: stopping (a second signal exits at once)");
+                        stop_flag.store(true, Ordering::SeqCst);
+                        crate::shutdown::Deadline::arm(
+                            crate::shutdown::STOP_GRACE,
+                            "the stop asked by a signal did not finish",
+                        )
+                        .keep();
+                    }
+                })?;
             Ok(())
         };
         if let Err(e) = install() {
@@ -150,8 +176,10 @@ pub fn run(args: &PlayArgs) -> anyhow::Result<()> {
     let wall_path = demo_path(args.wall.as_deref(), DEMO_WALL, "--wall")?;
     let wall = Wall::load(&wall_path)?;
     let urls = sink_urls(&wall, &args.sinks)?;
-    let playlist = Playlist::from_cli_arg(&playlist_arg)?;
-    let show = Show::with_schedule(playlist)?;
+    let show = match missing_playlist(&playlist_arg) {
+        None => Show::with_schedule(Playlist::from_cli_arg(&playlist_arg)?)?,
+        Some(why) => fallback_show(&playlist_arg, &why, args.fallback.as_deref(), &wall)?,
+    };
     let (targets, displays) = display_targets(&wall, &urls)?;
     let setup = Setup {
         playlist_arg,
@@ -186,6 +214,56 @@ pub fn run(args: &PlayArgs) -> anyhow::Result<()> {
         );
     }
     result
+}
+
+/// How often the fallback item ends (and a playlist that has appeared can take over).
+const FALLBACK_ITEM_SECONDS: f64 = 1.0;
+
+/// Why the playlist file `arg` names cannot be read yet, when it is a playlist file (`.toml`
+/// or `.json`) that does not exist (or sits in a folder that does not): a share that is
+/// not mounted yet. `None` for anything else (media, patterns, a file that exists), which
+/// loads as usual.
+fn missing_playlist(arg: &str) -> Option<String> {
+    let path = Path::new(arg);
+    let is_file = path
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("toml") || e.eq_ignore_ascii_case("json"));
+    if !is_file || arg.starts_with("pattern:") {
+        return None;
+    }
+    match std::fs::metadata(path) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Some(e.to_string()),
+        _ => None,
+    }
+}
+
+/// The show played while the playlist `playlist` is missing: `fallback` (or the wall's
+/// background colour) looped in items of [`FALLBACK_ITEM_SECONDS`], so that the playlist
+/// takes over within about a second of appearing (the file watcher sees it; design §12's
+/// reload at the next item boundary).
+fn fallback_show(
+    playlist: &str,
+    why: &str,
+    fallback: Option<&str>,
+    wall: &Wall,
+) -> Result<Show, ledwall_render::ConfigError> {
+    let source = match fallback {
+        Some(s) => s.to_string(),
+        None => {
+            let [r, g, b] = wall.color.background.map(|c| c.min(255));
+            format!("pattern:solid:#{r:02x}{g:02x}{b:02x}")
+        }
+    };
+    tracing::warn!(
+        playlist,
+        fallback = %source,
+        "the playlist {playlist} cannot be read ({why}): showing {source} until it appears"
+    );
+    let mut list = Playlist::from_cli_arg(&source)?;
+    for item in &mut list.items {
+        item.duration = Some(FALLBACK_ITEM_SECONDS);
+    }
+    Show::with_schedule(list)
 }
 
 /// What `run` checked before anything opens.
@@ -414,9 +492,13 @@ fn play(args: &PlayArgs, setup: Setup, shared: Option<SharedDevice>) -> anyhow::
         crate::control::ContentRoots::default()
     };
 
+    // An exit that cannot wait for the clean stop (a second signal, a stuck thread) still
+    // gives the terminal back.
+    crate::shutdown::on_emergency_exit("terminal", terminal::restore_now);
     let mut control = Control {
         stop: stop_flag(),
         reload: reload_flag(),
+        stop_grace: Some(crate::shutdown::STOP_GRACE),
         wall: Some((wall_path.clone(), Arc::new(wall.clone()))),
         ..Control::default()
     };
@@ -463,6 +545,14 @@ fn play(args: &PlayArgs, setup: Setup, shared: Option<SharedDevice>) -> anyhow::
     options.ticks = args
         .duration
         .map(|s| (s * f64::from(wall.refresh_hz)).round() as u64);
+    // The summary's file is opened now, so a path that cannot be written is found before
+    // the run, not after it (when the figures would be lost).
+    let mut stats_file = match &args.stats {
+        Some(path) => Some(std::fs::File::create(path).map_err(|e| {
+            UsageError(format!("--stats {}: cannot write it: {e}", path.display()))
+        })?),
+        None => None,
+    };
     let mut tick_log = match &args.stats {
         Some(path) => {
             let csv = ticks_path(path);
@@ -489,6 +579,7 @@ fn play(args: &PlayArgs, setup: Setup, shared: Option<SharedDevice>) -> anyhow::
     let mut wall = Arc::new(wall);
     let mut geometry = geometry;
     let mut backend = backend;
+    let mut lost: Vec<String> = Vec::new();
     let report = loop {
         let report = engine::run(
             &mut renderer,
@@ -500,6 +591,7 @@ fn play(args: &PlayArgs, setup: Setup, shared: Option<SharedDevice>) -> anyhow::
             &control,
             tick_log.as_mut().map(|w| w as &mut dyn Write),
         )?;
+        lost.extend(report.output_lost.clone());
         let Some(new) = report.restart.clone() else {
             break report;
         };
@@ -556,10 +648,13 @@ fn play(args: &PlayArgs, setup: Setup, shared: Option<SharedDevice>) -> anyhow::
     let mut out = stdout.lock();
     out.write_all(summary.text().as_bytes())?;
     out.flush()?;
-    if let Some(path) = &args.stats {
+    if let (Some(path), Some(file)) = (&args.stats, stats_file.as_mut()) {
         let text = serde_json::to_string_pretty(&summary)?;
-        std::fs::write(path, text + "\n")
+        file.write_all((text + "\n").as_bytes())
             .with_context(|| format!("cannot write {}", path.display()))?;
+    }
+    if !lost.is_empty() {
+        return Err(crate::OutputLost(lost.join("; ")).into());
     }
     Ok(())
 }

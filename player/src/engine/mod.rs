@@ -189,6 +189,10 @@ pub struct Control {
     pub wall: Option<(PathBuf, Arc<Wall>)>,
     /// The brightness and blackout state, kept from one run to the next.
     pub dimmer: Arc<Mutex<Option<dimmer::Dimmer>>>,
+    /// When set, the process is ended ([`crate::shutdown::Deadline`], exit code 4) if the
+    /// render thread has not come back this long after the output loop ended: a read that
+    /// never returns must not keep a stopping player alive. `None` (tests): wait for it.
+    pub stop_grace: Option<Duration>,
 }
 
 /// Why a run could not start.
@@ -217,6 +221,9 @@ pub struct Report {
     pub restart: Option<Arc<Wall>>,
     /// The first tick not sent.
     pub next_tick: u64,
+    /// What the sinks' flush at the end of the run reported lost (a file sink whose disk
+    /// filled, ...), with its causes; `None` when everything was delivered.
+    pub output_lost: Option<String>,
 }
 
 impl Report {
@@ -803,7 +810,7 @@ pub fn program_info(program: &Program, hz: u32, pattern: Option<String>) -> Prog
 /// Play `program` on `host`'s renderer into `sinks` until `options.ticks` ticks have run or
 /// `control.stop` is set; the pacer uses `clock`. Each tick's record goes to `tick_log`
 /// (write errors stop the log, not the run). Sinks are flushed at the end (a flush error is
-/// logged: the run itself went through).
+/// logged and kept in [`Report::output_lost`]: the run itself went through).
 #[allow(clippy::too_many_arguments)]
 pub fn run<C: Clock>(
     host: &mut dyn RenderHost,
@@ -815,11 +822,15 @@ pub fn run<C: Clock>(
     control: &Control,
     tick_log: Option<&mut dyn Write>,
 ) -> Result<Report, EngineError> {
-    let report = run_into(
+    let mut report = run_into(
         host, geometry, program, sinks, clock, options, control, tick_log,
     );
     if let Err(e) = sinks.flush() {
-        tracing::error!("{}", crate::deck::error_chain(&e));
+        let text = crate::deck::error_chain(&e);
+        tracing::error!("{text}");
+        if let Ok(r) = &mut report {
+            r.output_lost = Some(text);
+        }
     }
     report
 }
@@ -843,6 +854,7 @@ pub fn run_into<C: Clock>(
             stopped: false,
             restart: None,
             next_tick: options.first_tick,
+            output_lost: None,
         });
     }
     let lead = options.lead.max(1);
@@ -967,6 +979,9 @@ pub fn run_into<C: Clock>(
         if let Some(t) = render_thread.get() {
             t.unpark();
         }
+        let _deadline = control
+            .stop_grace
+            .map(|grace| crate::shutdown::Deadline::arm(grace, "the render thread did not stop"));
         let next_tick = pacer.next_tick();
         let pacer_stats = pacer.finish();
         let (render_stats, restart) = match render.join() {
@@ -991,6 +1006,7 @@ pub fn run_into<C: Clock>(
             stopped: stopped || !primed,
             restart,
             next_tick,
+            output_lost: None,
         })
     })
 }

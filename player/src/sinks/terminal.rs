@@ -16,9 +16,9 @@ use crate::engine::LiveStatus;
 use ledwall_render::emulate::emulate;
 use ledwall_render::{Geometry, WallFrame};
 use std::fmt::Write as _;
-use std::io::Write;
+use std::io::{IsTerminal, Write};
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, Receiver, SyncSender, TrySendError};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -197,15 +197,35 @@ struct Worker {
     last: Option<(Instant, u64)>,
 }
 
+/// What gives the terminal back: attributes reset, the cursor shown, a fresh line.
+const RESTORE: &[u8] = b"\x1b[0m\x1b[?25h\r\n";
+
+/// Whether a view has hidden the cursor and not shown it again.
+static HIDDEN: AtomicBool = AtomicBool::new(false);
+
+/// Give the terminal on stdout back now (cursor shown, attributes reset) if a live view
+/// hid its cursor and has not restored it: the clean-up of an exit that does not wait for
+/// the view's own ending (a second Ctrl-C, a stop that did not finish). Writes with one
+/// `write(2)`, without taking stdout's lock (another thread may hold it).
+pub fn restore_now() {
+    if HIDDEN.swap(false, Ordering::SeqCst) && std::io::stdout().is_terminal() {
+        // SAFETY: fd 1 is the process's stdout; RESTORE is a valid buffer of that length.
+        let _ = unsafe { libc::write(1, RESTORE.as_ptr().cast(), RESTORE.len()) };
+    }
+}
+
 impl Worker {
     fn run(mut self, jobs: Receiver<WallFrame>, back: SyncSender<WallFrame>) {
+        HIDDEN.store(true, Ordering::SeqCst);
         let _ = self.out.write_all(b"\x1b[?25l\x1b[2J");
+        let _ = self.out.flush();
         while let Ok(frame) = jobs.recv() {
             self.draw(&frame);
             let _ = back.try_send(frame);
         }
-        let _ = self.out.write_all(b"\x1b[0m\x1b[?25h\r\n");
+        let _ = self.out.write_all(RESTORE);
         let _ = self.out.flush();
+        HIDDEN.store(false, Ordering::SeqCst);
     }
 
     fn draw(&mut self, frame: &WallFrame) {
