@@ -438,3 +438,88 @@ fn brightness_and_blackout_reach_the_wall_within_two_ticks() {
         .unwrap_or_else(|| panic!("the fade did not start by tick 12: {reds:?}"));
     assert_eq!(at(start + 10), Some(100), "{reds:?}");
 }
+
+/// Whether the test clock below has been stepped.
+static STEPPED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// A local clock at 12:00 that steps to 19:00 when [`STEPPED`] is set (an NTP correction
+/// or an operator setting the time), standing still otherwise.
+fn stepping_clock() -> jiff::civil::DateTime {
+    let hour = if STEPPED.load(std::sync::atomic::Ordering::SeqCst) {
+        19
+    } else {
+        12
+    };
+    jiff::civil::date(2026, 5, 4).at(hour, 0, 0, 0)
+}
+
+/// A clock step changes what the schedule selects (at the next poll) and nothing else:
+/// pacing runs on the monotonic clock, so every tick still goes out on time, one frame each.
+#[test]
+fn a_clock_step_switches_the_schedule_and_every_tick_goes_out() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let wall = tiny();
+    std::fs::write(
+        dir.path().join("evening.toml"),
+        "[[items]]\nsource = \"pattern:solid:#0000ff\"\nduration = 60.0\n",
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let list = dir.path().join("show.toml");
+    std::fs::write(
+        &list,
+        "[[items]]\nsource = \"pattern:solid:#ff0000\"\nduration = 60.0\n\
+         [[schedule]]\nplaylist = \"evening.toml\"\nfrom = \"18:00\"\nto = \"23:00\"\n",
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let mut program = program(&wall, &list);
+    let mut renderer = Renderer::with_threads(&wall, 2).unwrap_or_else(|e| panic!("{e}"));
+    let geometry = renderer.geometry().clone();
+    let out = dir.path().join("wall.bin");
+    let mut sinks = file_sinks(&wall, &geometry, &out);
+    let n = 3 * u64::from(wall.refresh_hz);
+    let mut options = EngineOptions::for_wall(&wall);
+    options.ticks = Some(n);
+    let control = Control {
+        wall_clock: Some(stepping_clock),
+        ..Control::default()
+    };
+    let stepper = std::thread::spawn(|| {
+        std::thread::sleep(Duration::from_millis(1000));
+        STEPPED.store(true, std::sync::atomic::Ordering::SeqCst);
+    });
+    let report = engine::run(
+        &mut Cpu(&mut renderer),
+        &geometry,
+        &mut program,
+        &mut sinks,
+        SystemClock::new(),
+        &options,
+        &control,
+        None,
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    stepper.join().unwrap_or_else(|_| panic!("stepper"));
+    let p = &report.pacer;
+    assert_eq!(p.ticks, n);
+    assert_eq!(p.new + p.late + p.repeated, n, "every tick sent a frame");
+    let period = Duration::from_secs(1) / wall.refresh_hz;
+    assert!(
+        p.lateness.max() < 8 * period,
+        "a tick was {:?} late",
+        p.lateness.max()
+    );
+    let frames = file_frames(&out, &geometry);
+    assert_eq!(frames.len() as u64, n);
+    let changes = frames.windows(2).filter(|w| w[0] != w[1]).count();
+    assert_eq!(changes, 1, "red, then the evening playlist's blue");
+    let switched = frames
+        .windows(2)
+        .position(|w| w[0] != w[1])
+        .unwrap_or_default();
+    // Stepped at 1 s, seen at the next poll (once a second): by 2.2 s at the latest.
+    let hz = wall.refresh_hz as usize;
+    assert!(
+        (hz..hz * 22 / 10).contains(&switched),
+        "switched at tick {switched}"
+    );
+}

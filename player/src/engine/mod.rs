@@ -193,6 +193,10 @@ pub struct Control {
     /// render thread has not come back this long after the output loop ended: a read that
     /// never returns must not keep a stopping player alive. `None` (tests): wait for it.
     pub stop_grace: Option<Duration>,
+    /// The local date and time (schedules, the brightness schedule), read at every poll.
+    /// `None`: the system clock. Tests step it to check that a clock step changes the
+    /// schedule and nothing else (pacing runs on a monotonic clock).
+    pub wall_clock: Option<fn() -> DateTime>,
 }
 
 /// Why a run could not start.
@@ -369,9 +373,10 @@ struct LocalTime {
 }
 
 impl LocalTime {
-    fn now(tick: u64, hz: u32) -> LocalTime {
+    /// The time at `tick`: `clock`'s reading (the system clock when `None`).
+    fn now(clock: Option<fn() -> DateTime>, tick: u64, hz: u32) -> LocalTime {
         LocalTime {
-            base: jiff::Zoned::now().datetime(),
+            base: clock.map_or_else(|| jiff::Zoned::now().datetime(), |f| f()),
             base_tick: tick,
             hz,
         }
@@ -408,6 +413,8 @@ struct RenderLoop<'a> {
     restart: Option<(Arc<Wall>, u64)>,
     /// That tick, for the output thread (`u64::MAX`: none).
     restart_at: &'a AtomicU64,
+    /// The local time's source ([`Control::wall_clock`]).
+    wall_clock: Option<fn() -> DateTime>,
 }
 
 /// The wall file, watched for `[color]` changes.
@@ -496,7 +503,7 @@ impl RenderLoop<'_> {
         let mut last_still: Option<StillScene> = None;
         let mut spare: Option<WallFrame> = None;
         let mut shown_item: Option<usize> = None;
-        let mut local = LocalTime::now(target, o.hz);
+        let mut local = LocalTime::now(self.wall_clock, target, o.hz);
         let mut next_poll = target.saturating_add(o.poll_every.unwrap_or(u64::MAX));
         let mut log = RateLog::default();
         let mut scheduled_once = false;
@@ -546,7 +553,7 @@ impl RenderLoop<'_> {
                     if let Some(w) = &mut self.wall {
                         force |= w.poll(r);
                     }
-                    local = LocalTime::now(target, o.hz);
+                    local = LocalTime::now(self.wall_clock, target, o.hz);
                     next_poll = target.saturating_add(o.poll_every.unwrap_or(u64::MAX).max(1));
                 }
                 self.plan_restart(target);
@@ -909,6 +916,7 @@ pub fn run_into<C: Clock>(
                     dimmer,
                     restart: None,
                     restart_at: &restart_at,
+                    wall_clock: control.wall_clock,
                 };
                 host.run_loop(&mut |r| rl.run(r));
                 (rl.stats, rl.restart.map(|(w, _)| w))
