@@ -142,7 +142,8 @@ pub struct PlayArgs {
     pub wall: Option<PathBuf>,
     /// Send output port PORT to URL instead of the wall file's sink (repeatable): null,
     /// file:PATH, preview:PATH, ddp://HOST, artnet://HOST?universe=N,
-    /// sacn://HOST?universe=N&sync=U&priority=P.
+    /// sacn://HOST?universe=N&sync=U&priority=P, sacn://?universe=N&iface=IFACE,
+    /// colorlight://IFACE, display:MONITOR.
     #[arg(long = "sink", value_name = "PORT=URL")]
     pub sinks: Vec<String>,
     /// Render backend (as for render).

@@ -1,50 +1,88 @@
 //! Hot reload and scheduling: the component the playback engine drives once per tick.
 //!
-//! [`Watcher`] polls the playlist file and the playlists its schedule names (modification
-//! time, size and a hash of the content: an edit that keeps the size and lands within the
-//! file system's timestamp resolution is still seen). When they change, the new version is
-//! parsed and validated: a valid one is taken, an invalid one is logged with every problem
-//! and the old one keeps playing.
+//! [`Watcher`] checks the playlist file and the playlists its schedule names by their
+//! length and modification time; their content is read (bounded) and hashed only while the
+//! modification time is too recent to trust ([`TRUSTED_AGE`]: an edit that keeps the size
+//! and lands within the file system's timestamp resolution is still seen), so checking an
+//! unchanged file costs a `stat`. When they change, the new version is parsed and
+//! validated: a valid one is taken, an invalid one is logged with every problem and the old
+//! one keeps playing.
 //!
 //! [`Program`] holds what plays: the [`Show`], the playlist its schedule selects, that
-//! playlist's [`Timeline`] and its [`Deck`]. A reloaded show takes over at the current
-//! playlist's next item boundary, with its first item starting there. A schedule change
-//! cuts at once to the newly selected playlist, laid out from the epoch (tick 0) so that
-//! players sharing a clock show the same frame.
+//! playlist's [`Timeline`] and its [`Deck`]. Its files are watched by a thread of its own
+//! (`ledwall-reload`, started with the program and ended when it is dropped): at each
+//! [`Program::poll`] the render thread asks it to check and picks up, without waiting,
+//! the new version it prepared (parsed, validated, its media probed). A reloaded show takes
+//! over at the current playlist's next item boundary, with its first item starting there.
+//! A schedule change cuts at once to the newly selected playlist, laid out from the epoch
+//! (tick 0) so that players sharing a clock show the same frame.
 
 use crate::deck::Deck;
 use crate::media::OpenOptions;
 use crate::playlist::Show;
 use crate::timeline::{Shown, TickScene, Timeline};
 use jiff::civil::DateTime;
+use ledwall_render::textfile::{PLAYLIST_LIMIT, read_bytes};
 use ledwall_render::{ConfigError, Scene};
 use std::collections::hash_map::DefaultHasher;
 use std::hash::{Hash, Hasher};
 use std::path::{Path, PathBuf};
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
 
-/// What identifies one version of a file.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+/// A modification time this close to now (or later) is not trusted to show every edit: a
+/// file system with coarse timestamps gives two writes within one tick the same time.
+pub const TRUSTED_AGE: Duration = Duration::from_secs(2);
+
+/// What identifies one version of a file: its length and modification time, and a hash of
+/// its content when the modification time is too recent to trust ([`TRUSTED_AGE`]).
+///
+/// Two fingerprints are equal when length and modification time are, and so are the
+/// hashes where both have one (so equality is not transitive: no `Eq`). So a check of an unchanged file reads nothing but its
+/// metadata; the content is read (bounded, [`PLAYLIST_LIMIT`]) only while its
+/// modification time is recent, and never for a file over the limit.
+#[derive(Debug, Clone, Copy)]
 pub struct Fingerprint {
     /// Modification time, when the file system has one.
     pub modified: Option<SystemTime>,
     /// Size in bytes.
     pub len: u64,
-    /// Hash of the content.
-    pub hash: u64,
+    /// Hash of the content, taken while the modification time was recent.
+    pub hash: Option<u64>,
+}
+
+impl PartialEq for Fingerprint {
+    fn eq(&self, other: &Fingerprint) -> bool {
+        self.modified == other.modified
+            && self.len == other.len
+            && match (self.hash, other.hash) {
+                (Some(a), Some(b)) => a == b,
+                _ => true,
+            }
+    }
 }
 
 impl Fingerprint {
     /// The fingerprint of `path` now; `None` when it cannot be read.
     pub fn of(path: &Path) -> Option<Fingerprint> {
         let meta = std::fs::metadata(path).ok()?;
-        let bytes = std::fs::read(path).ok()?;
-        let mut h = DefaultHasher::new();
-        bytes.hash(&mut h);
+        let modified = meta.modified().ok();
+        let recent = modified.is_none_or(|m| {
+            SystemTime::now()
+                .duration_since(m)
+                .map_or(true, |age| age < TRUSTED_AGE)
+        });
+        let hash = if recent && meta.is_file() && meta.len() <= PLAYLIST_LIMIT {
+            let bytes = read_bytes(path, "playlist", PLAYLIST_LIMIT).ok()?;
+            let mut h = DefaultHasher::new();
+            bytes.hash(&mut h);
+            Some(h.finish())
+        } else {
+            None
+        };
         Some(Fingerprint {
-            modified: meta.modified().ok(),
+            modified,
             len: meta.len(),
-            hash: h.finish(),
+            hash,
         })
     }
 }
@@ -61,7 +99,7 @@ pub enum Change {
 }
 
 /// Watches a playlist file and the playlists its schedule names.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct Watcher {
     path: PathBuf,
     /// The files of the last version seen, and their fingerprints.
@@ -122,6 +160,118 @@ impl Watcher {
                 Change::Reloaded(Box::new(show))
             }
             Err(e) => Change::Rejected(e),
+        }
+    }
+}
+
+/// What the render thread asks of the reload thread.
+enum Ask {
+    /// Check the files now (after forgetting what was seen, when `reread`); `now` is the
+    /// local time the schedule selects by.
+    Check { reread: bool, now: DateTime },
+    /// Watch these files from now on (a switch, a reload taken over); results of the
+    /// watcher before are dropped.
+    Watch(u64, Box<Watcher>),
+    /// Open media with these options from now on.
+    Options(Box<OpenOptions>),
+}
+
+/// What the reload thread found.
+enum Found {
+    /// A valid new version, its media probed.
+    Ready(Box<Prepared>),
+    /// An invalid new version.
+    Rejected(ConfigError),
+}
+
+/// The reload thread: checks the files, parses and validates a changed version and probes
+/// its media, all off the render thread, which only asks ([`Ask`]) and picks up what was
+/// found without waiting. It ends when its [`Reloader`] is dropped (after the check it is
+/// doing, if any; nobody waits for it).
+#[derive(Debug)]
+struct Reloader {
+    ask: std::sync::mpsc::Sender<Ask>,
+    found: std::sync::mpsc::Receiver<(u64, Found)>,
+    /// The generation of the watcher in force: results of an older one are dropped.
+    generation: u64,
+    /// SIGHUP: the next check forgets what was seen.
+    reread: bool,
+}
+
+impl std::fmt::Debug for Ask {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Ask::Check { .. } => "Check",
+            Ask::Watch(..) => "Watch",
+            Ask::Options(_) => "Options",
+        })
+    }
+}
+
+impl Reloader {
+    fn start(watcher: Watcher, opts: OpenOptions) -> Reloader {
+        let (ask, asked) = std::sync::mpsc::channel::<Ask>();
+        let (tell, found) = std::sync::mpsc::channel();
+        let spawned = std::thread::Builder::new()
+            .name("ledwall-reload".into())
+            .spawn(move || reload_thread(watcher, opts, asked, tell));
+        if let Err(e) = spawned {
+            tracing::error!("cannot start the playlist reload thread, no hot reload: {e}");
+        }
+        Reloader {
+            ask,
+            found,
+            generation: 0,
+            reread: false,
+        }
+    }
+
+    fn watch(&mut self, watcher: Watcher) {
+        self.generation += 1;
+        let _ = self
+            .ask
+            .send(Ask::Watch(self.generation, Box::new(watcher)));
+    }
+}
+
+fn reload_thread(
+    mut watcher: Watcher,
+    mut opts: OpenOptions,
+    asked: std::sync::mpsc::Receiver<Ask>,
+    tell: std::sync::mpsc::Sender<(u64, Found)>,
+) {
+    let mut generation = 0;
+    while let Ok(first) = asked.recv() {
+        // Take everything asked meanwhile; checks asked while one ran collapse into one.
+        let mut check: Option<(bool, DateTime)> = None;
+        let mut next = Some(first);
+        while let Some(a) = next {
+            match a {
+                Ask::Check { reread, now } => {
+                    let before = check.is_some_and(|c| c.0);
+                    check = Some((reread || before, now));
+                }
+                Ask::Watch(g, w) => {
+                    generation = g;
+                    watcher = *w;
+                }
+                Ask::Options(o) => opts = *o,
+            }
+            next = asked.try_recv().ok();
+        }
+        let Some((reread, now)) = check else {
+            continue;
+        };
+        if reread {
+            watcher.invalidate();
+        }
+        let found = match watcher.poll() {
+            Change::Unchanged => continue,
+            Change::Rejected(e) => Found::Rejected(e),
+            Change::Reloaded(show) => Found::Ready(Box::new(Prepared::new(*show, &opts, now))),
+        };
+        if tell.send((generation, found)).is_err() {
+            return;
         }
     }
 }
@@ -227,7 +377,9 @@ pub struct NowPlaying {
 #[derive(Debug)]
 pub struct Program {
     show: Show,
-    watcher: Watcher,
+    /// The file of the show playing.
+    path: PathBuf,
+    reloader: Reloader,
     active: Active,
     pending: Option<(Show, Active, u64)>,
     hz: u32,
@@ -251,6 +403,8 @@ pub struct Prepared {
     show: Show,
     selected: Option<usize>,
     timings: Vec<Option<crate::media::Timing>>,
+    /// The show's files as they were when it was prepared (watched from then on).
+    watcher: Watcher,
 }
 
 impl Prepared {
@@ -259,10 +413,12 @@ impl Prepared {
     pub fn new(show: Show, opts: &OpenOptions, now: DateTime) -> Prepared {
         let selected = show.select(now).1;
         let timings = Deck::new(selected_playlist(&show, selected), opts.clone()).probe();
+        let watcher = Watcher::new(&show.main.file, &show);
         Prepared {
             show,
             selected,
             timings,
+            watcher,
         }
     }
 
@@ -301,7 +457,11 @@ fn activate_probed(
     let playlist = selected_playlist(show, selected);
     let mut deck = Deck::new(playlist, opts.clone());
     let timings = match timings {
-        Some(t) if t.len() == playlist.items.len() => t,
+        Some(t) if t.len() == playlist.items.len() => {
+            // Probed elsewhere: the items that did not open are tried again from here.
+            deck.watch_missing(&t);
+            t
+        }
         _ => deck.probe(),
     };
     Active {
@@ -329,7 +489,8 @@ impl Program {
         let selected = show.select(now).1;
         let active = activate(&show, selected, hz, &opts, 0);
         Program {
-            watcher: Watcher::new(path, &show),
+            reloader: Reloader::start(Watcher::new(path, &show), opts.clone()),
+            path: path.to_path_buf(),
             show,
             active,
             pending: None,
@@ -355,6 +516,7 @@ impl Program {
         if let Some(o) = &mut self.overlay {
             o.deck = Deck::new(o.deck.playlist(), opts.clone());
         }
+        let _ = self.reloader.ask.send(Ask::Options(Box::new(opts.clone())));
         self.opts = opts;
     }
 
@@ -366,14 +528,16 @@ impl Program {
 
     /// The file of the show playing (the started playlist, or the one switched to).
     pub fn path(&self) -> &Path {
-        &self.watcher.path
+        &self.path
     }
 
     /// Play `show` (loaded from `path`) from `tick` on, at once: its selected playlist's
     /// first item starts at `tick`; its files are watched from now on.
     pub fn switch(&mut self, path: &Path, prepared: Prepared, tick: u64, now: DateTime) {
+        let watcher = prepared.watcher.clone();
         let (show, active) = self.take_prepared(prepared, tick, now);
-        self.watcher = Watcher::new(path, &show);
+        self.reloader.watch(watcher);
+        self.path = path.to_path_buf();
         self.show = show;
         self.active = active;
         self.pending = None;
@@ -389,6 +553,7 @@ impl Program {
             let old = self.active.deck.playlist().items.get(c.item)?;
             Some((c, old.source.clone()))
         });
+        let watcher = prepared.watcher.clone();
         let (show, mut active) = self.take_prepared(prepared, tick, now);
         if let Some((c, source)) = keep {
             let same = active.deck.playlist().items.get(c.item).map(|i| &i.source) == Some(&source);
@@ -398,7 +563,7 @@ impl Program {
                     .start_item_at(k, tick.saturating_sub(c.local_tick));
             }
         }
-        self.watcher.remember(&show);
+        self.reloader.watch(watcher);
         self.show = show;
         self.active = active;
         self.pending = None;
@@ -413,6 +578,7 @@ impl Program {
             show,
             selected,
             timings,
+            ..
         } = prepared;
         let now_selected = show.select(now).1;
         let timings = (now_selected == selected).then_some(timings);
@@ -522,33 +688,43 @@ impl Program {
         self.pending.as_ref().map(|p| p.2)
     }
 
-    /// Check the files (call every second or so). A valid change is scheduled for the next
-    /// item boundary after `tick`; an invalid one is logged and ignored. Returns what
-    /// happened.
+    /// Check the files (call every second or so): asks the reload thread to check them
+    /// and picks up, without waiting, what it found since the last call. A valid change is
+    /// scheduled for the next item boundary after `tick`; an invalid one is logged and
+    /// ignored. Returns what was picked up: `unchanged` (nothing yet), `rejected` or
+    /// `reloaded`. Parsing, validating and probing the media of a new version happen on
+    /// the reload thread, so a change shows at a later call than the one that asked.
     pub fn poll(&mut self, tick: u64, now: DateTime) -> &'static str {
-        match self.watcher.poll() {
-            Change::Unchanged => "unchanged",
-            Change::Rejected(e) => {
-                tracing::warn!("playlist change rejected, the old one keeps playing: {e}");
-                "rejected"
+        let mut outcome = "unchanged";
+        while let Ok((generation, found)) = self.reloader.found.try_recv() {
+            if generation != self.reloader.generation {
+                continue;
             }
-            Change::Reloaded(show) => {
-                let at = self.active.timeline.next_boundary(tick);
-                let selected = show.select(now).1;
-                let active = activate(&show, selected, self.hz, &self.opts, at);
-                tracing::info!(
-                    playlist = %show.main.file.display(),
-                    "playlist reloaded; it takes over at tick {at}"
-                );
-                self.pending = Some((*show, active, at));
-                "reloaded"
+            match found {
+                Found::Rejected(e) => {
+                    tracing::warn!("playlist change rejected, the old one keeps playing: {e}");
+                    outcome = "rejected";
+                }
+                Found::Ready(prepared) => {
+                    let at = self.active.timeline.next_boundary(tick);
+                    let (show, active) = self.take_prepared(*prepared, at, now);
+                    tracing::info!(
+                        playlist = %show.main.file.display(),
+                        "playlist reloaded; it takes over at tick {at}"
+                    );
+                    self.pending = Some((show, active, at));
+                    outcome = "reloaded";
+                }
             }
         }
+        let reread = std::mem::take(&mut self.reloader.reread);
+        let _ = self.reloader.ask.send(Ask::Check { reread, now });
+        outcome
     }
 
     /// Reread the playlist files at the next [`Program::poll`], changed or not (SIGHUP).
     pub fn reread(&mut self) {
-        self.watcher.invalidate();
+        self.reloader.reread = true;
     }
 
     /// What shows at `tick` (local time `now` for the schedule); decodes the frames, so
@@ -572,6 +748,18 @@ impl Program {
             tracing::info!("schedule: now playing {name}");
             self.active = activate(&self.show, selected, self.hz, &self.opts, 0);
             self.jump = None;
+            self.revision += 1;
+        }
+        // Items that were missing and have opened since (tried again in the background):
+        // lay the timeline out again with them.
+        if let Some(t) = self.active.deck.poll_retried() {
+            let timings = t.to_vec();
+            self.active.timeline = Timeline::new(
+                self.active.deck.playlist(),
+                self.hz,
+                &timings,
+                self.active.timeline.anchor(),
+            );
             self.revision += 1;
         }
         let mut ts = self.active.timeline.at(tick);
@@ -612,6 +800,15 @@ impl Program {
             }
         }
         ts
+    }
+
+    /// Whether the item on screen at `ts` (just returned by [`Program::tick`]) is still
+    /// opening with nothing to show yet ([`Deck::opening`]).
+    pub fn opening(&self, ts: &TickScene) -> bool {
+        match &self.overlay {
+            Some(o) if self.overlay_on => o.deck.opening(ts),
+            _ => self.active.deck.opening(ts),
+        }
     }
 
     /// The renderer's scene for a tick just returned by [`Program::tick`].

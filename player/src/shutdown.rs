@@ -44,8 +44,11 @@ pub const EXIT_SIGNAL: u8 = 130;
 /// ended with [`EXIT_STUCK`]: joining the render thread, flushing the sinks, the summary.
 pub const STOP_GRACE: Duration = Duration::from_secs(10);
 
+/// A named clean-up.
+type Cleanup = (&'static str, fn());
+
 /// Clean-ups for an emergency exit, run in registration order.
-static CLEANUPS: Mutex<Vec<(&'static str, fn())>> = Mutex::new(Vec::new());
+static CLEANUPS: Mutex<Vec<Cleanup>> = Mutex::new(Vec::new());
 
 /// Run `f` when the process ends through [`emergency_exit`]; `name` identifies it
 /// (registering a name twice runs it once). `f` must not block for long: it runs while the
@@ -65,7 +68,7 @@ pub fn on_emergency_exit(name: &'static str, f: fn()) {
 pub fn emergency_exit(code: u8, why: &str) -> ! {
     tracing::error!(exit_code = code, "{why}: exiting now");
     // A clean-up that panicked while holding the lock must not stop the others.
-    let list: Vec<(&str, fn())> = match CLEANUPS.try_lock() {
+    let list: Vec<Cleanup> = match CLEANUPS.try_lock() {
         Ok(l) => l.clone(),
         Err(std::sync::TryLockError::Poisoned(p)) => p.into_inner().clone(),
         Err(std::sync::TryLockError::WouldBlock) => Vec::new(),

@@ -483,6 +483,100 @@ fn validate_checks_playlists_field_by_field() {
     ledwall([OsString::from("validate"), demo.into()]).assert_code(0);
 }
 
+#[test]
+fn validate_lists_a_flood_of_problems_up_to_a_cap() {
+    let tmp = tempfile::tempdir().unwrap();
+    let flood = tmp.path().join("flood.toml");
+    let mut text = String::new();
+    for i in 0..100_000 {
+        text.push_str(&format!("k{i} = 1\n"));
+    }
+    text.push_str("[[items]]\nsource = \"pattern:bars\"\n");
+    std::fs::write(&flood, text).unwrap();
+    let run = ledwall([OsString::from("validate"), flood.into()]);
+    run.assert_code(2);
+    assert!(
+        run.stderr.lines().count() < 60,
+        "{} lines: {:.3000}",
+        run.stderr.lines().count(),
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains("100000 problems") && run.stderr.contains("… and 99950 more"),
+        "{:.3000}",
+        run.stderr
+    );
+}
+
+#[test]
+fn validate_refuses_fifos_devices_and_oversized_files_promptly() {
+    let tmp = tempfile::tempdir().unwrap();
+    let fifo = tmp.path().join("show.toml");
+    let ok = Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap()
+        .success();
+    assert!(ok);
+    let big = tmp.path().join("big.toml");
+    // A playlist just over 4 MiB: a comment, then a valid item.
+    let mut text = format!("# {}\n", "x".repeat(4 << 20));
+    text.push_str("[[items]]\nsource = \"pattern:bars\"\n");
+    std::fs::write(&big, text).unwrap();
+    let start = std::time::Instant::now();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_ledwall"))
+        .args([
+            OsString::from("validate"),
+            fifo.into(),
+            "/dev/zero".into(),
+            big.into(),
+        ])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let status = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s;
+        }
+        if start.elapsed() > std::time::Duration::from_secs(20) {
+            child.kill().unwrap();
+            child.wait().unwrap();
+            panic!("validate blocked on a FIFO or a device");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    };
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("FIFO"), "{stderr}");
+    assert!(stderr.contains("character device"), "{stderr}");
+    assert!(
+        stderr.contains("big.toml") && stderr.contains("too large") && stderr.contains("4 MiB"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("3 of 3 files are not valid"), "{stderr}");
+}
+
+#[test]
+fn validate_escapes_control_bytes_of_names_keys_and_values() {
+    let tmp = tempfile::tempdir().unwrap();
+    let evil = tmp.path().join("evil\u{1b}[2J.toml");
+    std::fs::write(
+        &evil,
+        "name = \"a\\u001b]0;pwned\\u0007\"\n\"k\\u001b[31m\\r\" = 1\n\
+         [[items]]\nsource = \"pattern:bars\\u001b[1m\"\n",
+    )
+    .unwrap();
+    let run = ledwall([OsString::from("validate"), evil.into()]);
+    run.assert_code(2);
+    let all = format!("{}{}", run.stdout, run.stderr);
+    assert!(!all.contains('\u{1b}') && !all.contains('\u{7}'), "{all:?}");
+    assert!(all.contains("evil\\u{1b}[2J.toml"), "{all}");
+    assert!(all.contains("k\\u{1b}[31m\\r"), "{all}");
+    assert!(all.contains("bars\\u{1b}[1m"), "{all}");
+}
+
 fn render_args(wall: &str, input: &Path, out: &Path) -> Vec<OsString> {
     vec![
         "render".into(),

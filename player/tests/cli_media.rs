@@ -212,3 +212,154 @@ fn at_picks_the_frame_of_a_video() {
     ok(&render(&clip, &out, &["--at", "30"]));
     assert_eq!(input_info(&out)["source_frame"], 39);
 }
+
+/// The first half of a 2 s, 25 fps clip (its header still announces 2 s).
+fn truncated_clip(dir: &Path) -> PathBuf {
+    let full = dir.join("full.mkv");
+    let out = Command::new("ffmpeg")
+        .args(["-nostdin", "-v", "error", "-y", "-f", "lavfi", "-i"])
+        .arg("nullsrc=s=64x32:r=25:d=2,geq=r='4*N':g='mod(X*Y*N,256)':b=0")
+        .args(["-c:v", "ffv1", "-pix_fmt", "gbrp"])
+        .arg(&full)
+        .output()
+        .unwrap_or_else(|e| panic!("ffmpeg: {e}"));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let bytes = std::fs::read(&full).unwrap_or_else(|e| panic!("{e}"));
+    let cut = dir.join("cut.mkv");
+    std::fs::write(&cut, &bytes[..bytes.len() / 2]).unwrap_or_else(|e| panic!("{e}"));
+    cut
+}
+
+fn has_ffmpeg() -> bool {
+    Command::new("ffmpeg")
+        .arg("-version")
+        .output()
+        .is_ok_and(|o| o.status.success())
+}
+
+/// `ledwall play clip` on a truncated clip: the video starts again from its first frame
+/// when it runs out (one warning), instead of freezing on its last frame for good.
+#[test]
+fn play_restarts_a_video_that_ends_early() {
+    if !has_ffmpeg() {
+        eprintln!("*** SKIPPED: no ffmpeg ***");
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let cut = truncated_clip(tmp.path());
+    let out = Command::new(env!("CARGO_BIN_EXE_ledwall"))
+        .arg("play")
+        .arg(&cut)
+        .arg("--wall")
+        .arg(root().join("fixtures/walls/demo.toml"))
+        .args(["--for", "3", "--backend", "cpu"])
+        .output()
+        .unwrap_or_else(|e| panic!("{e}"));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    let restarts: Vec<&str> = stderr
+        .lines()
+        .filter(|l| l.contains("earlier than announced; playing it again from its start"))
+        .collect();
+    assert_eq!(restarts.len(), 1, "{stderr}");
+    assert!(
+        restarts[0].contains("WARN") && restarts[0].contains("cut.mkv"),
+        "{stderr}"
+    );
+}
+
+/// `ledwall play clip` whose ffmpeg is killed mid-item: a warning, and ffmpeg starts again.
+#[test]
+fn play_restarts_a_killed_ffmpeg_with_a_warning() {
+    use std::os::unix::fs::PermissionsExt;
+    if !has_ffmpeg() {
+        eprintln!("*** SKIPPED: no ffmpeg ***");
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let clip = tmp.path().join("long.mkv");
+    let out = Command::new("ffmpeg")
+        .args(["-nostdin", "-v", "error", "-y", "-f", "lavfi", "-i"])
+        .arg("testsrc2=s=64x32:r=30:d=10")
+        .args(["-c:v", "ffv1"])
+        .arg(&clip)
+        .output()
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(out.status.success());
+    // ffmpeg through a wrapper that notes its pid.
+    let bin = tmp.path().join("bin");
+    std::fs::create_dir(&bin).unwrap_or_else(|e| panic!("{e}"));
+    let pids = tmp.path().join("pids");
+    let real = String::from_utf8_lossy(
+        &Command::new("sh")
+            .args(["-c", "command -v ffmpeg ffprobe"])
+            .output()
+            .unwrap_or_else(|e| panic!("{e}"))
+            .stdout,
+    )
+    .into_owned();
+    let mut real = real.lines();
+    let (ffmpeg, ffprobe) = (
+        real.next().unwrap_or("ffmpeg"),
+        real.next().unwrap_or("ffprobe"),
+    );
+    for (name, script) in [
+        (
+            "ffmpeg",
+            format!(
+                "#!/bin/sh\necho $$ >> {}\nexec {ffmpeg} \"$@\"\n",
+                pids.display()
+            ),
+        ),
+        ("ffprobe", format!("#!/bin/sh\nexec {ffprobe} \"$@\"\n")),
+    ] {
+        let p = bin.join(name);
+        std::fs::write(&p, script).unwrap_or_else(|e| panic!("{e}"));
+        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755))
+            .unwrap_or_else(|e| panic!("{e}"));
+    }
+    let child = Command::new(env!("CARGO_BIN_EXE_ledwall"))
+        .arg("play")
+        .arg(&clip)
+        .arg("--wall")
+        .arg(root().join("fixtures/walls/demo.toml"))
+        .args(["--for", "3", "--backend", "cpu"])
+        .env("LEDWALL_FFMPEG", bin.join("ffmpeg"))
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("{e}"));
+    // The first ffmpeg that plays (ffprobe runs first; the first ffmpeg may be a probe of
+    // the media layer's own).
+    let t = std::time::Instant::now();
+    std::thread::sleep(std::time::Duration::from_millis(1200));
+    let first: Vec<u32> = std::fs::read_to_string(&pids)
+        .unwrap_or_default()
+        .split_whitespace()
+        .filter_map(|p| p.parse().ok())
+        .collect();
+    let victim = *first.last().unwrap_or_else(|| panic!("no ffmpeg started"));
+    let st = Command::new("kill")
+        .args(["-9", &victim.to_string()])
+        .status()
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(st.success());
+    let out = child.wait_with_output().unwrap_or_else(|e| panic!("{e}"));
+    assert!(t.elapsed() < std::time::Duration::from_secs(10));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    let line = stderr
+        .lines()
+        .find(|l| l.contains("ffmpeg killed by signal 9 mid-item"))
+        .unwrap_or_else(|| panic!("no warning: {stderr}"));
+    assert!(line.contains("WARN") && line.contains("long.mkv"), "{line}");
+    let started = std::fs::read_to_string(&pids).unwrap_or_default();
+    assert!(
+        started.split_whitespace().count() > first.len(),
+        "ffmpeg was not started again: {started}"
+    );
+}

@@ -6,8 +6,8 @@
 //! a `file:` copy of the same region received, also across an outage of either end of the
 //! link (no frame sent while it is down, none latched stale after it). Discovery (`ledwall
 //! info --colorlight`) is checked against fake cards answering in the receiving namespace;
-//! start-up errors against a missing interface, one that is down, and a process without
-//! CAP_NET_RAW. One test prints throughput figures for a 1920x1080 region.
+//! start-up against a missing interface and one that is down (both waited for while the
+//! show plays), a process without CAP_NET_RAW (a clear error). One test prints throughput figures for a 1920x1080 region.
 //!
 //! Needs root (network namespaces, raw sockets). Without it the tests say SKIP loudly and
 //! pass, except under `CI`, where they fail. The unit tests of the parser run anywhere.
@@ -1944,7 +1944,7 @@ fn without_net_raw() -> Option<Vec<&'static str>> {
 }
 
 #[test]
-fn a_missing_or_down_interface_is_a_clear_error_at_start() {
+fn a_missing_or_down_interface_is_waited_for_and_no_permission_is_a_clear_error() {
     let _serial = serial();
     let Some(net) = netns() else { return };
     // A veth pair inside the sending namespace, left down (removed with the namespace).
@@ -1956,7 +1956,7 @@ fn a_missing_or_down_interface_is_a_clear_error_at_start() {
     let port = "east-card";
     // Every case is run and every problem listed before the test fails.
     let mut problems: Vec<String> = Vec::new();
-    let mut play = |prefix: &[&str], iface: &str, also: &[&str]| {
+    let mut play = |prefix: &[&str], iface: &str, code: i32, also: &[&str]| {
         let wall = write(
             dir.path(),
             "wall.toml",
@@ -1969,7 +1969,7 @@ fn a_missing_or_down_interface_is_a_clear_error_at_start() {
             &[&args[..], &["--backend", "cpu"]].concat(),
             Duration::from_secs(30),
         );
-        if ran.code != Some(1) {
+        if ran.code != Some(code) {
             problems.push(format!("{iface}: {}", ran.log()));
         }
         for name in [port, iface].iter().chain(also) {
@@ -1982,12 +1982,75 @@ fn a_missing_or_down_interface_is_a_clear_error_at_start() {
         }
         eprintln!("{iface} ({:.2} s): {}", ran.secs, ran.stderr.trim());
     };
-    play(&[], "nosuch0", &[]);
-    play(&[], "lwdown0", &["down"]);
+    // Missing (a USB NIC not there yet): the show plays and the sink waits for it.
+    play(
+        &[],
+        "nosuch0",
+        0,
+        &["does not exist", "retrying in the background"],
+    );
+    // Down (the network not configured yet): the same.
+    play(
+        &[],
+        "lwdown0",
+        0,
+        &["is down", "retrying in the background"],
+    );
     if let Some(drop_raw) = without_net_raw() {
-        play(&drop_raw, &net.tx_if, &["setcap cap_net_raw+ep"]);
+        play(&drop_raw, &net.tx_if, 1, &["setcap cap_net_raw+ep"]);
     }
     assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+#[test]
+fn an_interface_that_appears_after_start_gets_the_frames() {
+    let _serial = serial();
+    let Some(net) = netns() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let late = format!("lwl{}", std::process::id() % 100_000);
+    let peer = format!("{late}p");
+    let wall = write(
+        dir.path(),
+        "wall.toml",
+        &one_port_wall("late-card", &format!("colorlight://{late}")),
+    );
+    let ns = net.tx_ns.clone();
+    let player = std::thread::spawn(move || {
+        let args = ["play", "pattern:line", "--wall", &wall, "--for", "6"];
+        ledwall(
+            &ns,
+            &[],
+            &[&args[..], &["--backend", "cpu"]].concat(),
+            Duration::from_secs(30),
+        )
+    });
+    // The NIC shows up while the show plays (removed with the namespace).
+    std::thread::sleep(Duration::from_millis(1500));
+    ip(&[
+        "-n", &net.tx_ns, "link", "add", &late, "type", "veth", "peer", "name", &peer,
+    ])
+    .unwrap();
+    for dev in [&late, &peer] {
+        ip(&["-n", &net.tx_ns, "link", "set", dev, "up"]).unwrap();
+    }
+    let card = listen(&net.tx_ns, &peer, Recorder::default());
+    let ran = player.join().unwrap();
+    let (got, _) = card.finish();
+    assert_eq!(ran.code, Some(0), "{}", ran.log());
+    assert!(
+        ran.stderr.contains(&late) && ran.stderr.contains("does not exist"),
+        "{}",
+        ran.log()
+    );
+    // 30 Hz for the seconds after the interface came (the first retry is 1 s after start,
+    // the next 3 s): each latched frame ends with a display packet.
+    let latched = got
+        .0
+        .iter()
+        .filter(|f| parse(f).is_ok_and(|p| p == Packet::Display))
+        .count();
+    assert!(latched >= 30, "{latched} frames latched\n{}", ran.log());
+    eprintln!("{latched} frames latched on {late}, which appeared 1.5 s after start");
 }
 
 #[test]

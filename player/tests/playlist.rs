@@ -9,6 +9,7 @@ use ledwall_player::reload::Program;
 use ledwall_player::timeline::{Shown, Timeline};
 use ledwall_render::{Renderer, Wall, WallFrame};
 use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant, SystemTime};
 
 fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
@@ -180,8 +181,28 @@ fn an_item_whose_file_disappears_holds_the_previous_items_frame() {
     assert_eq!(f.pixel8(0, 0), Some([50, 50, 50, 255]));
 }
 
+/// Poll (as the render loop does, at `tick`) until the reload thread reports something.
+fn poll_until_news(program: &mut Program, tick: u64) -> &'static str {
+    let start = Instant::now();
+    loop {
+        let r = program.poll(tick, noon());
+        if r != "unchanged" {
+            return r;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "no news from the reload thread"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+/// Write a file at once (a new file renamed over the old), as editors do: the reload
+/// thread never sees it half written.
 fn write(path: &Path, text: &str) {
-    std::fs::write(path, text).unwrap_or_else(|e| panic!("{e}"));
+    let tmp = path.with_extension("tmp-new");
+    std::fs::write(&tmp, text).unwrap_or_else(|e| panic!("{e}"));
+    std::fs::rename(&tmp, path).unwrap_or_else(|e| panic!("{e}"));
 }
 
 #[test]
@@ -203,12 +224,15 @@ fn hot_reload_switches_at_the_next_item_boundary_and_refuses_bad_files() {
         &path,
         "[[items]]\nsource = \"pattern:bars\"\nduration = -2.0\n",
     );
-    assert_eq!(program.poll(5, noon()), "rejected");
-    assert_eq!(
-        program.poll(6, noon()),
-        "unchanged",
-        "a bad version is reported once"
-    );
+    assert_eq!(poll_until_news(&mut program, 5), "rejected");
+    for _ in 0..5 {
+        std::thread::sleep(Duration::from_millis(20));
+        assert_eq!(
+            program.poll(6, noon()),
+            "unchanged",
+            "a bad version is reported once"
+        );
+    }
     assert_eq!(program.pending_switch(), None);
     assert_eq!(program.tick(7, noon()).current.unwrap().item, 0);
 
@@ -217,7 +241,7 @@ fn hot_reload_switches_at_the_next_item_boundary_and_refuses_bad_files() {
         &path,
         "[[items]]\nsource = \"pattern:solid:#ff0000\"\nduration = 1.0\n",
     );
-    assert_eq!(program.poll(7, noon()), "reloaded");
+    assert_eq!(poll_until_news(&mut program, 7), "reloaded");
     assert_eq!(
         program.pending_switch(),
         Some(20),
@@ -303,4 +327,258 @@ fn the_readme_playlist_example_is_valid() {
     assert_eq!(p.items.len(), 3);
     assert_eq!(p.schedule.len(), 1);
     assert_eq!(p.items[1].loops, Some(2));
+}
+
+// ---- Issue 22: configuration files that cannot hang, flood or poison the player ----
+
+/// Run `f` on another thread; fail if it takes longer than `limit` (a blocked read).
+fn within<T: Send + 'static>(limit: Duration, f: impl FnOnce() -> T + Send + 'static) -> T {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(f());
+    });
+    rx.recv_timeout(limit)
+        .unwrap_or_else(|_| panic!("still running after {limit:?}: a read blocked"))
+}
+
+#[test]
+fn a_fifo_as_playlist_or_scheduled_playlist_is_refused_without_blocking() {
+    let tmp = tempfile::tempdir().unwrap();
+    let fifo = tmp.path().join("night.toml");
+    let ok = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap()
+        .success();
+    assert!(ok);
+    let f = fifo.clone();
+    let e = within(Duration::from_secs(5), move || {
+        Playlist::load(&f).unwrap_err()
+    });
+    assert!(e.to_string().contains("FIFO"), "{e}");
+    let main = tmp.path().join("main.toml");
+    write(
+        &main,
+        "[[items]]\nsource = \"pattern:bars\"\n\
+         [[schedule]]\nplaylist = \"night.toml\"\nfrom = \"22:00\"\nto = \"06:00\"\n",
+    );
+    let e = within(Duration::from_secs(5), move || {
+        Show::load(&main).unwrap_err()
+    });
+    assert_eq!(e.problems[0].field, "schedule[0].playlist");
+    assert!(e.problems[0].reason.contains("FIFO"), "{e}");
+}
+
+#[test]
+fn an_oversized_playlist_is_refused_with_its_size_and_the_limit() {
+    let tmp = tempfile::tempdir().unwrap();
+    let big = tmp.path().join("big.toml");
+    let mut text = format!("# {}\n", "x".repeat(4 << 20));
+    text.push_str("[[items]]\nsource = \"pattern:bars\"\n");
+    write(&big, &text);
+    let e = Playlist::load(&big).unwrap_err();
+    let shown = e.to_string();
+    assert!(
+        shown.contains("big.toml")
+            && shown.contains(&format!("{} bytes", text.len()))
+            && shown.contains("4 MiB"),
+        "{shown}"
+    );
+}
+
+#[test]
+fn non_finite_numbers_are_named_in_every_playlist_float_field() {
+    let cases = [
+        (
+            "items[0].duration",
+            "[[items]]\nsource = \"pattern:bars\"\nduration = V\n",
+        ),
+        (
+            "items[0].start",
+            "[[items]]\nsource = \"a.mp4\"\nstart = V\n",
+        ),
+        ("items[0].fps", "[[items]]\nsource = \"seq/\"\nfps = V\n"),
+        (
+            "items[0].transition.duration",
+            "[[items]]\nsource = \"pattern:bars\"\ntransition = { kind = \"crossfade\", duration = V }\n",
+        ),
+        (
+            "location.latitude",
+            "[location]\nlatitude = V\nlongitude = 0.0\n[[items]]\nsource = \"pattern:bars\"\n",
+        ),
+        (
+            "location.longitude",
+            "[location]\nlatitude = 0.0\nlongitude = V\n[[items]]\nsource = \"pattern:bars\"\n",
+        ),
+        (
+            "brightness[0].level",
+            "[[items]]\nsource = \"pattern:bars\"\n[[brightness]]\nfrom = \"08:00\"\nlevel = V\n",
+        ),
+        (
+            "brightness[0].fade",
+            "[[items]]\nsource = \"pattern:bars\"\n[[brightness]]\nfrom = \"08:00\"\nlevel = 0.5\nfade = V\n",
+        ),
+    ];
+    for (field, text) in cases {
+        for v in ["inf", "-inf", "nan"] {
+            let text = text.replace('V', v);
+            let e = Playlist::from_text(&text, Path::new("p.toml"))
+                .err()
+                .unwrap_or_else(|| panic!("{field} = {v} accepted"));
+            assert!(
+                e.problems
+                    .iter()
+                    .any(|p| p.field == field && p.reason.contains("must be a finite number")),
+                "{field} = {v}: {e}"
+            );
+            assert!(!e.to_string().contains("null"), "{field} = {v}: {e}");
+        }
+    }
+}
+
+#[test]
+fn an_unchanged_playlist_is_not_reread_by_the_reload_check() {
+    let tmp = tempfile::tempdir().unwrap();
+    let path = tmp.path().join("big.toml");
+    // A big (3 MiB) but allowed playlist whose modification time is old enough to trust.
+    let pad = format!("# {}\n", "x".repeat(3 << 20));
+    write(
+        &path,
+        &format!("{pad}[[items]]\nsource = \"pattern:bars\"\n"),
+    );
+    let old = SystemTime::now() - Duration::from_secs(3600);
+    let set_mtime = |t: SystemTime| {
+        let f = std::fs::File::options().write(true).open(&path).unwrap();
+        f.set_modified(t).unwrap();
+    };
+    set_mtime(old);
+    let show = Show::load(&path).unwrap();
+    let mut w = ledwall_player::reload::Watcher::new(&path, &show);
+    // Same length, same (old) time, other content: the check looks at the metadata only,
+    // so it does not see this; a check that read the file would.
+    write(
+        &path,
+        &format!("{pad}[[items]]\nsource = \"pattern:line\"\n"),
+    );
+    set_mtime(old);
+    let start = Instant::now();
+    for _ in 0..20 {
+        assert!(
+            matches!(w.poll(), ledwall_player::reload::Change::Unchanged),
+            "the content was read although the metadata did not change"
+        );
+    }
+    assert!(
+        start.elapsed() < Duration::from_millis(200),
+        "{:?}",
+        start.elapsed()
+    );
+    // A new modification time is seen, and the content read then.
+    set_mtime(old + Duration::from_secs(1));
+    match w.poll() {
+        ledwall_player::reload::Change::Reloaded(s) => {
+            assert_eq!(s.main.items[0].source, "pattern:line")
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+/// Set in the child process of the slow-probe test.
+const SLOW_CHILD: &str = "LEDWALL_TEST_SLOW_PROBE_CHILD";
+
+#[test]
+fn a_reload_probes_its_media_off_the_render_thread() {
+    if std::env::var_os(SLOW_CHILD).is_none() {
+        // LEDWALL_FFMPEG is process-wide: run the test in a child of its own with a fake
+        // ffmpeg and ffprobe that take 2 s each.
+        let tmp = tempfile::tempdir().unwrap();
+        for name in ["ffmpeg", "ffprobe"] {
+            let p = tmp.path().join(name);
+            write(&p, "#!/bin/sh\nsleep 2\nexit 1\n");
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755)).unwrap();
+        }
+        let out = std::process::Command::new(std::env::current_exe().unwrap())
+            .args([
+                "--exact",
+                "a_reload_probes_its_media_off_the_render_thread",
+                "--nocapture",
+            ])
+            .env(SLOW_CHILD, "1")
+            .env("LEDWALL_FFMPEG", tmp.path().join("ffmpeg"))
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout).into_owned()
+            + &String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "{text}");
+        assert!(text.contains("1 passed"), "{text}");
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let path = tmp.path().join("show.toml");
+    write(
+        &path,
+        "[[items]]\nsource = \"pattern:bars\"\nduration = 1.0\n",
+    );
+    write(&tmp.path().join("clip.mp4"), "not really a video");
+    let opts = OpenOptions::new(Canvas::plain(16, 8, 10));
+    let mut program = Program::load(&path, 10, opts, noon()).unwrap();
+    write(
+        &path,
+        "[[items]]\nsource = \"pattern:bars\"\nduration = 1.0\n\
+         [[items]]\nsource = \"clip.mp4\"\n",
+    );
+    let written = Instant::now();
+    let mut slowest = Duration::ZERO;
+    let mut tick = 0;
+    loop {
+        let t = Instant::now();
+        let r = program.poll(tick, noon());
+        program.tick(tick, noon());
+        slowest = slowest.max(t.elapsed());
+        if r == "reloaded" {
+            break;
+        }
+        assert!(
+            written.elapsed() < Duration::from_secs(30),
+            "never reloaded"
+        );
+        tick += 1;
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    assert!(
+        written.elapsed() >= Duration::from_millis(1500),
+        "the probe was not slow: the test proves nothing ({:?})",
+        written.elapsed()
+    );
+    assert!(
+        slowest < Duration::from_millis(100),
+        "a poll or tick of the render thread took {slowest:?}"
+    );
+    assert_eq!(program.show().main.items.len(), 1, "not taken over yet");
+    assert!(program.pending_switch().is_some());
+    // The reload thread (the only one of this process: the test runs alone in it) ends
+    // with the program.
+    let reload_threads = || {
+        std::fs::read_dir("/proc/self/task")
+            .map(|d| {
+                d.filter_map(Result::ok)
+                    .filter(|t| {
+                        std::fs::read_to_string(t.path().join("comm"))
+                            .is_ok_and(|c| c.trim() == "ledwall-reload")
+                    })
+                    .count()
+            })
+            .unwrap_or(0)
+    };
+    assert_eq!(reload_threads(), 1);
+    drop(program);
+    let dropped = Instant::now();
+    while reload_threads() > 0 {
+        assert!(
+            dropped.elapsed() < Duration::from_secs(10),
+            "the reload thread outlived its program"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
 }

@@ -124,6 +124,35 @@ fn take(rx: &mpsc::Receiver<Vec<u8>>, n: usize) -> Vec<Vec<u8>> {
         .collect()
 }
 
+/// The next `n` sACN datagrams that are not universe discovery packets.
+fn take_sacn(rx: &mpsc::Receiver<Vec<u8>>, n: usize) -> Vec<Vec<u8>> {
+    let mut got = Vec::with_capacity(n);
+    while got.len() < n {
+        let p = rx
+            .recv_timeout(RECV_GUARD)
+            .unwrap_or_else(|e| panic!("datagram {} of {n} did not arrive: {e}", got.len()));
+        if !is_discovery(&p) {
+            got.push(p);
+        }
+    }
+    got
+}
+
+/// Whether an sACN datagram is a universe discovery packet (the `sacn` crate's parser).
+fn is_discovery(bytes: &[u8]) -> bool {
+    AcnRootLayerProtocol::parse(bytes)
+        .is_ok_and(|p| matches!(p.pdu.data, E131RootLayerData::UniverseDiscoveryPacket(_)))
+}
+
+/// Every datagram until none came for 300 ms.
+fn drain(rx: &mpsc::Receiver<Vec<u8>>) -> Vec<Vec<u8>> {
+    let mut got = Vec::new();
+    while let Ok(p) = rx.recv_timeout(Duration::from_millis(300)) {
+        got.push(p);
+    }
+    got
+}
+
 fn universes(geometry: &Geometry) -> usize {
     geometry
         .ports
@@ -389,7 +418,7 @@ fn sacn_frames_match_the_file_sink(name: &str) {
     );
     for (tick, frame) in frames.iter().enumerate() {
         set.send_frame(frame, tick as u64);
-        let packets = take(&rx, n + 1);
+        let packets = take_sacn(&rx, n + 1);
         let mut got = Vec::new();
         let mut universe = 0usize;
         for p in &geometry.ports {
@@ -427,8 +456,9 @@ fn sacn_frames_match_the_file_sink(name: &str) {
         assert_eq!(s.sequence_number, tick as u8);
         assert!(got == expected[tick], "{name} frame {tick} differs");
     }
+    // One discovery page at the first sync, none after (10 s apart).
     let stats = set.stats();
-    assert_eq!(stats[0].1.packets, (n as u64 + 1) * FRAMES);
+    assert_eq!(stats[0].1.packets, (n as u64 + 1) * FRAMES + 1);
     assert_eq!(stats[0].1.errors, 0);
 }
 
@@ -449,6 +479,7 @@ fn sacn_sink(port: u16, universe: u16, sync: Option<u16>, shapes: &[PortShape]) 
         priority: 100,
         source_name: "test".into(),
         cid: [7; 16],
+        iface: None,
     };
     let dest = Destination::Unicast(([127, 0, 0, 1], port).into());
     SacnSink::new("sacn", dest, settings, shapes).unwrap_or_else(|e| panic!("{e}"))
@@ -491,7 +522,7 @@ fn sacn_sequences_wrap_per_universe_and_the_sync_universe_has_its_own() {
             n += 1;
         }
         sink.sync(tick);
-        let packets = take(&rx, n);
+        let packets = take_sacn(&rx, n);
         for (i, p) in packets.iter().enumerate() {
             let (u, s, is_sync) = sacn_fields(p);
             assert_eq!(is_sync, i + 1 == n, "tick {tick}: sync comes last");
@@ -518,7 +549,7 @@ fn sacn_sync_on_a_data_universe_shares_its_sequence() {
     for tick in 0..3 {
         sink.send(0, &[0; 12], tick);
         sink.sync(tick);
-        seen.extend(take(&rx, 2).iter().map(|p| sacn_fields(p)));
+        seen.extend(take_sacn(&rx, 2).iter().map(|p| sacn_fields(p)));
     }
     assert_eq!(
         seen,
@@ -550,7 +581,7 @@ fn sacn_without_sync_sends_sync_address_0_and_no_sync_packet() {
     // before the marker.
     let mut marker = sacn_sink(port, 42, None, &shapes[..]);
     marker.send(0, &[6; 600], 0);
-    let packets = take(&rx, 6);
+    let packets = take_sacn(&rx, 6);
     let fields: Vec<_> = packets.iter().map(|p| sacn_fields(p)).collect();
     assert_eq!(
         fields,
@@ -570,4 +601,233 @@ fn sacn_without_sync_sends_sync_address_0_and_no_sync_packet() {
         };
         assert_eq!(d.synchronization_address, 0);
     }
+}
+
+/// A parsed sACN data packet: (universe, sequence, stream terminated, slots after the start
+/// code).
+fn sacn_data(bytes: &[u8]) -> Option<(u16, u8, bool, Vec<u8>)> {
+    let parsed = AcnRootLayerProtocol::parse(bytes).unwrap_or_else(|e| panic!("{e:?}"));
+    match parsed.pdu.data {
+        E131RootLayerData::DataPacket(d) => Some((
+            d.universe,
+            d.sequence_number,
+            d.stream_terminated,
+            d.data.property_values[1..].to_vec(),
+        )),
+        _ => None,
+    }
+}
+
+#[test]
+fn sacn_close_terminates_every_universe_sent_three_times_with_its_last_data() {
+    let (socket, port) = receiver();
+    let (rx, _thread) = forward(socket);
+    // Universes 10 (port 0), 11 and 12 (port 1), 13 (port 2, never sent).
+    let shapes = [
+        PortShape {
+            format: OutputFormat::Rgb8,
+            bytes: 3,
+        },
+        PortShape {
+            format: OutputFormat::Rgb8,
+            bytes: 600,
+        },
+        PortShape {
+            format: OutputFormat::Rgb8,
+            bytes: 6,
+        },
+    ];
+    let mut sink = sacn_sink(port, 10, Some(500), &shapes);
+    let long: Vec<u8> = (0..600).map(|i| i as u8).collect();
+    for tick in 0..2u8 {
+        sink.send(0, &[tick, 2, 3], u64::from(tick));
+        sink.send(1, &long, u64::from(tick));
+        sink.sync(u64::from(tick));
+    }
+    let sent = drain(&rx);
+    assert!(
+        sent.iter()
+            .filter_map(|p| sacn_data(p))
+            .all(|(_, _, terminated, _)| !terminated)
+    );
+    // Flushing ends nothing.
+    sink.flush().unwrap_or_else(|e| panic!("{e}"));
+    assert!(drain(&rx).is_empty(), "flush sent packets");
+    let before = sink.stats().packets;
+    sink.close().unwrap_or_else(|e| panic!("{e}"));
+    let got: Vec<_> = drain(&rx).iter().map(|p| sacn_data(p)).collect();
+    let got: Vec<_> = got
+        .into_iter()
+        .map(|d| d.unwrap_or_else(|| panic!("close sent a packet that is not data")))
+        .collect();
+    assert_eq!(got.len(), 9, "three per universe sent: {got:?}");
+    for (u, seq, terminated, slots) in &got {
+        assert!(terminated, "universe {u}: no Stream_Terminated bit");
+        let want: &[u8] = match u {
+            10 => &[1, 2, 3],
+            11 => &long[..510],
+            12 => &long[510..],
+            _ => panic!("universe {u} was never sent"),
+        };
+        assert_eq!(
+            &slots[..],
+            want,
+            "universe {u} sequence {seq}: not its last data"
+        );
+    }
+    for u in [10u16, 11, 12] {
+        // Sequences go on from the data: two data packets, then 2, 3, 4.
+        let seqs: Vec<u8> = got.iter().filter(|d| d.0 == u).map(|d| d.1).collect();
+        assert_eq!(seqs, vec![2, 3, 4], "universe {u}");
+    }
+    assert_eq!(sink.stats().packets - before, 9);
+    // Once only.
+    sink.close().unwrap_or_else(|e| panic!("{e}"));
+    assert!(drain(&rx).is_empty(), "a second close sent packets");
+}
+
+#[test]
+fn sacn_discovery_lists_every_universe_by_page_at_the_first_sync_and_then_periodically() {
+    let (socket, port) = receiver();
+    let (rx, _thread) = forward(socket);
+    // 700 universes from 100: two pages, 512 + 188.
+    let shapes = [PortShape {
+        format: OutputFormat::Rgb8,
+        bytes: 700 * UNIVERSE_BYTES,
+    }];
+    let mut sink = sacn_sink(port, 100, None, &shapes);
+    let every = Duration::from_millis(300);
+    sink.set_discovery_interval(every);
+    let start = std::time::Instant::now();
+    sink.send(0, &vec![9u8; 700 * UNIVERSE_BYTES], 0);
+    // Per round of discovery: when, and its pages (page, last page, universes).
+    type Page = (u8, u8, Vec<u16>);
+    let mut rounds: Vec<(Duration, Vec<Page>)> = Vec::new();
+    let mut data = 0;
+    let mut handle = |p: Vec<u8>| {
+        let at = start.elapsed();
+        let parsed = AcnRootLayerProtocol::parse(&p).unwrap_or_else(|e| panic!("{e:?}"));
+        assert_eq!(parsed.pdu.cid.as_bytes(), &[7; 16]);
+        match parsed.pdu.data {
+            E131RootLayerData::DataPacket(_) => data += 1,
+            E131RootLayerData::UniverseDiscoveryPacket(d) => {
+                // The fixed fields, read by hand: root vector EXTENDED, framing vector
+                // EXTENDED_DISCOVERY, reserved zero, layer vector UNIVERSE_LIST, lengths.
+                assert_eq!(&p[18..22], &[0, 0, 0, 8]);
+                assert_eq!(&p[40..44], &[0, 0, 0, 2]);
+                assert_eq!(&p[108..112], &[0; 4]);
+                assert_eq!(&p[114..118], &[0, 0, 0, 1]);
+                for (at, from) in [(16, 16), (38, 38), (112, 112)] {
+                    let fl = u16::from_be_bytes([p[at], p[at + 1]]);
+                    assert_eq!(fl, 0x7000 | (p.len() - from) as u16, "flags+length at {at}");
+                }
+                assert_eq!(d.source_name, "test");
+                let page = (d.data.page, d.data.last_page, d.data.universes.to_vec());
+                match rounds.last_mut() {
+                    Some((_, pages)) if pages.len() < 2 => pages.push(page),
+                    _ => rounds.push((at, vec![page])),
+                }
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+    };
+    let mut tick = 0;
+    while start.elapsed() < Duration::from_millis(1000) {
+        sink.sync(tick);
+        tick += 1;
+        std::thread::sleep(Duration::from_millis(5));
+        while let Ok(p) = rx.try_recv() {
+            handle(p);
+        }
+    }
+    while let Ok(p) = rx.recv_timeout(Duration::from_millis(300)) {
+        handle(p);
+    }
+    assert_eq!(data, 700);
+    let want = vec![
+        (0, 1, (100..612).collect::<Vec<u16>>()),
+        (1, 1, (612..800).collect()),
+    ];
+    assert!(
+        (3..=5).contains(&rounds.len()),
+        "{} rounds in 1 s every 300 ms",
+        rounds.len()
+    );
+    for (at, pages) in &rounds {
+        assert_eq!(pages, &want, "round at {at:?}");
+    }
+    for pair in rounds.windows(2) {
+        let gap = pair[1].0 - pair[0].0;
+        assert!(gap >= Duration::from_millis(250), "rounds {gap:?} apart");
+    }
+    // The first round comes with the first sync; then one per interval.
+    assert!(
+        rounds[0].0 < Duration::from_millis(250),
+        "{:?}",
+        rounds[0].0
+    );
+    assert_eq!(sink.stats().packets, 700 + 2 * rounds.len() as u64);
+}
+
+#[test]
+fn sacn_reopen_carries_unchanged_sinks_over_and_terminates_removed_ones() {
+    let w = wall("demo");
+    let (geometry, frames) = render(&w);
+    assert_eq!(geometry.ports.len(), 2);
+    let (socket, port) = receiver();
+    let (rx, _thread) = forward(socket);
+    let url = |u: u16| {
+        SinkUrl::parse(&format!("sacn://127.0.0.1:{port}?universe={u}"))
+            .unwrap_or_else(|e| panic!("{e}"))
+    };
+    let per_port: Vec<u16> = geometry
+        .ports
+        .iter()
+        .map(|p| p.byte_len().div_ceil(UNIVERSE_BYTES) as u16)
+        .collect();
+    let options = SinkOptions::default();
+    let mut set = SinkSet::open(&w, &geometry, &[url(1), url(1000)], &options)
+        .unwrap_or_else(|e| panic!("{e}"));
+    for (tick, frame) in frames[..2].iter().enumerate() {
+        set.send_frame(frame, tick as u64);
+    }
+    let first = drain(&rx);
+    assert!(!first.is_empty());
+    // A reload whose new sink cannot open fatally (too many universes from 63999): the old
+    // set comes back and goes on as before, nothing terminated.
+    let (e, mut set) = match SinkSet::reopen(set, &w, &geometry, &[url(1), url(63999)], &options) {
+        Ok(_) => panic!("universe 63999 with {} universes opened", per_port[1]),
+        Err(back) => back,
+    };
+    assert!(e.to_string().contains("63999"), "{e}");
+    assert!(drain(&rx).is_empty(), "a failed reload sent packets");
+    set.send_frame(&frames[2], 2);
+    let seen: Vec<_> = drain(&rx).iter().filter_map(|p| sacn_data(p)).collect();
+    assert!(seen.iter().any(|d| d.0 == 1000 && d.1 == 2 && !d.2));
+    // Port 0's sink stays, port 1's changes.
+    let mut set = SinkSet::reopen(set, &w, &geometry, &[url(1), url(2000)], &options)
+        .unwrap_or_else(|(e, _)| panic!("{e}"));
+    let closed: Vec<_> = drain(&rx).iter().filter_map(|p| sacn_data(p)).collect();
+    let removed: Vec<u16> = (1000..1000 + per_port[1]).collect();
+    assert_eq!(closed.len(), 3 * removed.len(), "{closed:?}");
+    assert!(closed.iter().all(|d| d.2 && removed.contains(&d.0)));
+    set.send_frame(&frames[3], 3);
+    let after: Vec<_> = drain(&rx).iter().filter_map(|p| sacn_data(p)).collect();
+    // The carried-over sink's sequence goes on (3 frames sent before); the new one starts.
+    assert!(after.iter().all(|d| !d.2));
+    assert!(
+        after.iter().any(|d| d.0 == 1 && d.1 == 3),
+        "{:?}",
+        &after[..2]
+    );
+    assert!(after.iter().any(|d| d.0 == 2000 && d.1 == 0));
+    assert!(after.iter().all(|d| d.0 < 1000 || d.0 >= 2000));
+    // Stop: both remaining sinks terminate their universes.
+    set.close().unwrap_or_else(|e| panic!("{e}"));
+    let end: Vec<_> = drain(&rx).iter().filter_map(|p| sacn_data(p)).collect();
+    let live = usize::from(per_port[0] + per_port[1]);
+    assert_eq!(end.len(), 3 * live);
+    assert!(end.iter().all(|d| d.2));
+    assert!(end.iter().any(|d| d.0 == 1 && d.1 == 4));
+    assert!(end.iter().any(|d| d.0 == 2000 && d.1 == 1));
 }

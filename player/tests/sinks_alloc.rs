@@ -1,5 +1,5 @@
-//! Steady-state sending of real frames through the null, DDP, Art-Net, sACN, display and
-//! Colorlight sinks allocates nothing, proven with a counting global allocator (every thread
+//! Steady-state sending of real frames through the null, DDP, Art-Net, sACN, display,
+//! Colorlight and file sinks allocates nothing, proven with a counting global allocator (every thread
 //! counts).
 //!
 //! One test function: the counter is process-wide, so scenarios must not overlap.
@@ -100,6 +100,81 @@ fn steady_state_sending_allocates_nothing() {
         }
     }
     receiver_sinks();
+    discovery_every_sync(port);
+    file_sink_with_its_writer_thread();
+}
+
+/// The `file` sink: the output thread copies into preallocated ring buffers, its writer
+/// thread writes them and rewrites the sidecar once a second (from a prepared template).
+/// Ticks 10 ms apart for 2.5 s, so the count spans sidecar rewrites.
+fn file_sink_with_its_writer_thread() {
+    let w = wall("outdoor");
+    let geometry = Geometry::compile(&w);
+    let (_renderer, frames) = frames(&w);
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let url = SinkUrl::parse(&format!("file:{}", dir.path().join("x.bin").display()))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let urls = vec![url; geometry.ports.len()];
+    let mut set = SinkSet::open(&w, &geometry, &urls, &SinkOptions::default())
+        .unwrap_or_else(|e| panic!("{e}"));
+    for tick in 0..3u64 {
+        set.send_frame(&frames[tick as usize % 2], tick);
+    }
+    std::thread::sleep(std::time::Duration::from_millis(100));
+    let before = allocs();
+    let ticks = 253u64;
+    for tick in 3..ticks {
+        set.send_frame(&frames[tick as usize % 2], tick);
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let allocs = allocs() - before;
+    set.flush().unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(allocs, 0, "file sink: {allocs} allocations in 250 ticks");
+    for (url, s) in set.stats() {
+        assert_eq!(s.frames, ticks, "{url}");
+        assert_eq!(s.errors, 0, "{url}");
+    }
+}
+
+/// sACN universe discovery (every sync here, through the test hook: 10 s in production)
+/// and stream-terminated packets allocate nothing either.
+fn discovery_every_sync(port: u16) {
+    use ledwall_player::sinks::sacn::{Destination, Settings};
+    use ledwall_player::sinks::{PortShape, SacnSink, Sink};
+    let shapes = [PortShape {
+        format: ledwall_render::wall::OutputFormat::Rgb8,
+        bytes: 600 * 510, // two discovery pages
+    }];
+    let settings = Settings {
+        universe: 1,
+        sync: Some(64000 - 1),
+        priority: 100,
+        source_name: "alloc".into(),
+        cid: [3; 16],
+        iface: None,
+    };
+    let dest = Destination::Unicast(([127, 0, 0, 1], port).into());
+    let mut sink = SacnSink::new("sacn", dest, settings, &shapes).unwrap_or_else(|e| panic!("{e}"));
+    sink.set_discovery_interval(std::time::Duration::ZERO);
+    let data = vec![7u8; 600 * 510];
+    for tick in 0..3 {
+        sink.send(0, &data, tick);
+        sink.sync(tick);
+    }
+    let before = allocs();
+    let packets = sink.stats().packets;
+    for tick in 3..10 {
+        sink.send(0, &data, tick);
+        sink.sync(tick);
+    }
+    sink.close().unwrap_or_else(|e| panic!("{e}"));
+    let n = allocs() - before;
+    assert_eq!(n, 0, "sACN with discovery and close: {n} allocations");
+    let s = sink.stats();
+    // 600 data + 1 sync + 2 discovery a tick, and 3 x 600 terminated packets.
+    assert_eq!(s.packets - packets, 7 * 603 + 1800);
+    assert_eq!(s.errors, 0);
 }
 
 /// A veth pair made for the test (root only), removed on drop.
@@ -188,4 +263,52 @@ fn receiver_sinks() {
         assert!(s.packets >= 40, "{url:?}: {} packets", s.packets);
     }
     assert_eq!(mailbox.stats().published, 40);
+    if veth.is_some() {
+        drop(veth);
+        pending_until_the_interface_appears(&w, &geometry, &frames);
+    }
+}
+
+/// A Colorlight sink whose interface is not there yet is pending: ticks through it allocate
+/// nothing while it waits, nor once the interface appeared and it sends.
+fn pending_until_the_interface_appears(w: &Wall, geometry: &Geometry, frames: &[WallFrame]) {
+    let name = format!("lwa{}", std::process::id() % 100_000);
+    let url = SinkUrl::parse(&format!("colorlight://{name}")).unwrap_or_else(|e| panic!("{e}"));
+    let urls = vec![url, SinkUrl::Null];
+    let mut set = SinkSet::open(w, geometry, &urls, &SinkOptions::default())
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(set.sinks()[0].waiting().is_some());
+    let mut tick = 0u64;
+    let mut run = |set: &mut SinkSet, n: u64| {
+        for _ in 0..n {
+            set.send_frame(&frames[tick as usize % 2], tick);
+            tick += 1;
+        }
+    };
+    run(&mut set, 3);
+    // Warm-up: the retry thread started (and named itself); its first retry is 1 s away.
+    std::thread::sleep(std::time::Duration::from_millis(100));
+    let before = allocs();
+    run(&mut set, 37);
+    let n = allocs() - before;
+    assert_eq!(n, 0, "pending: {n} allocations in 37 ticks");
+    assert_eq!(set.stats()[0].1, Default::default());
+    let veth = Veth::new();
+    assert!(veth.as_ref().is_some_and(|v| v.0 == name));
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while set.sinks()[0].waiting().is_some() && std::time::Instant::now() < deadline {
+        run(&mut set, 1);
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    assert_eq!(set.sinks()[0].waiting(), None, "the interface appeared");
+    run(&mut set, 3);
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let before = allocs();
+    run(&mut set, 37);
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let n = allocs() - before;
+    assert_eq!(n, 0, "opened after pending: {n} allocations in 37 ticks");
+    set.flush().unwrap_or_else(|e| panic!("{e}"));
+    let s = set.stats()[0].1;
+    assert!(s.frames >= 40 && s.errors == 0, "{s:?}");
 }

@@ -63,11 +63,13 @@ fn sacn_counts_every_refused_packet_and_sync() {
         priority: 100,
         source_name: "t".into(),
         cid: [1; 16],
+        iface: None,
     };
     let mut sink = SacnSink::new("sacn", Destination::Unicast(refusing()), settings, &SHAPES)
         .unwrap_or_else(|e| panic!("{e}"));
     let s = run(&mut sink, 50);
-    assert_eq!(s.errors, (4 + 1) * 50);
+    // 4 universes and a sync a tick, and the discovery page at the first sync.
+    assert_eq!(s.errors, (4 + 1) * 50 + 1);
     assert_eq!(s.packets, 0);
     assert_eq!(s.frames, 50);
 }

@@ -45,21 +45,27 @@ impl ConfigError {
 }
 
 impl fmt::Display for ConfigError {
+    /// Every problem on a line of its own, each with the file; at most
+    /// [`crate::textfile::MAX_LISTED_PROBLEMS`] of them, then "… and N more". Control
+    /// characters in the file name, the fields and the reasons are shown escaped.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        use crate::textfile::{MAX_LISTED_PROBLEMS, escape_controls};
         let n = self.problems.len();
-        write!(
-            f,
-            "{}: {} problem{}",
-            self.file.display(),
-            n,
-            if n == 1 { "" } else { "s" }
-        )?;
-        for p in &self.problems {
+        let file = self.file.display().to_string();
+        let file = escape_controls(&file, false);
+        write!(f, "{file}: {n} problem{}", if n == 1 { "" } else { "s" })?;
+        for p in self.problems.iter().take(MAX_LISTED_PROBLEMS) {
+            // Reasons may span lines (a TOML parser's excerpt); nothing else may.
+            let reason = escape_controls(&p.reason, true);
             if p.field.is_empty() {
-                write!(f, "\n  {}: {}", self.file.display(), p.reason)?;
+                write!(f, "\n  {file}: {reason}")?;
             } else {
-                write!(f, "\n  {}: {}: {}", self.file.display(), p.field, p.reason)?;
+                let field = escape_controls(&p.field, false);
+                write!(f, "\n  {file}: {field}: {reason}")?;
             }
+        }
+        if n > MAX_LISTED_PROBLEMS {
+            write!(f, "\n  … and {} more", n - MAX_LISTED_PROBLEMS)?;
         }
         Ok(())
     }

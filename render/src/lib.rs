@@ -57,6 +57,7 @@ pub mod gpu;
 pub mod mapper;
 pub mod place;
 pub mod stage;
+pub mod textfile;
 pub mod wall;
 
 pub use backend::{AnyRenderer, BackendChoice, BackendOptions};

@@ -242,8 +242,9 @@ pub struct MapTable {
 impl MapTable {
     /// Read a table file.
     pub fn load(path: &Path) -> Result<MapTable, String> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| format!("cannot read mapping table {}: {e}", path.display()))?;
+        let text =
+            crate::textfile::read_config(path, "mapping table", crate::textfile::MAP_TABLE_LIMIT)
+                .map_err(|e| format!("mapping table {}: {e}", path.display()))?;
         MapTable::parse(&text, path)
     }
 

@@ -175,6 +175,7 @@ pub fn run(args: &PlayArgs) -> anyhow::Result<()> {
     };
     let wall_path = demo_path(args.wall.as_deref(), DEMO_WALL, "--wall")?;
     let wall = Wall::load(&wall_path)?;
+    wall.check_memory()?;
     let urls = sink_urls(&wall, &args.sinks)?;
     let show = match missing_playlist(&playlist_arg) {
         None => Show::with_schedule(Playlist::from_cli_arg(&playlist_arg)?)?,
@@ -443,6 +444,13 @@ fn play(args: &PlayArgs, setup: Setup, shared: Option<SharedDevice>) -> anyhow::
     let shared = shared.filter(|_| args.control.is_none());
 
     let mut opts = OpenOptions::new(Canvas::from_wall(&wall));
+    // The render thread never waits on a decoder for longer than half a tick (at most 5
+    // ms): a frame that is not decoded yet leaves the previous one on screen.
+    opts.frame_wait = Some(
+        std::time::Duration::from_secs_f64(0.5 / f64::from(wall.refresh_hz.max(1)))
+            .min(std::time::Duration::from_millis(5)),
+    );
+    let faults = Arc::clone(&opts.faults);
     opts.load = LoadOptions {
         max_pixels: args.max_pixels,
         max_bytes: args.max_memory << 20,
@@ -495,6 +503,9 @@ fn play(args: &PlayArgs, setup: Setup, shared: Option<SharedDevice>) -> anyhow::
     // An exit that cannot wait for the clean stop (a second signal, a stuck thread) still
     // gives the terminal back.
     crate::shutdown::on_emergency_exit("terminal", terminal::restore_now);
+    crate::shutdown::on_emergency_exit("ffmpeg", || {
+        crate::media::video::kill_children();
+    });
     let mut control = Control {
         stop: stop_flag(),
         reload: reload_flag(),
@@ -602,8 +613,10 @@ fn play(args: &PlayArgs, setup: Setup, shared: Option<SharedDevice>) -> anyhow::
         let summary = report.summary(&wall.name, wall.refresh_hz, &backend, &sinks);
         tracing::info!("{}", summary.text().lines().next().unwrap_or(""));
         let device = shared.as_ref();
+        let old = std::mem::replace(&mut sinks, SinkSet::from_parts(Vec::new(), Vec::new())?);
         match take_over(
             &new,
+            old,
             args,
             &backend_options,
             view,
@@ -633,14 +646,24 @@ fn play(args: &PlayArgs, setup: Setup, shared: Option<SharedDevice>) -> anyhow::
                     options.first_tick
                 );
             }
-            Err(e) => tracing::error!(
-                "cannot take the changed wall, the old one plays on: {}",
-                crate::deck::error_chain(e.as_ref())
-            ),
+            Err((e, old)) => {
+                sinks = old;
+                tracing::error!(
+                    "cannot take the changed wall, the old one plays on: {}",
+                    crate::deck::error_chain(e.as_ref())
+                );
+            }
         }
     };
     drop(tick_log);
-    let summary = report.summary(&wall.name, wall.refresh_hz, &backend, &sinks);
+    // The end of the streams (sACN's stream-terminated packets) and the last flush.
+    if let Err(e) = sinks.close()
+        && lost.is_empty()
+    {
+        lost.push(crate::deck::error_chain(&e));
+    }
+    let mut summary = report.summary(&wall.name, wall.refresh_hz, &backend, &sinks);
+    summary.media = Some(faults.snapshot());
     if report.stopped {
         tracing::info!("stopped by a signal; sinks flushed");
     }
@@ -686,30 +709,57 @@ fn open_sinks(
 /// A renderer and sinks for a changed wall.
 type TakeOver = (AnyRenderer, String, Arc<ledwall_render::Geometry>, SinkSet);
 
+/// Why a changed wall could not take over.
+type TakeOverError = Box<dyn std::error::Error + Send + Sync>;
+
+/// Build a renderer and sinks for the changed `wall`. The sinks are `old`'s reopened
+/// ([`SinkSet::reopen`]): a sink whose URL and ports did not change is carried over as it
+/// is (an sACN stream goes on), removed ones are closed (an sACN stream ends as E1.31
+/// asks). On an error `old` comes back untouched, with the error.
+#[allow(clippy::too_many_arguments)]
 fn take_over(
     wall: &Wall,
+    old: SinkSet,
     args: &PlayArgs,
     backend: &BackendOptions,
     view: bool,
     control: &Control,
     options: &SinkOptions,
     shared: Option<&SharedDevice>,
-) -> Result<TakeOver, Box<dyn std::error::Error + Send + Sync>> {
-    let old_hz = control.wall.as_ref().map(|(_, w)| w.refresh_hz);
-    if old_hz.is_some_and(|hz| hz != wall.refresh_hz) {
-        return Err(format!(
-            "refresh_hz changed ({} → {}): restart ledwall play for a new refresh rate",
-            old_hz.unwrap_or(0),
-            wall.refresh_hz
-        )
-        .into());
-    }
-    let urls = sink_urls(wall, &args.sinks)?;
-    let card_dim = card_dimming(wall, &urls)?;
-    let (mut renderer, name) = make_renderer(wall, backend, shared, &urls)?;
-    ledwall_render::backend::RenderFrame::set_external_dimming(&mut renderer, card_dim);
-    let geometry = Arc::clone(renderer.geometry());
-    let sinks = open_sinks(view, wall, &geometry, &urls, control, options)?;
+) -> Result<TakeOver, (TakeOverError, SinkSet)> {
+    let prepared = (|| -> Result<_, TakeOverError> {
+        let old_hz = control.wall.as_ref().map(|(_, w)| w.refresh_hz);
+        if old_hz.is_some_and(|hz| hz != wall.refresh_hz) {
+            return Err(format!(
+                "refresh_hz changed ({} → {}): restart ledwall play for a new refresh rate",
+                old_hz.unwrap_or(0),
+                wall.refresh_hz
+            )
+            .into());
+        }
+        wall.check_memory()?;
+        let urls = sink_urls(wall, &args.sinks)?;
+        let card_dim = card_dimming(wall, &urls)?;
+        let (mut renderer, name) = make_renderer(wall, backend, shared, &urls)?;
+        ledwall_render::backend::RenderFrame::set_external_dimming(&mut renderer, card_dim);
+        let geometry = Arc::clone(renderer.geometry());
+        Ok((renderer, name, geometry, urls))
+    })();
+    let (renderer, name, geometry, urls) = match prepared {
+        Ok(p) => p,
+        Err(e) => return Err((e, old)),
+    };
+    let sinks = if view {
+        match open_sinks(view, wall, &geometry, &urls, control, options) {
+            Ok(s) => s,
+            Err(e) => return Err((e.into(), old)),
+        }
+    } else {
+        SinkSet::reopen(old, wall, &geometry, &urls, options).map_err(|(e, old)| {
+            let e: TakeOverError = Box::new(e);
+            (e, old)
+        })?
+    };
     Ok((renderer, name, geometry, sinks))
 }
 

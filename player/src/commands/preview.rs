@@ -204,6 +204,7 @@ pub fn run_at(
     let kind = OutputKind::from_path(&args.out, args.contact_sheet)?;
     check_args(args, kind)?;
     let wall = Wall::load(&args.wall)?;
+    wall.check_memory()?;
     let look = look(args, kind, wall.width)?;
     let mut main = Playlist::from_cli_arg(&args.playlist)?;
     main.brightness.set_time_zone(start.time_zone().clone());

@@ -102,6 +102,7 @@ pub fn frame_at(
 /// Run `ledwall render`; a summary goes to `out`.
 pub fn run(args: &RenderArgs, out: &mut impl Write) -> anyhow::Result<()> {
     let wall = Wall::load(&args.wall)?;
+    wall.check_memory()?;
     let media = media_ref(&args.input)?;
     let mut opts = OpenOptions::new(Canvas::from_wall(&wall));
     opts.load = LoadOptions {

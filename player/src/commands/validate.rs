@@ -9,12 +9,18 @@
 //! written. The `[location]` and `[[brightness]]` entries of a playlist (design §12) are
 //! checked with it, each bad field one problem. The command fails (exit code 2) if any
 //! file fails.
+//!
+//! Files are read bounded ([`ledwall_render::textfile`]): a FIFO or a device is refused
+//! without blocking, a wall over 16 MiB or a playlist over 4 MiB with its size; at most
+//! 50 problems (and 50 missing-media warnings) are listed per file, then "… and N more";
+//! control characters of names, keys and values are shown escaped.
 
 use crate::UsageError;
 use crate::cli::ValidateArgs;
 use crate::media::MediaRef;
 use crate::playlist::{Playlist, Show};
 use ledwall_render::Wall;
+use ledwall_render::textfile::{MAX_LISTED_PROBLEMS, escape_controls};
 use std::io::Write;
 use std::path::Path;
 
@@ -34,16 +40,45 @@ pub fn run(args: &ValidateArgs, out: &mut impl Write, err: &mut impl Write) -> a
     let mut failed = 0usize;
     for file in &args.files {
         match check_file(file) {
-            Outcome::Wall(wall) => writeln!(out, "{}: ok ({})", file.display(), summary(&wall))?,
+            Outcome::Wall(wall) => {
+                writeln!(out, "{}: ok ({})", shown(file), summary(&wall))?;
+                // The player may run elsewhere: a wall too big for this machine is a
+                // warning here (`ledwall play` refuses it).
+                if let Err(e) = wall.check_memory() {
+                    for p in &e.problems {
+                        writeln!(
+                            err,
+                            "{}: warning: on this machine, {}",
+                            shown(file),
+                            escape_controls(&p.reason, false)
+                        )?;
+                    }
+                }
+            }
             Outcome::Invalid(e) => {
                 failed += 1;
                 writeln!(err, "{e}")?;
             }
             Outcome::Playlist(show) => {
-                writeln!(out, "{}: ok ({})", file.display(), playlist_summary(&show))?;
+                writeln!(out, "{}: ok ({})", shown(file), playlist_summary(&show))?;
                 for p in std::iter::once(&show.main).chain(&show.scheduled) {
-                    for w in missing_media(p) {
-                        writeln!(err, "{}: warning: {w}", p.file.display())?;
+                    let warnings = missing_media(p);
+                    let n = warnings.len();
+                    for w in warnings.iter().take(MAX_LISTED_PROBLEMS) {
+                        writeln!(
+                            err,
+                            "{}: warning: {}",
+                            shown(&p.file),
+                            escape_controls(w, false)
+                        )?;
+                    }
+                    if n > MAX_LISTED_PROBLEMS {
+                        writeln!(
+                            err,
+                            "{}: … and {} more warnings",
+                            shown(&p.file),
+                            n - MAX_LISTED_PROBLEMS
+                        )?;
                     }
                 }
             }
@@ -53,13 +88,18 @@ pub fn run(args: &ValidateArgs, out: &mut impl Write, err: &mut impl Write) -> a
     if failed > 0 {
         let total = args.files.len();
         return Err(UsageError(if total == 1 {
-            format!("{} is not valid", args.files[0].display())
+            format!("{} is not valid", shown(&args.files[0]))
         } else {
             format!("{failed} of {total} files are not valid")
         })
         .into());
     }
     Ok(())
+}
+
+/// A path as printed: control characters escaped.
+fn shown(path: &Path) -> String {
+    escape_controls(&path.display().to_string(), false).into_owned()
 }
 
 /// Validate one file.
@@ -97,7 +137,7 @@ pub fn playlist_summary(show: &Show) -> String {
     let s = p.schedule.len();
     let mut text = format!(
         "playlist \"{}\", {n} item{}",
-        p.name,
+        escape_controls(&p.name, false),
         if n == 1 { "" } else { "s" }
     );
     if s > 0 {
@@ -130,7 +170,13 @@ pub fn missing_media(p: &Playlist) -> Vec<String> {
 /// (design §12), not a wall. Unreadable or unparsable files are left to the wall loader,
 /// which reports them.
 pub fn looks_like_playlist(path: &Path) -> bool {
-    let Ok(text) = std::fs::read_to_string(path) else {
+    // Bounded by the larger limit (a wall's): an oversized playlist is still recognized,
+    // then refused by the playlist loader with its own limit.
+    let Ok(text) = ledwall_render::textfile::read_config(
+        path,
+        "configuration file",
+        ledwall_render::textfile::WALL_LIMIT,
+    ) else {
         return false;
     };
     let json = path

@@ -63,6 +63,7 @@ pub fn status(ctx: &Ctx, mon: &Monitor) -> Value {
                 "bytes": s.bytes.load(Ordering::Relaxed),
                 "packets": s.packets.load(Ordering::Relaxed),
                 "errors": s.errors.load(Ordering::Relaxed),
+                "waiting": s.waiting.load(Ordering::Relaxed),
             })
         })
         .collect();
@@ -110,6 +111,7 @@ pub fn status(ctx: &Ctx, mon: &Monitor) -> Value {
             "dropped": t.dropped.load(Ordering::Relaxed),
         },
         "render_errors": t.render_errors.load(Ordering::Relaxed),
+        "media": shape.open.faults.snapshot(),
         "sinks": sinks,
         "warnings": warnings,
     })

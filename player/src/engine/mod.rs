@@ -235,14 +235,18 @@ impl Report {
     pub fn summary(&self, wall: &str, hz: u32, backend: &str, sinks: &SinkSet) -> Summary {
         let p = &self.pacer;
         let sinks: Vec<SinkSummary> = sinks
-            .stats()
-            .into_iter()
-            .map(|(url, s)| SinkSummary {
-                url,
-                frames: s.frames,
-                bytes: s.bytes,
-                packets: s.packets,
-                errors: s.errors,
+            .sinks()
+            .iter()
+            .map(|sink| {
+                let s = sink.stats();
+                SinkSummary {
+                    url: sink.url().to_string(),
+                    frames: s.frames,
+                    bytes: s.bytes,
+                    packets: s.packets,
+                    errors: s.errors,
+                    waiting: sink.waiting(),
+                }
             })
             .collect();
         Summary {
@@ -268,6 +272,7 @@ impl Report {
             sends_per_second: p.sends_per_second(),
             sinks,
             stopped: self.stopped,
+            media: None,
         }
     }
 }
@@ -487,9 +492,15 @@ impl WallWatch {
 }
 
 /// What one tick of the render loop did.
+/// How long the first frame waits for an item that is still opening before the background
+/// goes out instead.
+const START_HOLD: Duration = Duration::from_secs(2);
+
 enum Outcome {
     Rendered(Option<StillScene>),
     Unchanged,
+    /// The item on screen is still opening: the last frame stays.
+    Held,
     Failed(String),
 }
 
@@ -510,6 +521,12 @@ impl RenderLoop<'_> {
         let mut applied_level = 1f32;
         let mut published: Option<(u64, Option<u64>)> = None;
         let mut force = false;
+        // An item still opening (a new show's first item, opened on a thread of its own)
+        // holds the last frame rather than flashing the background; before the first frame
+        // it holds for at most START_HOLD, then the background goes out (the wall is lit).
+        let hold = !o.lockstep;
+        let mut sent_any = false;
+        let hold_start_until = Instant::now() + START_HOLD;
         // The loop waits by parking (which allocates nothing, unlike a channel's first
         // blocking wait on a thread); the output thread unparks it at every tick.
         let _ = self.thread.set(std::thread::current());
@@ -617,6 +634,9 @@ impl RenderLoop<'_> {
                         }
                     }
                 }
+                if hold && (sent_any || Instant::now() < hold_start_until) && program.opening(&ts) {
+                    return Outcome::Held;
+                }
                 let scene = program.scene(&ts);
                 let still = if skip_stills {
                     still_scene(&scene)
@@ -637,6 +657,7 @@ impl RenderLoop<'_> {
             match result {
                 Ok(Outcome::Rendered(still)) => {
                     force = false;
+                    sent_any = true;
                     frame.frame_number = target;
                     let took = started.elapsed();
                     self.stats.render.record(took);
@@ -659,6 +680,16 @@ impl RenderLoop<'_> {
                 Ok(Outcome::Unchanged) => {
                     self.stats.unchanged += 1;
                     spare = Some(frame);
+                }
+                Ok(Outcome::Held) => {
+                    self.stats.held += 1;
+                    spare = Some(frame);
+                    if !sent_any {
+                        // No frame is out yet, so the output does not tick: try this tick
+                        // again shortly rather than run ahead and wait for it.
+                        std::thread::park_timeout(Duration::from_millis(2));
+                        continue;
+                    }
                 }
                 Ok(Outcome::Failed(e)) => {
                     self.stats.errors += 1;

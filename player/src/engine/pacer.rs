@@ -45,6 +45,7 @@ impl Output for SinkSet {
             c.bytes.store(s.bytes, Ordering::Relaxed);
             c.packets.store(s.packets, Ordering::Relaxed);
             c.errors.store(s.errors, Ordering::Relaxed);
+            c.waiting.store(sink.is_waiting(), Ordering::Relaxed);
         }
     }
 }

@@ -269,6 +269,10 @@ pub struct RenderStats {
     /// Ticks not rendered because the scene was a still identical to the last one (the
     /// pacer repeats it).
     pub unchanged: u64,
+    /// Ticks not rendered because the item on screen was still opening (on a thread of
+    /// its own) with nothing of its own to show: the pacer repeated the last frame instead
+    /// of flashing the background.
+    pub held: u64,
     /// Ticks skipped because the render thread was behind the output.
     pub behind: u64,
     /// Renders that failed with an error (the output repeats the last frame).
@@ -310,6 +314,11 @@ pub struct Summary {
     pub sinks: Vec<SinkSummary>,
     /// Whether a stop request (Ctrl-C, SIGTERM) ended the run.
     pub stopped: bool,
+    /// Media faults met and handled (frames not decoded in time, stalled or crashed ffmpeg
+    /// restarted, videos that ended early, files that did not open and those that came
+    /// back), when the caller counted them.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub media: Option<crate::media::MediaFaultCounts>,
 }
 
 /// Frame counters of a [`Summary`].
@@ -344,6 +353,10 @@ pub struct SinkSummary {
     pub packets: u64,
     /// Errors.
     pub errors: u64,
+    /// Why the sink has not opened yet (a host that does not resolve, an interface that is
+    /// not there): it is retried in the background. Absent once it is open.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub waiting: Option<String>,
 }
 
 impl Summary {
@@ -375,11 +388,21 @@ impl Summary {
             "sends: {:.2}/s, {} send errors\n",
             self.sends_per_second, self.send_errors
         ));
+        if let Some(m) = &self.media {
+            s.push_str(&format!(
+                "media: {} late frames, {} stalls, {} crashes, {} restarts, {} early ends, {} failed opens, {} recovered\n",
+                m.late, m.stalls, m.crashes, m.restarts, m.early_ends, m.failed_opens, m.recovered
+            ));
+        }
         for k in &self.sinks {
             s.push_str(&format!(
-                "  {}: {} frames, {} bytes, {} packets, {} errors\n",
+                "  {}: {} frames, {} bytes, {} packets, {} errors",
                 k.url, k.frames, k.bytes, k.packets, k.errors
             ));
+            if let Some(w) = &k.waiting {
+                s.push_str(&format!(" (not open yet: {w})"));
+            }
+            s.push('\n');
         }
         s
     }

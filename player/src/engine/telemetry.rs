@@ -95,6 +95,9 @@ pub struct SinkCounters {
     pub packets: AtomicU64,
     /// Failed sends and writes.
     pub errors: AtomicU64,
+    /// Whether it is still waiting to open (a host that does not resolve yet, an
+    /// interface not there yet), retried in the background.
+    pub waiting: std::sync::atomic::AtomicBool,
 }
 
 /// The wall as the status object names it.
@@ -145,6 +148,7 @@ impl Shape {
                     bytes: AtomicU64::new(0),
                     packets: AtomicU64::new(0),
                     errors: AtomicU64::new(0),
+                    waiting: std::sync::atomic::AtomicBool::new(false),
                 })
                 .collect(),
         }

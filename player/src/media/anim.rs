@@ -15,7 +15,6 @@ use image::codecs::png::PngDecoder;
 use image::codecs::webp::WebPDecoder;
 use image::metadata::LoopCount;
 use image::{AnimationDecoder, ColorType, ImageDecoder, ImageError, ImageFormat, Limits};
-use std::fs::File;
 use std::io::BufReader;
 use std::path::Path;
 
@@ -44,10 +43,7 @@ impl Animation {
             format: format_name(format),
             source,
         };
-        let file = File::open(path).map_err(|source| MediaError::Open {
-            path: path.to_path_buf(),
-            source,
-        })?;
+        let file = super::still::open_regular(path)?;
         let reader = BufReader::new(file);
         let mut limits = Limits::default();
         limits.max_alloc = Some(opts.max_bytes);

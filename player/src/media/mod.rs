@@ -41,6 +41,7 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
 
 /// Default pixel limit for one image: images with more pixels than this are refused from
 /// their header (the command line's `--max-pixels` default).
@@ -71,6 +72,18 @@ pub enum MediaError {
         /// The operating system's reason.
         #[source]
         source: io::Error,
+    },
+    /// An image, animation or sequence frame that is not a regular file (a FIFO, a device,
+    /// a socket): reading it could block the player for good, so it is refused unread.
+    #[error(
+        "{} is {kind}, not a regular file; images, animations and sequence frames must be files (only a video may come from a pipe)",
+        path.display()
+    )]
+    NotAFile {
+        /// The file.
+        path: PathBuf,
+        /// What it is instead ("a FIFO", "a character device", …).
+        kind: &'static str,
     },
     /// The content is neither an image format this build decodes nor a video.
     #[error(
@@ -376,6 +389,73 @@ pub enum ReadStatus {
         /// Frames the source actually has.
         frames: u64,
     },
+    /// The frame is not ready yet (a video whose decoder is behind, or still starting) and
+    /// the source was asked not to wait for it ([`OpenOptions::frame_wait`]). The buffer is
+    /// unchanged: the previous frame stays on screen. Counted in [`MediaFaults::late`].
+    Late,
+}
+
+/// Media faults, counted as they happen: shared (through [`OpenOptions::faults`]) by every
+/// source and deck opened with the same options, so the engine can show them in its stats
+/// and the control API. Read them with [`MediaFaults::snapshot`].
+#[derive(Debug, Default)]
+pub struct MediaFaults {
+    /// Reads that found no frame ready and returned [`ReadStatus::Late`] (the previous frame
+    /// stayed on screen).
+    pub late: AtomicU64,
+    /// Decoders (ffmpeg) that gave no frame within the watchdog's bound and were killed.
+    pub stalls: AtomicU64,
+    /// Decoders that died mid-item (killed, crashed, non-zero exit).
+    pub crashes: AtomicU64,
+    /// Restarts after a stall, a crash or an early end (a decoder started again, or an
+    /// item played again from its start).
+    pub restarts: AtomicU64,
+    /// Videos that ended before the frame count their header announced.
+    pub early_ends: AtomicU64,
+    /// Items that could not be opened (each try counts).
+    pub failed_opens: AtomicU64,
+    /// Items that failed to open and opened on a later try.
+    pub recovered: AtomicU64,
+}
+
+/// A copy of [`MediaFaults`] at one moment.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct MediaFaultCounts {
+    /// See [`MediaFaults::late`].
+    pub late: u64,
+    /// See [`MediaFaults::stalls`].
+    pub stalls: u64,
+    /// See [`MediaFaults::crashes`].
+    pub crashes: u64,
+    /// See [`MediaFaults::restarts`].
+    pub restarts: u64,
+    /// See [`MediaFaults::early_ends`].
+    pub early_ends: u64,
+    /// See [`MediaFaults::failed_opens`].
+    pub failed_opens: u64,
+    /// See [`MediaFaults::recovered`].
+    pub recovered: u64,
+}
+
+impl MediaFaults {
+    /// The counters now.
+    pub fn snapshot(&self) -> MediaFaultCounts {
+        let g = |a: &AtomicU64| a.load(Ordering::Relaxed);
+        MediaFaultCounts {
+            late: g(&self.late),
+            stalls: g(&self.stalls),
+            crashes: g(&self.crashes),
+            restarts: g(&self.restarts),
+            early_ends: g(&self.early_ends),
+            failed_opens: g(&self.failed_opens),
+            recovered: g(&self.recovered),
+        }
+    }
+
+    /// Add one to a counter.
+    pub fn count(counter: &AtomicU64) {
+        counter.fetch_add(1, Ordering::Relaxed);
+    }
 }
 
 /// A source of frames: a still, an animation, a sequence, a video or a pattern.
@@ -446,6 +526,13 @@ pub struct OpenOptions {
     pub fps: f64,
     /// The wall's canvas, for patterns (size, modules, refresh rate).
     pub canvas: Canvas,
+    /// Video: how long [`MediaSource::read_frame`] may wait for a frame that is not decoded
+    /// yet. `None` (offline rendering, the default): wait for it, up to the decoder's
+    /// watchdog. `Some(d)` (the live player's render thread, with `d` about a frame period
+    /// or less): wait at most `d`, then return [`ReadStatus::Late`].
+    pub frame_wait: Option<Duration>,
+    /// Where media faults are counted (shared by clones of these options).
+    pub faults: Arc<MediaFaults>,
 }
 
 impl OpenOptions {
@@ -456,6 +543,8 @@ impl OpenOptions {
             start: 0.0,
             fps: sequence::DEFAULT_FPS,
             canvas,
+            frame_wait: None,
+            faults: Arc::default(),
         }
     }
 }
@@ -483,12 +572,13 @@ fn open_file(path: &Path, opts: &OpenOptions) -> Result<Box<dyn MediaSource>, Me
             }
         }
         Some(_) => Ok(Box::new(still::StillSource::open(path, &opts.load)?)),
-        None => Ok(Box::new(video::Video::open(
-            path,
-            opts.start,
-            &opts.load,
-            &video::Ffmpeg::from_env(),
-        )?)),
+        None => {
+            let mut v =
+                video::Video::open(path, opts.start, &opts.load, &video::Ffmpeg::from_env())?;
+            v.frame_wait = opts.frame_wait;
+            v.set_faults(Arc::clone(&opts.faults));
+            Ok(Box::new(v))
+        }
     }
 }
 

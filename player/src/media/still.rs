@@ -34,11 +34,27 @@ pub const FORMATS: [ImageFormat; 6] = [
 
 /// The image format of a file, from its first bytes; `None` when it is none of
 /// [`FORMATS`] (it may be a video).
+///
+/// A path that is not a regular file (a FIFO, a device) is never read: with an image's
+/// extension it is [`MediaError::NotAFile`], otherwise `None` (it goes to ffmpeg as a video,
+/// whose watchdog bounds the wait).
 pub fn sniff(path: &Path) -> Result<Option<ImageFormat>, MediaError> {
-    let file = File::open(path).map_err(|source| MediaError::Open {
-        path: path.to_path_buf(),
-        source,
-    })?;
+    let file = match open_regular(path) {
+        Ok(f) => f,
+        Err(e @ MediaError::NotAFile { .. }) => {
+            let ext = path
+                .extension()
+                .and_then(|e| e.to_str())
+                .map(|e| e.to_ascii_lowercase());
+            let image = ext.is_some_and(|ext| {
+                FORMATS
+                    .iter()
+                    .any(|f| f.extensions_str().contains(&ext.as_str()))
+            });
+            return if image { Err(e) } else { Ok(None) };
+        }
+        Err(e) => return Err(e),
+    };
     let mut head = Vec::with_capacity(64);
     file.take(64)
         .read_to_end(&mut head)
@@ -49,6 +65,60 @@ pub fn sniff(path: &Path) -> Result<Option<ImageFormat>, MediaError> {
     Ok(image::guess_format(&head)
         .ok()
         .filter(|f| FORMATS.contains(f)))
+}
+
+/// Open a media file for reading without blocking on it: the open itself is non-blocking
+/// (a FIFO without a writer would otherwise wait for one for ever) and anything but a
+/// regular file is [`MediaError::NotAFile`].
+pub fn open_regular(path: &Path) -> Result<File, MediaError> {
+    let mut options = std::fs::OpenOptions::new();
+    options.read(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.custom_flags(libc::O_NONBLOCK);
+    }
+    let file = options.open(path).map_err(|source| MediaError::Open {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let meta = file.metadata().map_err(|source| MediaError::Read {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    if meta.is_file() {
+        return Ok(file);
+    }
+    let kind = file_kind(&meta);
+    Err(MediaError::NotAFile {
+        path: path.to_path_buf(),
+        kind,
+    })
+}
+
+fn file_kind(meta: &std::fs::Metadata) -> &'static str {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        let t = meta.file_type();
+        if t.is_fifo() {
+            return "a FIFO";
+        }
+        if t.is_char_device() {
+            return "a character device";
+        }
+        if t.is_block_device() {
+            return "a block device";
+        }
+        if t.is_socket() {
+            return "a socket";
+        }
+    }
+    if meta.is_dir() {
+        "a folder"
+    } else {
+        "not a plain file"
+    }
 }
 
 /// The short name of a format for messages ("png", "jpg", …).
@@ -101,10 +171,7 @@ impl StillImage {
 /// Load an image file. The format comes from the content, not the file name.
 pub fn load_image(path: impl AsRef<Path>, opts: &LoadOptions) -> Result<StillImage, MediaError> {
     let path = path.as_ref();
-    let file = File::open(path).map_err(|source| MediaError::Open {
-        path: path.to_path_buf(),
-        source,
-    })?;
+    let file = open_regular(path)?;
     decode(BufReader::new(file), path, opts)
 }
 

@@ -14,21 +14,31 @@
 //! exits 0 on a truncated file, so the thread counts the frames it actually received: a
 //! short stream is the end of the item ([`ReadStatus::End`]), not an error.
 //!
+//! Nothing here waits on ffmpeg for long. With [`Video::frame_wait`] set (the live player),
+//! a frame that is not decoded yet is [`ReadStatus::Late`] after at most that long, and the
+//! previous frame stays on screen. A watchdog ([`Video::start_timeout`],
+//! [`Video::stall_timeout`]) kills an ffmpeg that gives no frame for too long, logs what it
+//! said and starts it again where the item is; one that dies mid-item (killed, crashed) is
+//! started again too; after [`MAX_FAILURES`] in a row the read is an error. Each ffmpeg runs
+//! in its own process group, registered so that [`kill_children`] can kill them all at
+//! once; a dropped decoder is killed at once and reaped on a thread of its own. ffprobe has
+//! a time limit ([`PROBE_TIMEOUT`]).
+//!
 //! ffmpeg is `$LEDWALL_FFMPEG` when set, else `ffmpeg` from `PATH`; ffprobe is the
 //! `ffprobe` in the same folder (or from `PATH`). A missing ffmpeg is
 //! [`MediaError::FfmpegMissing`] naming the file.
 
 use super::{
-    Frame, LoadOptions, MediaError, MediaInfo, MediaKind, MediaSource, Pixels, ReadStatus, Time,
-    Timing, check_size,
+    Frame, LoadOptions, MediaError, MediaFaults, MediaInfo, MediaKind, MediaSource, Pixels,
+    ReadStatus, Time, Timing, check_size,
 };
 use std::io::{self, Read};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, SyncSender};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// Frames decoded ahead.
 pub const QUEUE: usize = 4;
@@ -36,8 +46,18 @@ pub const QUEUE: usize = 4;
 /// one being read, and the one the consumer has just taken and not yet swapped back, so the
 /// reader never waits for that hand-back.
 pub const POOL: usize = QUEUE + 2;
-/// How long to wait for one frame before giving up on ffmpeg.
-pub const FRAME_TIMEOUT: Duration = Duration::from_secs(20);
+/// Watchdog: how long a starting ffmpeg may take to give its first frame (opening a file
+/// on a slow share, seeking) before it is killed and started again.
+pub const START_TIMEOUT: Duration = Duration::from_secs(5);
+/// Watchdog: how long a running ffmpeg may go without giving a frame.
+pub const STALL_TIMEOUT: Duration = Duration::from_secs(2);
+/// Stalls or crashes in a row, without a frame in between, after which the item is given
+/// up (an error: the deck tries it again later).
+pub const MAX_FAILURES: u32 = 3;
+/// How long ffprobe may take.
+pub const PROBE_TIMEOUT: Duration = Duration::from_secs(5);
+/// The most of ffprobe's output read.
+const PROBE_OUTPUT_MAX: u64 = 1 << 20;
 /// Frames to decode through before a forward jump is done with a seek instead.
 const SEEK_AHEAD: u64 = 120;
 /// ffmpeg's stderr kept for messages.
@@ -117,8 +137,8 @@ pub struct Probe {
 
 /// Run ffprobe on `path`.
 pub fn probe(path: &Path, ff: &Ffmpeg) -> Result<Probe, MediaError> {
-    let out = Command::new(&ff.ffprobe)
-        .args([
+    let mut cmd = Command::new(&ff.ffprobe);
+    cmd.args([
             "-v",
             "error",
             "-select_streams",
@@ -128,21 +148,28 @@ pub fn probe(path: &Path, ff: &Ffmpeg) -> Result<Probe, MediaError> {
             "-of",
             "json",
         ])
-        .arg(path)
-        .stdin(Stdio::null())
-        .output()
-        .map_err(|e| missing(path, &ff.ffprobe, e))?;
-    if !out.status.success() {
+        .arg(path);
+    let Some((status, stdout)) =
+        output_within(&mut cmd, PROBE_TIMEOUT).map_err(|e| missing(path, &ff.ffprobe, e))?
+    else {
+        return Err(MediaError::Video {
+            path: path.to_path_buf(),
+            reason: format!(
+                "ffprobe gave no answer within {} s (a pipe without a writer, a hung share?); killed it",
+                PROBE_TIMEOUT.as_secs()
+            ),
+        });
+    };
+    if !status.success() {
         // ffprobe could not read it at all: not a video we know.
         return Err(MediaError::UnknownFormat {
             path: path.to_path_buf(),
         });
     }
-    let v: serde_json::Value =
-        serde_json::from_slice(&out.stdout).map_err(|e| MediaError::Video {
-            path: path.to_path_buf(),
-            reason: format!("ffprobe printed something unexpected: {e}"),
-        })?;
+    let v: serde_json::Value = serde_json::from_slice(&stdout).map_err(|e| MediaError::Video {
+        path: path.to_path_buf(),
+        reason: format!("ffprobe printed something unexpected: {e}"),
+    })?;
     let Some(stream) = v["streams"].get(0) else {
         return Err(MediaError::UnknownFormat {
             path: path.to_path_buf(),
@@ -226,9 +253,173 @@ enum Msg {
     },
 }
 
-/// A running ffmpeg and its reader thread.
+/// The process groups of the ffmpeg and ffprobe children running now.
+static CHILDREN: Mutex<Vec<u32>> = Mutex::new(Vec::new());
+
+fn children_lock() -> std::sync::MutexGuard<'static, Vec<u32>> {
+    CHILDREN.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+fn register(pid: u32) {
+    children_lock().push(pid);
+}
+
+fn unregister(pid: u32) {
+    children_lock().retain(|&p| p != pid);
+}
+
+/// SIGKILL the process group `pid` leads (ffmpeg and anything a wrapper script started).
+fn kill_group(pid: u32) {
+    #[cfg(unix)]
+    if let Ok(pid) = i32::try_from(pid)
+        && pid > 0
+    {
+        // SAFETY: kill(2) has no memory effects; a group that is already gone is ESRCH.
+        unsafe {
+            libc::kill(-pid, libc::SIGKILL);
+        }
+    }
+}
+
+/// Kill every ffmpeg and ffprobe child this process runs now (each in its own process
+/// group, so a wrapper's children die too). For the last moments of the process (a second
+/// signal): nothing is waited for, no ffmpeg is left behind. Returns how many there were.
+pub fn kill_children() -> usize {
+    let pids = std::mem::take(&mut *children_lock());
+    for &pid in &pids {
+        kill_group(pid);
+    }
+    pids.len()
+}
+
+/// The process ids of the ffmpeg and ffprobe children running now (tests, diagnostics).
+pub fn children() -> Vec<u32> {
+    children_lock().clone()
+}
+
+/// Wait for a killed child (and the threads that read its pipes) on a thread of its own, so
+/// that a process stuck in the kernel (a hung network share) never holds up the caller.
+fn reap(child: Option<Child>, thread: Option<JoinHandle<()>>) {
+    let work = move || {
+        if let Some(mut c) = child {
+            let _ = c.wait();
+        }
+        if let Some(t) = thread {
+            let _ = t.join();
+        }
+    };
+    let mut work = Some(work);
+    let spawned = std::thread::Builder::new()
+        .name("ffmpeg-reap".into())
+        .spawn({
+            let w = work.take();
+            move || {
+                if let Some(w) = w {
+                    w()
+                }
+            }
+        });
+    if spawned.is_err()
+        && let Some(w) = work
+    {
+        w();
+    }
+}
+
+/// ffmpeg's stderr, as much of its start as [`STDERR_KEEP`] allows, filled as it comes.
+type Stderr = Arc<Mutex<String>>;
+
+fn stderr_text(e: &Stderr) -> String {
+    e.lock().map(|e| e.trim().to_string()).unwrap_or_default()
+}
+
+/// Drain `stderr` into `keep` on a thread of its own, so a chatty ffmpeg never blocks on it
+/// and what it said so far can be logged while it still runs.
+fn drain_stderr(mut stderr: impl Read + Send + 'static, keep: Stderr) -> Option<JoinHandle<()>> {
+    std::thread::Builder::new()
+        .name("ffmpeg-stderr".into())
+        .spawn(move || {
+            let mut buf = [0u8; 1024];
+            loop {
+                match stderr.read(&mut buf) {
+                    Ok(0) | Err(_) => break,
+                    Ok(n) => {
+                        if let Ok(mut e) = keep.lock()
+                            && e.len() < STDERR_KEEP
+                        {
+                            e.push_str(&String::from_utf8_lossy(&buf[..n]));
+                            if e.len() > STDERR_KEEP {
+                                let mut cut = STDERR_KEEP;
+                                while !e.is_char_boundary(cut) {
+                                    cut -= 1;
+                                }
+                                e.truncate(cut);
+                            }
+                        }
+                    }
+                }
+            }
+        })
+        .ok()
+}
+
+/// Run `cmd` (ffprobe) with a time limit; `Ok(None)` when it ran past it (it is killed and
+/// reaped in the background).
+fn output_within(cmd: &mut Command, limit: Duration) -> io::Result<Option<(ExitStatus, Vec<u8>)>> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::process::CommandExt;
+        cmd.process_group(0);
+    }
+    let mut child = cmd
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()?;
+    let pid = child.id();
+    register(pid);
+    let (tx, rx) = mpsc::channel();
+    if let Some(mut out) = child.stdout.take() {
+        let spawned = std::thread::Builder::new()
+            .name("ffprobe-read".into())
+            .spawn(move || {
+                let mut buf = Vec::new();
+                let _ = (&mut out).take(PROBE_OUTPUT_MAX).read_to_end(&mut buf);
+                let _ = tx.send(buf);
+            });
+        if let Err(e) = spawned {
+            kill_group(pid);
+            unregister(pid);
+            reap(Some(child), None);
+            return Err(e);
+        }
+    }
+    let deadline = Instant::now() + limit;
+    let out = rx.recv_timeout(limit);
+    loop {
+        match child.try_wait() {
+            Ok(Some(status)) => {
+                unregister(pid);
+                return Ok(out.ok().map(|o| (status, o)));
+            }
+            Ok(None) if Instant::now() < deadline && out.is_ok() => {
+                std::thread::sleep(Duration::from_millis(2));
+            }
+            _ => {
+                kill_group(pid);
+                unregister(pid);
+                reap(Some(child), None);
+                return Ok(None);
+            }
+        }
+    }
+}
+
+/// A running ffmpeg and its reader thread. Dropping it kills ffmpeg's process group and
+/// reaps it in the background.
 struct Decoder {
-    child: Child,
+    child: Option<Child>,
+    pid: u32,
     rx: Option<Receiver<Msg>>,
     /// Buffers going back to the reader (`None` once dropping, so a reader waiting for
     /// one wakes up and ends).
@@ -236,17 +427,37 @@ struct Decoder {
     thread: Option<JoinHandle<()>>,
     /// The index of the frame the next message carries.
     next: u64,
+    /// When it started or last gave a frame: the watchdog counts from here.
+    progress: Instant,
+    /// Frames received from this ffmpeg.
+    received: u64,
+    stderr: Stderr,
 }
 
 impl Drop for Decoder {
     fn drop(&mut self) {
-        let _ = self.child.kill();
+        kill_group(self.pid);
+        unregister(self.pid);
         self.rx = None;
         self.free = None;
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
+        reap(self.child.take(), self.thread.take());
+    }
+}
+
+impl Decoder {
+    /// ffmpeg's exit status once it has exited (waits up to `wait` for it).
+    fn exit_status(&mut self, wait: Duration) -> Option<ExitStatus> {
+        let child = self.child.as_mut()?;
+        let deadline = Instant::now() + wait;
+        loop {
+            match child.try_wait() {
+                Ok(Some(s)) => return Some(s),
+                Ok(None) if Instant::now() < deadline => {
+                    std::thread::sleep(Duration::from_millis(1));
+                }
+                _ => return None,
+            }
         }
-        let _ = self.child.wait();
     }
 }
 
@@ -264,8 +475,18 @@ pub struct Video {
     last: Option<u64>,
     /// ffmpeg processes started so far.
     spawns: u64,
-    /// How long to wait for a frame.
-    pub timeout: Duration,
+    /// Stalls and crashes since the last frame received.
+    failures: u32,
+    faults: Arc<MediaFaults>,
+    /// How long [`MediaSource::read_frame`] may wait for a frame: `None`, until one comes or
+    /// the watchdog fires; `Some(d)`, at most `d`, then [`ReadStatus::Late`] (see
+    /// [`super::OpenOptions::frame_wait`]).
+    pub frame_wait: Option<Duration>,
+    /// Watchdog: how long a starting ffmpeg (or one restarted with a seek) may take to give
+    /// its first frame before it is killed and started again.
+    pub start_timeout: Duration,
+    /// Watchdog: how long a running ffmpeg may go without giving a frame.
+    pub stall_timeout: Duration,
 }
 
 impl std::fmt::Debug for Video {
@@ -286,12 +507,11 @@ impl Video {
         opts: &LoadOptions,
         ff: &Ffmpeg,
     ) -> Result<Video, MediaError> {
-        if !path.is_file() {
-            // Report the file, not ffprobe's view of it.
-            std::fs::File::open(path).map_err(|source| MediaError::Open {
-                path: path.to_path_buf(),
-                source,
-            })?;
+        // Report the file, not ffprobe's view of it; a FIFO opens without waiting for a
+        // writer (ffprobe's time limit and the watchdog bound the rest).
+        match super::still::open_regular(path) {
+            Ok(_) | Err(MediaError::NotAFile { .. }) => {}
+            Err(e) => return Err(e),
         }
         let p = probe(path, ff)?;
         // The decoder's pool of frames and the consumer's.
@@ -327,8 +547,22 @@ impl Video {
             seen_end: None,
             last: None,
             spawns: 0,
-            timeout: FRAME_TIMEOUT,
+            failures: 0,
+            faults: Arc::default(),
+            frame_wait: None,
+            start_timeout: START_TIMEOUT,
+            stall_timeout: STALL_TIMEOUT,
         })
+    }
+
+    /// Count faults in `faults` (shared with the deck and the engine's stats).
+    pub fn set_faults(&mut self, faults: Arc<MediaFaults>) {
+        self.faults = faults;
+    }
+
+    /// The fault counters this video counts in.
+    pub fn faults(&self) -> &Arc<MediaFaults> {
+        &self.faults
     }
 
     /// Frames the stream really had, once its end was reached.
@@ -336,9 +570,14 @@ impl Video {
         self.seen_end
     }
 
-    /// How many times ffmpeg has been started (once, plus once per seek).
+    /// How many times ffmpeg has been started (once, plus once per seek or restart).
     pub fn spawns(&self) -> u64 {
         self.spawns
+    }
+
+    /// The process id of the running ffmpeg (its process group), if one runs.
+    pub fn ffmpeg_pid(&self) -> Option<u32> {
+        self.decoder.as_ref().map(|d| d.pid)
     }
 
     fn spawn(&self, index: u64) -> Result<Decoder, MediaError> {
@@ -368,52 +607,77 @@ impl Video {
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
+        // Its own process group: the watchdog and kill_children kill it with whatever it
+        // started.
+        #[cfg(unix)]
+        {
+            use std::os::unix::process::CommandExt;
+            cmd.process_group(0);
+        }
         let mut child = cmd
             .spawn()
             .map_err(|e| missing(&self.path, &self.ff.ffmpeg, e))?;
-        let (Some(stdout), Some(mut stderr)) = (child.stdout.take(), child.stderr.take()) else {
-            let _ = child.kill();
+        let pid = child.id();
+        register(pid);
+        let (Some(stdout), Some(stderr)) = (child.stdout.take(), child.stderr.take()) else {
+            kill_group(pid);
+            unregister(pid);
+            reap(Some(child), None);
             return Err(MediaError::Video {
                 path: self.path.clone(),
                 reason: "ffmpeg's pipes could not be opened".into(),
             });
         };
-        let errors = Arc::new(Mutex::new(String::new()));
-        let errors_w = Arc::clone(&errors);
-        // stderr is drained on its own thread so a chatty ffmpeg never blocks on it.
-        let err_thread = std::thread::Builder::new()
-            .name("ffmpeg-stderr".into())
-            .spawn(move || {
-                let mut buf = Vec::new();
-                let _ = stderr.read_to_end(&mut buf);
-                let text = String::from_utf8_lossy(&buf);
-                let text = text.trim();
-                let keep = text
-                    .char_indices()
-                    .nth(STDERR_KEEP)
-                    .map_or(text, |(i, _)| &text[..i]);
-                if let Ok(mut e) = errors_w.lock() {
-                    *e = keep.to_string();
-                }
-            })
-            .ok();
+        let errors: Stderr = Arc::default();
+        let err_thread = drain_stderr(stderr, Arc::clone(&errors));
         let (tx, rx) = mpsc::sync_channel(QUEUE);
         let (free_tx, free_rx) = mpsc::sync_channel::<Vec<u8>>(POOL);
         let frame_bytes = self.frame_bytes;
+        let errors_r = Arc::clone(&errors);
         let thread = std::thread::Builder::new()
             .name("ffmpeg-read".into())
-            .spawn(move || read_frames(stdout, frame_bytes, tx, free_rx, err_thread, errors))
-            .map_err(|e| MediaError::Video {
-                path: self.path.clone(),
-                reason: format!("cannot start the decode thread: {e}"),
-            })?;
+            .spawn(move || read_frames(stdout, frame_bytes, tx, free_rx, err_thread, errors_r));
+        let thread = match thread {
+            Ok(t) => t,
+            Err(e) => {
+                kill_group(pid);
+                unregister(pid);
+                reap(Some(child), None);
+                return Err(MediaError::Video {
+                    path: self.path.clone(),
+                    reason: format!("cannot start the decode thread: {e}"),
+                });
+            }
+        };
         Ok(Decoder {
-            child,
+            child: Some(child),
+            pid,
             rx: Some(rx),
             free: Some(free_tx),
             thread: Some(thread),
             next: index,
+            progress: Instant::now(),
+            received: 0,
+            stderr: errors,
         })
+    }
+
+    /// After a stall or a crash: count it, and give up (an error) when ffmpeg has failed
+    /// [`MAX_FAILURES`] times in a row without giving a frame; otherwise the caller starts
+    /// it again.
+    fn failed(&mut self, what: String) -> Result<(), MediaError> {
+        self.failures += 1;
+        if self.failures >= MAX_FAILURES {
+            self.failures = 0;
+            return Err(MediaError::Video {
+                path: self.path.clone(),
+                reason: format!(
+                    "ffmpeg failed {MAX_FAILURES} times in a row ({what}); giving up on this item for now"
+                ),
+            });
+        }
+        MediaFaults::count(&self.faults.restarts);
+        Ok(())
     }
 }
 
@@ -423,7 +687,7 @@ fn read_frames(
     tx: SyncSender<Msg>,
     free: Receiver<Vec<u8>>,
     err_thread: Option<JoinHandle<()>>,
-    errors: Arc<Mutex<String>>,
+    errors: Stderr,
 ) {
     let mut frames = 0u64;
     let mut made = 0usize;
@@ -458,7 +722,7 @@ fn read_frames(
     if let Some(t) = err_thread {
         let _ = t.join();
     }
-    let stderr = errors.lock().map(|e| e.clone()).unwrap_or_default();
+    let stderr = stderr_text(&errors);
     let error = end_error.or_else(|| (!stderr.is_empty()).then_some(stderr));
     let _ = tx.send(Msg::End { frames, error });
 }
@@ -483,36 +747,64 @@ impl MediaSource for Video {
             return Ok(ReadStatus::Frame);
         }
         self.last = None;
-        let restart = match &self.decoder {
-            None => true,
-            Some(d) => index < d.next || index - d.next > SEEK_AHEAD,
-        };
-        if restart {
-            self.decoder = None;
-            self.decoder = Some(self.spawn(index)?);
-            self.spawns += 1;
-        }
+        let deadline = self.frame_wait.map(|w| Instant::now() + w);
         loop {
+            let restart = match &self.decoder {
+                None => true,
+                Some(d) => index < d.next || index - d.next > SEEK_AHEAD,
+            };
+            if restart {
+                self.decoder = None;
+                self.decoder = Some(self.spawn(index)?);
+                self.spawns += 1;
+            }
             let Some(dec) = self.decoder.as_mut() else {
                 return Ok(ReadStatus::End { frames: index });
             };
+            let bound = if dec.received == 0 {
+                self.start_timeout
+            } else {
+                self.stall_timeout
+            };
+            let watchdog = dec.progress + bound;
+            let until = deadline.map_or(watchdog, |d| d.min(watchdog));
             let Some(rx) = dec.rx.as_ref() else {
                 return Ok(ReadStatus::End { frames: dec.next });
             };
-            let msg = match rx.recv_timeout(self.timeout) {
+            let msg = match rx.recv_timeout(until.saturating_duration_since(Instant::now())) {
                 Ok(m) => m,
+                Err(RecvTimeoutError::Timeout) if Instant::now() < watchdog => {
+                    MediaFaults::count(&self.faults.late);
+                    return Ok(ReadStatus::Late);
+                }
                 Err(RecvTimeoutError::Timeout) => {
+                    // The watchdog: no frame for `bound`. Kill it, say what it said, start
+                    // it again where we are.
+                    let stderr = stderr_text(&dec.stderr);
+                    let received = dec.received;
                     self.decoder = None;
-                    return Err(MediaError::Video {
-                        path: self.path.clone(),
-                        reason: format!(
-                            "ffmpeg produced no frame within {} s",
-                            self.timeout.as_secs()
-                        ),
-                    });
+                    MediaFaults::count(&self.faults.stalls);
+                    tracing::warn!(
+                        file = %self.path.display(),
+                        frame = index,
+                        frames_received = received,
+                        stderr = %stderr,
+                        "ffmpeg gave no frame for {:.1} s; killed it, starting it again",
+                        bound.as_secs_f64()
+                    );
+                    self.failed(format!(
+                        "no frame within {:.1} s{}",
+                        bound.as_secs_f64(),
+                        if stderr.is_empty() {
+                            String::new()
+                        } else {
+                            format!("; it said: {stderr}")
+                        }
+                    ))?;
+                    continue;
                 }
                 Err(RecvTimeoutError::Disconnected) => Msg::End {
-                    frames: 0,
+                    frames: dec.received,
                     error: Some("the decode thread stopped".into()),
                 },
             };
@@ -520,6 +812,9 @@ impl MediaSource for Video {
                 Msg::Frame(mut buf) => {
                     let i = dec.next;
                     dec.next += 1;
+                    dec.received += 1;
+                    dec.progress = Instant::now();
+                    self.failures = 0;
                     // Every buffer taken from the queue is matched by one handed back, so
                     // the reader's pool stays whole.
                     let back = if i < index {
@@ -548,19 +843,64 @@ impl MediaSource for Video {
                 Msg::End { frames, error } => {
                     let start = dec.next - frames;
                     let total = dec.next;
+                    // ffmpeg closed its output: it has exited or is about to.
+                    let status = dec.exit_status(Duration::from_millis(50));
+                    let clean = status.is_some_and(|s| s.success());
+                    let signal = status.and_then(|s| {
+                        #[cfg(unix)]
+                        {
+                            use std::os::unix::process::ExitStatusExt;
+                            s.signal()
+                        }
+                        #[cfg(not(unix))]
+                        {
+                            let _ = s;
+                            None
+                        }
+                    });
                     self.decoder = None;
-                    if frames == 0
-                        && start == 0
-                        && let Some(reason) = error
-                    {
-                        return Err(MediaError::Video {
-                            path: self.path.clone(),
-                            reason,
-                        });
+                    if !clean && (frames > 0 || start > 0 || signal.is_some()) {
+                        // Killed or crashed mid-item: start it again where we are.
+                        MediaFaults::count(&self.faults.crashes);
+                        let how = match (signal, status) {
+                            (Some(sig), _) => format!("killed by signal {sig}"),
+                            (None, Some(s)) => format!("exited with {s}"),
+                            (None, None) => "did not exit".to_string(),
+                        };
+                        let said = error.unwrap_or_default();
+                        tracing::warn!(
+                            file = %self.path.display(),
+                            frame = total,
+                            stderr = %said,
+                            "ffmpeg {how} mid-item; starting it again at frame {index}"
+                        );
+                        self.failed(format!("ffmpeg {how}"))?;
+                        continue;
                     }
-                    if let Some(reason) = error {
-                        tracing::warn!(file = %self.path.display(), frames = total, %reason,
-                            "video stream ended early");
+                    if frames == 0 && start == 0 {
+                        let reason = match (&error, status) {
+                            (Some(e), _) => Some(e.clone()),
+                            (None, Some(s)) if !s.success() => Some(format!("ffmpeg {s}")),
+                            _ => None,
+                        };
+                        if let Some(reason) = reason {
+                            return Err(MediaError::Video {
+                                path: self.path.clone(),
+                                reason,
+                            });
+                        }
+                    }
+                    if let Some(announced) = self.info.timing.frames()
+                        && total < announced
+                    {
+                        MediaFaults::count(&self.faults.early_ends);
+                        tracing::warn!(
+                            file = %self.path.display(),
+                            frames = total,
+                            announced,
+                            stderr = %error.unwrap_or_default(),
+                            "video ended after {total} of the {announced} frames its header announces"
+                        );
                     }
                     self.seen_end = Some(total);
                     return Ok(ReadStatus::End { frames: total });

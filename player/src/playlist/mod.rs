@@ -6,6 +6,9 @@
 //! level and every `[[items]]` / `[[schedule]]` element are deserialized on their own (so one
 //! typo does not hide the next), then the semantic checks run on everything that parsed.
 //!
+//! Files are read bounded ([`read_playlist`]: a regular file of at most 4 MiB, never a
+//! FIFO); a number that is inf or nan is refused naming its field.
+//!
 //! Media files are *not* opened here: a missing or broken file is a runtime matter (the item
 //! is skipped with a log line, the wall keeps playing), not a reason to refuse the playlist.
 //!
@@ -34,6 +37,18 @@ use std::path::{Path, PathBuf};
 pub const DEFAULT_STILL_SECONDS: f64 = 10.0;
 /// Longest `duration`, `start` or crossfade accepted, in seconds (a year).
 pub const MAX_SECONDS: f64 = 366.0 * 86400.0;
+
+/// Read a playlist file's text, bounded: a regular file of at most
+/// [`ledwall_render::textfile::PLAYLIST_LIMIT`] bytes (4 MiB); a FIFO or a device is refused
+/// without blocking.
+pub fn read_playlist(path: &Path) -> Result<String, ConfigError> {
+    ledwall_render::textfile::read_config(
+        path,
+        "playlist",
+        ledwall_render::textfile::PLAYLIST_LIMIT,
+    )
+    .map_err(|e| ConfigError::single(path, "", e))
+}
 
 /// How an item comes in.
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
@@ -129,8 +144,7 @@ impl Playlist {
     /// Load a playlist file: `.json` as JSON, anything else as TOML.
     pub fn load(path: impl AsRef<Path>) -> Result<Playlist, ConfigError> {
         let path = path.as_ref();
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| ConfigError::single(path, "", format!("cannot read the file: {e}")))?;
+        let text = read_playlist(path)?;
         Playlist::from_text(&text, path)
     }
 
@@ -140,6 +154,7 @@ impl Playlist {
         let json = path
             .extension()
             .is_some_and(|e| e.eq_ignore_ascii_case("json"));
+        let mut nonfinite = Vec::new();
         let value = if json {
             serde_json::from_str::<Value>(text)
                 .map_err(|e| ConfigError::single(path, "", format!("not valid JSON: {e}")))?
@@ -151,12 +166,11 @@ impl Playlist {
                     format!("not valid TOML: {}", e.to_string().trim()),
                 )
             })?;
-            serde_json::to_value(table).map_err(|e| {
-                ConfigError::single(path, "", format!("unsupported TOML value: {e}"))
-            })?
+            ledwall_render::textfile::toml_to_json(table, &mut nonfinite)
         };
         let mut problems = Vec::new();
         let playlist = parse(value, path, &mut problems);
+        ledwall_render::textfile::merge_nonfinite(&nonfinite, &mut problems);
         match playlist {
             Some(p) if problems.is_empty() => Ok(p),
             _ => Err(ConfigError {

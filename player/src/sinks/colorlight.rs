@@ -592,6 +592,16 @@ impl ColorlightSink {
         options: Options,
     ) -> Result<ColorlightSink, SinkError> {
         let Options { order, dim, repeat } = options;
+        // An interface that is not there yet (a USB NIC at boot) or is down (the network
+        // not configured yet) is transient: the sink waits for it in the background. A
+        // socket we may not open is a configuration error.
+        if let Err(reason) = check_interface(iface) {
+            return Err(SinkError::NoInterface {
+                url,
+                iface: iface.to_string(),
+                reason,
+            });
+        }
         let socket = RawSocket::open(iface, false).map_err(|reason| SinkError::Config {
             url: url.clone(),
             reason,

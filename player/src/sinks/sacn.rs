@@ -19,6 +19,17 @@
 //! (EXTENDED) and length 0x7021; framing layer 0x700B, vector 0x00000001
 //! (EXTENDED_SYNCHRONIZATION), 44 sequence, 45-46 sync universe, 47-48 reserved 0.
 //!
+//! Universe discovery packet (E1.31 §6.4, §8), 120 bytes + 2 per universe: the root layer
+//! with vector 0x00000008 (EXTENDED); framing layer 38-39 flags+length, 40-43 vector
+//! 0x00000002 (EXTENDED_DISCOVERY), 44-107 source name, 108-111 reserved 0; universe
+//! discovery layer 112-113 flags+length, 114-117 vector 0x00000001 (UNIVERSE_LIST),
+//! 118 page, 119 last page, 120.. the universes, sorted, at most 512 a page. Sent at the first
+//! sync and then every [`DISCOVERY_INTERVAL`], to the discovery universe's group
+//! (239.255.250.214) or to the unicast destination.
+//!
+//! [`Sink::close`] ends the stream as E1.31 §6.2.6 asks: three data packets per universe
+//! sent, with the Stream_Terminated option bit (0x40), carrying the last data.
+//!
 //! Each port fills consecutive universes of [`UNIVERSE_BYTES`] (170 RGB pixels), starting on a
 //! fresh universe; sequence numbers are kept per universe (the sync universe has its own).
 //! Without a host, each universe goes to its multicast group 239.255.hi.lo and the sync
@@ -29,6 +40,7 @@ use super::{
     universe_layout,
 };
 use std::net::{Ipv4Addr, SocketAddr, UdpSocket};
+use std::time::{Duration, Instant};
 
 /// The default UDP port.
 pub const PORT: u16 = 5568;
@@ -56,6 +68,24 @@ pub const VECTOR_ROOT_EXTENDED: u32 = 0x0000_0008;
 pub const VECTOR_DATA_PACKET: u32 = 0x0000_0002;
 /// Framing layer vector of synchronization packets.
 pub const VECTOR_EXTENDED_SYNCHRONIZATION: u32 = 0x0000_0001;
+/// Framing layer vector of universe discovery packets.
+pub const VECTOR_EXTENDED_DISCOVERY: u32 = 0x0000_0002;
+/// Universe discovery layer vector: a list of universes.
+pub const VECTOR_UNIVERSE_DISCOVERY_UNIVERSE_LIST: u32 = 0x0000_0001;
+/// The universe whose multicast group (239.255.250.214) carries discovery packets.
+pub const DISCOVERY_UNIVERSE: u16 = 64214;
+/// Discovery packet bytes before the list of universes.
+pub const DISCOVERY_HEADER_LEN: usize = 120;
+/// Most universes one discovery page lists.
+pub const DISCOVERY_PAGE_UNIVERSES: usize = 512;
+/// Largest discovery packet.
+pub const DISCOVERY_MAX: usize = DISCOVERY_HEADER_LEN + 2 * DISCOVERY_PAGE_UNIVERSES;
+/// Time between two rounds of discovery packets (E1.31 E131_UNIVERSE_DISCOVERY_INTERVAL).
+pub const DISCOVERY_INTERVAL: Duration = Duration::from_secs(10);
+/// Data packet option bit: the source stops sending this universe.
+pub const OPTION_STREAM_TERMINATED: u8 = 0x40;
+/// Stream-terminated packets sent per universe at the end of the stream.
+pub const TERMINATE_PACKETS: usize = 3;
 
 /// The fields of a data packet header that change between sources and packets.
 #[derive(Debug, Clone, Copy)]
@@ -122,6 +152,34 @@ pub fn encode_sync(out: &mut [u8; SYNC_LEN], cid: &[u8; 16], sequence: u8, sync_
     out[44] = sequence;
     out[45..47].copy_from_slice(&sync_address.to_be_bytes());
     out[47..49].copy_from_slice(&[0, 0]);
+}
+
+/// Write universe discovery page `page` of `last_page` (from 0) listing `universes` (sorted;
+/// at most [`DISCOVERY_PAGE_UNIVERSES`] are taken) into `out`. Returns the packet length.
+pub fn encode_discovery(
+    out: &mut [u8; DISCOVERY_MAX],
+    cid: &[u8; 16],
+    source_name: &[u8; SOURCE_NAME_LEN],
+    page: u8,
+    last_page: u8,
+    universes: &[u16],
+) -> usize {
+    let n = universes.len().min(DISCOVERY_PAGE_UNIVERSES);
+    let len = DISCOVERY_HEADER_LEN + 2 * n;
+    root_layer(&mut out[..], len, VECTOR_ROOT_EXTENDED, cid);
+    out[38..40].copy_from_slice(&flags_length(len - 38));
+    out[40..44].copy_from_slice(&VECTOR_EXTENDED_DISCOVERY.to_be_bytes());
+    out[44..108].copy_from_slice(source_name);
+    out[108..112].copy_from_slice(&[0; 4]);
+    out[112..114].copy_from_slice(&flags_length(len - 112));
+    out[114..118].copy_from_slice(&VECTOR_UNIVERSE_DISCOVERY_UNIVERSE_LIST.to_be_bytes());
+    out[118] = page;
+    out[119] = last_page;
+    for (k, u) in universes[..n].iter().enumerate() {
+        let at = DISCOVERY_HEADER_LEN + 2 * k;
+        out[at..at + 2].copy_from_slice(&u.to_be_bytes());
+    }
+    len
 }
 
 /// The source name field: UTF-8, cut to at most 63 bytes on a character boundary,
@@ -204,6 +262,9 @@ pub struct Settings {
     pub source_name: String,
     /// CID.
     pub cid: [u8; 16],
+    /// The interface multicast leaves by (a name or an IPv4 address); `None`: the kernel's
+    /// choice. Multicast destinations only.
+    pub iface: Option<String>,
 }
 
 /// Sends its ports as sACN universes, then a universe synchronization packet.
@@ -222,6 +283,15 @@ pub struct SacnSink {
     sync_sequence: u8,
     packet: Box<[u8; PACKET_MAX]>,
     sync_packet: [u8; SYNC_LEN],
+    /// The last slots sent per universe ([`UNIVERSE_BYTES`] each), for the stream-terminated
+    /// packets, and how many (0: never sent).
+    last: Vec<u8>,
+    last_len: Vec<usize>,
+    /// The discovery pages, built at open.
+    discovery: Vec<Box<[u8]>>,
+    next_discovery: Option<Instant>,
+    discovery_interval: Duration,
+    closed: bool,
     stats: SinkStats,
     log: ErrorLog,
     sent: bool,
@@ -262,18 +332,52 @@ impl SacnSink {
         }
         let any = dest.address(first);
         let socket = udp::socket(&url, any)?;
+        match (dest, &settings.iface) {
+            (_, None) => {}
+            (Destination::Multicast { .. }, Some(iface)) => {
+                udp::multicast_interface(&url, &socket, iface)?;
+            }
+            (Destination::Unicast(_), Some(_)) => {
+                return Err(config(
+                    "iface chooses the interface of multicast; this sink sends unicast".into(),
+                ));
+            }
+        }
+        let name_field = source_name_field(&settings.source_name);
+        let universes: Vec<u16> = (0..count).map(|u| first + u as u16).collect();
+        let pages = universes.chunks(DISCOVERY_PAGE_UNIVERSES);
+        let last_page = (pages.len().max(1) - 1).min(255) as u8;
+        let mut discovery = Vec::with_capacity(pages.len());
+        for (page, list) in pages.enumerate().take(256) {
+            let mut out = Box::new([0u8; DISCOVERY_MAX]);
+            let n = encode_discovery(
+                &mut out,
+                &settings.cid,
+                &name_field,
+                page as u8,
+                last_page,
+                list,
+            );
+            discovery.push(Box::from(&out[..n]));
+        }
         Ok(SacnSink {
             url,
             dest,
             socket,
             shapes: shapes.to_vec(),
-            name_field: source_name_field(&settings.source_name),
+            name_field,
             settings,
             port_universes,
             sequences: vec![0; count],
             sync_sequence: 0,
             packet: Box::new([0; PACKET_MAX]),
             sync_packet: [0; SYNC_LEN],
+            last: vec![0; count * UNIVERSE_BYTES],
+            last_len: vec![0; count],
+            discovery,
+            next_discovery: None,
+            discovery_interval: DISCOVERY_INTERVAL,
+            closed: false,
             stats: SinkStats::default(),
             log: ErrorLog::default(),
             sent: false,
@@ -288,6 +392,33 @@ impl SacnSink {
     /// The settings.
     pub fn settings(&self) -> &Settings {
         &self.settings
+    }
+
+    /// Send discovery packets every `every` instead of [`DISCOVERY_INTERVAL`] (tests).
+    #[doc(hidden)]
+    pub fn set_discovery_interval(&mut self, every: Duration) {
+        self.discovery_interval = every;
+        self.next_discovery = None;
+    }
+
+    /// Send the discovery pages when they are due.
+    fn discover(&mut self) {
+        let now = Instant::now();
+        if self.next_discovery.is_some_and(|t| now < t) {
+            return;
+        }
+        self.next_discovery = Some(now + self.discovery_interval);
+        let dest = self.dest.address(DISCOVERY_UNIVERSE);
+        for page in &self.discovery {
+            udp::send(
+                &self.socket,
+                page,
+                dest,
+                &self.url,
+                &mut self.stats,
+                &mut self.log,
+            );
+        }
     }
 }
 
@@ -320,6 +451,14 @@ impl Sink for SacnSink {
                 universe,
             };
             *seq = seq.wrapping_add(1);
+            if let (Some(keep), Some(len)) = (
+                self.last
+                    .get_mut(u * UNIVERSE_BYTES..u * UNIVERSE_BYTES + chunk.len()),
+                self.last_len.get_mut(u),
+            ) {
+                keep.copy_from_slice(chunk);
+                *len = chunk.len();
+            }
             let n = encode_data(&mut self.packet, &header, chunk);
             udp::send(
                 &self.socket,
@@ -335,10 +474,64 @@ impl Sink for SacnSink {
     }
 
     fn sync(&mut self, _tick: u64) {
-        if !std::mem::take(&mut self.sent) {
-            return;
+        if std::mem::take(&mut self.sent) {
+            self.stats.frames += 1;
+            self.send_sync();
         }
-        self.stats.frames += 1;
+        self.discover();
+    }
+
+    fn flush(&mut self) -> Result<(), SinkError> {
+        Ok(())
+    }
+
+    fn stats(&self) -> SinkStats {
+        self.stats
+    }
+
+    /// Three stream-terminated packets for every universe sent, with its last data.
+    fn close(&mut self) -> Result<(), SinkError> {
+        if std::mem::replace(&mut self.closed, true) {
+            return Ok(());
+        }
+        for _ in 0..TERMINATE_PACKETS {
+            for (u, &len) in self.last_len.iter().enumerate() {
+                if len == 0 {
+                    continue;
+                }
+                let universe = self.settings.universe + u as u16;
+                let Some(seq) = self.sequences.get_mut(u) else {
+                    continue;
+                };
+                let header = DataHeader {
+                    cid: &self.settings.cid,
+                    source_name: &self.name_field,
+                    priority: self.settings.priority,
+                    sync_address: self.settings.sync.unwrap_or(0),
+                    sequence: *seq,
+                    options: OPTION_STREAM_TERMINATED,
+                    universe,
+                };
+                *seq = seq.wrapping_add(1);
+                let slots = &self.last[u * UNIVERSE_BYTES..u * UNIVERSE_BYTES + len];
+                let n = encode_data(&mut self.packet, &header, slots);
+                udp::send(
+                    &self.socket,
+                    &self.packet[..n],
+                    self.dest.address(universe),
+                    &self.url,
+                    &mut self.stats,
+                    &mut self.log,
+                );
+            }
+        }
+        Ok(())
+    }
+}
+
+impl SacnSink {
+    /// The universe synchronization packet that ends a tick.
+    fn send_sync(&mut self) {
         let Some(sync) = self.settings.sync else {
             return;
         };
@@ -358,14 +551,6 @@ impl Sink for SacnSink {
             &mut self.stats,
             &mut self.log,
         );
-    }
-
-    fn flush(&mut self) -> Result<(), SinkError> {
-        Ok(())
-    }
-
-    fn stats(&self) -> SinkStats {
-        self.stats
     }
 }
 
@@ -503,6 +688,7 @@ mod tests {
             priority,
             source_name: "t".into(),
             cid: CID,
+            iface: None,
         };
         assert!(SacnSink::new("s", dest, s(63998, Some(1), 200), &shapes).is_ok());
         for bad in [

@@ -72,3 +72,62 @@ pub(crate) fn send(
         }
     }
 }
+
+/// Make multicast from `socket` leave by `iface` (IP_MULTICAST_IF): an interface name (by
+/// its index) or one of the machine's IPv4 addresses. An interface or address that is not
+/// there is [`SinkError::NoInterface`] (transient: a USB NIC or a DHCP address may come
+/// later).
+pub(crate) fn multicast_interface(
+    url: &str,
+    socket: &UdpSocket,
+    iface: &str,
+) -> Result<(), SinkError> {
+    use std::os::fd::AsRawFd;
+    let missing = |what: String| SinkError::NoInterface {
+        url: url.to_string(),
+        iface: iface.to_string(),
+        reason: what,
+    };
+    // SAFETY: ip_mreqn is plain data; zeroed is a valid value (any address, any interface).
+    let mut req: libc::ip_mreqn = unsafe { std::mem::zeroed() };
+    match iface.parse::<Ipv4Addr>() {
+        Ok(addr) => req.imr_address.s_addr = u32::from(addr).to_be(),
+        Err(_) => {
+            let name = std::ffi::CString::new(iface).map_err(|_| SinkError::Config {
+                url: url.to_string(),
+                reason: format!("iface {iface:?} is not an interface name"),
+            })?;
+            // SAFETY: a valid C string.
+            let index = unsafe { libc::if_nametoindex(name.as_ptr()) };
+            if index == 0 {
+                return Err(missing(format!(
+                    "network interface {iface} (iface=) does not exist"
+                )));
+            }
+            req.imr_ifindex = index as libc::c_int;
+        }
+    }
+    // SAFETY: setsockopt on our socket with a valid ip_mreqn of the size given.
+    let r = unsafe {
+        libc::setsockopt(
+            socket.as_raw_fd(),
+            libc::IPPROTO_IP,
+            libc::IP_MULTICAST_IF,
+            (&raw const req).cast(),
+            std::mem::size_of::<libc::ip_mreqn>() as libc::socklen_t,
+        )
+    };
+    if r == 0 {
+        return Ok(());
+    }
+    let e = std::io::Error::last_os_error();
+    match e.raw_os_error() {
+        Some(libc::EADDRNOTAVAIL | libc::ENODEV) => Err(missing(format!(
+            "no network interface has {iface} (iface=): {e}"
+        ))),
+        _ => Err(SinkError::Socket {
+            url: url.to_string(),
+            source: e,
+        }),
+    }
+}

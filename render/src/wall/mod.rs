@@ -5,6 +5,11 @@
 //! section and element by element, so one typo does not hide the next; then the semantic
 //! checks (unknown module types, overlapping modules, mappers that don't fit, bad sink URLs…)
 //! run on everything that parsed.
+//!
+//! The file is read bounded ([`crate::textfile`]: a regular file of at most 16 MiB, never
+//! a FIFO or a device; mapping tables at most 64 MiB); inf and nan are refused in every
+//! number field, naming it. [`estimate_memory`] and [`Wall::check_memory`] refuse a wall
+//! this machine cannot hold before a renderer is built.
 
 mod sink;
 pub mod spec;
@@ -25,6 +30,10 @@ use std::sync::Arc;
 
 /// Largest canvas side (the common GPU 2D texture limit).
 pub const MAX_CANVAS_SIDE: u32 = 16384;
+
+/// Largest canvas, in pixels (2^27, e.g. 16384x8192): the CPU renderer alone keeps about
+/// 40 bytes a canvas pixel (see [`estimate_memory`]), 5 GiB at this size.
+pub const MAX_CANVAS_PIXELS: u64 = 1 << 27;
 
 /// A validated module type.
 #[derive(Debug, Clone, PartialEq)]
@@ -152,8 +161,8 @@ impl Wall {
     /// Load a wall file: `.json` as JSON, anything else as TOML.
     pub fn load(path: impl AsRef<Path>) -> Result<Wall, ConfigError> {
         let path = path.as_ref();
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| ConfigError::single(path, "", format!("cannot read the file: {e}")))?;
+        let text = crate::textfile::read_config(path, "wall file", crate::textfile::WALL_LIMIT)
+            .map_err(|e| ConfigError::single(path, "", e))?;
         if path
             .extension()
             .is_some_and(|e| e.eq_ignore_ascii_case("json"))
@@ -174,9 +183,9 @@ impl Wall {
                 format!("not valid TOML: {}", e.to_string().trim()),
             )
         })?;
-        let value = serde_json::to_value(table)
-            .map_err(|e| ConfigError::single(path, "", format!("unsupported TOML value: {e}")))?;
-        Wall::from_value(value, path)
+        let mut nonfinite = Vec::new();
+        let value = crate::textfile::toml_to_json(table, &mut nonfinite);
+        Wall::from_value_checked(value, path, &nonfinite)
     }
 
     /// Parse JSON text; `path` names the file in errors and anchors relative paths.
@@ -195,9 +204,19 @@ impl Wall {
     }
 
     fn from_value(value: Value, path: &Path) -> Result<Wall, ConfigError> {
+        Wall::from_value_checked(value, path, &[])
+    }
+
+    /// `nonfinite`: fields whose number was inf or nan (now `null` in `value`).
+    fn from_value_checked(
+        value: Value,
+        path: &Path,
+        nonfinite: &[String],
+    ) -> Result<Wall, ConfigError> {
         let mut problems = Vec::new();
         let parsed = parse_spec(value, &mut problems);
         let wall = parsed.and_then(|parsed| check(parsed, path, &mut problems));
+        crate::textfile::merge_nonfinite(nonfinite, &mut problems);
         match wall {
             Some(w) if problems.is_empty() => Ok(w),
             _ => Err(ConfigError {
@@ -447,6 +466,17 @@ fn check(parsed: Parsed, path: &Path, problems: &mut Vec<Problem>) -> Option<Wal
                 format!("{v} is outside 1..={MAX_CANVAS_SIDE}"),
             );
         }
+    }
+    let pixels = spec.canvas.width as u64 * spec.canvas.height as u64;
+    if pixels > MAX_CANVAS_PIXELS {
+        p(
+            "canvas".into(),
+            format!(
+                "{}x{} is {pixels} pixels; a canvas may have at most {MAX_CANVAS_PIXELS} \
+                 (2^27, e.g. 16384x8192): no renderer holds more",
+                spec.canvas.width, spec.canvas.height
+            ),
+        );
     }
     for q in spec.color.problems() {
         p(q.field, q.reason);
@@ -842,6 +872,177 @@ fn check(parsed: Parsed, path: &Path, problems: &mut Vec<Problem>) -> Option<Wal
         outputs,
         spec,
     })
+}
+
+/// Frames of the player's pool counted by [`estimate_memory`] (the frames rendered ahead
+/// plus the ones in the output's hands; `ledwall play` keeps `lead + 2`).
+pub const ESTIMATE_POOL_FRAMES: u64 = 10;
+
+/// Canvas-sized RGBA8 source images counted by [`estimate_memory`]: the current and the
+/// outgoing item, a test pattern over them and a prepared reload.
+pub const ESTIMATE_SOURCE_IMAGES: u64 = 4;
+
+/// What the process needs besides the wall's buffers (code, threads, decoders' pipes).
+pub const ESTIMATE_BASE: u64 = 64 << 20;
+
+/// An upper bound (within a factor of about 1.5) of the memory, in bytes, that playing
+/// `wall` takes: the CPU renderer's buffers (per canvas pixel and channel a `u16` in each of
+/// the [`crate::frame::MAX_LAYERS`] layer canvases, the composed and the coloured canvas
+/// and one quantized canvas per distinct depth), its resample scratch rows, the compiled
+/// port tables (a `u32` per output slot), [`ESTIMATE_POOL_FRAMES`] frames of port buffers,
+/// [`ESTIMATE_SOURCE_IMAGES`] canvas-sized source images and [`ESTIMATE_BASE`].
+pub fn estimate_memory(wall: &Wall) -> u64 {
+    let canvas_px = wall.width as u64 * wall.height as u64 + 2;
+    let mut quants: BTreeSet<(u32, Encoding)> = BTreeSet::new();
+    let mut port_bytes = 0u64;
+    let mut slot_bytes = 0u64;
+    for o in &wall.outputs {
+        let (depth, encoding) = match o.format {
+            OutputFormat::Bitplanes => (wall.color.bit_depth, Encoding::Linear),
+            OutputFormat::Rgb8 => (8, Encoding::Linear),
+            OutputFormat::Rgb16 => (16, Encoding::Linear),
+            OutputFormat::Canvas => (8, o.canvas.map_or(Encoding::Display, |c| c.encoding)),
+        };
+        quants.insert((depth, encoding));
+        let (bytes, slots, positions) = match (o.format, &o.canvas) {
+            (OutputFormat::Canvas, Some(c)) => {
+                let px = c.pixels() as u64;
+                (px * 3, px, px)
+            }
+            (OutputFormat::Bitplanes, _) => {
+                let scan = o
+                    .modules
+                    .iter()
+                    .map(|m| m.kind.scan.unwrap_or(1) as u64)
+                    .max()
+                    .unwrap_or(1);
+                let positions: u64 = o
+                    .modules
+                    .iter()
+                    .map(|m| m.kind.mapper.positions(m.kind.cols) as u64)
+                    .sum();
+                (
+                    scan * depth as u64 * positions,
+                    scan * positions * 2,
+                    positions,
+                )
+            }
+            (format, _) => {
+                let px: u64 = o
+                    .modules
+                    .iter()
+                    .map(|m| m.kind.cols as u64 * m.kind.rows as u64)
+                    .sum();
+                let per = if format == OutputFormat::Rgb16 { 6 } else { 3 };
+                (px * per, px, px)
+            }
+        };
+        port_bytes += bytes;
+        // Slot table, colour order per position, pack runs and the module layouts.
+        slot_bytes += slots * 4 + positions * 4;
+    }
+    let float_canvases = crate::frame::MAX_LAYERS as u64 + 2 + quants.len().max(1) as u64;
+    let renderer = float_canvases * canvas_px * 3 * 2;
+    // Resample plans: a ring of rows and a float row per band, a few bands per thread.
+    let resample = 4 * 64 * wall.width as u64 * 3 * 4;
+    let sources = ESTIMATE_SOURCE_IMAGES * canvas_px * 4;
+    ESTIMATE_BASE + renderer + resample + sources + slot_bytes + ESTIMATE_POOL_FRAMES * port_bytes
+}
+
+/// How much memory this process may use, and what says so.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MemoryLimit {
+    /// Bytes.
+    pub bytes: u64,
+    /// Where the figure comes from: `MemAvailable`, `cgroup memory.max`, `RLIMIT_AS`.
+    pub source: &'static str,
+}
+
+/// The smallest of what the machine allows this process: `MemAvailable` of
+/// `/proc/meminfo`, the cgroup v2 `memory.max` of its cgroup and of the cgroups above it
+/// (when set), and its soft `RLIMIT_AS` (when set). `None` where none can be read.
+pub fn memory_limit() -> Option<MemoryLimit> {
+    let mut best: Option<MemoryLimit> = None;
+    let mut offer = |bytes: Option<u64>, source: &'static str| {
+        if let Some(bytes) = bytes
+            && best.is_none_or(|b| bytes < b.bytes)
+        {
+            best = Some(MemoryLimit { bytes, source });
+        }
+    };
+    offer(meminfo_available(), "MemAvailable");
+    offer(cgroup_memory_max(), "cgroup memory.max");
+    offer(rlimit_as(), "RLIMIT_AS");
+    best
+}
+
+fn meminfo_available() -> Option<u64> {
+    let text = std::fs::read_to_string("/proc/meminfo").ok()?;
+    let line = text.lines().find(|l| l.starts_with("MemAvailable:"))?;
+    let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb * 1024)
+}
+
+fn cgroup_memory_max() -> Option<u64> {
+    let text = std::fs::read_to_string("/proc/self/cgroup").ok()?;
+    let rel = text.lines().find_map(|l| l.strip_prefix("0::"))?;
+    let mut dir = PathBuf::from("/sys/fs/cgroup");
+    let mut best: Option<u64> = None;
+    let mut read = |dir: &Path| {
+        if let Ok(v) = std::fs::read_to_string(dir.join("memory.max"))
+            && let Ok(n) = v.trim().parse::<u64>()
+        {
+            best = Some(best.map_or(n, |b| b.min(n)));
+        }
+    };
+    read(&dir);
+    for part in rel.trim().split('/').filter(|p| !p.is_empty()) {
+        dir.push(part);
+        read(&dir);
+    }
+    best
+}
+
+fn rlimit_as() -> Option<u64> {
+    let text = std::fs::read_to_string("/proc/self/limits").ok()?;
+    let line = text.lines().find(|l| l.starts_with("Max address space"))?;
+    let soft = line
+        .strip_prefix("Max address space")?
+        .split_whitespace()
+        .next()?;
+    soft.parse().ok()
+}
+
+impl Wall {
+    /// Refuse the wall when the memory it needs ([`estimate_memory`]) is more than
+    /// [`memory_limit`] allows; returns the estimate. Call it before building a renderer.
+    pub fn check_memory(&self) -> Result<u64, ConfigError> {
+        self.check_memory_against(memory_limit())
+    }
+
+    /// [`Wall::check_memory`] against a given limit (`None`: no limit known, accept).
+    pub fn check_memory_against(&self, limit: Option<MemoryLimit>) -> Result<u64, ConfigError> {
+        let need = estimate_memory(self);
+        match limit {
+            Some(l) if need > l.bytes => Err(ConfigError::single(
+                &self.source,
+                "canvas",
+                format!(
+                    "the wall needs about {} of memory ({}x{} canvas, {} port{}); {} {} \
+                     available ({})",
+                    crate::textfile::human_size(need),
+                    self.width,
+                    self.height,
+                    self.outputs.len(),
+                    if self.outputs.len() == 1 { "" } else { "s" },
+                    crate::textfile::human_size(l.bytes),
+                    if l.bytes == 1 { "is" } else { "are" },
+                    l.source
+                ),
+            )),
+            _ => Ok(need),
+        }
+    }
 }
 
 /// A placed module's canvas footprint `[x0, x1) x [y0, y1)`, for the overlap check.

@@ -39,6 +39,10 @@ pub enum SinkUrl {
         sync: Option<u16>,
         /// Priority 0..200.
         priority: u8,
+        /// The interface multicast leaves by (`iface=`): an interface name or one of its IPv4
+        /// addresses. `None`: the kernel's choice (the route to the group). Only without a
+        /// host.
+        iface: Option<String>,
     },
     /// Colorlight 5A-75-class receiving cards over raw Ethernet (design §7.1).
     Colorlight {
@@ -154,7 +158,7 @@ impl SinkUrl {
         let allowed: &[&str] = match scheme {
             "ddp" => &[],
             "artnet" => &["universe"],
-            _ => &["universe", "sync", "priority"],
+            _ => &["universe", "sync", "priority", "iface"],
         };
         if let Some((k, _)) = params.iter().find(|(k, _)| !allowed.contains(k)) {
             return Err(format!("{scheme} sinks take no parameter \"{k}\""));
@@ -170,6 +174,16 @@ impl SinkUrl {
                 universe: parse_num(get("universe").unwrap_or("0"), "universe", 0, 32767)? as u16,
             }),
             _ => Ok(SinkUrl::Sacn {
+                iface: match get("iface") {
+                    None => None,
+                    Some(_) if host.is_some() => {
+                        return Err(format!(
+                            "iface chooses the interface of multicast; a sacn sink with a host \
+                             (\"{authority}\") sends unicast: drop iface or the host"
+                        ));
+                    }
+                    Some(v) => Some(parse_iface(v)?),
+                },
                 host,
                 port,
                 universe: parse_num(get("universe").unwrap_or("1"), "universe", 1, 63999)? as u16,
@@ -182,16 +196,32 @@ impl SinkUrl {
     }
 }
 
+/// An `iface=` value: an IPv4 address, or an interface name (1 to 15 letters, digits, '-',
+/// '_', '.', '@', ':').
+fn parse_iface(v: &str) -> Result<String, String> {
+    if v.parse::<std::net::Ipv4Addr>().is_ok() || is_iface_name(v) {
+        Ok(v.to_string())
+    } else {
+        Err(format!(
+            "iface \"{v}\" is neither a network interface name (1 to 15 letters, digits, '-', '_', \
+             '.') nor an IPv4 address, e.g. iface=eth1 or iface=192.168.1.10"
+        ))
+    }
+}
+
+fn is_iface_name(iface: &str) -> bool {
+    !iface.is_empty()
+        && iface.len() <= 15
+        && iface
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-_.@:".contains(&b))
+}
+
 /// `colorlight://IFACE[?order=BGR&dim=digital|card&repeat=1|2]`.
 fn parse_colorlight(rest: &str) -> Result<SinkUrl, String> {
     let (iface, query) = rest.split_once('?').unwrap_or((rest, ""));
     let iface = iface.trim_end_matches('/');
-    if iface.is_empty()
-        || iface.len() > 15
-        || !iface
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"-_.@:".contains(&b))
-    {
+    if !is_iface_name(iface) {
         return Err(format!(
             "\"{iface}\" is not a network interface name (1 to 15 letters, digits, '-', '_', '.'), e.g. colorlight://eth1"
         ));
@@ -361,7 +391,30 @@ mod tests {
                 port: 5568,
                 universe: 5,
                 sync: Some(9),
-                priority: 150
+                priority: 150,
+                iface: None
+            })
+        );
+        assert_eq!(
+            SinkUrl::parse("sacn://?universe=5&iface=eth1"),
+            Ok(SinkUrl::Sacn {
+                host: None,
+                port: 5568,
+                universe: 5,
+                sync: None,
+                priority: 100,
+                iface: Some("eth1".into())
+            })
+        );
+        assert_eq!(
+            SinkUrl::parse("sacn://?iface=10.0.0.1"),
+            Ok(SinkUrl::Sacn {
+                host: None,
+                port: 5568,
+                universe: 1,
+                sync: None,
+                priority: 100,
+                iface: Some("10.0.0.1".into())
             })
         );
         assert_eq!(
@@ -429,6 +482,10 @@ mod tests {
             ("sacn://h?universe=0", "universe"),
             ("sacn://h?priority=201", "priority"),
             ("sacn://h?colour=1", "no parameter"),
+            ("sacn://10.0.0.9?iface=eth1", "iface"),
+            ("sacn://?iface=", "iface"),
+            ("sacn://?iface=a/b", "iface"),
+            ("sacn://?iface=a-very-long-interface", "iface"),
             ("file:", "needs a path"),
             ("somewhere", "not a sink"),
             ("display:0?x=-1", "x"),

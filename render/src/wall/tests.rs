@@ -760,3 +760,233 @@ modules = [{ type = "m", at = [32, 0] }]
         "{e}"
     );
 }
+
+// ---- Issue 22: configuration files that cannot hang, flood or poison the player ----
+
+const SMALL: &str = r#"
+name = "small"
+[canvas]
+width = 32
+height = 16
+[module_types.p]
+size = [32, 16]
+scan = 8
+[[outputs]]
+name = "a"
+format = "bitplanes"
+modules = [{ type = "p", at = [0, 0] }]
+"#;
+
+/// A folder of its own under the system's temporary folder, removed when dropped.
+struct TempDir(PathBuf);
+
+impl TempDir {
+    fn new(tag: u32) -> TempDir {
+        let dir =
+            std::env::temp_dir().join(format!("ledwall-wall-tests-{}-{tag}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        TempDir(dir)
+    }
+
+    fn path(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn mkfifo(path: &Path) {
+    let ok = std::process::Command::new("mkfifo")
+        .arg(path)
+        .status()
+        .unwrap()
+        .success();
+    assert!(ok, "mkfifo {}", path.display());
+}
+
+/// Run `f` on another thread; fail if it takes longer than `limit` (a blocked read).
+fn within<T: Send + 'static>(
+    limit: std::time::Duration,
+    f: impl FnOnce() -> T + Send + 'static,
+) -> T {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(f());
+    });
+    rx.recv_timeout(limit)
+        .unwrap_or_else(|_| panic!("still running after {limit:?}: a read blocked"))
+}
+
+#[test]
+fn a_fifo_as_wall_or_mapping_table_is_refused_without_blocking() {
+    let tmp = TempDir::new(line!());
+    let fifo = tmp.path().join("wall.toml");
+    mkfifo(&fifo);
+    let f = fifo.clone();
+    let e = within(std::time::Duration::from_secs(5), move || {
+        Wall::load(&f).unwrap_err()
+    });
+    assert_eq!(e.file, fifo);
+    has(&e, "", "FIFO");
+    has(&e, "", "must be a regular file");
+
+    let table = tmp.path().join("panel.map");
+    mkfifo(&table);
+    let wall = tmp.path().join("table.toml");
+    std::fs::write(
+        &wall,
+        SMALL.replace(
+            "scan = 8",
+            "scan = 8\nmapper = \"table\"\ntable = \"panel.map\"",
+        ),
+    )
+    .unwrap();
+    let e = within(std::time::Duration::from_secs(5), move || {
+        Wall::load(&wall).unwrap_err()
+    });
+    has(&e, "module_types.p.table", "FIFO");
+}
+
+#[test]
+fn dev_zero_and_oversized_walls_are_refused_quickly() {
+    let t = std::time::Instant::now();
+    let e = within(std::time::Duration::from_secs(5), || {
+        Wall::load("/dev/zero").unwrap_err()
+    });
+    has(&e, "", "character device");
+    assert!(t.elapsed() < std::time::Duration::from_secs(1));
+
+    let tmp = TempDir::new(line!());
+    let big = tmp.path().join("big.toml");
+    let f = std::fs::File::create(&big).unwrap();
+    f.set_len(crate::textfile::WALL_LIMIT + 1).unwrap(); // sparse
+    drop(f);
+    let e = Wall::load(&big).unwrap_err();
+    let text = e.to_string();
+    assert!(
+        text.contains(&format!("{} bytes", crate::textfile::WALL_LIMIT + 1))
+            && text.contains("16 MiB")
+            && text.contains("big.toml"),
+        "{text}"
+    );
+    // A table over its limit too.
+    let table = tmp.path().join("panel.map");
+    let f = std::fs::File::create(&table).unwrap();
+    f.set_len(crate::textfile::MAP_TABLE_LIMIT + 1).unwrap();
+    drop(f);
+    let e = crate::mapper::MapTable::load(&table).unwrap_err();
+    assert!(e.contains("too large") && e.contains("64 MiB"), "{e}");
+}
+
+#[test]
+fn non_finite_numbers_are_named_in_every_float_field() {
+    let calibrated = SMALL.replace(
+        "modules = [{ type = \"p\", at = [0, 0] }]",
+        "modules = [{ type = \"p\", at = [0, 0], calibration = [[1.0, 0.0, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, VALUE]] }]",
+    );
+    let cases: [(&str, String); 4] = [
+        ("color.gamma", format!("{SMALL}[color]\ngamma = VALUE\n")),
+        (
+            "color.brightness",
+            format!("{SMALL}[color]\nbrightness = VALUE\n"),
+        ),
+        (
+            "color.white_point[1]",
+            format!("{SMALL}[color]\nwhite_point = [1.0, VALUE, 1.0]\n"),
+        ),
+        ("outputs[0].modules[0].calibration[2][2]", calibrated),
+    ];
+    // The value goes at the end of the file: `[color]` is appended after `[[outputs]]`,
+    // so put it back at the top level by reordering.
+    for (field, text) in &cases {
+        for value in ["inf", "-inf", "nan"] {
+            let text = text.replace("VALUE", value);
+            let text = match text.split_once("[color]") {
+                Some((head, color)) => format!("[color]{color}\n{head}"),
+                None => text,
+            };
+            let e = refuse(&text, "f.toml");
+            has(&e, field, "must be a finite number");
+            assert!(
+                !e.to_string().contains("null"),
+                "{field} = {value}: no type error about null: {e}"
+            );
+        }
+    }
+}
+
+#[test]
+fn control_bytes_from_the_file_are_shown_escaped() {
+    let text = format!("\"evil\\u001b[2J\\r\" = 1\n{SMALL}")
+        .replace("type = \"p\"", "type = \"p\\u001b]0;title\\u0007\"");
+    let e = refuse(&text, "x\u{1b}[31m.toml");
+    let shown = e.to_string();
+    assert!(!shown.contains('\u{1b}'), "{shown:?}");
+    assert!(
+        !shown.contains('\r') && !shown.contains('\u{7}'),
+        "{shown:?}"
+    );
+    assert!(shown.contains("evil\\u{1b}[2J\\r"), "{shown}");
+    assert!(shown.contains("x\\u{1b}[31m.toml"), "{shown}");
+    assert!(shown.contains("p\\u{1b}]0;title\\u{7}"), "{shown}");
+}
+
+#[test]
+fn a_flood_of_problems_is_listed_up_to_a_cap() {
+    let mut text = String::from(SMALL);
+    for i in 0..100_000 {
+        text.push_str(&format!(
+            "[module_types.t{i}]\nsize = [1, 1]\nbogus = {i}\n"
+        ));
+    }
+    let e = refuse(&text, "flood.toml");
+    assert_eq!(e.problems.len(), 100_000);
+    let shown = e.to_string();
+    assert_eq!(shown.lines().count(), 1 + 50 + 1, "{shown:.2000}");
+    assert!(shown.ends_with("… and 99950 more"), "{shown:.2000}");
+}
+
+#[test]
+fn absurd_canvases_are_refused_and_the_memory_estimate_bounds_the_rest() {
+    let e = refuse(
+        &SMALL.replace("width = 32\nheight = 16", "width = 16384\nheight = 16384"),
+        "huge.toml",
+    );
+    has(&e, "canvas", "at most 134217728");
+
+    let mut wall = accept(SMALL);
+    let small = estimate_memory(&wall);
+    assert!(small < 100 << 20, "{small}");
+    // The renderer of a 16384x16384 canvas (the wall of the issue, built past validation)
+    // holds five u16 canvases of 3 channels: 8 GiB before anything else.
+    wall.width = 16384;
+    wall.height = 16384;
+    let need = estimate_memory(&wall);
+    let floor = 5 * 3 * 2 * 16384u64 * 16384;
+    assert!(need > floor && need < floor * 2, "{need}");
+    let limit = MemoryLimit {
+        bytes: 8 << 30,
+        source: "cgroup memory.max",
+    };
+    let e = wall.check_memory_against(Some(limit)).unwrap_err();
+    let text = e.to_string();
+    assert!(
+        text.contains("the wall needs about 1")
+            && text.contains("GiB")
+            && text.contains("8 GiB are available (cgroup memory.max)"),
+        "{text}"
+    );
+    assert!(wall.check_memory_against(None).is_ok());
+    assert!(
+        wall.check_memory_against(Some(MemoryLimit {
+            bytes: 64 << 30,
+            source: "MemAvailable",
+        }))
+        .is_ok()
+    );
+}

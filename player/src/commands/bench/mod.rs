@@ -383,6 +383,7 @@ pub fn run(args: &BenchArgs, out: &mut impl Write) -> anyhow::Result<()> {
         }
     }
     let wall = Wall::load(&args.wall)?;
+    wall.check_memory()?;
     if !args.display {
         return run_with(args, wall, out, None);
     }
