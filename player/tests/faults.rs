@@ -160,8 +160,8 @@ fn assert_no_gap(frames: &[(Instant, Vec<u8>)], what: &str) {
 /// A running `ledwall play` on the tiny wall, both ports into one DDP sink.
 struct Player {
     child: Child,
-    err: std::thread::JoinHandle<String>,
-    out: std::thread::JoinHandle<String>,
+    err: Option<std::thread::JoinHandle<String>>,
+    out: Option<std::thread::JoinHandle<String>>,
 }
 
 impl Player {
@@ -210,7 +210,11 @@ impl Player {
             let _ = child.kill();
             panic!("ledwall play did not start within 60 s");
         }
-        Player { child, err, out }
+        Player {
+            child,
+            err: Some(err),
+            out: Some(out),
+        }
     }
 
     fn pid(&self) -> i32 {
@@ -238,10 +242,23 @@ impl Player {
                 }
             }
         };
-        let out = self.out.join().unwrap_or_default();
-        let err = self.err.join().unwrap_or_default();
+        let join = |h: Option<std::thread::JoinHandle<String>>| {
+            h.map(|h| h.join().unwrap_or_default()).unwrap_or_default()
+        };
+        let out = join(self.out.take());
+        let err = join(self.err.take());
         assert!(!err.contains("panicked"), "the player panicked:\n{err}");
         (code, out, err)
+    }
+}
+
+impl Drop for Player {
+    /// A test that failed before `finish` does not leave its player running.
+    fn drop(&mut self) {
+        if matches!(self.child.try_wait(), Ok(None)) {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
     }
 }
 
