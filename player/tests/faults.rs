@@ -403,10 +403,10 @@ fn media_truncated_deleted_and_replaced_while_playing() {
     let frames = rx.frames();
     assert_no_gap(&frames, "media faults");
     assert_eq!(frames.len(), 9 * HZ as usize, "one frame a tick: {out}");
-    assert!(
-        err.contains("b.jpg") && err.contains("c.png"),
-        "the broken items were not logged:\n{err}"
-    );
+    // b.jpg is gone for two seconds: it fails when it comes round and is logged. c.png
+    // fails only if it is opened while broken (an item on screen keeps what it decoded), so
+    // on a slow machine it may not be.
+    assert!(err.contains("b.jpg"), "the deleted item was not logged:\n{err}");
     // Every picture is back in the last two seconds.
     let tail = &frames[frames.len() - 2 * HZ as usize..];
     for (i, pic) in pictures.iter().enumerate() {

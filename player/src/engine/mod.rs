@@ -48,7 +48,7 @@ use stats::{FrameCounts, PacerStats, RenderStats, SinkSummary, Summary, TickKind
 use std::fmt::Write as _;
 use std::io::Write;
 use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::thread::Thread;
@@ -426,12 +426,80 @@ struct RenderLoop<'a> {
 struct WallWatch {
     path: PathBuf,
     wall: Arc<Wall>,
-    seen: Option<Fingerprint>,
     /// A changed wall waiting for the next item boundary.
     next: Option<Arc<Wall>>,
+    /// Requests to the checker thread (dropped with the watch, which ends the thread).
+    ask: crossbeam_channel::Sender<WallAsk>,
+    /// What the checker thread found: a changed wall, or why it was rejected.
+    found: crossbeam_channel::Receiver<Result<Wall, String>>,
+    /// Reread at the next check even when the file did not change (SIGHUP).
+    force: bool,
+}
+
+/// A request to the wall file's checker thread.
+#[derive(Debug, Clone, Copy)]
+enum WallAsk {
+    /// Look at the file; reread it when it changed (or always, with `force`).
+    Check { force: bool },
+    /// The file as it is now has been taken (the control API's reload): remember it.
+    Taken,
+}
+
+/// The two ends the render thread keeps of a wall checker: requests, and what it found.
+type WallChecker = (
+    crossbeam_channel::Sender<WallAsk>,
+    crossbeam_channel::Receiver<Result<Wall, String>>,
+);
+
+/// The wall file's checker: stats the file (and reads it when it changed) on a thread of
+/// its own, so a slow or hung file system never holds up the render thread.
+fn wall_checker(path: PathBuf) -> std::io::Result<WallChecker> {
+    let (ask, asked) = crossbeam_channel::bounded::<WallAsk>(1);
+    let (report, found) = crossbeam_channel::bounded(1);
+    std::thread::Builder::new()
+        .name("ledwall-wall-watch".into())
+        .spawn(move || {
+            let mut seen = Fingerprint::of(&path);
+            while let Ok(a) = asked.recv() {
+                let now = Fingerprint::of(&path);
+                let force = match a {
+                    WallAsk::Taken => {
+                        seen = now;
+                        continue;
+                    }
+                    WallAsk::Check { force } => force,
+                };
+                if !force && now == seen {
+                    continue;
+                }
+                seen = now;
+                let result = Wall::load(&path).map_err(|e| e.to_string());
+                if report.send(result).is_err() {
+                    return;
+                }
+            }
+        })?;
+    Ok((ask, found))
 }
 
 impl WallWatch {
+    fn new(path: &Path, wall: &Arc<Wall>) -> Option<WallWatch> {
+        match wall_checker(path.to_path_buf()) {
+            Ok((ask, found)) => Some(WallWatch {
+                path: path.to_path_buf(),
+                wall: Arc::clone(wall),
+                next: None,
+                ask,
+                found,
+                force: false,
+            }),
+            Err(e) => {
+                tracing::warn!("cannot start the wall file's watch, changes are not seen: {e}");
+                None
+            }
+        }
+    }
+
     /// Take `new` (reread from the file): a `[color]` change is handed to the renderer; any
     /// other change is logged (it needs a restart). Invalid colours keep the old ones.
     fn apply(&mut self, new: Wall, r: &mut dyn RenderFrame) -> bool {
@@ -474,20 +542,28 @@ impl WallWatch {
         }
     }
 
-    /// Reread the file when it changed.
-    fn poll(&mut self, r: &mut dyn RenderFrame) -> bool {
-        let now = Fingerprint::of(&self.path);
-        if now == self.seen {
-            return false;
+    /// Ask the checker thread to look at the file (never waits: a checker still busy with
+    /// the last request is left to finish it).
+    fn poll(&mut self) {
+        let ask = WallAsk::Check { force: self.force };
+        if self.ask.try_send(ask).is_ok() {
+            self.force = false;
         }
-        self.seen = now;
-        match Wall::load(&self.path) {
-            Ok(w) => self.apply(w, r),
-            Err(e) => {
-                tracing::warn!("wall change rejected, the old one keeps playing: {e}");
-                false
+    }
+
+    /// Take what the checker found, if anything (every tick; allocates nothing when
+    /// there is nothing): whether the renderer's colours changed.
+    fn take(&mut self, r: &mut dyn RenderFrame) -> bool {
+        let mut changed = false;
+        while let Ok(found) = self.found.try_recv() {
+            match found {
+                Ok(w) => changed |= self.apply(w, r),
+                Err(e) => {
+                    tracing::warn!("wall change rejected, the old one keeps playing: {e}");
+                }
             }
         }
+        changed
     }
 }
 
@@ -548,6 +624,9 @@ impl RenderLoop<'_> {
                 std::thread::park_timeout(period);
                 continue;
             }
+            if let Some(w) = &mut self.wall {
+                force |= w.take(r);
+            }
             if let Some(rx) = self.commands {
                 while let Ok(cmd) = rx.try_recv() {
                     force |= self.command(cmd, target, local.at(target), r);
@@ -558,7 +637,7 @@ impl RenderLoop<'_> {
                 tracing::info!("reload requested (SIGHUP): rereading the wall and the playlist");
                 self.program.reread();
                 if let Some(w) = &mut self.wall {
-                    w.seen = None;
+                    w.force = true;
                 }
                 next_poll = target;
             }
@@ -568,7 +647,7 @@ impl RenderLoop<'_> {
                 if target >= next_poll {
                     self.program.poll(target, now);
                     if let Some(w) = &mut self.wall {
-                        force |= w.poll(r);
+                        w.poll();
                     }
                     local = LocalTime::now(self.wall_clock, target, o.hz);
                     next_poll = target.saturating_add(o.poll_every.unwrap_or(u64::MAX).max(1));
@@ -745,7 +824,7 @@ impl RenderLoop<'_> {
             Command::Reload { show, wall } => {
                 self.program.reload_now(*show, tick, now);
                 if let Some(w) = &mut self.wall {
-                    w.seen = Fingerprint::of(&w.path);
+                    let _ = w.ask.try_send(WallAsk::Taken);
                     w.apply(*wall, r);
                 }
                 self.plan_restart(tick);
@@ -938,12 +1017,10 @@ pub fn run_into<C: Clock>(
                     commands: control.commands.as_ref(),
                     reload: &control.reload,
                     telemetry: control.telemetry.as_deref(),
-                    wall: control.wall.as_ref().map(|(path, wall)| WallWatch {
-                        path: path.clone(),
-                        wall: Arc::clone(wall),
-                        seen: Fingerprint::of(path),
-                        next: None,
-                    }),
+                    wall: control
+                        .wall
+                        .as_ref()
+                        .and_then(|(path, wall)| WallWatch::new(path, wall)),
                     dimmer,
                     restart: None,
                     restart_at: &restart_at,
