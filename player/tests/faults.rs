@@ -406,7 +406,10 @@ fn media_truncated_deleted_and_replaced_while_playing() {
     // b.jpg is gone for two seconds: it fails when it comes round and is logged. c.png
     // fails only if it is opened while broken (an item on screen keeps what it decoded), so
     // on a slow machine it may not be.
-    assert!(err.contains("b.jpg"), "the deleted item was not logged:\n{err}");
+    assert!(
+        err.contains("b.jpg"),
+        "the deleted item was not logged:\n{err}"
+    );
     // Every picture is back in the last two seconds.
     let tail = &frames[frames.len() - 2 * HZ as usize..];
     for (i, pic) in pictures.iter().enumerate() {
@@ -668,4 +671,66 @@ fn a_full_disk_under_the_file_sink() {
         "{len} bytes: not whole frames"
     );
     assert!(len / frame < 4 * HZ as usize, "the disk never filled");
+}
+
+/// A second stop signal exits at once (130) and leaves no decoder behind, even one that is
+/// stalled (which a broken pipe would never end): the emergency exit kills the decoders'
+/// process groups. The "ffmpeg" here is a wrapper that passes some of the real ffmpeg's
+/// output on and then hangs, as an ffmpeg on a hung share would.
+#[test]
+fn a_second_signal_leaves_no_decoder_behind() {
+    let _one = serial();
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let clip = dir.path().join("second-signal.mp4");
+    let made = Command::new("ffmpeg")
+        .args(["-v", "error", "-y", "-f", "lavfi", "-i"])
+        .arg("testsrc2=s=32x16:r=30:d=20")
+        .args(["-pix_fmt", "yuv420p"])
+        .arg(&clip)
+        .status();
+    assert!(
+        made.is_ok_and(|s| s.success()),
+        "cannot make a test video (ffmpeg)"
+    );
+    let which = |name: &str| {
+        let out = Command::new("sh")
+            .args(["-c", &format!("command -v {name}")])
+            .output()
+            .unwrap_or_else(|e| panic!("{e}"));
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    };
+    let bin = dir.path().join("bin");
+    std::fs::create_dir(&bin).unwrap_or_else(|e| panic!("{e}"));
+    let wrapper = bin.join("ffmpeg");
+    write(
+        &wrapper,
+        &format!(
+            "#!/bin/sh\n{} \"$@\" | head -c 90000\nsleep 60\n",
+            which("ffmpeg")
+        ),
+    );
+    std::os::unix::fs::symlink(which("ffprobe"), bin.join("ffprobe"))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let mode = std::os::unix::fs::PermissionsExt::from_mode(0o755);
+    std::fs::set_permissions(&wrapper, mode).unwrap_or_else(|e| panic!("{e}"));
+    let rx = DdpReceiver::start();
+    let c = clip.to_string_lossy().to_string();
+    let w = wrapper.to_string_lossy().to_string();
+    let player = Player::start(&[&c], &rx.url(), &[("LEDWALL_FFMPEG", &w)]);
+    rx.wait_for(HZ as usize, Duration::from_secs(20));
+    assert!(processes_mentioning(&c) > 0, "no decoder running");
+    // Two different signals: two of the same kind pending at once are delivered as one.
+    player.signal(libc::SIGINT);
+    player.signal(libc::SIGTERM);
+    let (code, _out, err) = player.finish(Duration::from_secs(30));
+    assert_eq!(code, Some(130), "{err}");
+    // What was killed may take a moment to be gone from /proc.
+    let start = Instant::now();
+    while processes_mentioning(&c) > 0 {
+        assert!(
+            start.elapsed() < Duration::from_secs(5),
+            "a decoder outlived the player"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
 }
