@@ -523,3 +523,64 @@ fn a_clock_step_switches_the_schedule_and_every_tick_goes_out() {
         "switched at tick {switched}"
     );
 }
+
+/// A per-tick log that takes 30 ms to write each line (a disk under heavy writeback).
+struct SlowDisk(Vec<u8>);
+
+impl std::io::Write for SlowDisk {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        if buf.ends_with(b"\n") {
+            std::thread::sleep(Duration::from_millis(30));
+        }
+        self.0.extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// The per-tick log is written by a thread of its own: a slow disk under it delays no tick
+/// (the records it cannot take in time are dropped and counted, not waited for).
+#[test]
+fn a_slow_tick_log_delays_no_tick() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let wall = tiny();
+    let path = playlist(dir.path());
+    let n = u64::from(wall.refresh_hz); // one second
+    let mut renderer = Renderer::with_threads(&wall, 2).unwrap_or_else(|e| panic!("{e}"));
+    let geometry = renderer.geometry().clone();
+    let out = dir.path().join("wall.bin");
+    let mut sinks = file_sinks(&wall, &geometry, &out);
+    let mut options = EngineOptions::for_wall(&wall);
+    options.ticks = Some(n);
+    let mut program = program(&wall, &path);
+    let mut slow = SlowDisk(Vec::new());
+    let report = engine::run(
+        &mut Cpu(&mut renderer),
+        &geometry,
+        &mut program,
+        &mut sinks,
+        SystemClock::new(),
+        &options,
+        &Control::default(),
+        Some(&mut slow),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let p = &report.pacer;
+    assert_eq!(p.ticks, n);
+    let period = Duration::from_secs(1) / wall.refresh_hz;
+    assert!(
+        p.lateness.max() < 2 * period,
+        "a tick was {:?} late: the output thread waited for the log",
+        p.lateness.max()
+    );
+    // Every record was queued (the queue holds seconds of them) and written in the end.
+    let csv = String::from_utf8(slow.0).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        csv.lines().count() as u64,
+        n + 1,
+        "a header and a line a tick"
+    );
+}

@@ -600,7 +600,7 @@ fn play(args: &PlayArgs, setup: Setup, shared: Option<SharedDevice>) -> anyhow::
             SystemClock::new(),
             &options,
             &control,
-            tick_log.as_mut().map(|w| w as &mut dyn Write),
+            tick_log.as_mut().map(|w| w as &mut (dyn Write + Send)),
         )?;
         lost.extend(report.output_lost.clone());
         let Some(new) = report.restart.clone() else {

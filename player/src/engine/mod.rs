@@ -314,6 +314,35 @@ pub fn write_tick_csv(w: &mut dyn Write, r: Option<&TickRecord>) -> std::io::Res
     }
 }
 
+/// Per-tick records waiting for the log's writer thread: 4 s at 1000 Hz.
+const TICK_LOG_QUEUE: usize = 4096;
+
+/// The per-tick log's writer: the header (at tick 0), then a line per record until the
+/// output thread hangs up. A write error ends the writing (logged once) but keeps taking
+/// records, so the output thread never finds the queue full because of it.
+fn write_tick_log(
+    w: &mut (dyn Write + Send),
+    records: &crossbeam_channel::Receiver<TickRecord>,
+    header: bool,
+) {
+    let mut ok = true;
+    let fail = |e: std::io::Error, ok: &mut bool| {
+        tracing::warn!("cannot write the per-tick statistics: {e}");
+        *ok = false;
+    };
+    if header && let Err(e) = write_tick_csv(w, None) {
+        fail(e, &mut ok);
+    }
+    for rec in records {
+        if ok && let Err(e) = write_tick_csv(w, Some(&rec)) {
+            fail(e, &mut ok);
+        }
+    }
+    if ok && let Err(e) = w.flush() {
+        fail(e, &mut ok);
+    }
+}
+
 /// Logs a repeating problem at most once a second, with the count since the last line.
 #[derive(Debug, Default)]
 struct RateLog {
@@ -926,7 +955,8 @@ pub fn program_info(program: &Program, hz: u32, pattern: Option<String>) -> Prog
 
 /// Play `program` on `host`'s renderer into `sinks` until `options.ticks` ticks have run or
 /// `control.stop` is set; the pacer uses `clock`. Each tick's record goes to `tick_log`
-/// (write errors stop the log, not the run). Sinks are flushed at the end (a flush error is
+/// (written by a thread of its own, so a slow disk never delays a tick; write errors stop
+/// the log, not the run). Sinks are flushed at the end (a flush error is
 /// logged and kept in [`Report::output_lost`]: the run itself went through).
 #[allow(clippy::too_many_arguments)]
 pub fn run<C: Clock>(
@@ -937,7 +967,7 @@ pub fn run<C: Clock>(
     clock: C,
     options: &EngineOptions,
     control: &Control,
-    tick_log: Option<&mut dyn Write>,
+    tick_log: Option<&mut (dyn Write + Send)>,
 ) -> Result<Report, EngineError> {
     let mut report = run_into(
         host, geometry, program, sinks, clock, options, control, tick_log,
@@ -962,7 +992,7 @@ pub fn run_into<C: Clock>(
     clock: C,
     options: &EngineOptions,
     control: &Control,
-    mut tick_log: Option<&mut dyn Write>,
+    tick_log: Option<&mut (dyn Write + Send)>,
 ) -> Result<Report, EngineError> {
     if options.ticks.is_some_and(|n| n <= options.first_tick) {
         return Ok(Report {
@@ -994,7 +1024,27 @@ pub fn run_into<C: Clock>(
     let status = &control.status;
     let stop = &control.stop;
     let telemetry = control.telemetry.as_deref();
+    // The per-tick records go to the log's writer thread through a bounded queue: the output
+    // thread only queues a copy (no allocation, no disk); a full queue drops the record,
+    // counted and reported at the end.
+    let (log_tx, log_rx) = crossbeam_channel::bounded::<TickRecord>(TICK_LOG_QUEUE);
+    let log_dropped = AtomicU64::new(0);
+    let logging = tick_log.is_some();
+    let first_tick = options.first_tick;
     std::thread::scope(|scope| {
+        let logger = tick_log.map(|w| {
+            std::thread::Builder::new()
+                .name("ledwall-tick-log".into())
+                .spawn_scoped(scope, move || write_tick_log(w, &log_rx, first_tick == 0))
+        });
+        let logger = match logger {
+            Some(Ok(h)) => Some(h),
+            Some(Err(e)) => {
+                tracing::warn!("cannot start the per-tick statistics' writer: {e}");
+                None
+            }
+            None => None,
+        };
         let render = std::thread::Builder::new()
             .name("ledwall-render".into())
             .spawn_scoped(scope, || {
@@ -1047,13 +1097,6 @@ pub fn run_into<C: Clock>(
         let primed = pacer.prime(stop);
         let mut stopped = false;
         if primed {
-            if options.first_tick == 0
-                && let Some(w) = tick_log.as_deref_mut()
-                && let Err(e) = write_tick_csv(w, None)
-            {
-                tracing::warn!("cannot write the per-tick statistics: {e}");
-                tick_log = None;
-            }
             loop {
                 if stop.load(Ordering::Relaxed) {
                     stopped = true;
@@ -1081,14 +1124,12 @@ pub fn run_into<C: Clock>(
                 status.tick.store(rec.tick + 1, Ordering::Relaxed);
                 let late = u64::try_from(rec.lateness.as_nanos()).unwrap_or(u64::MAX);
                 status.lateness_max_ns.fetch_max(late, Ordering::Relaxed);
-                if let Some(w) = tick_log.as_deref_mut()
-                    && let Err(e) = write_tick_csv(w, Some(&rec))
-                {
-                    tracing::warn!("cannot write the per-tick statistics: {e}");
-                    tick_log = None;
+                if logging && log_tx.try_send(rec).is_err() {
+                    log_dropped.fetch_add(1, Ordering::Relaxed);
                 }
             }
         }
+        drop(log_tx);
         // Stop the render thread: the flag, a wake-up, and the channels closing with the
         // pacer.
         quit.store(true, Ordering::Relaxed);
@@ -1110,8 +1151,15 @@ pub fn run_into<C: Clock>(
         // A changed wall takes over only when the output reached its tick.
         let restart =
             restart.filter(|_| !stopped && next_tick >= restart_at.load(Ordering::Acquire));
-        if let Some(w) = tick_log {
-            let _ = w.flush();
+        if let Some(h) = logger {
+            let _ = h.join();
+        }
+        let dropped = log_dropped.load(Ordering::Relaxed);
+        if dropped > 0 {
+            tracing::warn!(
+                "{dropped} per-tick records were not written: their writer fell behind by \
+                 more than {TICK_LOG_QUEUE} ticks (a slow disk)"
+            );
         }
         if !primed && !stop.load(Ordering::Relaxed) {
             return Err(EngineError::NoFirstFrame);
