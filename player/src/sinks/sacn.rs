@@ -437,20 +437,10 @@ impl Sink for SacnSink {
         };
         for (k, chunk) in bytes.chunks(UNIVERSE_BYTES).enumerate() {
             let u = first + k;
-            let Some(seq) = self.sequences.get_mut(u) else {
+            if u >= self.sequences.len() {
                 return;
-            };
-            let universe = self.settings.universe + u as u16;
-            let header = DataHeader {
-                cid: &self.settings.cid,
-                source_name: &self.name_field,
-                priority: self.settings.priority,
-                sync_address: self.settings.sync.unwrap_or(0),
-                sequence: *seq,
-                options: 0,
-                universe,
-            };
-            *seq = seq.wrapping_add(1);
+            }
+            // Kept for the stream-terminated packets of `close`, and sent from there.
             if let (Some(keep), Some(len)) = (
                 self.last
                     .get_mut(u * UNIVERSE_BYTES..u * UNIVERSE_BYTES + chunk.len()),
@@ -459,15 +449,7 @@ impl Sink for SacnSink {
                 keep.copy_from_slice(chunk);
                 *len = chunk.len();
             }
-            let n = encode_data(&mut self.packet, &header, chunk);
-            udp::send(
-                &self.socket,
-                &self.packet[..n],
-                self.dest.address(universe),
-                &self.url,
-                &mut self.stats,
-                &mut self.log,
-            );
+            self.send_universe(u, 0);
         }
         self.stats.bytes += bytes.len() as u64;
         self.sent = true;
@@ -495,34 +477,10 @@ impl Sink for SacnSink {
             return Ok(());
         }
         for _ in 0..TERMINATE_PACKETS {
-            for (u, &len) in self.last_len.iter().enumerate() {
-                if len == 0 {
-                    continue;
+            for u in 0..self.last_len.len() {
+                if self.last_len[u] > 0 {
+                    self.send_universe(u, OPTION_STREAM_TERMINATED);
                 }
-                let universe = self.settings.universe + u as u16;
-                let Some(seq) = self.sequences.get_mut(u) else {
-                    continue;
-                };
-                let header = DataHeader {
-                    cid: &self.settings.cid,
-                    source_name: &self.name_field,
-                    priority: self.settings.priority,
-                    sync_address: self.settings.sync.unwrap_or(0),
-                    sequence: *seq,
-                    options: OPTION_STREAM_TERMINATED,
-                    universe,
-                };
-                *seq = seq.wrapping_add(1);
-                let slots = &self.last[u * UNIVERSE_BYTES..u * UNIVERSE_BYTES + len];
-                let n = encode_data(&mut self.packet, &header, slots);
-                udp::send(
-                    &self.socket,
-                    &self.packet[..n],
-                    self.dest.address(universe),
-                    &self.url,
-                    &mut self.stats,
-                    &mut self.log,
-                );
             }
         }
         Ok(())
@@ -531,6 +489,38 @@ impl Sink for SacnSink {
 
 impl SacnSink {
     /// The universe synchronization packet that ends a tick.
+    /// Send universe `u` (from the sink's first) with the data last kept for it, the next
+    /// sequence number and `options`.
+    fn send_universe(&mut self, u: usize, options: u8) {
+        let len = self.last_len.get(u).copied().unwrap_or(0);
+        let (Some(seq), Some(slots)) = (
+            self.sequences.get_mut(u),
+            self.last.get(u * UNIVERSE_BYTES..u * UNIVERSE_BYTES + len),
+        ) else {
+            return;
+        };
+        let universe = self.settings.universe + u as u16;
+        let header = DataHeader {
+            cid: &self.settings.cid,
+            source_name: &self.name_field,
+            priority: self.settings.priority,
+            sync_address: self.settings.sync.unwrap_or(0),
+            sequence: *seq,
+            options,
+            universe,
+        };
+        *seq = seq.wrapping_add(1);
+        let n = encode_data(&mut self.packet, &header, slots);
+        udp::send(
+            &self.socket,
+            &self.packet[..n],
+            self.dest.address(universe),
+            &self.url,
+            &mut self.stats,
+            &mut self.log,
+        );
+    }
+
     fn send_sync(&mut self) {
         let Some(sync) = self.settings.sync else {
             return;
