@@ -62,3 +62,48 @@ pub fn peak_rss_bytes() -> Option<u64> {
         .ok()?;
     Some(kib * 1024)
 }
+
+/// Allocations of this size or more get pages of their own from the kernel and give them
+/// back when freed (1 MiB: decoded stills, video frame pools, canvas-sized buffers).
+pub const MMAP_THRESHOLD: usize = 1 << 20;
+/// At most this many malloc arenas (glibc's default is eight per core).
+pub const ARENA_MAX: usize = 4;
+
+/// Make glibc's allocator give memory back instead of keeping it, for a process that runs
+/// for months. Call it first thing in `main`, before any other thread starts.
+///
+/// By default glibc raises its mmap threshold to the size of the largest block freed so
+/// far (up to 32 MiB), after which canvas-sized buffers (8 MiB at 1080p) come from the
+/// heaps of per-thread arenas and stay resident when freed: which thread first touches an
+/// arena decides where they land, so resident memory stepped by about 56 MiB, once, in an
+/// hour-long soak with the control API (its threads are more arenas), and never without it.
+/// A fixed threshold (which also fixes the trim threshold at its 128 KiB default) and a
+/// bounded number of arenas make resident memory follow what is live. The steady state
+/// allocates nothing, so the cost (an mmap and a munmap per large block) is paid only when
+/// items open. Settings the user made through `GLIBC_TUNABLES` or `MALLOC_*` variables win.
+/// Returns what it set, for the log; does nothing on other C libraries.
+pub fn tune_malloc() -> Option<&'static str> {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    {
+        let tunables = std::env::var("GLIBC_TUNABLES").unwrap_or_default();
+        let user_set = tunables.contains("glibc.malloc.")
+            || std::env::var_os("MALLOC_ARENA_MAX").is_some()
+            || std::env::var_os("MALLOC_MMAP_THRESHOLD_").is_some()
+            || std::env::var_os("MALLOC_TRIM_THRESHOLD_").is_some();
+        if user_set {
+            return None;
+        }
+        // SAFETY: mallopt only changes allocator parameters; called before other threads
+        // allocate, as documented above. The values are in the ranges glibc accepts
+        // (1 MiB is under its 32 MiB mmap-threshold maximum).
+        let ok = unsafe {
+            libc::mallopt(libc::M_MMAP_THRESHOLD, MMAP_THRESHOLD as libc::c_int) == 1
+                && libc::mallopt(libc::M_ARENA_MAX, ARENA_MAX as libc::c_int) == 1
+        };
+        ok.then_some("glibc malloc: mmap threshold 1 MiB (fixed), at most 4 arenas")
+    }
+    #[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+    {
+        None
+    }
+}

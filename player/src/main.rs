@@ -20,6 +20,8 @@ fn run() -> anyhow::Result<()> {
 
 fn main() -> ExitCode {
     ledwall_player::alloc::mark_installed();
+    // Before any thread starts: resident memory that follows what is live, for months.
+    ledwall_player::alloc::tune_malloc();
     // Mesa's Vulkan device-select layer prints "XDG_RUNTIME_DIR is invalid" on headless
     // machines every time an instance is created; it only reorders devices, which wgpu
     // does itself. Turn it off unless the user set it.
