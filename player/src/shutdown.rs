@@ -76,7 +76,53 @@ pub fn emergency_exit(code: u8, why: &str) -> ! {
     for (_, f) in list {
         f();
     }
-    std::process::exit(i32::from(code))
+    use std::io::Write;
+    let _ = std::io::stdout().flush();
+    let _ = std::io::stderr().flush();
+    // `_exit`, not `exit`: the C library's exit handlers (Mesa's, the X client library's)
+    // may wait on the very thing that is stuck, a hung X server for one.
+    // SAFETY: _exit(2) ends the process; nothing is touched after it.
+    unsafe { libc::_exit(i32::from(code)) }
+}
+
+/// The deadline of the stop in progress, and what it is waiting for now.
+static STOP: Mutex<Option<(Deadline, &'static str)>> = Mutex::new(None);
+/// What the stop in progress is waiting for, read when its deadline fires.
+static STOP_STAGE: Mutex<&'static str> = Mutex::new("");
+
+/// The process is stopping: from now on it must reach [`stop_finished`] within `grace`, or
+/// it ends with [`EXIT_STUCK`], naming the stage it was stuck in ([`stop_stage`]). Arming
+/// again while armed keeps the first deadline.
+pub fn arm_stop(grace: Duration, stage: &'static str) {
+    stop_stage(stage);
+    let mut armed = STOP.lock().unwrap_or_else(|p| p.into_inner());
+    if armed.is_none() {
+        *armed = Some((Deadline::arm_with(grace, stuck_message), stage));
+    }
+}
+
+/// The stop in progress moved on to `stage` ("flushing the sinks", ...).
+pub fn stop_stage(stage: &'static str) {
+    *STOP_STAGE.lock().unwrap_or_else(|p| p.into_inner()) = stage;
+}
+
+/// The stop finished, or the run goes on (a changed wall took over): cancel its deadline.
+pub fn stop_finished() {
+    let taken = STOP.lock().unwrap_or_else(|p| p.into_inner()).take();
+    drop(taken);
+}
+
+fn stuck_message() -> String {
+    // try_lock: the thread that is stuck may hold nothing here, but never wait on it.
+    let stage = match STOP_STAGE.try_lock() {
+        Ok(s) => *s,
+        Err(_) => "",
+    };
+    if stage.is_empty() {
+        "the stop did not finish".to_string()
+    } else {
+        format!("the stop did not finish (stuck {stage})")
+    }
 }
 
 /// Ends the process with [`EXIT_STUCK`] unless dropped within its grace period.
@@ -90,6 +136,15 @@ impl Deadline {
     /// Arm a deadline: after `grace`, [`emergency_exit`] with [`EXIT_STUCK`] and `why`,
     /// unless the returned value was dropped first.
     pub fn arm(grace: Duration, why: &'static str) -> Deadline {
+        Deadline::arm_with_text(grace, Box::new(move || why.to_string()))
+    }
+
+    /// [`Deadline::arm`], with the reason made when it fires.
+    fn arm_with(grace: Duration, why: fn() -> String) -> Deadline {
+        Deadline::arm_with_text(grace, Box::new(why))
+    }
+
+    fn arm_with_text(grace: Duration, why: Box<dyn Fn() -> String + Send>) -> Deadline {
         let cancelled = Arc::new(AtomicBool::new(false));
         let flag = Arc::clone(&cancelled);
         let spawned = std::thread::Builder::new()
@@ -108,7 +163,7 @@ impl Deadline {
                 }
                 emergency_exit(
                     EXIT_STUCK,
-                    &format!("{why} within {} s", grace.as_secs_f64()),
+                    &format!("{} within {} s", why(), grace.as_secs_f64()),
                 );
             });
         let thread = match spawned {
@@ -119,12 +174,6 @@ impl Deadline {
             }
         };
         Deadline { cancelled, thread }
-    }
-
-    /// Keep the deadline armed for the rest of the process (a stop that must finish).
-    pub fn keep(mut self) {
-        self.thread = None;
-        std::mem::forget(self);
     }
 }
 

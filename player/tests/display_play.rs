@@ -404,3 +404,71 @@ fn bench_display_reports_each_display() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("has no port with a display: sink"));
 }
+
+/// An X server that stops answering (SIGSTOP: a hung compositor or driver) mid-run: the
+/// wall's other outputs keep every tick, and the stop that cannot join the display thread
+/// ends by the stop deadline with exit 4 (`systemd` then restarts the player) instead of
+/// hanging for ever.
+#[test]
+fn a_hung_x_server_ends_the_stop_by_the_deadline_with_exit_4() {
+    if !tools() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let copy = dir.path().join("copy.bin");
+    let wall = TWO_WINDOWS.replace("COPY", &copy.display().to_string());
+    std::fs::write(dir.path().join("wall.toml"), wall).unwrap();
+    let x = Xvfb::start([640, 480]).unwrap_or_else(|e| panic!("{e}"));
+    let seconds = 3.0;
+    let started = Instant::now();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_ledwall"))
+        .args(["play", "pattern:bars", "--wall"])
+        .arg(dir.path().join("wall.toml"))
+        .args(["--backend", "cpu", "--for", &seconds.to_string()])
+        .env("DISPLAY", format!(":{}", x.display))
+        .env_remove("RUST_LOG")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Let the windows open and show, then hang the server.
+    std::thread::sleep(Duration::from_millis(1500));
+    // SAFETY: kill(2) on the test's own Xvfb child; no memory is involved.
+    assert_eq!(unsafe { libc::kill(x.pid(), libc::SIGSTOP) }, 0);
+    let deadline = Instant::now() + Duration::from_secs(40);
+    let status = loop {
+        if let Ok(Some(status)) = child.try_wait() {
+            break status;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            // SAFETY: as above.
+            unsafe { libc::kill(x.pid(), libc::SIGCONT) };
+            panic!("ledwall play did not end 40 s after its X server hung");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let took = started.elapsed();
+    // SAFETY: as above; let the server take its SIGTERM when `x` drops.
+    unsafe { libc::kill(x.pid(), libc::SIGCONT) };
+    let out = child.wait_with_output().unwrap();
+    let log = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(status.code(), Some(4), "exit status {status}:\n{log}");
+    assert!(
+        log.contains("stuck closing the display windows) within 10 s"),
+        "the log does not say what did not finish:\n{log}"
+    );
+    // The stop deadline (10 s) after the end of `--for`, not much more.
+    assert!(
+        took < Duration::from_secs_f64(seconds + 10.0 + 8.0),
+        "took {took:?}"
+    );
+    // The copy kept every tick while the server was hung: at 30 Hz for `seconds`.
+    let frame = 150 * 80 * 3 + 131 * 77 * 3;
+    let frames = std::fs::metadata(&copy).unwrap().len() as usize / frame;
+    assert!(
+        frames as f64 >= seconds * 30.0 * 0.9,
+        "{frames} frames in the copy: ticks stopped with the X server\n{log}"
+    );
+}

@@ -90,11 +90,10 @@ fn signal_flags() -> &'static (Arc<AtomicBool>, Arc<AtomicBool>) {
                         let name = if sig == SIGINT { "SIGINT" } else { "SIGTERM" };
                         tracing::info!("{name}: stopping (a second signal exits at once)");
                         stop_flag.store(true, Ordering::SeqCst);
-                        crate::shutdown::Deadline::arm(
+                        crate::shutdown::arm_stop(
                             crate::shutdown::STOP_GRACE,
-                            "the stop asked by a signal did not finish",
-                        )
-                        .keep();
+                            "ending the output loop after a stop signal",
+                        );
                     }
                 })?;
             Ok(())
@@ -167,6 +166,16 @@ pub fn sink_urls(wall: &Wall, overrides: &[String]) -> Result<Vec<SinkUrl>, Usag
 /// windows close when it ends.
 pub fn run(args: &PlayArgs) -> anyhow::Result<()> {
     init_logging(args.log_format);
+    // The stop the engine arms (`--for` reached, a signal) must finish by its deadline,
+    // closing the display windows included (a hung X server blocks that); a wall that
+    // takes over, or the end of this function, ends it.
+    struct StopDone;
+    impl Drop for StopDone {
+        fn drop(&mut self) {
+            crate::shutdown::stop_finished();
+        }
+    }
+    let _stop_done = StopDone;
     let playlist_arg = match &args.playlist {
         Some(p) => p.clone(),
         None => demo_path(None, DEMO_PLAYLIST, "PLAYLIST")?
@@ -194,9 +203,12 @@ pub fn run(args: &PlayArgs) -> anyhow::Result<()> {
         return play(args, setup, None);
     }
     let owned = args.clone();
-    let result =
-        crate::display::run_with_displays(targets, move |shared| play(&owned, setup, shared))
-            .context("cannot open the display outputs")?;
+    let result = crate::display::run_with_displays(targets, move |shared| {
+        let played = play(&owned, setup, shared);
+        crate::shutdown::stop_stage("closing the display windows");
+        played
+    })
+    .context("cannot open the display outputs")?;
     for (url, mailbox) in displays.iter() {
         let s = mailbox.stats();
         let mean = s.present_mean().unwrap_or_default();
@@ -654,7 +666,11 @@ fn play(args: &PlayArgs, setup: Setup, shared: Option<SharedDevice>) -> anyhow::
                 );
             }
         }
+        // Not a stop: the next run goes on (unless a signal came meanwhile, which arms it
+        // again and ends that run).
+        crate::shutdown::stop_finished();
     };
+    crate::shutdown::stop_stage("closing the sinks");
     drop(tick_log);
     // The end of the streams (sACN's stream-terminated packets) and the last flush.
     if let Err(e) = sinks.close()
@@ -667,6 +683,7 @@ fn play(args: &PlayArgs, setup: Setup, shared: Option<SharedDevice>) -> anyhow::
     if report.stopped {
         tracing::info!("stopped by a signal; sinks flushed");
     }
+    crate::shutdown::stop_stage("writing the summary");
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
     out.write_all(summary.text().as_bytes())?;

@@ -972,6 +972,9 @@ pub fn run<C: Clock>(
     let mut report = run_into(
         host, geometry, program, sinks, clock, options, control, tick_log,
     );
+    if control.stop_grace.is_some() {
+        crate::shutdown::stop_stage("flushing the sinks");
+    }
     if let Err(e) = sinks.flush() {
         let text = crate::deck::error_chain(&e);
         tracing::error!("{text}");
@@ -1136,9 +1139,12 @@ pub fn run_into<C: Clock>(
         if let Some(t) = render_thread.get() {
             t.unpark();
         }
-        let _deadline = control
-            .stop_grace
-            .map(|grace| crate::shutdown::Deadline::arm(grace, "the render thread did not stop"));
+        // From here the stop is bounded: joining the render thread, flushing and closing
+        // the sinks and the summary must finish within the grace, or the process ends with
+        // exit 4 (the caller ends the deadline with `shutdown::stop_finished`).
+        if let Some(grace) = control.stop_grace {
+            crate::shutdown::arm_stop(grace, "joining the render thread");
+        }
         let next_tick = pacer.next_tick();
         let pacer_stats = pacer.finish();
         let (render_stats, restart) = match render.join() {

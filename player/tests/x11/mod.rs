@@ -39,6 +39,12 @@ impl Drop for Xvfb {
 }
 
 impl Xvfb {
+    /// The server's process id (to stop and continue it: a hung X server).
+    #[allow(dead_code)] // not every test binary that includes this module hangs a server
+    pub fn pid(&self) -> i32 {
+        i32::try_from(self.child.id()).unwrap_or(i32::MAX)
+    }
+
     /// Start Xvfb with one screen of `size` on a free display number.
     pub fn start(size: [u32; 2]) -> Result<Xvfb, String> {
         // Tests of one binary run in parallel threads of one process: each start takes its
