@@ -49,6 +49,28 @@ struct Shown {
     fullscreen: bool,
 }
 
+/// `ledwall play PLAYLIST --wall WALL --backend BACKEND --for SECONDS` on X display
+/// `display`, its log piped.
+fn play_on(
+    display: &str,
+    playlist: &str,
+    wall: &Path,
+    backend: &str,
+    seconds: f64,
+) -> std::process::Child {
+    Command::new(env!("CARGO_BIN_EXE_ledwall"))
+        .args(["play", playlist, "--wall"])
+        .arg(wall)
+        .args(["--backend", backend, "--for", &seconds.to_string()])
+        .env("DISPLAY", display)
+        .env_remove("RUST_LOG")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
 /// Play `wall` (TOML) for `seconds` with `backend` on a fresh Xvfb of `screen`, capturing
 /// the screen every 150 ms; then check each capture against the frames of `copy.bin`.
 fn play_and_check(
@@ -80,19 +102,13 @@ transition = {{ kind = "crossfade", duration = 0.5 }}
     std::fs::write(dir.path().join("show.toml"), playlist).unwrap();
     let x = Xvfb::start(screen).unwrap_or_else(|e| panic!("{e}"));
     let display = format!(":{}", x.display);
-    let mut child = Command::new(env!("CARGO_BIN_EXE_ledwall"))
-        .arg("play")
-        .arg(dir.path().join("show.toml"))
-        .arg("--wall")
-        .arg(dir.path().join("wall.toml"))
-        .args(["--backend", backend, "--for", &seconds.to_string()])
-        .env("DISPLAY", &display)
-        .env_remove("RUST_LOG")
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut child = play_on(
+        &display,
+        &dir.path().join("show.toml").display().to_string(),
+        &dir.path().join("wall.toml"),
+        backend,
+        seconds,
+    );
     // Capture while it plays (the first second may still be opening windows).
     let mut shots: Vec<Shot> = Vec::new();
     let deadline = Instant::now() + Duration::from_secs_f64(seconds + 60.0);
@@ -421,17 +437,13 @@ fn a_hung_x_server_ends_the_stop_by_the_deadline_with_exit_4() {
     let x = Xvfb::start([640, 480]).unwrap_or_else(|e| panic!("{e}"));
     let seconds = 3.0;
     let started = Instant::now();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_ledwall"))
-        .args(["play", "pattern:bars", "--wall"])
-        .arg(dir.path().join("wall.toml"))
-        .args(["--backend", "cpu", "--for", &seconds.to_string()])
-        .env("DISPLAY", format!(":{}", x.display))
-        .env_remove("RUST_LOG")
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut child = play_on(
+        &format!(":{}", x.display),
+        "pattern:bars",
+        &dir.path().join("wall.toml"),
+        "cpu",
+        seconds,
+    );
     // Let the windows open and show, then hang the server.
     std::thread::sleep(Duration::from_millis(1500));
     // SAFETY: kill(2) on the test's own Xvfb child; no memory is involved.
