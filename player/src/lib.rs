@@ -37,6 +37,7 @@ mod error;
 pub mod font;
 pub mod layout;
 pub mod media;
+pub mod multisync;
 pub mod patterns;
 pub mod playlist;
 pub mod preview;
