@@ -1,5 +1,8 @@
 //! Test patterns for commissioning a wall (design §12 `pattern:` sources), drawn at the
-//! wall's canvas size so they map 1:1 onto the modules.
+//! wall's canvas size so they map 1:1 onto the modules. A wall whose canvas is a section of
+//! a larger show canvas (`show`, `origin`: design §10) draws the show's pattern, at the show
+//! size: the renderer places it 1:1 on the show and renders the section's window, so the
+//! bars, ramps and the moving line run across the whole show, not once per section.
 //!
 //! | source | shows | checks |
 //! |---|---|---|
@@ -121,21 +124,25 @@ pub struct ModuleBox {
     pub height: u32,
 }
 
-/// What patterns are drawn for: the canvas size, the display rate and the modules.
+/// What patterns are drawn for: the show canvas size (what sources are placed on), the
+/// display rate and the modules.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Canvas {
-    /// Canvas width.
+    /// Show canvas width: the wall's canvas width unless the wall is a section of a larger
+    /// show.
     pub width: u32,
-    /// Canvas height.
+    /// Show canvas height.
     pub height: u32,
+    /// Show position of the wall canvas's top-left pixel (`[0, 0]` unless a section).
+    pub origin: [u32; 2],
     /// Display ticks per second (the moving line moves one column a tick).
     pub refresh_hz: u32,
-    /// Every module, port by port in chain order.
+    /// Every module, port by port in chain order, in wall-canvas coordinates.
     pub modules: Vec<ModuleBox>,
 }
 
 impl Canvas {
-    /// The canvas of a wall.
+    /// The canvas of a wall: its show canvas (its own canvas unless it is a section).
     pub fn from_wall(wall: &Wall) -> Canvas {
         let modules = wall
             .outputs
@@ -155,8 +162,9 @@ impl Canvas {
             })
             .collect();
         Canvas {
-            width: wall.width,
-            height: wall.height,
+            width: wall.show[0],
+            height: wall.show[1],
+            origin: wall.origin,
             refresh_hz: wall.refresh_hz,
             modules,
         }
@@ -167,6 +175,7 @@ impl Canvas {
         Canvas {
             width: width.max(1),
             height: height.max(1),
+            origin: [0, 0],
             refresh_hz: refresh_hz.max(1),
             modules: Vec::new(),
         }
@@ -331,7 +340,17 @@ fn draw_grid(img: &mut Canvas8, canvas: &Canvas) {
             height: img.height,
         }]
     } else {
-        canvas.modules.clone()
+        // Module footprints are on the wall's canvas; the pattern is drawn on the show.
+        let [ox, oy] = canvas.origin.map(i64::from);
+        canvas
+            .modules
+            .iter()
+            .map(|m| ModuleBox {
+                x: m.x + ox,
+                y: m.y + oy,
+                ..m.clone()
+            })
+            .collect()
     };
     for m in &boxes {
         let port_index = match ports.iter().position(|p| *p == m.port) {

@@ -46,11 +46,20 @@ pub fn temporal_offset(n: u64) -> (u32, u32) {
 /// Dither thresholds in 0..1 for one frame: `t[y & 7][x & 7]`; 0.5 everywhere without
 /// dithering (plain rounding).
 pub fn thresholds(dither: Dither, frame: u64) -> [[f32; 8]; 8] {
+    thresholds_at(dither, frame, [0, 0])
+}
+
+/// [`thresholds`] for a canvas whose top-left pixel is at `origin` on the show canvas
+/// (a section, design §10): still indexed `t[y & 7][x & 7]` by canvas position, and
+/// equal to the show's thresholds at show position (x + origin.x, y + origin.y), so the
+/// pattern runs on across the seams between sections.
+pub fn thresholds_at(dither: Dither, frame: u64, origin: [u32; 2]) -> [[f32; 8]; 8] {
     let (dx, dy) = match dither {
         Dither::None => return [[0.5; 8]; 8],
         Dither::Ordered => (0, 0),
         Dither::OrderedTemporal => temporal_offset(frame),
     };
+    let (dx, dy) = ((dx + (origin[0] & 7)) & 7, (dy + (origin[1] & 7)) & 7);
     let mut t = [[0.0; 8]; 8];
     for (y, row) in t.iter_mut().enumerate() {
         for (x, v) in row.iter_mut().enumerate() {
@@ -108,6 +117,24 @@ mod tests {
             seen[*v as usize] = true;
         }
         assert_eq!(BAYER8[0][0], 0);
+    }
+
+    #[test]
+    fn a_section_sees_the_show_pattern_at_its_origin() {
+        for dither in [Dither::Ordered, Dither::OrderedTemporal] {
+            for frame in [0, 5, 63] {
+                let show = thresholds(dither, frame);
+                let origin = [13, 6];
+                let section = thresholds_at(dither, frame, origin);
+                for (y, row) in section.iter().enumerate() {
+                    for (x, v) in row.iter().enumerate() {
+                        let (sx, sy) = (x + origin[0] as usize, y + origin[1] as usize);
+                        assert_eq!(*v, show[sy & 7][sx & 7], "{dither:?} {frame}");
+                    }
+                }
+            }
+        }
+        assert_eq!(thresholds_at(Dither::None, 3, [5, 5]), [[0.5; 8]; 8]);
     }
 
     #[test]

@@ -3,7 +3,7 @@
 //! with the same weights.
 
 use crate::frame::Filter;
-use crate::place::Rect;
+use crate::place::{Rect, Span};
 
 /// Lanes the horizontal tables are padded to (the CPU's kernels read whole 8-lane chunks;
 /// the GPU reads the tables as they are).
@@ -127,6 +127,17 @@ impl AxisTable {
         }
     }
 
+    /// Outputs `first..first + n` of this table: the same starts and weights, so a section
+    /// of a show canvas filters its pixels exactly as the whole show does.
+    pub fn slice(&self, first: u32, n: u32) -> AxisTable {
+        let (a, b) = (first as usize, (first + n) as usize);
+        AxisTable {
+            taps: self.taps,
+            start: self.start[a..b].to_vec(),
+            weights: self.weights[a * self.taps..b * self.taps].to_vec(),
+        }
+    }
+
     /// Number of weights actually used by output `i` (trailing zero padding excluded).
     pub fn used(&self, i: usize) -> usize {
         let w = &self.weights[i * self.taps..(i + 1) * self.taps];
@@ -161,8 +172,35 @@ impl Tables {
     /// The tables for a `sw` × `sh` source, its `crop` (left, top, width, height in source
     /// pixels, fractional for cover), onto the canvas rect `dst`.
     pub fn new(sw: u32, sh: u32, crop: [f64; 4], dst: Rect, filter: Filter) -> Tables {
-        let h_abs = AxisTable::new(filter, sw, crop[0], crop[2], dst.w, LANES);
-        let v = AxisTable::new(filter, sh, crop[1], crop[3], dst.h, 1);
+        Tables::windowed(sw, sh, crop, dst, Span::of(dst), filter)
+    }
+
+    /// The tables of the `span` part of a placement whose whole destination rect is
+    /// `span.whole` (on the show canvas), rendered to `dst` (`span.whole` for a whole-show
+    /// canvas, a window of it for a section): both axes are computed for the whole
+    /// destination and sliced, and the taps and [`Tables::h_used`] are the whole table's,
+    /// so every kernel sums each pixel's taps exactly as for the whole show. `dst` must not
+    /// be empty.
+    pub fn windowed(
+        sw: u32,
+        sh: u32,
+        crop: [f64; 4],
+        dst: Rect,
+        span: Span,
+        filter: Filter,
+    ) -> Tables {
+        let [ww, wh] = span.whole;
+        let [sx, sy] = span.skip;
+        let h_whole = AxisTable::new(filter, sw, crop[0], crop[2], ww, LANES);
+        let h_used = (0..ww as usize).map(|i| h_whole.used(i)).max().unwrap_or(1);
+        let whole = span.whole == [dst.w, dst.h];
+        let h_abs = if whole {
+            h_whole
+        } else {
+            h_whole.slice(sx, dst.w)
+        };
+        let v = AxisTable::new(filter, sh, crop[1], crop[3], wh, 1);
+        let v = if whole { v } else { v.slice(sy, dst.h) };
         let x0 = h_abs.start.iter().copied().min().unwrap_or(0);
         let x1 = (0..dst.w as usize)
             .map(|i| h_abs.start[i] + h_abs.used(i) as u32)
@@ -177,7 +215,6 @@ impl Tables {
             .map(|i| v.start[i] + v.used(i) as u32)
             .max()
             .unwrap_or(y0 + 1);
-        let h_used = (0..dst.w as usize).map(|i| h.used(i)).max().unwrap_or(1);
         Tables {
             h,
             v,

@@ -198,6 +198,9 @@ pub struct Geometry {
     pub width: u32,
     /// Canvas height.
     pub height: u32,
+    /// Where the canvas lies on the show canvas (the whole show unless the wall says
+    /// `show` and `origin`).
+    pub section: crate::place::Section,
     /// Ports in wall order.
     pub ports: Vec<PortMap>,
     /// Calibration matrices of modules that have one; pixels outside every span use identity.
@@ -346,6 +349,11 @@ impl Geometry {
         Geometry {
             width: w,
             height: h,
+            section: crate::place::Section {
+                show: wall.show,
+                origin: wall.origin,
+                size: [w, h],
+            },
             ports,
             calibrations,
             cal_spans,

@@ -250,6 +250,8 @@ fn wall(
         canvas: CanvasSpec {
             width: (n * cols).saturating_sub(crop).max(1),
             height: rows,
+            show: None,
+            origin: None,
         },
         color: ColorSpec {
             transfer: Transfer::Srgb,

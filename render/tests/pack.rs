@@ -81,6 +81,8 @@ fn wall_with(
         canvas: CanvasSpec {
             width: (chain * cols - cols / 2).max(1),
             height: rows,
+            show: None,
+            origin: None,
         },
         color: ColorSpec {
             bit_depth: depth,

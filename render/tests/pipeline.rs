@@ -68,6 +68,8 @@ fn three_port_wall(w: u32, h: u32, color: ColorSpec) -> Wall {
         canvas: CanvasSpec {
             width: w,
             height: h,
+            show: None,
+            origin: None,
         },
         color,
         module_types: types,
@@ -252,6 +254,8 @@ fn calibration_applies_to_its_module_only() {
         canvas: CanvasSpec {
             width: 32,
             height: 8,
+            show: None,
+            origin: None,
         },
         color: ColorSpec {
             brightness,
@@ -326,6 +330,8 @@ fn letterbox_bars_and_off_canvas_pixels_show_the_background() {
         canvas: CanvasSpec {
             width: 36,
             height: 16,
+            show: None,
+            origin: None,
         },
         color: ColorSpec {
             background: bg,
@@ -958,6 +964,8 @@ fn single_depth_wall() -> Wall {
         canvas: CanvasSpec {
             width: 37,
             height: 10,
+            show: None,
+            origin: None,
         },
         color: ColorSpec {
             brightness: 0.7,
@@ -1176,6 +1184,8 @@ fn banded_wall(mode: ResampleMode) -> Wall {
         canvas: CanvasSpec {
             width: 64,
             height: 150,
+            show: None,
+            origin: None,
         },
         color: ColorSpec {
             brightness: 0.9,

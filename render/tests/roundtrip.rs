@@ -99,6 +99,8 @@ fn wall(c: &Case) -> (Wall, Vec<[i64; 4]>) {
         canvas: CanvasSpec {
             width: (x as u32).saturating_sub(c.crop.0).max(1),
             height: height.saturating_sub(c.crop.1).max(1),
+            show: None,
+            origin: None,
         },
         color: ColorSpec {
             bit_depth: c.depth,

@@ -105,6 +105,8 @@ fn wall_of(
         canvas: CanvasSpec {
             width: w,
             height: h,
+            show: None,
+            origin: None,
         },
         color,
         module_types: types

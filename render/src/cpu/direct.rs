@@ -5,7 +5,7 @@
 use super::bands::Bands;
 use super::{Renderer, Sample, color, linearize, pack, plan_index, resample};
 use crate::frame::{Layer, PixelData, Scene, WallFrame};
-use crate::place::{Rect, place};
+use crate::place::{Rect, place_on};
 use crate::stage::Stage;
 use crate::wall::ResampleMode;
 use rayon::prelude::*;
@@ -20,7 +20,8 @@ impl Renderer {
         let mut layers = scene.layers.iter().flatten().filter(|l| l.weight > 0.0);
         let layer = layers.next()?;
         let (cw, ch) = (self.geometry.width, self.geometry.height);
-        let place = place(layer.fit, layer.source.width, layer.source.height, cw, ch);
+        let section = &self.geometry.section;
+        let place = place_on(layer.fit, layer.source.width, layer.source.height, section);
         let full = place.dst
             == Rect {
                 x: 0,
@@ -56,15 +57,14 @@ impl Renderer {
         let t = Instant::now();
         let (cw, ch) = (self.geometry.width, self.geometry.height);
         let src = &layer.source;
-        let place = place(layer.fit, src.width, src.height, cw, ch);
+        let place = place_on(layer.fit, src.width, src.height, &self.geometry.section);
         let fast = self.color.resample == ResampleMode::Fast;
         let plan = match place.one_to_one {
             Some(_) => None,
             None => Some(plan_index(
                 &mut self.plans,
                 (src.width, src.height, self.color.resample),
-                place.crop,
-                place.dst,
+                &place,
                 layer.filter,
             )),
         };

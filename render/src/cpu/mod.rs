@@ -346,7 +346,11 @@ impl Renderer {
         self.times = StageTimes::default();
         self.cache.begin_frame();
         if let Some(layer) = self.direct_layer(scene) {
-            let th = crate::dither::thresholds(self.color.dither, scene.frame_number);
+            let th = crate::dither::thresholds_at(
+                self.color.dither,
+                scene.frame_number,
+                self.geometry.section.origin,
+            );
             if self.render_direct(layer, &th, scene, frame) {
                 return Ok(());
             }
@@ -376,7 +380,11 @@ impl Renderer {
             keys: used.map(|s| (s < MAX_LAYERS).then(|| self.cache.key(s)).flatten()),
             weights: weights.map(f32::to_bits),
         });
-        let th = crate::dither::thresholds(self.color.dither, scene.frame_number);
+        let th = crate::dither::thresholds_at(
+            self.color.dither,
+            scene.frame_number,
+            self.geometry.section.origin,
+        );
         // A frame whose colours will not be reused (video, crossfades) and that has one
         // output depth is coloured and quantized in one pass: each row is quantized while it
         // is still in cache, and `colored` is never written.

@@ -5,7 +5,7 @@
 use super::{Renderer, color, compose, linearize, resample};
 use crate::error::RenderError;
 use crate::frame::{Filter, Layer, MAX_LAYERS, PixelData};
-use crate::place::{Rect, place};
+use crate::place::{Placement, Rect, place_on};
 use crate::stage::Stage;
 use crate::wall::ResampleMode;
 use std::time::Instant;
@@ -76,14 +76,20 @@ impl Renderer {
         layer: &Layer<'_>,
         slot: usize,
     ) -> Result<(), RenderError> {
-        let (cw, ch) = (self.geometry.width, self.geometry.height);
+        let cw = self.geometry.width;
         let src = &layer.source;
         let (sw, sh) = (src.width, src.height);
-        let place = place(layer.fit, sw, sh, cw, ch);
+        let place = place_on(layer.fit, sw, sh, &self.geometry.section);
         let dst = place.dst;
         let canvas = &mut self.canvases[slot];
 
         let t = Instant::now();
+        if place.is_empty() {
+            // The source lies outside this section of the show: background only.
+            compose::fill(canvas, self.background);
+            self.times[Stage::Compose] += t.elapsed();
+            return Ok(());
+        }
         compose::fill_outside(canvas, cw, dst, self.background);
         self.times[Stage::Compose] += t.elapsed();
 
@@ -111,7 +117,7 @@ impl Renderer {
         let filter = layer.filter;
         let mode = self.color.resample;
         let t = Instant::now();
-        let plan = plan_index(&mut self.plans, (sw, sh, mode), place.crop, dst, filter);
+        let plan = plan_index(&mut self.plans, (sw, sh, mode), &place, filter);
         let plan = &mut self.plans[plan];
         self.times[Stage::Resample] += t.elapsed();
         match self.color.resample {
@@ -161,18 +167,20 @@ impl Renderer {
     }
 }
 
-/// The index in `plans` of the plan for this job, built if it is new (then the most
-/// recent, last; the oldest goes when [`MAX_PLANS`] are kept).
+/// The index in `plans` of the plan for this job (`place` not empty), built if it is new
+/// (then the most recent, last; the oldest goes when [`MAX_PLANS`] are kept).
 pub(super) fn plan_index(
     plans: &mut Vec<resample::Plan>,
     (sw, sh, mode): (u32, u32, ResampleMode),
-    crop: [f64; 4],
-    dst: Rect,
+    place: &Placement,
     filter: Filter,
 ) -> usize {
+    let Placement {
+        crop, dst, span, ..
+    } = *place;
     match plans
         .iter()
-        .position(|p| p.matches(sw, sh, mode, crop, dst, filter))
+        .position(|p| p.matches_span(sw, sh, mode, crop, dst, span, filter))
     {
         Some(i) => {
             // Most recent last; rotating a short Vec moves no heap memory.
@@ -182,7 +190,9 @@ pub(super) fn plan_index(
             if plans.len() == MAX_PLANS {
                 plans.remove(0);
             }
-            plans.push(resample::Plan::new(sw, sh, mode, crop, dst, filter));
+            plans.push(resample::Plan::windowed(
+                sw, sh, mode, crop, dst, span, filter,
+            ));
         }
     }
     plans.len() - 1

@@ -163,13 +163,17 @@ impl Built {
         })
     }
 
-    /// Record one dispatch of `groups` workgroups with `bind_group`.
+    /// Record one dispatch of `groups` workgroups with `bind_group` (nothing for no
+    /// workgroups: a source outside a section of the show has nothing to linearize).
     pub fn dispatch(
         &self,
         pass: &mut wgpu::ComputePass<'_>,
         bind_group: &wgpu::BindGroup,
         groups: (u32, u32),
     ) {
+        if groups.0 == 0 || groups.1 == 0 {
+            return;
+        }
         pass.set_pipeline(&self.pipeline);
         pass.set_bind_group(0, bind_group, &[]);
         pass.dispatch_workgroups(groups.0, groups.1, 1);

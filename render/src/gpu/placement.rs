@@ -13,7 +13,7 @@ use super::resources::{
 use super::{compose, linearize, resample};
 use crate::error::GpuError;
 use crate::frame::{Filter, Fit, Layer, MAX_LAYERS, PixelData};
-use crate::place::{Placement, place};
+use crate::place::{Placement, place_on};
 use crate::wall::ResampleMode;
 
 /// Source placements kept (two crossfading videos plus headroom).
@@ -173,7 +173,7 @@ impl Renderer {
         let src = texture(gpu, "source", key.width, key.height, format);
         let lut = if key.deep { &res.lut16 } else { &res.lut8 };
         let lut_max = if key.deep { 65535 } else { 255 };
-        let p: Placement = place(key.fit, key.width, key.height, cw, ch);
+        let p: Placement = place_on(key.fit, key.width, key.height, &self.geometry.section);
         let dst = p.dst;
         let mut buffers = Vec::new();
         let fill = if dst.x == 0 && dst.y == 0 && dst.w == cw && dst.h == ch {
@@ -197,7 +197,27 @@ impl Renderer {
                 &[buf_res(params), tex_res(&src), buf_res(lut), tex_res(out)],
             )
         };
-        let work = if let Some((sx, sy)) = p.one_to_one {
+        let work = if p.is_empty() {
+            // The source lies outside this section of the show: the fill (over the whole
+            // canvas, the rect being empty) is all there is; a linearize of nothing stands
+            // in for the work.
+            let params = uniform(
+                gpu,
+                "linearize",
+                &linearize::Params {
+                    src_origin: [0, 0],
+                    dst_origin: [0, 0],
+                    size: [0, 0],
+                    pad: [0; 2],
+                },
+            );
+            let bind = std::array::from_fn(|s| lin_bind(&params, &canvases[s]));
+            buffers.push(params);
+            Work::Copy {
+                bind,
+                groups: (0, 0),
+            }
+        } else if let Some((sx, sy)) = p.one_to_one {
             let params = uniform(
                 gpu,
                 "linearize",
@@ -216,7 +236,9 @@ impl Renderer {
             }
         } else {
             let fast = self.color.resample == ResampleMode::Fast;
-            let plan = crate::filter::Tables::new(key.width, key.height, p.crop, dst, key.filter);
+            let plan = crate::filter::Tables::windowed(
+                key.width, key.height, p.crop, dst, p.span, key.filter,
+            );
             let mut params = resample::Params {
                 src_origin: [0, 0],
                 x0: plan.x0,

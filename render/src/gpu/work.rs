@@ -89,7 +89,11 @@ impl Renderer {
             1 => (weights[0], 0.0),
             _ => (weights[0], weights[1]),
         };
-        let th = crate::dither::thresholds(self.color.dither, scene.frame_number);
+        let th = crate::dither::thresholds_at(
+            self.color.dither,
+            scene.frame_number,
+            self.geometry.section.origin,
+        );
         Ok(Planned {
             work: FrameWork { jobs, input },
             frame: compose::Frame::new(&th, wa, wb),

@@ -151,6 +151,11 @@ pub struct Wall {
     pub width: u32,
     /// Canvas height.
     pub height: u32,
+    /// Width and height of the show canvas the canvas is a section of (design §10); the
+    /// canvas size when the wall is the whole show.
+    pub show: [u32; 2],
+    /// Show-canvas position of the canvas's top-left pixel; `[0, 0]` for a whole show.
+    pub origin: [u32; 2],
     /// Colour pipeline.
     pub color: ColorSpec,
     /// Output ports.
@@ -362,6 +367,8 @@ fn parse_spec(value: Value, problems: &mut Vec<Problem>) -> Option<Parsed> {
             canvas: canvas.unwrap_or(CanvasSpec {
                 width: 1,
                 height: 1,
+                show: None,
+                origin: None,
             }),
             color: color.unwrap_or_default(),
             module_types,
@@ -478,6 +485,7 @@ fn check(parsed: Parsed, path: &Path, problems: &mut Vec<Problem>) -> Option<Wal
             ),
         );
     }
+    let (show, origin) = check_section(&spec.canvas, &mut p);
     for q in spec.color.problems() {
         p(q.field, q.reason);
     }
@@ -868,10 +876,82 @@ fn check(parsed: Parsed, path: &Path, problems: &mut Vec<Problem>) -> Option<Wal
         refresh_hz: spec.refresh_hz,
         width: spec.canvas.width,
         height: spec.canvas.height,
+        show,
+        origin,
         color: spec.color.clone(),
         outputs,
         spec,
     })
+}
+
+/// `canvas.show` and `canvas.origin` (design §10): both or neither; the show within the
+/// canvas limits; the section (the canvas at `origin`) inside the show. Returns the show
+/// size and origin to use (the canvas itself at `[0, 0]` when absent or invalid).
+fn check_section(c: &CanvasSpec, p: &mut impl FnMut(String, String)) -> ([u32; 2], [u32; 2]) {
+    let whole = ([c.width, c.height], [0, 0]);
+    let (show, origin) = match (c.show, c.origin) {
+        (None, None) => return whole,
+        (Some(show), Some(origin)) => (show, origin),
+        (Some(_), None) => {
+            p(
+                "canvas.origin".into(),
+                "missing: a canvas with `show` is a section of the show canvas; give \
+                 origin = [x, y], the show position of its top-left pixel"
+                    .into(),
+            );
+            return whole;
+        }
+        (None, Some(_)) => {
+            p(
+                "canvas.show".into(),
+                "missing: a canvas with `origin` is a section of the show canvas; give \
+                 show = [width, height], the size of the show canvas"
+                    .into(),
+            );
+            return whole;
+        }
+    };
+    let mut ok = true;
+    for (i, side) in ["width", "height"].iter().enumerate() {
+        if !(1..=MAX_CANVAS_SIDE).contains(&show[i]) {
+            p(
+                "canvas.show".into(),
+                format!(
+                    "the show {side} {} is outside 1..={MAX_CANVAS_SIDE}",
+                    show[i]
+                ),
+            );
+            ok = false;
+        }
+    }
+    let pixels = show[0] as u64 * show[1] as u64;
+    if ok && pixels > MAX_CANVAS_PIXELS {
+        p(
+            "canvas.show".into(),
+            format!(
+                "{}x{} is {pixels} pixels; a show canvas may have at most \
+                 {MAX_CANVAS_PIXELS} (2^27, e.g. 16384x8192)",
+                show[0], show[1]
+            ),
+        );
+        ok = false;
+    }
+    let (x1, y1) = (
+        origin[0] as u64 + c.width as u64,
+        origin[1] as u64 + c.height as u64,
+    );
+    if ok && (x1 > show[0] as u64 || y1 > show[1] as u64) {
+        p(
+            "canvas.origin".into(),
+            format!(
+                "the {}x{} canvas at [{}, {}] reaches outside the {}x{} show canvas (to \
+                 [{x1}, {y1}]): the section must lie inside the show",
+                c.width, c.height, origin[0], origin[1], show[0], show[1]
+            ),
+        );
+        ok = false;
+    }
+    if ok { (show, origin) } else { whole }
 }
 
 /// Frames of the player's pool counted by [`estimate_memory`] (the frames rendered ahead

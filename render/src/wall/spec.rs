@@ -39,6 +39,13 @@ pub struct CanvasSpec {
     pub width: u32,
     /// Height in pixels.
     pub height: u32,
+    /// Width and height of the show canvas this canvas is a section of (design §10);
+    /// given with `origin`. Absent: the canvas is the whole show.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub show: Option<[u32; 2]>,
+    /// Show-canvas position of this canvas's top-left pixel; given with `show`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub origin: Option<[u32; 2]>,
 }
 
 /// Transfer curve from code values to linear light.

@@ -990,3 +990,102 @@ fn absurd_canvases_are_refused_and_the_memory_estimate_bounds_the_rest() {
         .is_ok()
     );
 }
+
+/// A wall whose `[canvas]` section is `canvas` (a 16x8 module at the origin).
+fn section_wall(canvas: &str) -> String {
+    format!(
+        "name = \"section\"\n[canvas]\n{canvas}\n[module_types.m]\nsize = [16, 8]\n\
+         [[outputs]]\nname = \"p\"\nformat = \"rgb8\"\nmodules = [{{ type = \"m\", at = [0, 0] }}]\n"
+    )
+}
+
+#[test]
+fn show_and_origin_make_the_canvas_a_section_of_the_show() {
+    let w = accept(&section_wall(
+        "width = 16\nheight = 8\nshow = [100, 40]\norigin = [84, 13]",
+    ));
+    assert_eq!((w.width, w.height), (16, 8));
+    assert_eq!((w.show, w.origin), ([100, 40], [84, 13]));
+    let g = Geometry::compile(&w);
+    assert_eq!(g.section.show, [100, 40]);
+    assert_eq!(g.section.origin, [84, 13]);
+    assert_eq!(g.section.size, [16, 8]);
+    // Written back as read: the spec keeps both keys and round-trips.
+    let toml = toml::to_string(&w.spec).unwrap_or_else(|e| panic!("{e}"));
+    assert!(toml.contains("show = [100, 40]"), "{toml}");
+    assert!(toml.contains("origin = [84, 13]"), "{toml}");
+    assert_eq!(
+        accept(&toml),
+        Wall {
+            source: "test.toml".into(),
+            ..w.clone()
+        }
+    );
+    let again = Wall::from_spec(&w.spec, "test.toml").unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(again, w);
+
+    // Without them the canvas is the whole show, and neither key is written.
+    let w = accept(&section_wall("width = 16\nheight = 8"));
+    assert_eq!((w.show, w.origin), ([16, 8], [0, 0]));
+    assert!(Geometry::compile(&w).section.is_whole());
+    let toml = toml::to_string(&w.spec).unwrap_or_else(|e| panic!("{e}"));
+    assert!(!toml.contains("show") && !toml.contains("origin"), "{toml}");
+}
+
+#[test]
+fn show_and_origin_are_checked_naming_the_field() {
+    let e = refuse(
+        &section_wall("width = 16\nheight = 8\nshow = [100, 40]"),
+        "no-origin.toml",
+    );
+    has(&e, "canvas.origin", "missing");
+    assert!(e.to_string().contains("no-origin.toml"), "{e}");
+    let e = refuse(
+        &section_wall("width = 16\nheight = 8\norigin = [4, 4]"),
+        "no-show.toml",
+    );
+    has(&e, "canvas.show", "missing");
+    // The section reaches outside the show (85 + 16 > 100).
+    let e = refuse(
+        &section_wall("width = 16\nheight = 8\nshow = [100, 40]\norigin = [85, 0]"),
+        "outside.toml",
+    );
+    has(&e, "canvas.origin", "outside the 100x40 show");
+    let e = refuse(
+        &section_wall("width = 16\nheight = 8\nshow = [100, 40]\norigin = [0, 33]"),
+        "below.toml",
+    );
+    has(&e, "canvas.origin", "reaches outside");
+    // The show within the canvas limits.
+    let e = refuse(
+        &section_wall("width = 16\nheight = 8\nshow = [0, 40]\norigin = [0, 0]"),
+        "zero.toml",
+    );
+    has(&e, "canvas.show", "width 0 is outside");
+    let e = refuse(
+        &section_wall("width = 16\nheight = 8\nshow = [16384, 16384]\norigin = [0, 0]"),
+        "huge.toml",
+    );
+    has(&e, "canvas.show", "at most 134217728");
+    // Shape problems name the element.
+    let e = refuse(
+        &section_wall("width = 16\nheight = 8\nshow = [100, 40]\norigin = [-1, 0]"),
+        "negative.toml",
+    );
+    assert!(
+        e.problems
+            .iter()
+            .any(|p| p.field.starts_with("canvas.origin")),
+        "{e}"
+    );
+    let e = refuse(
+        &section_wall("width = 16\nheight = 8\nshow = [100]\norigin = [0, 0]"),
+        "short.toml",
+    );
+    assert!(
+        e.problems
+            .iter()
+            .any(|p| p.field.starts_with("canvas.show")),
+        "{e}"
+    );
+}

@@ -14,7 +14,7 @@ use crate::cpu::bands::{Bands, MAX_BANDS};
 use crate::cpu::simd::{Avx2, Avx512};
 use crate::filter::Tables;
 use crate::frame::Filter;
-use crate::place::Rect;
+use crate::place::{Rect, Span};
 use crate::wall::ResampleMode;
 
 /// Everything needed to resample one placement, built once and reused every frame.
@@ -44,6 +44,7 @@ struct PlanKey {
     src: (u32, u32),
     crop: [f64; 4],
     dst: Rect,
+    span: Span,
     filter: Filter,
     mode: ResampleMode,
 }
@@ -61,12 +62,27 @@ impl Plan {
         dst: Rect,
         filter: Filter,
     ) -> Plan {
-        let tables = Tables::new(sw, sh, crop, dst, filter);
+        Plan::windowed(sw, sh, mode, crop, dst, Span::of(dst), filter)
+    }
+
+    /// Like [`Plan::new`], for the `span` part of a placement on a show canvas (see
+    /// [`Tables::windowed`]): `dst` is that part on the canvas, not empty.
+    pub fn windowed(
+        sw: u32,
+        sh: u32,
+        mode: ResampleMode,
+        crop: [f64; 4],
+        dst: Rect,
+        span: Span,
+        filter: Filter,
+    ) -> Plan {
+        let tables = Tables::windowed(sw, sh, crop, dst, span, filter);
         let mut plan = Plan {
             key: PlanKey {
                 src: (sw, sh),
                 crop,
                 dst,
+                span,
                 filter,
                 mode,
             },
@@ -120,11 +136,27 @@ impl Plan {
         dst: Rect,
         filter: Filter,
     ) -> bool {
+        self.matches_span(sw, sh, mode, crop, dst, Span::of(dst), filter)
+    }
+
+    /// Whether this plan resamples exactly this part (`span`) of a placement.
+    #[allow(clippy::too_many_arguments)]
+    pub fn matches_span(
+        &self,
+        sw: u32,
+        sh: u32,
+        mode: ResampleMode,
+        crop: [f64; 4],
+        dst: Rect,
+        span: Span,
+        filter: Filter,
+    ) -> bool {
         self.key
             == PlanKey {
                 src: (sw, sh),
                 crop,
                 dst,
+                span,
                 filter,
                 mode,
             }
