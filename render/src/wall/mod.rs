@@ -1025,7 +1025,9 @@ pub fn estimate_memory(wall: &Wall) -> u64 {
     let renderer = float_canvases * canvas_px * 3 * 2;
     // Resample plans: a ring of rows and a float row per band, a few bands per thread.
     let resample = 4 * 64 * wall.width as u64 * 3 * 4;
-    let sources = ESTIMATE_SOURCE_IMAGES * canvas_px * 4;
+    // Decoded sources: a section's patterns are drawn at the size of the whole show.
+    let show_px = wall.show[0] as u64 * wall.show[1] as u64;
+    let sources = ESTIMATE_SOURCE_IMAGES * show_px.max(canvas_px) * 4;
     ESTIMATE_BASE + renderer + resample + sources + slot_bytes + ESTIMATE_POOL_FRAMES * port_bytes
 }
 

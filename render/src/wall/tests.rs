@@ -1030,6 +1030,19 @@ fn show_and_origin_make_the_canvas_a_section_of_the_show() {
     assert!(Geometry::compile(&w).section.is_whole());
     let toml = toml::to_string(&w.spec).unwrap_or_else(|e| panic!("{e}"));
     assert!(!toml.contains("show") && !toml.contains("origin"), "{toml}");
+
+    // A section's patterns are drawn at the size of the show: the memory estimate counts
+    // show-sized sources.
+    let section = accept(&section_wall(
+        "width = 16\nheight = 8\nshow = [4000, 2000]\norigin = [0, 0]",
+    ));
+    let alone = accept(&section_wall("width = 16\nheight = 8"));
+    assert!(
+        estimate_memory(&section) >= estimate_memory(&alone) + 4000 * 2000 * 4,
+        "{} vs {}",
+        estimate_memory(&section),
+        estimate_memory(&alone)
+    );
 }
 
 #[test]
