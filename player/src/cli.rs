@@ -188,6 +188,15 @@ pub struct PlayArgs {
     /// second of appearing. Default: the wall's background colour (black if none).
     #[arg(long, value_name = "SOURCE")]
     pub fallback: Option<String>,
+    /// Take tick times from the system clock: tick n is due at RFC3339 + n / refresh_hz
+    /// (e.g. 2026-12-06T18:00:00Z), so players whose clocks chrony or PTP keep together
+    /// show the same frame at the same moment. Overrides the playlist's `epoch`.
+    #[arg(long, value_name = "RFC3339", value_parser = parse_epoch)]
+    pub epoch: Option<i64>,
+}
+
+fn parse_epoch(s: &str) -> Result<i64, String> {
+    crate::playlist::parse_epoch(s)
 }
 
 /// `--log-format` values.

@@ -584,3 +584,107 @@ fn a_slow_tick_log_delays_no_tick() {
         "a header and a line a tick"
     );
 }
+
+/// The monotonic clock, with a real-time clock that a test can step.
+#[derive(Clone)]
+struct SteppedClock {
+    inner: SystemClock,
+    step_ns: Arc<std::sync::atomic::AtomicI64>,
+}
+
+impl ledwall_player::engine::clock::Clock for SteppedClock {
+    fn now(&self) -> Duration {
+        self.inner.now()
+    }
+    fn sleep(&mut self, d: Duration) {
+        self.inner.sleep(d);
+    }
+    fn spin(&mut self) {
+        self.inner.spin();
+    }
+    fn realtime(&self) -> i64 {
+        self.inner.realtime() + self.step_ns.load(std::sync::atomic::Ordering::SeqCst)
+    }
+}
+
+#[test]
+fn a_clock_step_back_with_an_epoch_replays_the_same_ticks_from_the_render_thread() {
+    use ledwall_player::engine::clock::Clock;
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let wall = tiny();
+    let path = playlist(dir.path());
+    let hz = u64::from(wall.refresh_hz);
+    let mut renderer = Renderer::with_threads(&wall, 2).unwrap_or_else(|e| panic!("{e}"));
+    let geometry = renderer.geometry().clone();
+    let out = dir.path().join("wall.bin");
+    let mut sinks = file_sinks(&wall, &geometry, &out);
+    let clock = SteppedClock {
+        inner: SystemClock::new(),
+        step_ns: Arc::new(std::sync::atomic::AtomicI64::new(0)),
+    };
+    // The epoch was 10 s ago: ticks from about 600; 2 s of ticks, and 1 s back in between.
+    let epoch = clock.realtime() - 10_000_000_000;
+    let mut options = EngineOptions::for_wall(&wall);
+    options.epoch = Some(epoch);
+    options.first_tick = 10 * hz;
+    options.ticks = Some(12 * hz);
+    let mut program = program(&wall, &path);
+    let step = Arc::clone(&clock.step_ns);
+    let stepper = std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_millis(1000));
+        step.store(-1_000_000_000, std::sync::atomic::Ordering::SeqCst);
+    });
+    let mut csv = Vec::new();
+    let report = engine::run(
+        &mut Cpu(&mut renderer),
+        &geometry,
+        &mut program,
+        &mut sinks,
+        clock,
+        &options,
+        &Control::default(),
+        Some(&mut csv),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    stepper.join().unwrap_or_else(|_| panic!("stepper"));
+    assert_eq!(report.pacer.clock_steps, Some(1));
+    // (tick, frame_tick) of every send, in order: the frames in the file. (A run from
+    // tick 600 writes no header: the header goes with tick 0.)
+    let csv = String::from_utf8(csv).unwrap_or_else(|e| panic!("{e}"));
+    let sends: Vec<(u64, u64)> = csv
+        .lines()
+        .filter_map(|l| {
+            let f: Vec<&str> = l.split(',').collect();
+            Some((f[0].parse().ok()?, f[4].parse().ok()?))
+        })
+        .collect();
+    let back = sends
+        .windows(2)
+        .position(|w| w[1].0 < w[0].0)
+        .unwrap_or_else(|| panic!("no step back in {sends:?}"));
+    let (before, after) = (sends[back].0, sends[back + 1].0);
+    assert!(
+        (before - after).abs_diff(hz) <= 2,
+        "stepped back 1 s: tick {before} → {after}"
+    );
+    // The render thread followed at once: at most a couple of ticks repeat the frame
+    // rendered before the step (without it, a second of them would).
+    let stale = sends[back + 1..].iter().filter(|s| s.1 > s.0).count();
+    assert!(
+        stale <= 3,
+        "{stale} ticks sent a frame from before the step"
+    );
+    // The ticks shown again carry the same frames as the first time.
+    let frames = file_frames(&out, &geometry);
+    assert_eq!(frames.len(), sends.len());
+    let max = sends.iter().map(|s| s.1).max().unwrap_or_default();
+    let want = direct(&wall, &path, max + 1);
+    let mut checked = 0;
+    for (i, &(tick, frame_tick)) in sends.iter().enumerate() {
+        if tick == frame_tick {
+            assert!(frames[i] == want[tick as usize], "tick {tick} differs");
+            checked += 1;
+        }
+    }
+    assert!(checked > hz, "only {checked} ticks sent their own frame");
+}

@@ -468,6 +468,7 @@ fn play(args: &PlayArgs, setup: Setup, shared: Option<SharedDevice>) -> anyhow::
         max_bytes: args.max_memory << 20,
         background: wall.color.background.map(|c| c.min(255) as u8),
     };
+    let epoch = args.epoch.or(show.main.epoch);
     let now = jiff::Zoned::now().datetime();
     let mut program = Program::new(Path::new(&playlist_arg), show, wall.refresh_hz, opts, now);
 
@@ -568,6 +569,19 @@ fn play(args: &PlayArgs, setup: Setup, shared: Option<SharedDevice>) -> anyhow::
     options.ticks = args
         .duration
         .map(|s| (s * f64::from(wall.refresh_hz)).round() as u64);
+    if let Some(e) = epoch {
+        // Ticks count from the epoch: start with the tick due now, and let `--for` end the
+        // run that many seconds after now (or after the epoch, when it is still ahead).
+        let first = epoch_tick_now(e, wall.refresh_hz);
+        options.epoch = Some(e);
+        options.first_tick = first;
+        options.ticks = options.ticks.map(|n| n.saturating_add(first));
+        tracing::info!(
+            epoch = %jiff::Timestamp::from_nanosecond(i128::from(e)).unwrap_or_default(),
+            "ticks are due at the epoch + n / {} Hz on the system clock; tick {first} is due now",
+            wall.refresh_hz
+        );
+    }
     // The summary's file is opened now, so a path that cannot be written is found before
     // the run, not after it (when the figures would be lost).
     let mut stats_file = match &args.stats {
@@ -585,6 +599,14 @@ fn play(args: &PlayArgs, setup: Setup, shared: Option<SharedDevice>) -> anyhow::
         }
         None => None,
     };
+    if options.first_tick > 0
+        && let Some(w) = tick_log.as_mut()
+    {
+        // The engine heads the log only at tick 0 (a later run continues it); from an
+        // epoch the first run starts later.
+        engine::write_tick_csv(w, None)
+            .with_context(|| format!("cannot write {}", ticks_path_of(args).display()))?;
+    }
     let sink_names: Vec<&str> = sinks.sinks().iter().map(|s| s.url()).collect();
     tracing::info!(
         playlist = %playlist_arg,
@@ -818,6 +840,23 @@ pub fn sink_labels(wall: &Wall, sinks: &SinkSet) -> Vec<(String, String)> {
             (names.join("+"), s.url().to_string())
         })
         .collect()
+}
+
+/// The tick due next by the system clock for `epoch` (ns since 1970) at `hz`: the first
+/// one not before now; 0 before the epoch.
+fn epoch_tick_now(epoch: i64, hz: u32) -> u64 {
+    use crate::engine::clock::{Clock, SystemClock};
+    let since = i128::from(SystemClock::new().realtime()) - i128::from(epoch);
+    if since <= 0 {
+        return 0;
+    }
+    let n = (since * i128::from(hz.max(1)) + 999_999_999) / 1_000_000_000;
+    u64::try_from(n).unwrap_or(u64::MAX)
+}
+
+/// The per-tick CSV's path for `args` (empty without `--stats`).
+fn ticks_path_of(args: &PlayArgs) -> PathBuf {
+    args.stats.as_deref().map(ticks_path).unwrap_or_default()
 }
 
 /// Where the per-tick CSV of `--stats FILE` goes: `FILE` with its extension replaced by

@@ -111,6 +111,8 @@ pub fn status(ctx: &Ctx, mon: &Monitor) -> Value {
             "dropped": t.dropped.load(Ordering::Relaxed),
         },
         "render_errors": t.render_errors.load(Ordering::Relaxed),
+        // Playing from an epoch (design §10): system clock steps re-aligned to; else null.
+        "clock_steps": Some(t.clock_steps.load(Ordering::Relaxed)).filter(|&n| n != u64::MAX),
         "media": shape.open.faults.snapshot(),
         "sinks": sinks,
         "warnings": warnings,

@@ -80,6 +80,12 @@ pub struct EngineOptions {
     /// The number of the first tick: a run that continues an earlier one (after a changed
     /// wall took over) goes on counting, so the playlist goes on where it was.
     pub first_tick: u64,
+    /// Pace from the system clock (design §10): tick `n` is due at this time (ns since
+    /// 1970) plus `n / hz`. The run starts at the tick the clock says once the first frame
+    /// is ready (render [`EngineOptions::first_tick`] first: the tick due when the caller
+    /// started), and re-aligns after a clock step. `None`: tick 0 is due when the first
+    /// frame is ready.
+    pub epoch: Option<i64>,
 }
 
 impl EngineOptions {
@@ -95,6 +101,7 @@ impl EngineOptions {
             lockstep: false,
             spin: PacerOptions::new(hz).spin,
             first_tick: 0,
+            epoch: None,
         }
     }
 
@@ -272,6 +279,7 @@ impl Report {
             sends_per_second: p.sends_per_second(),
             sinks,
             stopped: self.stopped,
+            clock_steps: p.clock_steps,
             media: None,
         }
     }
@@ -647,6 +655,13 @@ impl RenderLoop<'_> {
             if !o.lockstep && target < out {
                 self.stats.behind += out - target;
                 target = out;
+            }
+            if target > out.saturating_add(lead) {
+                // The output went back (the system clock was stepped back, design §10):
+                // render from its tick again, and read the local time now.
+                target = out;
+                last_still = None;
+                next_poll = target;
             }
             if target >= out + lead {
                 // Far enough ahead: wait for the output's next tick.
@@ -1097,7 +1112,25 @@ pub fn run_into<C: Clock>(
         let mut pacer = Pacer::new(clock, pacer_options, frames_rx, free_tx);
         pacer.skip_to(options.first_tick);
         pacer.follow_progress(Arc::clone(&progress));
+        if let Some(epoch) = options.epoch {
+            pacer.set_epoch(epoch, lead);
+        }
         let primed = pacer.prime(stop);
+        if primed && options.epoch.is_some() {
+            let first = pacer.next_tick();
+            let due = pacer.deadline(first);
+            let wait = due.saturating_sub(pacer.clock().now());
+            if wait > options.period() {
+                tracing::info!(
+                    "the epoch is {:.1} s away: the wall is dark until then",
+                    wait.as_secs_f64()
+                );
+                let dark = WallFrame::new(geometry);
+                pacer.hold_dark_until_due(out, &dark, stop);
+            } else {
+                tracing::info!("playing from the epoch: joining at tick {first}");
+            }
+        }
         let mut stopped = false;
         if primed {
             loop {
@@ -1114,6 +1147,9 @@ pub fn run_into<C: Clock>(
                 let rec = pacer.tick(out);
                 out_tick.store(rec.tick + 1, Ordering::Release);
                 if let Some(t) = telemetry {
+                    if let Some(n) = pacer.clock_steps() {
+                        t.clock_steps.store(n, Ordering::Relaxed);
+                    }
                     t.record_tick(&rec);
                     out.publish(t);
                     t.serve_snapshot(pacer.last_frame());

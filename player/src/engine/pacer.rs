@@ -11,6 +11,15 @@
 //!
 //! Frames are only moved between the two channels and the pacer's `last` slot, so a tick
 //! allocates nothing.
+//!
+//! **Epoch** ([`Pacer::set_epoch`], design §10): tick `n` is due at `epoch + n / hz` on the
+//! system's real-time clock. The pacer keeps the difference between the real-time and the
+//! monotonic clock, measured again at every tick (three clock reads, no allocation), and
+//! converts each deadline to the monotonic clock with it, so a clock that chrony or
+//! linuxptp slews moves the deadlines with it. When the difference jumps by more than one
+//! tick period between two ticks, the clock was stepped: the pacer re-aligns to the tick
+//! the real-time clock now says (forward or back), counts it in
+//! [`PacerStats::clock_steps`] and logs it with the size of the step.
 
 use super::clock::Clock;
 use super::stats::{PacerStats, TickKind, TickRecord};
@@ -20,6 +29,10 @@ use ledwall_render::WallFrame;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
+
+/// A reading of both clocks is thrown away when reading them took longer than this (the
+/// thread was preempted between the reads): it would look like a clock step.
+pub const SAMPLE_MAX: Duration = Duration::from_micros(50);
 
 /// Where the pacer sends a frame at each tick.
 pub trait Output {
@@ -93,7 +106,21 @@ pub struct Pacer<C: Clock> {
     /// Lockstep: the next tick the render thread will try (a tick it has passed without a
     /// frame, after a failed render, is not waited for).
     progress: Option<Arc<AtomicU64>>,
+    /// Pacing from the system clock, when an epoch is set.
+    sync: Option<EpochSync>,
     stats: PacerStats,
+}
+
+/// The state of pacing from the system clock (design §10).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct EpochSync {
+    /// Tick 0's time on the real-time clock: ns since 1970.
+    epoch: i64,
+    /// Real-time minus monotonic clock (ns), as last measured.
+    offset: i128,
+    /// A frame numbered more than this past the tick was rendered before the clock was
+    /// stepped back: it is stale and goes back to the pool.
+    max_lead: u64,
 }
 
 impl<C: Clock> std::fmt::Debug for Pacer<C> {
@@ -134,7 +161,152 @@ impl<C: Clock> Pacer<C> {
             last: None,
             early: None,
             progress: None,
+            sync: None,
             stats,
+        }
+    }
+
+    /// Pace from the system clock: tick `n` is due at `epoch_ns + n / hz` (ns since 1970)
+    /// on [`Clock::realtime`]. [`Pacer::prime`] then starts at the tick the real-time clock
+    /// says; every tick re-measures the clocks and re-aligns after a step. `max_lead`: the
+    /// most ticks frames are rendered ahead (frames further ahead are stale after a step
+    /// back).
+    pub fn set_epoch(&mut self, epoch_ns: i64, max_lead: u64) {
+        self.sync = Some(EpochSync {
+            epoch: epoch_ns,
+            offset: 0,
+            max_lead,
+        });
+        self.stats.clock_steps = Some(0);
+    }
+
+    /// The tick that is due next at real time `real` (ns since 1970): the first one whose
+    /// time `epoch + n / hz` is not before it; 0 before the epoch.
+    pub fn epoch_tick(&self, real: i64) -> u64 {
+        let Some(sync) = self.sync else {
+            return self.tick;
+        };
+        let since = i128::from(real) - i128::from(sync.epoch);
+        if since <= 0 {
+            return 0;
+        }
+        let hz = i128::from(self.options.hz);
+        let n = (since * hz + 999_999_999) / 1_000_000_000;
+        u64::try_from(n).unwrap_or(u64::MAX)
+    }
+
+    /// Both clocks read together: (monotonic, real-time) in ns; `None` when the reads were
+    /// further apart than [`SAMPLE_MAX`].
+    fn sample(&self) -> Option<(i128, i128)> {
+        let m1 = self.clock.now();
+        let real = self.clock.realtime();
+        let m2 = self.clock.now();
+        let gap = m2.saturating_sub(m1);
+        if gap > SAMPLE_MAX {
+            return None;
+        }
+        let mono = m1.as_nanos() + gap.as_nanos() / 2;
+        Some((i128::try_from(mono).unwrap_or(i128::MAX), i128::from(real)))
+    }
+
+    /// Read both clocks, trying again (a few times) when a read was preempted.
+    fn sample_retrying(&self) -> (i128, i128) {
+        for _ in 0..16 {
+            if let Some(s) = self.sample() {
+                return s;
+            }
+        }
+        let mono = i128::try_from(self.clock.now().as_nanos()).unwrap_or(i128::MAX);
+        (mono, i128::from(self.clock.realtime()))
+    }
+
+    /// Put tick `n` at its real time (epoch + n / hz) mapped to the monotonic clock with
+    /// the measured offset; it is the next tick.
+    fn align(&mut self, n: u64) {
+        self.tick = n;
+        self.base = n;
+        self.map_base();
+    }
+
+    /// `origin` = the monotonic time of tick `base` by the current offset.
+    fn map_base(&mut self) {
+        let Some(sync) = self.sync else {
+            return;
+        };
+        let hz = u128::from(self.options.hz);
+        let since = u128::from(self.base) * 1_000_000_000 / hz;
+        let real = i128::from(sync.epoch) + i128::try_from(since).unwrap_or(i128::MAX);
+        let mono = (real - sync.offset).max(0);
+        self.origin = Duration::from_nanos(u64::try_from(mono).unwrap_or(u64::MAX));
+    }
+
+    /// Measure the clocks again and follow the real-time clock: a slew moves the deadlines
+    /// with it; a step of more than one tick period re-aligns to the tick it says (counted,
+    /// logged). Does nothing without an epoch, or when the clocks could not be read
+    /// together this time. Allocates nothing unless it logs a step.
+    fn follow_realtime(&mut self) {
+        let Some(mut sync) = self.sync else {
+            return;
+        };
+        let Some((mono, real)) = self.sample() else {
+            return;
+        };
+        let offset = real - mono;
+        let step = offset - sync.offset;
+        sync.offset = offset;
+        self.sync = Some(sync);
+        let period = 1_000_000_000 / i128::from(self.options.hz);
+        if step.abs() <= period {
+            // Count from the next tick: its monotonic time is not before the clocks' start.
+            self.base = self.tick;
+            self.map_base();
+            return;
+        }
+        let from = self.tick;
+        let to = self.epoch_tick(i64::try_from(real).unwrap_or(i64::MAX));
+        let count = self.stats.clock_steps.unwrap_or(0) + 1;
+        self.stats.clock_steps = Some(count);
+        tracing::warn!(
+            step_ms = step as f64 / 1e6,
+            from_tick = from,
+            to_tick = to,
+            "the system clock was stepped by {:+.3} ms: ticks re-aligned from {from} to {to} \
+             ({count} step(s) so far)",
+            step as f64 / 1e6
+        );
+        self.align(to);
+    }
+
+    /// Clock steps seen so far (`None`: no epoch).
+    pub fn clock_steps(&self) -> Option<u64> {
+        self.stats.clock_steps
+    }
+
+    /// Before an epoch that is still more than a tick away: send `dark` once a tick period
+    /// until tick 0 is due (or `stop` is set), so the wall is dark rather than holding
+    /// whatever it showed last. These sends are not ticks (not recorded). Returns how many
+    /// dark frames went out.
+    pub fn hold_dark_until_due(
+        &mut self,
+        out: &mut (impl Output + ?Sized),
+        dark: &WallFrame,
+        stop: &AtomicBool,
+    ) -> u64 {
+        let period = Duration::from_nanos(1_000_000_000 / u64::from(self.options.hz));
+        let mut sent = 0u64;
+        loop {
+            if stop.load(Ordering::Relaxed) {
+                return sent;
+            }
+            self.follow_realtime();
+            let now = self.clock.now();
+            let due = self.deadline(self.tick);
+            if due.saturating_sub(now) <= period {
+                return sent;
+            }
+            out.send_frame(dark, self.tick);
+            sent += 1;
+            self.wait_until(now + period);
         }
     }
 
@@ -171,6 +343,16 @@ impl<C: Clock> Pacer<C> {
                 Err(RecvTimeoutError::Timeout) => {}
                 Err(RecvTimeoutError::Disconnected) => return false,
             }
+        }
+        if self.sync.is_some() {
+            let (mono, real) = self.sample_retrying();
+            if let Some(sync) = &mut self.sync {
+                sync.offset = real - mono;
+            }
+            let n = self.epoch_tick(i64::try_from(real).unwrap_or(i64::MAX));
+            self.align(n);
+            self.stats.span = (self.origin, self.origin);
+            return true;
         }
         let now = self.clock.now();
         self.start_at(now);
@@ -240,6 +422,14 @@ impl<C: Clock> Pacer<C> {
         best: &mut Option<WallFrame>,
         dropped: &mut u32,
     ) -> bool {
+        if let Some(sync) = self.sync
+            && f.frame_number > n.saturating_add(sync.max_lead)
+        {
+            // Rendered before the clock was stepped back: its tick is far off.
+            *dropped += 1;
+            self.recycle(f);
+            return true;
+        }
         if f.frame_number > n {
             self.early = Some(f);
             return false;
@@ -254,6 +444,7 @@ impl<C: Clock> Pacer<C> {
     /// Run one tick: wait for its deadline, take the newest ready frame (or repeat the last),
     /// send it to `out`, record it.
     pub fn tick(&mut self, out: &mut (impl Output + ?Sized)) -> TickRecord {
+        self.follow_realtime();
         let n = self.tick;
         let deadline = self.deadline(n);
         let mut actual = self.wait_until(deadline);
@@ -671,5 +862,153 @@ mod tests {
             (rate - 100.0 / (99.0 / 60.0 + 40e-6)).abs() < 0.01,
             "{rate}"
         );
+    }
+
+    use super::super::clock::FAKE_REALTIME_START;
+
+    const SECOND: i64 = 1_000_000_000;
+
+    /// A rig pacing from an epoch `before` ns before the fake real-time clock's start, with
+    /// a frame for every tick from `first` on in the channel as it is needed.
+    fn epoch_rig(before: i64) -> Rig {
+        let mut r = rig(false);
+        r.pacer.set_epoch(FAKE_REALTIME_START - before, 2);
+        r
+    }
+
+    /// The real-time clock's reading minus tick `n`'s real time, in ns.
+    fn off_grid(r: &Rig, n: u64) -> i64 {
+        off_grid_from(r, 2_510_000_000, n)
+    }
+
+    /// [`off_grid`] for an epoch `before` ns before the start.
+    fn off_grid_from(r: &Rig, before: i64, n: u64) -> i64 {
+        let due = FAKE_REALTIME_START - before + (n as i64) * SECOND / i64::from(HZ);
+        r.clock.realtime() - due
+    }
+
+    #[test]
+    fn an_epoch_starts_at_the_tick_the_real_time_clock_says() {
+        // The epoch was 2.51 s ago: tick 150 was due 1.67 ms ago, tick 151 is next.
+        let mut r = epoch_rig(2_510_000_000);
+        r.tx.send(frame(151)).unwrap();
+        assert!(r.pacer.prime(&AtomicBool::new(false)));
+        assert_eq!(r.pacer.next_tick(), 151);
+        let rec = r.pacer.tick(&mut r.out);
+        assert_eq!((rec.tick, rec.kind), (151, TickKind::New));
+        // Due at epoch + 151/60 s on the real-time clock: 6.667 ms after the start.
+        assert_eq!(
+            rec.deadline,
+            Duration::from_nanos(151 * SECOND as u64 / 60 - 2_510_000_000)
+        );
+        assert!(off_grid(&r, 151).abs() < 20_000, "{}", off_grid(&r, 151));
+        assert_eq!(r.pacer.clock_steps(), Some(0));
+    }
+
+    /// Run ticks 151.. for `ticks` ticks, a frame each, stepping or slewing the real-time
+    /// clock by `at(tick)` before some; returns the records.
+    fn run_epoch(
+        r: &mut Rig,
+        ticks: usize,
+        mut at: impl FnMut(u64, &FakeClock),
+    ) -> Vec<TickRecord> {
+        let mut records = Vec::new();
+        for _ in 0..ticks {
+            let n = r.pacer.next_tick();
+            at(n, &r.clock);
+            while r.free.try_recv().is_ok() {}
+            let _ = r.tx.try_send(frame(r.pacer.next_tick()));
+            records.push(r.pacer.tick(&mut r.out));
+        }
+        records
+    }
+
+    #[test]
+    fn a_clock_step_forward_re_aligns_to_the_new_tick() {
+        let mut r = epoch_rig(2_510_000_000);
+        r.tx.send(frame(151)).unwrap();
+        r.pacer.prime(&AtomicBool::new(false));
+        let recs = run_epoch(&mut r, 100, |n, c| {
+            if n == 200 {
+                c.step_realtime(5 * SECOND);
+            }
+        });
+        assert_eq!(r.pacer.clock_steps(), Some(1));
+        // Ticks 151..=199, then 300 ticks (5 s) further: the tick due on the stepped clock.
+        let ticks: Vec<u64> = recs.iter().map(|r| r.tick).collect();
+        let jump = ticks.windows(2).position(|w| w[1] != w[0] + 1).unwrap();
+        // (The step came right at tick 199's time, so tick 499 is due at once.)
+        assert_eq!((ticks[jump], ticks[jump + 1]), (199, 499));
+        // Every tick after it goes out on the real-time grid again.
+        let last = *ticks.last().unwrap();
+        assert!(off_grid(&r, last).abs() < 20_000, "{}", off_grid(&r, last));
+    }
+
+    #[test]
+    fn a_clock_step_back_re_aligns_and_drops_frames_rendered_ahead() {
+        // The epoch was 10.01 s ago: tick 601 is next.
+        let before = 10_010_000_000;
+        let mut r = epoch_rig(before);
+        r.tx.send(frame(601)).unwrap();
+        r.pacer.prime(&AtomicBool::new(false));
+        let recs = run_epoch(&mut r, 60, |_, _| {});
+        // Ticks 601..=660 went out; now the clock goes back 5 s while a frame rendered ahead
+        // for tick 661 waits in the channel.
+        assert_eq!(recs.last().unwrap().tick, 660);
+        r.tx.send(frame(661)).unwrap();
+        r.clock.step_realtime(-5 * SECOND);
+        let rec = r.pacer.tick(&mut r.out);
+        assert_eq!(r.pacer.clock_steps(), Some(1));
+        // 300 ticks back (tick 660 went out at its time: tick 360 is due at once), and the
+        // stale frame for tick 661 is not held for 5 s.
+        assert_eq!(rec.tick, 360);
+        assert_eq!(rec.dropped, 1);
+        assert_eq!(rec.kind, TickKind::Repeated);
+        r.tx.send(frame(361)).unwrap();
+        let rec = r.pacer.tick(&mut r.out);
+        assert_eq!((rec.tick, rec.kind), (361, TickKind::New));
+        let off = off_grid_from(&r, before, 361);
+        assert!(off.abs() < 20_000, "{off}");
+    }
+
+    #[test]
+    fn a_slewing_clock_moves_the_deadlines_without_a_re_align() {
+        let mut r = epoch_rig(2_510_000_000);
+        r.tx.send(frame(151)).unwrap();
+        r.pacer.prime(&AtomicBool::new(false));
+        // chrony slewing 100 ppm fast for 100 s (6000 ticks): 10 ms in all, more than half
+        // a tick period, but never a step.
+        r.clock.set_slew_ppm(100);
+        let recs = run_epoch(&mut r, 6000, |_, _| {});
+        assert_eq!(r.pacer.clock_steps(), Some(0));
+        assert!(recs.windows(2).all(|w| w[1].tick == w[0].tick + 1));
+        // The ticks follow the real-time clock: the last one goes out on its real time,
+        // not 10 ms off as the monotonic clock alone would put it.
+        let last = recs.last().unwrap().tick;
+        assert!(off_grid(&r, last).abs() < 20_000, "{}", off_grid(&r, last));
+        let mono_only = Duration::from_nanos((last - 151) * SECOND as u64 / 60);
+        let drift = mono_only.saturating_sub(recs.last().unwrap().deadline - recs[0].deadline);
+        assert!(drift > Duration::from_millis(9), "{drift:?}");
+    }
+
+    #[test]
+    fn before_the_epoch_the_wall_is_held_dark_then_tick_0_is_on_time() {
+        // The epoch is 0.5 s ahead.
+        let mut r = epoch_rig(-SECOND / 2);
+        r.tx.send(frame(0)).unwrap();
+        assert!(r.pacer.prime(&AtomicBool::new(false)));
+        assert_eq!(r.pacer.next_tick(), 0);
+        let mut dark = frame(0);
+        dark.ports[0].bytes.fill(0xee);
+        let sent = r
+            .pacer
+            .hold_dark_until_due(&mut r.out, &dark, &AtomicBool::new(false));
+        // A dark frame every period until less than a period before the epoch.
+        assert_eq!(sent, 30);
+        assert!(r.out.sent.iter().all(|&(_, _, b)| b == 0xee));
+        let rec = r.pacer.tick(&mut r.out);
+        assert_eq!((rec.tick, rec.kind), (0, TickKind::New));
+        assert_eq!(rec.deadline, Duration::from_millis(500));
+        assert_eq!(r.pacer.stats().ticks, 1, "the dark frames are not ticks");
     }
 }

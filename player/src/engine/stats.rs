@@ -224,6 +224,9 @@ pub struct PacerStats {
     pub send: Histogram,
     /// Pacer-clock time of the first deadline and of the end of the last tick.
     pub span: (Duration, Duration),
+    /// Steps of the system clock the pacer re-aligned to (design §10); `None` without an
+    /// epoch.
+    pub clock_steps: Option<u64>,
 }
 
 impl PacerStats {
@@ -314,6 +317,9 @@ pub struct Summary {
     pub sinks: Vec<SinkSummary>,
     /// Whether a stop request (Ctrl-C, SIGTERM) ended the run.
     pub stopped: bool,
+    /// Steps of the system clock re-aligned to, when playing from an epoch (`--epoch`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub clock_steps: Option<u64>,
     /// Media faults met and handled (frames not decoded in time, stalled or crashed ffmpeg
     /// restarted, videos that ended early, files that did not open and those that came
     /// back), when the caller counted them.
@@ -388,6 +394,11 @@ impl Summary {
             "sends: {:.2}/s, {} send errors\n",
             self.sends_per_second, self.send_errors
         ));
+        if let Some(n) = self.clock_steps {
+            s.push_str(&format!(
+                "clock: ticks from the epoch, {n} system clock step(s) re-aligned\n"
+            ));
+        }
         if let Some(m) = &self.media {
             s.push_str(&format!(
                 "media: {} late frames, {} stalls, {} crashes, {} restarts, {} early ends, {} failed opens, {} recovered\n",

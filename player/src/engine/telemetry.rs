@@ -288,6 +288,9 @@ pub struct Telemetry {
     pub effective: AtomicU32,
     /// Blackout asked for.
     pub blackout: AtomicBool,
+    /// System clock steps re-aligned to when playing from an epoch (design §10);
+    /// `u64::MAX`: no epoch.
+    pub clock_steps: AtomicU64,
     /// The playlist playing.
     pub program: ArcSwap<ProgramInfo>,
     /// Frame snapshots for `preview.png`.
@@ -320,6 +323,7 @@ impl Telemetry {
             level_source: AtomicU8::new(LevelSource::Wall as u8),
             effective: AtomicU32::new(1f32.to_bits()),
             blackout: AtomicBool::new(false),
+            clock_steps: AtomicU64::new(u64::MAX),
             program: ArcSwap::from_pointee(ProgramInfo::default()),
             snapshot: Snapshot::default(),
         }

@@ -107,6 +107,21 @@ pub struct Playlist {
     pub schedule: Vec<ScheduleEntry>,
     /// `[location]` and the `[[brightness]]` entries; empty when the file has none.
     pub brightness: BrightnessSchedule,
+    /// `epoch`: tick 0's time on the system clock, ns since 1970 (design §10); `--epoch`
+    /// overrides it. Only the playlist named on the command line sets it.
+    pub epoch: Option<i64>,
+}
+
+/// Parse an epoch (`--epoch`, `epoch = "..."`): an RFC 3339 time with its UTC offset, such
+/// as `2026-12-06T18:00:00Z` or `2026-12-06T19:00:00+01:00`. Returns ns since 1970.
+pub fn parse_epoch(s: &str) -> Result<i64, String> {
+    let t: jiff::Timestamp = s.trim().parse().map_err(|e| {
+        format!(
+            "\"{s}\" is not an RFC 3339 time with a UTC offset, such as \
+             2026-12-06T18:00:00Z or 2026-12-06T19:00:00+01:00 ({e})"
+        )
+    })?;
+    i64::try_from(t.as_nanosecond()).map_err(|_| format!("\"{s}\" is outside the years 1678..2262"))
 }
 
 #[derive(Debug, Deserialize)]
@@ -131,9 +146,10 @@ enum TransitionSpec {
 }
 
 /// Top-level fields of a playlist file.
-const KNOWN: [&str; 6] = [
+const KNOWN: [&str; 7] = [
     "name",
     "loop",
+    "epoch",
     "items",
     "schedule",
     "location",
@@ -213,6 +229,7 @@ impl Playlist {
             }],
             schedule: Vec::new(),
             brightness: BrightnessSchedule::default(),
+            epoch: None,
         }
     }
 
@@ -310,6 +327,16 @@ fn parse(value: Value, path: &Path, problems: &mut Vec<Problem>) -> Option<Playl
         .remove("loop")
         .map_or(Some(true), |v| piece::<bool>(v, "loop", problems))
         .unwrap_or(true);
+    let epoch = map
+        .remove("epoch")
+        .and_then(|v| piece::<String>(v, "epoch", problems))
+        .and_then(|text| match parse_epoch(&text) {
+            Ok(ns) => Some(ns),
+            Err(e) => {
+                problems.push(Problem::new("epoch", e));
+                None
+            }
+        });
     let base = path.parent().unwrap_or(Path::new(""));
 
     let mut items = Vec::new();
@@ -419,6 +446,7 @@ fn parse(value: Value, path: &Path, problems: &mut Vec<Problem>) -> Option<Playl
         items,
         schedule,
         brightness,
+        epoch,
     })
 }
 
