@@ -578,7 +578,7 @@ fn play(args: &PlayArgs, setup: Setup, shared: Option<SharedDevice>) -> anyhow::
         options.ticks = options.ticks.map(|n| n.saturating_add(first));
         tracing::info!(
             epoch = %jiff::Timestamp::from_nanosecond(i128::from(e)).unwrap_or_default(),
-            "ticks are due at the epoch + n / {} Hz on the system clock; tick {first} is due now",
+            "ticks are due at the epoch + n / {} Hz on the system clock; the first is tick {first}",
             wall.refresh_hz
         );
     }
