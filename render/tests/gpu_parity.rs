@@ -23,7 +23,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 mod common;
-use common::{MAX_CODE_DIFF, device};
+use common::{MAX_CODE_DIFF, device, photo8, random16};
 
 fn gpu_renderer(wall: &Wall, gpu: &Gpu) -> gpu::Renderer {
     gpu::Renderer::with_gpu(wall, gpu.clone(), None).unwrap_or_else(|e| panic!("{e}"))
@@ -34,43 +34,6 @@ fn fixture(name: &str) -> Wall {
         .join("../fixtures/walls")
         .join(name);
     Wall::load(&path).unwrap_or_else(|e| panic!("{e}"))
-}
-
-/// A deterministic pseudo-random generator (xorshift).
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-}
-
-/// A photographic-looking RGBA8 image: smooth gradients, a few hard edges and noise.
-fn photo8(w: u32, h: u32, seed: u64) -> Vec<u8> {
-    let mut rng = Rng(seed | 1);
-    let mut v = Vec::with_capacity((w * h * 4) as usize);
-    for y in 0..h {
-        for x in 0..w {
-            let fx = x as f64 / w.max(2) as f64;
-            let fy = y as f64 / h.max(2) as f64;
-            let edge = if (x / 7 + y / 5) % 3 == 0 { 60.0 } else { 0.0 };
-            let n = (rng.next() % 24) as f64;
-            let r = 255.0 * fx * 0.8 + edge + n;
-            let g = 255.0 * (1.0 - fy) * 0.7 + n;
-            let b = 128.0 + 100.0 * ((fx * 9.0).sin() * (fy * 7.0).cos()) + n * 0.5;
-            v.extend([r, g, b].map(|c| c.clamp(0.0, 255.0) as u8));
-            v.push(255);
-        }
-    }
-    v
-}
-
-/// Uniform random RGBA16 values.
-fn random16(w: u32, h: u32, seed: u64) -> Vec<u16> {
-    let mut rng = Rng(seed | 1);
-    (0..w * h * 4).map(|_| rng.next() as u16).collect()
 }
 
 /// Compare the quantized canvases and the emulated port buffers of the two backends.

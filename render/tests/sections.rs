@@ -15,7 +15,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 mod common;
-use common::device;
+use common::{device, photo8, random16};
 
 /// The colour section every wall shares (`RESAMPLE` is replaced per run): 6-bit planes
 /// and 8/16-bit streams, all dithered, a background that shows in letterboxes.
@@ -158,41 +158,6 @@ fn section_wall(i: usize, mode: ResampleMode) -> Wall {
         ports(i, [0, 0])
     );
     Wall::from_toml_str(&t, format!("section{i}.toml")).unwrap_or_else(|e| panic!("{e}"))
-}
-
-/// A deterministic pseudo-random generator (xorshift).
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-}
-
-/// A photographic-looking RGBA8 image: gradients, hard edges and noise.
-fn photo8(w: u32, h: u32, seed: u64) -> Vec<u8> {
-    let mut rng = Rng(seed | 1);
-    let mut v = Vec::with_capacity((w * h * 4) as usize);
-    for y in 0..h {
-        for x in 0..w {
-            let (fx, fy) = (x as f64 / w as f64, y as f64 / h as f64);
-            let edge = if (x / 7 + y / 5) % 3 == 0 { 70.0 } else { 0.0 };
-            let n = (rng.next() % 32) as f64;
-            let r = 230.0 * fx + edge + n;
-            let g = 200.0 * (1.0 - fy) + n;
-            let b = 128.0 + 100.0 * ((fx * 9.0).sin() * (fy * 7.0).cos()) + n;
-            v.extend([r, g, b].map(|c| c.clamp(0.0, 255.0) as u8));
-            v.push(255);
-        }
-    }
-    v
-}
-
-fn random16(w: u32, h: u32, seed: u64) -> Vec<u16> {
-    let mut rng = Rng(seed | 1);
-    (0..w * h * 4).map(|_| rng.next() as u16).collect()
 }
 
 /// The test content: owned pixels the scenes borrow.
