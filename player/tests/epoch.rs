@@ -4,11 +4,13 @@
 //! first one's timeline rather than starting its own at tick 0. The frames change every
 //! tick (a moving pattern, an animation, crossfades), so a one-tick offset would show.
 
+mod common;
+use common::wait_exit as wait;
 use serde_json::Value;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
@@ -64,21 +66,6 @@ fn start(dir: &Path, list: &Path, epoch: &str, name: &str, seconds: f64) -> Chil
         .stderr(Stdio::null())
         .spawn()
         .unwrap_or_else(|e| panic!("cannot start ledwall: {e}"))
-}
-
-fn wait(child: &mut Child, limit: Duration) -> Option<i32> {
-    let start = Instant::now();
-    loop {
-        match child.try_wait() {
-            Ok(Some(status)) => return status.code(),
-            Ok(None) if start.elapsed() < limit => std::thread::sleep(Duration::from_millis(20)),
-            Ok(None) => {
-                let _ = child.kill();
-                panic!("ledwall play did not end within {limit:?}: it hangs");
-            }
-            Err(e) => panic!("{e}"),
-        }
-    }
 }
 
 /// One tick of the per-tick CSV that sent a frame.

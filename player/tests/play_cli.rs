@@ -1,6 +1,8 @@
 //! `ledwall play` end to end: the real binary, headless (stdout is a pipe, so no terminal
 //! view), into `file:` sinks; stopping cleanly on SIGTERM. Timeouts here only detect hangs.
 
+mod common;
+use common::wait_exit as wait;
 use serde_json::Value;
 use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
@@ -55,21 +57,6 @@ fn reader(child: &mut Child, stdout: bool) -> std::thread::JoinHandle<String> {
         let _ = pipe.read_to_string(&mut s);
         s
     })
-}
-
-fn wait(child: &mut Child, limit: Duration) -> Option<i32> {
-    let start = Instant::now();
-    loop {
-        match child.try_wait() {
-            Ok(Some(status)) => return status.code(),
-            Ok(None) if start.elapsed() < limit => std::thread::sleep(Duration::from_millis(20)),
-            Ok(None) => {
-                let _ = child.kill();
-                panic!("ledwall play did not end within {limit:?}: it hangs");
-            }
-            Err(e) => panic!("{e}"),
-        }
-    }
 }
 
 /// A `ledwall play` started with piped output, its stderr followed line by line.

@@ -317,3 +317,20 @@ pub fn have_gpu() -> bool {
         }
     }
 }
+
+/// Wait for `child` to exit, at most `limit` (then kill it and fail: it hangs); its exit
+/// code (`None`: ended by a signal).
+pub fn wait_exit(child: &mut Child, limit: Duration) -> Option<i32> {
+    let start = Instant::now();
+    loop {
+        match child.try_wait() {
+            Ok(Some(status)) => return status.code(),
+            Ok(None) if start.elapsed() < limit => std::thread::sleep(Duration::from_millis(20)),
+            Ok(None) => {
+                let _ = child.kill();
+                panic!("ledwall play did not end within {limit:?}: it hangs");
+            }
+            Err(e) => panic!("{e}"),
+        }
+    }
+}
