@@ -193,6 +193,54 @@ pub struct PlayArgs {
     /// show the same frame at the same moment. Overrides the playlist's `epoch`.
     #[arg(long, value_name = "RFC3339", value_parser = parse_epoch)]
     pub epoch: Option<i64>,
+    /// Be an FPP MultiSync master: send start, sync and stop for the item on screen to the
+    /// MultiSync group 239.70.80.80:32320 (`master`), or to the listed hosts
+    /// (`master:HOST[:PORT][,HOST[:PORT]...]`, port 32320 unless given).
+    #[arg(long, value_name = "master|master:HOSTS", value_parser = parse_multisync)]
+    pub multisync: Option<MultisyncArg>,
+}
+
+/// `--multisync`: where a master sends.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MultisyncArg {
+    /// The MultiSync multicast group on port 32320.
+    Multicast,
+    /// Each of these `HOST` or `HOST:PORT` (checked for form; resolved when playing starts).
+    Unicast(Vec<String>),
+}
+
+fn parse_multisync(s: &str) -> Result<MultisyncArg, String> {
+    if s == "master" {
+        return Ok(MultisyncArg::Multicast);
+    }
+    if s == "remote" || s.starts_with("remote:") {
+        return Err("--multisync remote is not available yet; master and master:HOSTS are".into());
+    }
+    let Some(list) = s.strip_prefix("master:") else {
+        return Err(format!(
+            "\"{s}\" is not master or master:HOST[:PORT][,HOST[:PORT]...]"
+        ));
+    };
+    let mut hosts = Vec::new();
+    for host in list.split(',') {
+        let bad = |why: &str| format!("\"{host}\" in \"{s}\": {why}");
+        let (name, port) = match host.rsplit_once(':') {
+            Some((h, p)) => (h, Some(p)),
+            None => (host, None),
+        };
+        if name.is_empty() || name.contains(char::is_whitespace) || name.contains(':') {
+            return Err(bad(
+                "expected HOST or HOST:PORT (an IPv4 address or a host name)",
+            ));
+        }
+        if let Some(p) = port
+            && !matches!(p.parse::<u16>(), Ok(1..))
+        {
+            return Err(bad("the port is not a number 1 ... 65535"));
+        }
+        hosts.push(host.to_string());
+    }
+    Ok(MultisyncArg::Unicast(hosts))
 }
 
 fn parse_epoch(s: &str) -> Result<i64, String> {
@@ -406,6 +454,33 @@ mod tests {
     #[test]
     fn cli_is_well_formed() {
         Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn multisync_values() {
+        let m = |s: &str| parse_multisync(s);
+        assert_eq!(m("master"), Ok(MultisyncArg::Multicast));
+        assert_eq!(
+            m("master:10.0.0.2,wall-b:4000"),
+            Ok(MultisyncArg::Unicast(vec![
+                "10.0.0.2".into(),
+                "wall-b:4000".into()
+            ]))
+        );
+        for bad in [
+            "",
+            "master:",
+            "master:a,,b",
+            "master:a:0",
+            "master:a:x",
+            "slave",
+            "Master",
+        ] {
+            assert!(m(bad).is_err(), "{bad:?} accepted");
+        }
+        let e = m("remote").unwrap_err();
+        assert!(e.contains("--multisync remote is not available yet"), "{e}");
+        assert!(m("remote:10.0.0.1").is_err());
     }
 
     #[test]

@@ -15,6 +15,7 @@ use ledwall_player::engine::telemetry::{Shape, Telemetry, WallInfo};
 use ledwall_player::engine::{self, Command as EngineCommand, Control, EngineOptions};
 use ledwall_player::media::OpenOptions;
 use ledwall_player::media::video::Ffmpeg;
+use ledwall_player::multisync::{Master, MasterConfig};
 use ledwall_player::patterns::Canvas;
 use ledwall_player::playlist::Show;
 use ledwall_player::reload::Program;
@@ -23,7 +24,7 @@ use ledwall_render::wall::SinkUrl;
 use ledwall_render::{AnyRenderer, BackendChoice, BackendOptions, Wall, WallFrame};
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 /// The player's counting allocator (the one the `ledwall` binary installs).
@@ -79,7 +80,7 @@ struct Outcome {
 /// Play `playlist` on `wall` for `WARM + COUNTED + 1` ticks at `hz`; allocations counted
 /// between tick `WARM` and tick `WARM + COUNTED`.
 fn play(wall: &Wall, playlist: &Path, hz: u32, clock: impl Clock, lockstep: bool) -> Outcome {
-    play_with(wall, playlist, hz, clock, lockstep, false)
+    play_with(wall, playlist, hz, clock, lockstep, false, None)
 }
 
 /// [`play`], with `fade`: telemetry on and a brightness and a blackout fade running through
@@ -91,6 +92,7 @@ fn play_with(
     clock: impl Clock,
     lockstep: bool,
     fade: bool,
+    master: Option<Arc<Mutex<Master>>>,
 ) -> Outcome {
     let show = Show::load(playlist).unwrap_or_else(|e| panic!("{e}"));
     let opts = OpenOptions::new(Canvas::from_wall(wall));
@@ -116,7 +118,10 @@ fn play_with(
     options.ticks = Some(WARM + COUNTED + 1);
     options.poll_every = None;
     options.lockstep = lockstep;
-    let mut control = Control::default();
+    let mut control = Control {
+        multisync: master,
+        ..Control::default()
+    };
     if fade {
         let labels = vec![("all".to_string(), "null".to_string()); out.sinks.sinks().len()];
         let info = WallInfo {
@@ -234,10 +239,52 @@ fn steady_state_playback_allocates_nothing() {
     assert_eq!(o.allocs, 0, "still on the tiny wall");
     assert!(o.unchanged > 0, "the held still was skipped");
 
+    // An FPP MultiSync master (unicast to a socket here): a 0.5 s still that loops, so
+    // the counted ticks send syncs and, at each restart, a stop and a start; on the tiny
+    // wall most ticks are not rendered, and the master still hears of every one.
+    let short = tmp.path().join("short.toml");
+    write(
+        &short,
+        &format!(
+            "[[items]]\nsource = {:?}\nduration = 0.5\nfit = \"cover\"\n",
+            photo.display().to_string()
+        ),
+    );
+    let listener = std::net::UdpSocket::bind("127.0.0.1:0").unwrap_or_else(|e| panic!("{e}"));
+    let to = listener
+        .local_addr()
+        .unwrap_or_else(|e| panic!("{e}"))
+        .to_string();
+    let config = MasterConfig::unicast([to.as_str()], 1).unwrap_or_else(|e| panic!("{e}"));
+    let master = Arc::new(Mutex::new(
+        Master::new(&config).unwrap_or_else(|e| panic!("{e}")),
+    ));
+    for (w, name) in [(&demo, "demo"), (&tiny, "tiny")] {
+        let before = master.lock().map(|m| m.stats().packets).unwrap_or(0);
+        let o = play_with(
+            w,
+            &short,
+            240,
+            SystemClock::new(),
+            false,
+            false,
+            Some(Arc::clone(&master)),
+        );
+        let sent = master.lock().map(|m| m.stats().packets).unwrap_or(0) - before;
+        eprintln!(
+            "still, {name} wall, multisync master: {} rendered, {} unchanged, {sent} packets, \
+             {} allocations",
+            o.rendered, o.unchanged, o.allocs
+        );
+        assert_eq!(o.allocs, 0, "multisync master on the {name} wall");
+        // 401 ticks: 4 items started (120 ticks each), 16 syncs a whole item, 4 stops.
+        assert!(sent > 40, "{sent} packets sent");
+    }
+
     // Brightness and blackout fading (the control API's commands) on both walls: every
     // tick renders at a new level, through the still cache.
     for (w, name) in [(&demo, "demo"), (&tiny, "tiny")] {
-        let o = play_with(w, &still, 240, SystemClock::new(), false, true);
+        let o = play_with(w, &still, 240, SystemClock::new(), false, true, None);
         eprintln!(
             "still, {name} wall, fading: {} rendered, {} unchanged, {} allocations",
             o.rendered, o.unchanged, o.allocs
@@ -283,7 +330,7 @@ fn steady_state_playback_allocates_nothing() {
         o.rendered, o.new, o.allocs
     );
     assert_eq!(o.allocs, 0, "video in real time");
-    let o = play_with(&tiny, &video, 60, SystemClock::new(), false, true);
+    let o = play_with(&tiny, &video, 60, SystemClock::new(), false, true, None);
     eprintln!(
         "video, tiny wall, fading: {} rendered, {} allocations",
         o.rendered, o.allocs

@@ -9,7 +9,7 @@
 //! it runs headless into the configured sinks.
 
 use crate::UsageError;
-use crate::cli::{LogFormat, PlayArgs};
+use crate::cli::{LogFormat, MultisyncArg, PlayArgs};
 use crate::display::{DisplayTarget, Mailbox, SharedDevice};
 use crate::engine::clock::SystemClock;
 use crate::engine::telemetry::Telemetry;
@@ -526,6 +526,9 @@ fn play(args: &PlayArgs, setup: Setup, shared: Option<SharedDevice>) -> anyhow::
         wall: Some((wall_path.clone(), Arc::new(wall.clone()))),
         ..Control::default()
     };
+    if let Some(arg) = &args.multisync {
+        control.multisync = Some(Arc::new(std::sync::Mutex::new(multisync_master(arg)?)));
+    }
     let all_null = urls.iter().all(|u| *u == SinkUrl::Null);
     let view = all_null && std::io::stdout().is_terminal();
     let sink_options = SinkOptions {
@@ -692,6 +695,18 @@ fn play(args: &PlayArgs, setup: Setup, shared: Option<SharedDevice>) -> anyhow::
         // again and ends that run).
         crate::shutdown::stop_finished();
     };
+    if let Some(m) = &control.multisync {
+        let s = match m.lock() {
+            Ok(g) => g.stats(),
+            Err(p) => p.into_inner().stats(),
+        };
+        tracing::info!(
+            "multisync: {} packets sent, {} send errors, {} not sent (name too long)",
+            s.packets,
+            s.errors,
+            s.refused
+        );
+    }
     crate::shutdown::stop_stage("closing the sinks");
     drop(tick_log);
     // The end of the streams (sACN's stream-terminated packets) and the last flush.
@@ -719,6 +734,31 @@ fn play(args: &PlayArgs, setup: Setup, shared: Option<SharedDevice>) -> anyhow::
         return Err(crate::OutputLost(lost.join("; ")).into());
     }
     Ok(())
+}
+
+/// The MultiSync master `--multisync` asks for, its socket open and unicast hosts resolved.
+fn multisync_master(arg: &MultisyncArg) -> Result<crate::multisync::Master, UsageError> {
+    use crate::multisync::{Master, MasterConfig};
+    let (config, what) = match arg {
+        MultisyncArg::Multicast => (MasterConfig::default(), "master".to_string()),
+        MultisyncArg::Unicast(hosts) => (
+            MasterConfig::unicast(hosts.iter().map(String::as_str), crate::multisync::PORT)
+                .map_err(|e| UsageError(format!("--multisync master:{}: {e}", hosts.join(","))))?,
+            format!("master:{}", hosts.join(",")),
+        ),
+    };
+    let master =
+        Master::new(&config).map_err(|e| UsageError(format!("--multisync {what}: {e}")))?;
+    let to: Vec<String> = master
+        .destinations()
+        .iter()
+        .map(|d| d.to_string())
+        .collect();
+    tracing::info!(
+        "multisync: master, sending the item on screen to {}",
+        to.join(", ")
+    );
+    Ok(master)
 }
 
 /// The sinks of `wall`'s ports: the terminal view (`view`), or the `urls`.

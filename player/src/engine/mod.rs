@@ -28,6 +28,7 @@
 
 pub mod clock;
 pub mod dimmer;
+pub mod onscreen;
 pub mod pacer;
 pub mod priority;
 pub mod stats;
@@ -43,6 +44,7 @@ use ledwall_render::backend::RenderFrame;
 use ledwall_render::frame::MAX_LAYERS;
 use ledwall_render::wall::Dither;
 use ledwall_render::{AnyRenderer, Filter, Fit, Geometry, Scene, Wall, WallFrame};
+use onscreen::OnScreen;
 use pacer::{Output, Pacer, PacerOptions};
 use stats::{FrameCounts, PacerStats, RenderStats, SinkSummary, Summary, TickKind, TickRecord};
 use std::fmt::Write as _;
@@ -204,6 +206,10 @@ pub struct Control {
     /// `None`: the system clock. Tests step it to check that a clock step changes the
     /// schedule and nothing else (pacing runs on a monotonic clock).
     pub wall_clock: Option<fn() -> DateTime>,
+    /// An FPP MultiSync master (design §10): the output thread shows it the playlist item
+    /// on screen after each tick's frame went out, and ends the item when the last run
+    /// ends (not when a changed wall takes over: the same item goes on).
+    pub multisync: Option<Arc<Mutex<crate::multisync::Master>>>,
 }
 
 /// Why a run could not start.
@@ -457,6 +463,8 @@ struct RenderLoop<'a> {
     restart_at: &'a AtomicU64,
     /// The local time's source ([`Control::wall_clock`]).
     wall_clock: Option<fn() -> DateTime>,
+    /// Where the item on screen at each tick goes for a MultiSync master.
+    on_screen: Option<(&'a OnScreen, onscreen::Names)>,
 }
 
 /// The wall file, watched for `[color]` changes.
@@ -777,6 +785,13 @@ impl RenderLoop<'_> {
             if let Some(t) = self.telemetry {
                 self.publish(t, target, &mut published);
             }
+            if let Some((screen, names)) = &mut self.on_screen {
+                // The playlist's item (an operator's pattern over it does not count): during
+                // a crossfade the incoming one, from the crossfade's start.
+                let np = self.program.now_playing();
+                let name = np.item.and_then(|i| names.get(self.program.playlist(), i));
+                screen.record(target, name, np.local_tick);
+            }
             match result {
                 Ok(Outcome::Rendered(still)) => {
                     force = false;
@@ -1049,6 +1064,12 @@ pub fn run_into<C: Clock>(
     let log_dropped = AtomicU64::new(0);
     let logging = tick_log.is_some();
     let first_tick = options.first_tick;
+    let on_screen = OnScreen::new(lead);
+    let mut master = control.multisync.as_deref().map(|m| match m.lock() {
+        Ok(g) => g,
+        Err(p) => p.into_inner(),
+    });
+    let mut feed = onscreen::Feed::new(options.hz);
     std::thread::scope(|scope| {
         let logger = tick_log.map(|w| {
             std::thread::Builder::new()
@@ -1093,6 +1114,10 @@ pub fn run_into<C: Clock>(
                     restart: None,
                     restart_at: &restart_at,
                     wall_clock: control.wall_clock,
+                    on_screen: control
+                        .multisync
+                        .as_ref()
+                        .map(|_| (&on_screen, onscreen::Names::default())),
                 };
                 host.run_loop(&mut |r| rl.run(r));
                 (rl.stats, rl.restart.map(|(w, _)| w))
@@ -1146,6 +1171,10 @@ pub fn run_into<C: Clock>(
                 }
                 let rec = pacer.tick(out);
                 out_tick.store(rec.tick + 1, Ordering::Release);
+                if let Some(m) = master.as_deref_mut() {
+                    // Non-blocking: sends only on the schedule's frames.
+                    feed.tick(m, &on_screen, rec.tick);
+                }
                 if let Some(t) = telemetry {
                     if let Some(n) = pacer.clock_steps() {
                         t.clock_steps.store(n, Ordering::Relaxed);
@@ -1193,6 +1222,11 @@ pub fn run_into<C: Clock>(
         // A changed wall takes over only when the output reached its tick.
         let restart =
             restart.filter(|_| !stopped && next_tick >= restart_at.load(Ordering::Acquire));
+        if restart.is_none()
+            && let Some(m) = master.as_deref_mut()
+        {
+            m.end();
+        }
         if let Some(h) = logger {
             let _ = h.join();
         }
