@@ -195,8 +195,14 @@ pub struct PlayArgs {
     pub epoch: Option<i64>,
     /// Be an FPP MultiSync master: send start, sync and stop for the item on screen to the
     /// MultiSync group 239.70.80.80:32320 (`master`), or to the listed hosts
-    /// (`master:HOST[:PORT][,HOST[:PORT]...]`, port 32320 unless given).
-    #[arg(long, value_name = "master|master:HOSTS", value_parser = parse_multisync)]
+    /// (`master:HOST[:PORT][,HOST[:PORT]...]`, port 32320 unless given). Or be a remote
+    /// (`remote`): follow the master heard on UDP 32320 (unicast, and the group on every
+    /// multicast-capable interface), or on another port (`remote:PORT`).
+    #[arg(
+        long,
+        value_name = "master|master:HOSTS|remote|remote:PORT",
+        value_parser = parse_multisync
+    )]
     pub multisync: Option<MultisyncArg>,
 }
 
@@ -207,18 +213,29 @@ pub enum MultisyncArg {
     Multicast,
     /// Each of these `HOST` or `HOST:PORT` (checked for form; resolved when playing starts).
     Unicast(Vec<String>),
+    /// A remote listening on this UDP port (unicast and the multicast group).
+    Remote(u16),
 }
 
 fn parse_multisync(s: &str) -> Result<MultisyncArg, String> {
     if s == "master" {
         return Ok(MultisyncArg::Multicast);
     }
-    if s == "remote" || s.starts_with("remote:") {
-        return Err("--multisync remote is not available yet; master and master:HOSTS are".into());
+    if s == "remote" {
+        return Ok(MultisyncArg::Remote(crate::multisync::PORT));
+    }
+    if let Some(port) = s.strip_prefix("remote:") {
+        return match port.parse::<u16>() {
+            Ok(p @ 1..) => Ok(MultisyncArg::Remote(p)),
+            _ => Err(format!(
+                "\"{s}\": expected remote or remote:PORT with a port 1 ... 65535 (following \
+                 only some hosts is not available)"
+            )),
+        };
     }
     let Some(list) = s.strip_prefix("master:") else {
         return Err(format!(
-            "\"{s}\" is not master or master:HOST[:PORT][,HOST[:PORT]...]"
+            "\"{s}\" is not master, master:HOST[:PORT][,HOST[:PORT]...], remote or remote:PORT"
         ));
     };
     let mut hosts = Vec::new();
@@ -478,9 +495,18 @@ mod tests {
         ] {
             assert!(m(bad).is_err(), "{bad:?} accepted");
         }
-        let e = m("remote").unwrap_err();
-        assert!(e.contains("--multisync remote is not available yet"), "{e}");
-        assert!(m("remote:10.0.0.1").is_err());
+        assert_eq!(m("remote"), Ok(MultisyncArg::Remote(32320)));
+        assert_eq!(m("remote:4000"), Ok(MultisyncArg::Remote(4000)));
+        for bad in [
+            "remote:",
+            "remote:0",
+            "remote:65536",
+            "remote:10.0.0.1",
+            "remote:x",
+        ] {
+            let e = m(bad).unwrap_err();
+            assert!(e.contains("remote:PORT"), "{bad}: {e}");
+        }
     }
 
     #[test]

@@ -623,6 +623,17 @@ impl Program {
         Ok(item)
     }
 
+    /// Play item `item` (a playlist index) so that at `tick` it is `local` ticks in, as a
+    /// cut (a MultiSync remote following its master). Returns false when the item does not
+    /// play (its media did not open).
+    pub fn seek(&mut self, item: usize, tick: u64, local: u64) -> bool {
+        let Some(k) = self.active.timeline.placed_index(item) else {
+            return false;
+        };
+        self.jump = None;
+        self.active.timeline.place_item_at(k, tick, local)
+    }
+
     /// Show a pattern prepared off the render thread from `tick` for `ticks` ticks.
     pub fn show_pattern(&mut self, pattern: PreparedPattern, tick: u64, ticks: u64) {
         self.overlay = Some(Overlay {

@@ -168,15 +168,24 @@ impl Timeline {
     /// `loop = false` then plays on from there to its end). What follows plays as laid out.
     /// Out-of-range `k` does nothing. Returns whether the timeline moved.
     pub fn start_item_at(&mut self, k: usize, tick: u64) -> bool {
+        self.place_item_at(k, tick, 0)
+    }
+
+    /// Re-anchor the timeline so that at `tick` the placed item `k` is `local` ticks in
+    /// (it started `local` ticks before `tick`), in the first pass; `local` past the item's
+    /// end is its last tick. A MultiSync remote follows its master with it. Out-of-range
+    /// `k` does nothing. Returns whether the timeline moved.
+    pub fn place_item_at(&mut self, k: usize, tick: u64, local: u64) -> bool {
         let Some(p) = self.placed.get(k) else {
             return false;
         };
-        if tick >= p.start {
-            self.anchor = tick - p.start;
+        let pos = p.start + local.min(p.ticks - 1);
+        if tick >= pos {
+            self.anchor = tick - pos;
             self.skip = 0;
         } else {
             self.anchor = tick;
-            self.skip = p.start;
+            self.skip = pos;
         }
         true
     }
@@ -350,6 +359,39 @@ loops = 2
         assert_eq!(t.next_boundary(1001), 1024);
         assert!(!t.start_item_at(3, 5), "no fourth item");
         assert_eq!(t.placed_index(2), Some(2));
+    }
+
+    #[test]
+    fn an_item_can_be_placed_at_a_position_at_any_tick() {
+        let mut t = show_timeline(0);
+        let at = |t: &Timeline, tick| {
+            let c = t.at(tick).current.unwrap();
+            (c.item, c.local_tick)
+        };
+        // Item 0 (60 ticks) 30 ticks in at tick 10: it ends at tick 40, item 1 follows.
+        assert!(t.place_item_at(0, 10, 30));
+        assert_eq!(at(&t, 10), (0, 30));
+        assert_eq!(at(&t, 39), (0, 59));
+        assert_eq!(at(&t, 40), (1, 0));
+        // Item 2 (start 84, 60 ticks) 50 ticks in at tick 5: earlier than its own place in
+        // the cycle; then the next pass from the top.
+        assert!(t.place_item_at(2, 5, 50));
+        assert_eq!(at(&t, 5), (2, 50));
+        assert_eq!(at(&t, 14), (2, 59));
+        assert_eq!(at(&t, 15), (0, 0));
+        // Late ticks, and a position past the item's end is its last tick.
+        assert!(t.place_item_at(2, 100_000, 3));
+        assert_eq!(at(&t, 100_000), (2, 3));
+        assert_eq!(at(&t, 100_001), (2, 4));
+        assert!(t.place_item_at(1, 500, 1000));
+        assert_eq!(at(&t, 500), (1, 23));
+        assert_eq!(at(&t, 501), (2, 0));
+        assert!(!t.place_item_at(3, 5, 0), "no fourth item");
+        // Position 0 is start_item_at.
+        let mut u = show_timeline(0);
+        u.start_item_at(1, 77);
+        t.place_item_at(1, 77, 0);
+        assert_eq!(t, u);
     }
 
     #[test]

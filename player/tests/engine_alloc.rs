@@ -11,11 +11,12 @@
 
 use ledwall_player::engine::clock::{Clock, FakeClock, SystemClock};
 use ledwall_player::engine::pacer::Output;
+use ledwall_player::engine::remote::RemoteSync;
 use ledwall_player::engine::telemetry::{Shape, Telemetry, WallInfo};
 use ledwall_player::engine::{self, Command as EngineCommand, Control, EngineOptions};
 use ledwall_player::media::OpenOptions;
 use ledwall_player::media::video::Ffmpeg;
-use ledwall_player::multisync::{Master, MasterConfig};
+use ledwall_player::multisync::{Master, MasterConfig, Remote, RemoteConfig};
 use ledwall_player::patterns::Canvas;
 use ledwall_player::playlist::Show;
 use ledwall_player::reload::Program;
@@ -80,7 +81,15 @@ struct Outcome {
 /// Play `playlist` on `wall` for `WARM + COUNTED + 1` ticks at `hz`; allocations counted
 /// between tick `WARM` and tick `WARM + COUNTED`.
 fn play(wall: &Wall, playlist: &Path, hz: u32, clock: impl Clock, lockstep: bool) -> Outcome {
-    play_with(wall, playlist, hz, clock, lockstep, false, None)
+    play_with(
+        wall,
+        playlist,
+        hz,
+        clock,
+        lockstep,
+        false,
+        Control::default(),
+    )
 }
 
 /// [`play`], with `fade`: telemetry on and a brightness and a blackout fade running through
@@ -92,7 +101,7 @@ fn play_with(
     clock: impl Clock,
     lockstep: bool,
     fade: bool,
-    master: Option<Arc<Mutex<Master>>>,
+    base: Control,
 ) -> Outcome {
     let show = Show::load(playlist).unwrap_or_else(|e| panic!("{e}"));
     let opts = OpenOptions::new(Canvas::from_wall(wall));
@@ -118,10 +127,7 @@ fn play_with(
     options.ticks = Some(WARM + COUNTED + 1);
     options.poll_every = None;
     options.lockstep = lockstep;
-    let mut control = Control {
-        multisync: master,
-        ..Control::default()
-    };
+    let mut control = base;
     if fade {
         let labels = vec![("all".to_string(), "null".to_string()); out.sinks.sinks().len()];
         let info = WallInfo {
@@ -268,7 +274,10 @@ fn steady_state_playback_allocates_nothing() {
             SystemClock::new(),
             false,
             false,
-            Some(Arc::clone(&master)),
+            Control {
+                multisync: Some(Arc::clone(&master)),
+                ..Control::default()
+            },
         );
         let sent = master.lock().map(|m| m.stats().packets).unwrap_or(0) - before;
         eprintln!(
@@ -281,10 +290,73 @@ fn steady_state_playback_allocates_nothing() {
         assert!(sent > 40, "{sent} packets sent");
     }
 
+    // An FPP MultiSync remote following a master (a thread sending the same item's
+    // position by its own clock, unicast to the remote's port): every counted tick reads
+    // the master's latest packets, decides and may move the item or stretch the period.
+    {
+        let remote = Remote::start(&RemoteConfig {
+            port: 0,
+            group: None,
+            iface: None,
+            lost_after: Duration::from_secs(10),
+        })
+        .unwrap_or_else(|e| panic!("{e}"));
+        let to = format!("127.0.0.1:{}", remote.local_addr().port());
+        let sync = Arc::new(RemoteSync::new(remote, Duration::from_secs(10)));
+        let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let config = MasterConfig::unicast([to.as_str()], 1).unwrap_or_else(|e| panic!("{e}"));
+        let mut m = Master::new(&config).unwrap_or_else(|e| panic!("{e}"));
+        let name = photo.display().to_string();
+        let sender = std::thread::spawn({
+            let stop = Arc::clone(&stop);
+            move || {
+                // 3 ticks ahead of the remote's start and 0.8 % faster: it corrects.
+                let t0 = std::time::Instant::now();
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    let f = (t0.elapsed().as_secs_f64() * 242.0) as u32 + 3;
+                    let f = f % 120;
+                    m.show(&name, f, f as f32 / 240.0);
+                    std::thread::sleep(Duration::from_millis(1));
+                }
+            }
+        });
+        let o = play_with(
+            &tiny,
+            &short,
+            240,
+            SystemClock::new(),
+            false,
+            false,
+            Control {
+                remote: Some(Arc::clone(&sync)),
+                ..Control::default()
+            },
+        );
+        stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        let _ = sender.join();
+        let (s, c) = (sync.stats(), sync.counts());
+        eprintln!(
+            "still, tiny wall, multisync remote: {} rendered, {} packets, {c:?}, {} \
+             allocations",
+            o.rendered, s.packets, o.allocs
+        );
+        assert_eq!(o.allocs, 0, "multisync remote");
+        assert!(s.syncs > 20, "{s:?}");
+        assert!(c.stretched_ticks > 0, "{c:?}");
+    }
+
     // Brightness and blackout fading (the control API's commands) on both walls: every
     // tick renders at a new level, through the still cache.
     for (w, name) in [(&demo, "demo"), (&tiny, "tiny")] {
-        let o = play_with(w, &still, 240, SystemClock::new(), false, true, None);
+        let o = play_with(
+            w,
+            &still,
+            240,
+            SystemClock::new(),
+            false,
+            true,
+            Control::default(),
+        );
         eprintln!(
             "still, {name} wall, fading: {} rendered, {} unchanged, {} allocations",
             o.rendered, o.unchanged, o.allocs
@@ -330,7 +402,15 @@ fn steady_state_playback_allocates_nothing() {
         o.rendered, o.new, o.allocs
     );
     assert_eq!(o.allocs, 0, "video in real time");
-    let o = play_with(&tiny, &video, 60, SystemClock::new(), false, true, None);
+    let o = play_with(
+        &tiny,
+        &video,
+        60,
+        SystemClock::new(),
+        false,
+        true,
+        Control::default(),
+    );
     eprintln!(
         "video, tiny wall, fading: {} rendered, {} allocations",
         o.rendered, o.allocs

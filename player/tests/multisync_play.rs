@@ -227,8 +227,8 @@ fn master_sends_the_items_on_screen_with_their_frames() {
 #[test]
 fn multisync_values_are_checked() {
     for (value, says) in [
-        ("remote", "--multisync remote is not available yet"),
-        ("remote:10.0.0.1", "--multisync remote is not available yet"),
+        ("remote:0", "remote:PORT"),
+        ("remote:10.0.0.1", "remote:PORT"),
         ("slave", "master:HOST"),
         ("master:", "HOST or HOST:PORT"),
         ("master:127.0.0.1:99999", "port"),

@@ -526,8 +526,14 @@ fn play(args: &PlayArgs, setup: Setup, shared: Option<SharedDevice>) -> anyhow::
         wall: Some((wall_path.clone(), Arc::new(wall.clone()))),
         ..Control::default()
     };
-    if let Some(arg) = &args.multisync {
-        control.multisync = Some(Arc::new(std::sync::Mutex::new(multisync_master(arg)?)));
+    match &args.multisync {
+        None => {}
+        Some(MultisyncArg::Remote(port)) => {
+            control.remote = Some(Arc::new(multisync_remote(*port)?))
+        }
+        Some(arg) => {
+            control.multisync = Some(Arc::new(std::sync::Mutex::new(multisync_master(arg)?)));
+        }
     }
     let all_null = urls.iter().all(|u| *u == SinkUrl::Null);
     let view = all_null && std::io::stdout().is_terminal();
@@ -538,6 +544,9 @@ fn play(args: &PlayArgs, setup: Setup, shared: Option<SharedDevice>) -> anyhow::
     let mut sinks = open_sinks(view, &wall, &geometry, &urls, &control, &sink_options)?;
 
     let telemetry = Arc::new(Telemetry::new(shape(&wall, &geometry, &sinks, &program)));
+    if let Some(r) = &control.remote {
+        let _ = telemetry.multisync.set(Arc::clone(r));
+    }
     control.telemetry = Some(Arc::clone(&telemetry));
     let _server = match args.control {
         Some(addr) => {
@@ -707,6 +716,29 @@ fn play(args: &PlayArgs, setup: Setup, shared: Option<SharedDevice>) -> anyhow::
             s.refused
         );
     }
+    if let Some(r) = &control.remote {
+        let s = r.stats();
+        let c = r.counts();
+        tracing::info!(
+            "multisync: remote received {} packets ({} start, {} sync, {} stop, {} open, {} \
+             other), {} bad packets, {} receive errors; corrections: {} switches, {} jumps, \
+             {} skips, {} holds, {} stretched ticks; master lost {} times",
+            s.packets,
+            s.starts,
+            s.syncs,
+            s.stops,
+            s.opens,
+            s.other,
+            s.bad,
+            s.errors,
+            c.switches,
+            c.jumps,
+            c.skips,
+            c.holds,
+            c.stretched_ticks,
+            c.lost
+        );
+    }
     crate::shutdown::stop_stage("closing the sinks");
     drop(tick_log);
     // The end of the streams (sACN's stream-terminated packets) and the last flush.
@@ -736,6 +768,37 @@ fn play(args: &PlayArgs, setup: Setup, shared: Option<SharedDevice>) -> anyhow::
     Ok(())
 }
 
+/// The MultiSync remote `--multisync remote[:PORT]` asks for, listening. A port that cannot
+/// be bound (in use) is an error of the run (exit 1), not of the command line.
+fn multisync_remote(port: u16) -> anyhow::Result<crate::engine::remote::RemoteSync> {
+    use crate::multisync::{Remote, RemoteConfig};
+    let config = RemoteConfig {
+        port,
+        ..RemoteConfig::default()
+    };
+    let remote = Remote::start(&config).map_err(|e| {
+        anyhow::anyhow!("--multisync remote: cannot listen on UDP port {port}: {e}")
+    })?;
+    let joined = remote.joined();
+    tracing::info!(
+        "multisync: remote, following the master heard on UDP {}{}",
+        remote.local_addr(),
+        if joined.is_empty() {
+            " (unicast only)".to_string()
+        } else {
+            format!(
+                " and on {} ({})",
+                crate::multisync::MULTICAST_GROUP,
+                joined.join(", ")
+            )
+        }
+    );
+    Ok(crate::engine::remote::RemoteSync::new(
+        remote,
+        config.lost_after,
+    ))
+}
+
 /// The MultiSync master `--multisync` asks for, its socket open and unicast hosts resolved.
 fn multisync_master(arg: &MultisyncArg) -> Result<crate::multisync::Master, UsageError> {
     use crate::multisync::{Master, MasterConfig};
@@ -746,6 +809,9 @@ fn multisync_master(arg: &MultisyncArg) -> Result<crate::multisync::Master, Usag
                 .map_err(|e| UsageError(format!("--multisync master:{}: {e}", hosts.join(","))))?,
             format!("master:{}", hosts.join(",")),
         ),
+        MultisyncArg::Remote(_) => {
+            return Err(UsageError("--multisync remote: not a master".into()));
+        }
     };
     let master =
         Master::new(&config).map_err(|e| UsageError(format!("--multisync {what}: {e}")))?;

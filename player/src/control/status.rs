@@ -67,6 +67,29 @@ pub fn status(ctx: &Ctx, mon: &Monitor) -> Value {
             })
         })
         .collect();
+    // An FPP MultiSync remote (design §10): what it hears and how it follows.
+    let multisync = t.multisync.get().map(|r| {
+        let s = r.stats();
+        let c = r.counts();
+        json!({
+            "role": "remote",
+            "port": r.remote().local_addr().port(),
+            "master_present": s.master_present && !r.lost(),
+            "master": r.master().map(|a| a.to_string()),
+            "master_frame": r.last_frame(),
+            "period_factor": r.factor_ppm() as f64 / 1e6,
+            "packets": s.packets,
+            "bad_packets": s.bad,
+            "corrections": {
+                "switches": c.switches,
+                "jumps": c.jumps,
+                "skips": c.skips,
+                "holds": c.holds,
+                "stretched_ticks": c.stretched_ticks,
+                "lost": c.lost,
+            },
+        })
+    });
     let warnings: Vec<Value> = mon
         .warnings
         .iter()
@@ -115,6 +138,7 @@ pub fn status(ctx: &Ctx, mon: &Monitor) -> Value {
         "clock_steps": Some(t.clock_steps.load(Ordering::Relaxed)).filter(|&n| n != u64::MAX),
         "media": shape.open.faults.snapshot(),
         "sinks": sinks,
+        "multisync": multisync,
         "warnings": warnings,
     })
 }

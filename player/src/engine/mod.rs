@@ -31,6 +31,7 @@ pub mod dimmer;
 pub mod onscreen;
 pub mod pacer;
 pub mod priority;
+pub mod remote;
 pub mod stats;
 pub mod telemetry;
 
@@ -210,6 +211,9 @@ pub struct Control {
     /// on screen after each tick's frame went out, and ends the item when the last run
     /// ends (not when a changed wall takes over: the same item goes on).
     pub multisync: Option<Arc<Mutex<crate::multisync::Master>>>,
+    /// An FPP MultiSync remote (design §10): the render thread follows the master's item
+    /// and position before each tick; the output thread paces with its period factor.
+    pub remote: Option<Arc<remote::RemoteSync>>,
 }
 
 /// Why a run could not start.
@@ -465,6 +469,8 @@ struct RenderLoop<'a> {
     wall_clock: Option<fn() -> DateTime>,
     /// Where the item on screen at each tick goes for a MultiSync master.
     on_screen: Option<(&'a OnScreen, onscreen::Names)>,
+    /// A MultiSync remote's follower.
+    follow: Option<remote::Follow<'a>>,
 }
 
 /// The wall file, watched for `[color]` changes.
@@ -738,6 +744,12 @@ impl RenderLoop<'_> {
                     Err(TryRecvError::Disconnected) => break,
                 },
             };
+            if let Some(f) = &mut self.follow {
+                // Tick `target` goes out about this long from now.
+                let ahead = period
+                    .saturating_mul(u32::try_from(target.saturating_sub(out)).unwrap_or(u32::MAX));
+                f.before_tick(self.program, target, ahead, o.hz);
+            }
             let started = Instant::now();
             let now = local.at(target);
             let program = &mut *self.program;
@@ -1118,6 +1130,7 @@ pub fn run_into<C: Clock>(
                         .multisync
                         .as_ref()
                         .map(|_| (&on_screen, onscreen::Names::default())),
+                    follow: control.remote.as_deref().map(remote::Follow::new),
                 };
                 host.run_loop(&mut |r| rl.run(r));
                 (rl.stats, rl.restart.map(|(w, _)| w))
@@ -1171,6 +1184,11 @@ pub fn run_into<C: Clock>(
                 }
                 let rec = pacer.tick(out);
                 out_tick.store(rec.tick + 1, Ordering::Release);
+                if let Some(rs) = control.remote.as_deref() {
+                    // The follower's factor, from the next tick on.
+                    pacer.set_period_ppm(rs.factor_ppm());
+                    rs.count_tick(pacer.period_ppm());
+                }
                 if let Some(m) = master.as_deref_mut() {
                     // Non-blocking: sends only on the schedule's frames.
                     feed.tick(m, &on_screen, rec.tick);

@@ -22,6 +22,7 @@
 //! [`PacerStats::clock_steps`] and logs it with the size of the step.
 
 use super::clock::Clock;
+use super::remote::{PPM_ONE, PPM_RANGE};
 use super::stats::{PacerStats, TickKind, TickRecord};
 use crate::sinks::SinkSet;
 use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
@@ -96,6 +97,8 @@ pub struct Pacer<C: Clock> {
     origin: Duration,
     /// The tick due at the origin (0, or where [`Pacer::skip_to`] started).
     base: u64,
+    /// The tick period's factor in parts per million ([`Pacer::set_period_ppm`]).
+    ppm: u64,
     tick: u64,
     frames: Receiver<WallFrame>,
     free: Sender<WallFrame>,
@@ -155,6 +158,7 @@ impl<C: Clock> Pacer<C> {
             },
             origin,
             base: 0,
+            ppm: PPM_ONE,
             tick: 0,
             frames,
             free,
@@ -323,6 +327,26 @@ impl<C: Clock> Pacer<C> {
         self.base = n;
     }
 
+    /// Stretch or shorten the tick period by a factor of `ppm` / 1 000 000 (clamped to
+    /// ±1 %) from the next tick on: a MultiSync remote follows its master's clock with it.
+    /// The ticks before keep their deadlines; later ones are due at the next tick's
+    /// deadline plus whole periods of the new length, computed from the tick number, so
+    /// nothing drifts. Ignored when pacing from an epoch (the system clock is the master).
+    pub fn set_period_ppm(&mut self, ppm: u64) {
+        let ppm = ppm.clamp(PPM_RANGE.0, PPM_RANGE.1);
+        if ppm == self.ppm || self.sync.is_some() {
+            return;
+        }
+        self.origin = self.deadline(self.tick);
+        self.base = self.tick;
+        self.ppm = ppm;
+    }
+
+    /// The tick period's factor in parts per million.
+    pub fn period_ppm(&self) -> u64 {
+        self.ppm
+    }
+
     /// Make the next tick due at clock time `origin` (ticks already run keep their
     /// numbers; later ones follow at `origin + k · period`).
     pub fn start_at(&mut self, origin: Duration) {
@@ -359,11 +383,12 @@ impl<C: Clock> Pacer<C> {
         true
     }
 
-    /// Time from the origin to tick `n`'s deadline: `(n − base) · 1e9 / hz` ns, from `n`
-    /// itself.
+    /// Time from the origin to tick `n`'s deadline: `(n − base) · 1e9 / hz` ns (times the
+    /// period factor), from `n` itself.
     fn offset(&self, n: u64) -> Duration {
         let n = n.saturating_sub(self.base);
-        let ns = u128::from(n) * 1_000_000_000 / u128::from(self.options.hz);
+        let ns = u128::from(n) * 1_000_000_000 * u128::from(self.ppm)
+            / (u128::from(self.options.hz) * u128::from(PPM_ONE));
         Duration::from_nanos(u64::try_from(ns).unwrap_or(u64::MAX))
     }
 
@@ -612,6 +637,36 @@ mod tests {
             tx,
             free,
         }
+    }
+
+    #[test]
+    fn a_period_factor_applies_from_the_next_tick_without_drift() {
+        let mut r = rig(false);
+        r.tx.send(frame(0)).unwrap();
+        for _ in 0..10 {
+            r.pacer.tick(&mut r.out);
+        }
+        let d10 = r.pacer.deadline(10);
+        assert_eq!(d10, Duration::from_nanos(10 * 1_000_000_000 / 60));
+        // 1 % longer from tick 10 on: tick 10 keeps its deadline, tick 10 + n is due
+        // n · 1.01 / 60 s later, computed from n (no rounding carried).
+        r.pacer.set_period_ppm(1_010_000);
+        assert_eq!(r.pacer.period_ppm(), 1_010_000);
+        for _ in 10..610 {
+            r.pacer.tick(&mut r.out);
+        }
+        assert_eq!(r.pacer.deadline(10), d10);
+        let want = d10 + Duration::from_nanos(600 * 1_010_000_000 / 60);
+        assert_eq!(r.pacer.deadline(610), want);
+        // Beyond ±1 % is clamped; back to 1 from tick 610 on.
+        r.pacer.set_period_ppm(500_000);
+        assert_eq!(r.pacer.period_ppm(), 990_000);
+        r.pacer.set_period_ppm(PPM_ONE);
+        assert_eq!(r.pacer.deadline(610), want);
+        assert_eq!(
+            r.pacer.deadline(670),
+            want + Duration::from_nanos(1_000_000_000)
+        );
     }
 
     #[test]

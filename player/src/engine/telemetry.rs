@@ -295,6 +295,8 @@ pub struct Telemetry {
     pub program: ArcSwap<ProgramInfo>,
     /// Frame snapshots for `preview.png`.
     pub snapshot: Snapshot,
+    /// The FPP MultiSync remote following a master (the status's `multisync`), when set.
+    pub multisync: std::sync::OnceLock<Arc<super::remote::RemoteSync>>,
 }
 
 impl Telemetry {
@@ -326,6 +328,7 @@ impl Telemetry {
             clock_steps: AtomicU64::new(u64::MAX),
             program: ArcSwap::from_pointee(ProgramInfo::default()),
             snapshot: Snapshot::default(),
+            multisync: std::sync::OnceLock::new(),
         }
     }
 
