@@ -14,25 +14,7 @@ use std::time::{Duration, Instant};
 
 mod common;
 
-use common::{Player, ledwall};
-
-const WALL60: &str = r#"
-name = "sync"
-refresh_hz = 60
-[canvas]
-width = 16
-height = 8
-[color]
-transfer = "linear"
-bit_depth = 8
-dither = "none"
-[module_types.m]
-size = [16, 8]
-[[outputs]]
-name = "strip"
-format = "rgb8"
-modules = [{ type = "m", at = [0, 0] }]
-"#;
+use common::{Player, ledwall, wall_at};
 
 const A: &str = "pattern:solid:#c86432";
 const B: &str = "pattern:solid:#204060";
@@ -165,7 +147,7 @@ fn master_sends_the_items_on_screen_with_their_frames() {
     let got = collect(socket);
     let target = format!("master:127.0.0.1:{port}");
     let p = Player::start_with(
-        WALL60,
+        &wall_at(60),
         PLAYLIST,
         &["--multisync", &target, "--for", "4"],
         None,
@@ -245,7 +227,7 @@ fn multisync_values_are_checked() {
     // A host that does not resolve: a usage error naming it, before anything plays.
     let dir = tempfile::tempdir().unwrap();
     let wall = dir.path().join("wall.toml");
-    std::fs::write(&wall, WALL60).unwrap();
+    std::fs::write(&wall, wall_at(60)).unwrap();
     let out = ledwall()
         .args([
             "play",

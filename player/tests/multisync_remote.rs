@@ -14,25 +14,7 @@ use std::time::{Duration, Instant};
 
 mod common;
 
-use common::{FRAME, Player, ledwall, solid};
-
-const WALL60: &str = r#"
-name = "sync"
-refresh_hz = 60
-[canvas]
-width = 16
-height = 8
-[color]
-transfer = "linear"
-bit_depth = 8
-dither = "none"
-[module_types.m]
-size = [16, 8]
-[[outputs]]
-name = "strip"
-format = "rgb8"
-modules = [{ type = "m", at = [0, 0] }]
-"#;
+use common::{FRAME, Player, ledwall, solid, wall_at};
 
 const PLAYLIST: &str = r#"
 name = "three"
@@ -137,13 +119,13 @@ fn wait_log(p: &Player, what: &str, limit: Duration) {
 fn a_late_remote_follows_the_master_and_plays_on_when_it_is_gone() {
     let port = free_port();
     let to = format!("master:127.0.0.1:{port}");
-    let master = Player::start_with(WALL60, PLAYLIST, &["--multisync", &to], None);
+    let master = Player::start_with(&wall_at(60), PLAYLIST, &["--multisync", &to], None);
     std::thread::sleep(Duration::from_millis(1500));
     let stats_dir = tempfile::tempdir().unwrap();
     let stats = stats_dir.path().join("stats.json");
     let listen = format!("remote:{port}");
     let remote = Player::start_with(
-        WALL60,
+        &wall_at(60),
         PLAYLIST,
         &["--multisync", &listen, "--stats", stats.to_str().unwrap()],
         None,
@@ -269,7 +251,7 @@ fn remote_values_and_a_busy_port_are_refused() {
     let port = busy.local_addr().unwrap().port();
     let dir = tempfile::tempdir().unwrap();
     let wall = dir.path().join("wall.toml");
-    std::fs::write(&wall, WALL60).unwrap();
+    std::fs::write(&wall, wall_at(60)).unwrap();
     let out = ledwall()
         .args([
             "play",

@@ -33,6 +33,11 @@ format = "rgb8"
 modules = [{ type = "m", at = [0, 0] }]
 "#;
 
+/// [`WALL`] at another refresh rate.
+pub fn wall_at(hz: u32) -> String {
+    WALL.replace("refresh_hz = 30", &format!("refresh_hz = {hz}"))
+}
+
 pub const PLAYLIST: &str = r#"
 name = "three"
 [[items]]
