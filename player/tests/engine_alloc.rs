@@ -299,6 +299,7 @@ fn steady_state_playback_allocates_nothing() {
             group: None,
             iface: None,
             lost_after: Duration::from_secs(10),
+            masters: Vec::new(),
         })
         .unwrap_or_else(|e| panic!("{e}"));
         let to = format!("127.0.0.1:{}", remote.local_addr().port());
@@ -310,7 +311,10 @@ fn steady_state_playback_allocates_nothing() {
         let sender = std::thread::spawn({
             let stop = Arc::clone(&stop);
             move || {
-                // 3 ticks ahead of the remote's start and 0.8 % faster: it corrects.
+                // 3 ticks ahead of the remote's start and 0.8 % faster: it corrects. The
+                // frame wraps every 120 (half a second): a jump back of 119 frames is just
+                // under the 0.5 s jump threshold, so the remote holds a frame there (as an
+                // FPP remote would) instead of jumping.
                 let t0 = std::time::Instant::now();
                 while !stop.load(std::sync::atomic::Ordering::Relaxed) {
                     let f = (t0.elapsed().as_secs_f64() * 242.0) as u32 + 3;

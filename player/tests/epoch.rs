@@ -99,7 +99,7 @@ fn player(dir: &Path, name: &str) -> Player {
     let mut lines = csv.lines();
     assert_eq!(
         lines.next(),
-        Some("tick,deadline_us,lateness_us,kind,frame_tick,dropped,queue,send_us")
+        Some("tick,deadline_us,lateness_us,kind,frame_tick,dropped,queue,send_us,item,item_tick,unix_us")
     );
     let mut sent = Vec::new();
     for line in lines {

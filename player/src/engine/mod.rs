@@ -308,14 +308,29 @@ impl RenderHost for AnyRenderer {
     }
 }
 
+/// One line of the per-tick CSV: the output thread's record of the tick, the playlist
+/// position of the frame it sent, and when it sent it on the system clock.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TickLine {
+    /// The output thread's record.
+    pub rec: TickRecord,
+    /// The playlist item (index from 0) of the frame sent, and its tick within the item
+    /// (`None`: nothing played, or the frame is too old to be known).
+    pub item: Option<(usize, u64)>,
+    /// When sending began on the system clock (CLOCK_REALTIME), in µs since 1970.
+    pub unix_us: i64,
+}
+
 /// A header line and one line per tick of the per-tick CSV (`--stats`).
-pub fn write_tick_csv(w: &mut dyn Write, r: Option<&TickRecord>) -> std::io::Result<()> {
-    match r {
+pub fn write_tick_csv(w: &mut dyn Write, line: Option<&TickLine>) -> std::io::Result<()> {
+    match line {
         None => writeln!(
             w,
-            "tick,deadline_us,lateness_us,kind,frame_tick,dropped,queue,send_us"
+            "tick,deadline_us,lateness_us,kind,frame_tick,dropped,queue,send_us,item,item_tick,\
+             unix_us"
         ),
-        Some(r) => {
+        Some(line) => {
+            let r = &line.rec;
             write!(
                 w,
                 "{},{},{},{},",
@@ -327,8 +342,40 @@ pub fn write_tick_csv(w: &mut dyn Write, r: Option<&TickRecord>) -> std::io::Res
             if let Some(f) = r.frame_tick {
                 write!(w, "{f}")?;
             }
-            writeln!(w, ",{},{},{}", r.dropped, r.queue, r.send.as_micros())
+            write!(w, ",{},{},{},", r.dropped, r.queue, r.send.as_micros())?;
+            if let Some((item, tick)) = line.item {
+                write!(w, "{item},{tick}")?;
+            } else {
+                write!(w, ",")?;
+            }
+            writeln!(w, ",{}", line.unix_us)
         }
+    }
+}
+
+/// The CSV line of tick `rec`: the playlist position of the frame it sent (from the
+/// render thread's ring, `entry` is scratch) and when sending began on the system clock.
+fn tick_line(
+    rec: &TickRecord,
+    screen: &OnScreen,
+    entry: &mut onscreen::Entry,
+    clock: &impl Clock,
+) -> TickLine {
+    // The frame's own tick while the ring still has it; else (a still held unchanged for
+    // many ticks) this tick's, which the render thread handled without a new frame.
+    let known = rec.frame_tick.is_some_and(|t| screen.read(t, entry))
+        || (rec.frame_tick.is_some() && screen.read(rec.tick, entry));
+    let item = known.then_some(()).and_then(|_| Some((entry.index?, entry.local_tick)));
+    // The send began this long ago on the pacer's clock; the system clock now, minus that.
+    let ago = clock.now().saturating_sub(rec.deadline.saturating_add(rec.lateness));
+    let unix = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default()
+        .saturating_sub(ago);
+    TickLine {
+        rec: *rec,
+        item,
+        unix_us: i64::try_from(unix.as_micros()).unwrap_or(i64::MAX),
     }
 }
 
@@ -340,7 +387,7 @@ const TICK_LOG_QUEUE: usize = 4096;
 /// records, so the output thread never finds the queue full because of it.
 fn write_tick_log(
     w: &mut (dyn Write + Send),
-    records: &crossbeam_channel::Receiver<TickRecord>,
+    records: &crossbeam_channel::Receiver<TickLine>,
     header: bool,
 ) {
     let mut ok = true;
@@ -802,7 +849,7 @@ impl RenderLoop<'_> {
                 // a crossfade the incoming one, from the crossfade's start.
                 let np = self.program.now_playing();
                 let name = np.item.and_then(|i| names.get(self.program.playlist(), i));
-                screen.record(target, name, np.local_tick);
+                screen.record(target, np.item, name, np.local_tick);
             }
             match result {
                 Ok(Outcome::Rendered(still)) => {
@@ -1072,7 +1119,7 @@ pub fn run_into<C: Clock>(
     // The per-tick records go to the log's writer thread through a bounded queue: the output
     // thread only queues a copy (no allocation, no disk); a full queue drops the record,
     // counted and reported at the end.
-    let (log_tx, log_rx) = crossbeam_channel::bounded::<TickRecord>(TICK_LOG_QUEUE);
+    let (log_tx, log_rx) = crossbeam_channel::bounded::<TickLine>(TICK_LOG_QUEUE);
     let log_dropped = AtomicU64::new(0);
     let logging = tick_log.is_some();
     let first_tick = options.first_tick;
@@ -1082,6 +1129,7 @@ pub fn run_into<C: Clock>(
         Err(p) => p.into_inner(),
     });
     let mut feed = onscreen::Feed::new(options.hz);
+    let mut log_entry = onscreen::Entry::default();
     std::thread::scope(|scope| {
         let logger = tick_log.map(|w| {
             std::thread::Builder::new()
@@ -1126,10 +1174,8 @@ pub fn run_into<C: Clock>(
                     restart: None,
                     restart_at: &restart_at,
                     wall_clock: control.wall_clock,
-                    on_screen: control
-                        .multisync
-                        .as_ref()
-                        .map(|_| (&on_screen, onscreen::Names::default())),
+                    on_screen: (control.multisync.is_some() || logging)
+                        .then(|| (&on_screen, onscreen::Names::default())),
                     follow: control.remote.as_deref().map(remote::Follow::new),
                 };
                 host.run_loop(&mut |r| rl.run(r));
@@ -1188,6 +1234,11 @@ pub fn run_into<C: Clock>(
                     // The follower's factor, from the next tick on.
                     pacer.set_period_ppm(rs.factor_ppm());
                     rs.count_tick(pacer.period_ppm());
+                    // When the next ticks go out, for the follower's decisions.
+                    let next = pacer.next_tick();
+                    let until = pacer.deadline(next).saturating_sub(pacer.clock().now());
+                    let period = pacer.deadline(next + 1).saturating_sub(pacer.deadline(next));
+                    rs.publish_due(next, until, period);
                 }
                 if let Some(m) = master.as_deref_mut() {
                     // Non-blocking: sends only on the schedule's frames.
@@ -1210,8 +1261,11 @@ pub fn run_into<C: Clock>(
                 status.tick.store(rec.tick + 1, Ordering::Relaxed);
                 let late = u64::try_from(rec.lateness.as_nanos()).unwrap_or(u64::MAX);
                 status.lateness_max_ns.fetch_max(late, Ordering::Relaxed);
-                if logging && log_tx.try_send(rec).is_err() {
-                    log_dropped.fetch_add(1, Ordering::Relaxed);
+                if logging {
+                    let line = tick_line(&rec, &on_screen, &mut log_entry, pacer.clock());
+                    if log_tx.try_send(line).is_err() {
+                        log_dropped.fetch_add(1, Ordering::Relaxed);
+                    }
                 }
             }
         }

@@ -17,6 +17,8 @@ pub struct Entry {
     pub tick: u64,
     /// The item's source as written in the playlist; `None`: nothing plays.
     pub item: Option<Arc<str>>,
+    /// The item's index in the playlist (from 0); `None`: nothing plays.
+    pub index: Option<usize>,
     /// Ticks since the item started.
     pub local_tick: u64,
 }
@@ -47,8 +49,15 @@ impl OnScreen {
         &self.slots[(tick % self.slots.len() as u64) as usize]
     }
 
-    /// The render thread: `item` (`local_tick` ticks in) is on screen at `tick`.
-    pub fn record(&self, tick: u64, item: Option<&Arc<str>>, local_tick: u64) {
+    /// The render thread: item `index` named `item` (`local_tick` ticks in) is on screen
+    /// at `tick`.
+    pub fn record(
+        &self,
+        tick: u64,
+        index: Option<usize>,
+        item: Option<&Arc<str>>,
+        local_tick: u64,
+    ) {
         let mut e = match self.slot(tick).lock() {
             Ok(g) => g,
             Err(p) => p.into_inner(),
@@ -58,6 +67,7 @@ impl OnScreen {
             (Some(new), Some(old)) if Arc::ptr_eq(new, old) => {}
             (new, old) => *old = new.cloned(),
         }
+        e.index = index;
         e.local_tick = local_tick;
     }
 
@@ -76,6 +86,7 @@ impl OnScreen {
             (Some(new), Some(old)) if Arc::ptr_eq(new, old) => {}
             (new, old) => old.clone_from(new),
         }
+        out.index = e.index;
         out.local_tick = e.local_tick;
         true
     }
@@ -190,7 +201,7 @@ mod tests {
         // then a tick the render thread skipped (no entry: nothing sent), then nothing.
         let local = [0, 1, 2, 3, 4, 5, 5, 5];
         for (tick, l) in local.into_iter().enumerate() {
-            screen.record(tick as u64, Some(&a), l);
+            screen.record(tick as u64, Some(0), Some(&a), l);
             feed.tick(&mut master, &screen, tick as u64);
         }
         let got = received(&socket);
@@ -206,11 +217,11 @@ mod tests {
         );
         // Ended already: a skipped tick and then no item send nothing more.
         feed.tick(&mut master, &screen, 8);
-        screen.record(9, None, 0);
+        screen.record(9, None, None, 0);
         feed.tick(&mut master, &screen, 9);
         assert_eq!(received(&socket), []);
         // Nothing playing, then an item: it starts.
-        screen.record(10, Some(&Arc::from("b.png")), 0);
+        screen.record(10, Some(1), Some(&Arc::from("b.png")), 0);
         feed.tick(&mut master, &screen, 10);
         let b = || "b.png".to_string();
         assert_eq!(
@@ -219,7 +230,7 @@ mod tests {
         );
         // A ring slot written for a later tick is not read for an earlier one.
         let mut e = Entry::default();
-        screen.record(9 + 6, None, 0);
+        screen.record(9 + 6, None, None, 0);
         assert!(!screen.read(9, &mut e));
         assert!(screen.read(15, &mut e));
     }

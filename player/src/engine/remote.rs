@@ -9,7 +9,7 @@
 use crate::multisync::{Follower, Latest, Local, Remote, RemoteStats, Step, find_item};
 use crate::reload::Program;
 use std::net::{Ipv4Addr, SocketAddr};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 /// The period factor as parts per million: 1 000 000 is the nominal period.
@@ -67,6 +67,11 @@ pub struct RemoteSync {
     /// The master's IPv4 address and port (`ip << 16 | port`; `u64::MAX`: none yet).
     master: AtomicU64,
     lost_after: Duration,
+    /// When the output thread's ticks are due, published after each tick: tick n is due at
+    /// `base + zero_ns + n · period_ns` (`i64::MIN`: nothing published yet).
+    base: Instant,
+    zero_ns: AtomicI64,
+    period_ns: AtomicU64,
 }
 
 impl RemoteSync {
@@ -80,6 +85,9 @@ impl RemoteSync {
             last_frame: AtomicU64::new(u64::MAX),
             master: AtomicU64::new(u64::MAX),
             lost_after,
+            base: Instant::now(),
+            zero_ns: AtomicI64::new(i64::MIN),
+            period_ns: AtomicU64::new(0),
         }
     }
 
@@ -132,6 +140,32 @@ impl RemoteSync {
         }
     }
 
+    /// The output thread, after each tick: the next tick, `next`, is due `until` from now
+    /// and the ticks after it follow every `period`. The render thread reads it back with
+    /// [`RemoteSync::due_in`] to know when the tick it prepares goes out.
+    pub fn publish_due(&self, next: u64, until: Duration, period: Duration) {
+        let at = self.base.elapsed().saturating_add(until).as_nanos() as i128;
+        let zero = at - i128::from(next) * period.as_nanos() as i128;
+        let zero = i64::try_from(zero).unwrap_or(i64::MIN + 1).max(i64::MIN + 1);
+        self.period_ns
+            .store(period.as_nanos() as u64, Ordering::Relaxed);
+        self.zero_ns.store(zero, Ordering::Release);
+    }
+
+    /// How long from now until `tick` goes out, by the output thread's last word (`None`
+    /// before its first tick). A tick already due is `Duration::ZERO` away.
+    pub fn due_in(&self, tick: u64) -> Option<Duration> {
+        let zero = self.zero_ns.load(Ordering::Acquire);
+        if zero == i64::MIN {
+            return None;
+        }
+        let period = i128::from(self.period_ns.load(Ordering::Relaxed));
+        let due = i128::from(zero) + i128::from(tick) * period;
+        let now = self.base.elapsed().as_nanos() as i128;
+        let ns = u64::try_from((due - now).max(0)).unwrap_or(u64::MAX);
+        Some(Duration::from_nanos(ns))
+    }
+
     /// The output thread, once per tick: count a stretched tick.
     pub fn count_tick(&self, ppm: u64) {
         if ppm != PPM_ONE {
@@ -160,9 +194,12 @@ impl<'a> Follow<'a> {
         }
     }
 
-    /// Before `program` prepares `tick`, which goes out `ahead` from now: read the master,
-    /// decide and move the program's position; publish the period factor.
+    /// Before `program` prepares `tick`: read the master, decide and move the program's
+    /// position; publish the period factor. The decision is for the moment `tick` goes
+    /// out, as the output thread last published it ([`RemoteSync::publish_due`]), or
+    /// `ahead` from now before it has.
     pub fn before_tick(&mut self, program: &mut Program, tick: u64, ahead: Duration, hz: u32) {
+        let ahead = self.sync.due_in(tick).unwrap_or(ahead);
         self.sync.remote.latest_into(&mut self.latest);
         let np = program.now_playing();
         let items = &program.playlist().items;

@@ -11,10 +11,17 @@
 //! * behind by more than [`SKIP_BEHIND`] frames: [`Step::Skip`] [`SKIP_FRAMES`] frames;
 //! * ahead by more than [`HOLD_AHEAD`] frames: [`Step::Hold`] one frame;
 //! * then what is left of the difference sets the tick period's factor: 2 or more frames
-//!   off stretches it by [`STRETCH_MAX`] (longer when ahead, shorter when behind), back in
-//!   step (0) ends the stretch, and one frame off ends it only when it pushes the wrong way
-//!   (FPP's hysteresis). FPP adds 1 % of the period per frame of difference at every sync,
-//!   without an upper bound; design §10 caps the stretch at 1 %.
+//!   off stretches it by [`STRETCH_MAX`] (longer when ahead, shorter when behind), and one
+//!   frame off ends the stretch only when it pushes the wrong way (FPP's hysteresis). FPP
+//!   adds 1 % of the period per frame of difference at every sync, without an upper bound;
+//!   design §10 caps the stretch at 1 %.
+//! * In step (the same frame), FPP stops stretching, which leaves the remote's ticks
+//!   anywhere within a period of the master's: for that share of every period two sections
+//!   of one wall show neighbouring frames. A ledwall remote also locks the *phase*: the
+//!   sub-frame part of the difference (the master's position is continuous: its frame plus
+//!   the time since the packet came) sets a small stretch, [`PHASE_GAIN`] of the period per
+//!   frame of difference, so the remote's ticks slide onto the master's within a few syncs
+//!   (to within [`PHASE_BAND`] of a period, then the period is nominal again).
 //!
 //! Between packets the remote plays on by its own clock with the factor last decided. A
 //! master silent for longer than the follower's `lost_after` is [`Step::MasterLost`]
@@ -35,6 +42,12 @@ pub const SKIP_FRAMES: u32 = 4;
 pub const HOLD_AHEAD: i64 = 2;
 /// Largest change of the tick period: the factor stays within 1 ± this.
 pub const STRETCH_MAX: f64 = 0.01;
+/// In step, the period changes by this share of a period per frame of sub-frame
+/// difference: a master syncs every 10 frames, so half the difference is gone at the next
+/// sync.
+pub const PHASE_GAIN: f64 = 0.05;
+/// In step and closer than this (a share of a period), the period is nominal.
+pub const PHASE_BAND: f64 = 0.02;
 /// How long a master may stay silent before it is lost: FPP's default
 /// `RemoteSyncedMediaIdleTimeout` (10 s). A master syncs at least every 10 frames, so this
 /// is many missed packets even at low refresh rates.
@@ -317,12 +330,13 @@ impl Follower {
         };
         // The master kept playing since it sent the packet.
         let age = now.saturating_duration_since(sync.received).as_secs_f64();
-        let target = if sync.seconds > NO_SECONDS {
-            ((f64::from(sync.seconds) + age) * hz).round()
+        // The master's position now, in the remote's frames, and its nearest frame.
+        let exact = if sync.seconds > NO_SECONDS {
+            (f64::from(sync.seconds) + age) * hz
         } else {
-            f64::from(sync.frame) + (age * hz).round()
+            f64::from(sync.frame) + age * hz
         };
-        let target = target.max(0.0) as u64;
+        let target = exact.round().max(0.0) as u64;
         let on_screen = local
             .source
             .is_some_and(|s| name_match(&sync.name, s) != NameMatch::None);
@@ -355,7 +369,15 @@ impl Follower {
             r if r < -1 => 1.0 - STRETCH_MAX,
             1 if self.factor < 1.0 => 1.0,
             -1 if self.factor > 1.0 => 1.0,
-            0 => 1.0,
+            0 => {
+                // The same frame: lock the phase (ahead: longer periods; behind: shorter).
+                let phase = local.frame as f64 - exact;
+                if phase.abs() < PHASE_BAND || !phase.is_finite() {
+                    1.0
+                } else {
+                    1.0 + (PHASE_GAIN * phase).clamp(-STRETCH_MAX, STRETCH_MAX)
+                }
+            }
             _ => self.factor,
         };
         self.keep(step)
@@ -424,6 +446,77 @@ mod tests {
             );
             assert!((1.0 - STRETCH_MAX..=1.0 + STRETCH_MAX).contains(&d.period_factor));
         }
+    }
+
+    /// In step, the sub-frame difference sets a small stretch toward the master's phase,
+    /// none inside the band; behind shortens the period, ahead lengthens it.
+    #[test]
+    fn in_step_the_phase_sets_a_small_stretch() {
+        let t0 = Instant::now();
+        // (the remote's frame 300 minus the master's position, in frames; the factor)
+        for (phase, factor) in [
+            (0.0, 1.0),
+            (0.01, 1.0),
+            (-0.1, 1.0 - PHASE_GAIN * 0.1),
+            (-0.35, 1.0 - STRETCH_MAX),
+            (0.1, 1.0 + PHASE_GAIN * 0.1),
+            (0.4, 1.0 + STRETCH_MAX),
+        ] {
+            let mut f = Follower::default();
+            let seconds = ((300.0 - phase) / HZ) as f32;
+            let l = latest(t0, 1, Action::Sync, seconds, "clip.mp4");
+            let d = f.decide(t0, &l, &local("clip.mp4", 300), |_| true);
+            assert_eq!(d.step, Step::None, "phase {phase}");
+            assert!((d.period_factor - factor).abs() < 1e-4, "phase {phase}: {d:?}");
+        }
+    }
+
+    /// A remote ticking 0.45 of a period after a master with the same nominal rate (syncs
+    /// every 10 frames, each acted on at the remote's next tick) slides onto the master's
+    /// phase and stays there: simulated tick by tick with the decided factors.
+    #[test]
+    fn the_phase_locks_onto_the_masters_ticks() {
+        let t0 = Instant::now();
+        let period = 1.0 / HZ;
+        let mut f = Follower::default();
+        let mut factor = 1.0;
+        // Remote tick j goes out at `t`, showing frame j of the item.
+        let mut t = 0.45 * period;
+        let mut seq = 0;
+        let mut phase = 0.45;
+        for j in 1..400u64 {
+            let prev = t;
+            t += period * factor;
+            // The master's packets between the previous tick and this one (frames 10k at
+            // k·10·period); the newest one counts.
+            let m = (t / period).floor() as u64;
+            if m / 10 != (prev / period).floor() as u64 / 10 {
+                seq += 1;
+                let frame = m / 10 * 10;
+                let mut l = latest(
+                    t0 + Duration::from_secs_f64(frame as f64 * period),
+                    seq,
+                    Action::Sync,
+                    (frame as f64 / HZ) as f32,
+                    "clip.mp4",
+                );
+                l.media.frame = frame as u32;
+                let d = f.decide(
+                    t0 + Duration::from_secs_f64(t),
+                    &l,
+                    &local("clip.mp4", j),
+                    |_| true,
+                );
+                assert_eq!(d.step, Step::None, "tick {j}");
+                factor = d.period_factor;
+            }
+            // How far (in periods) this tick is after the master's tick of the same frame.
+            phase = t / period - j as f64;
+            if j > 200 {
+                assert!(phase.abs() < 0.05, "tick {j}: phase {phase}");
+            }
+        }
+        assert!(phase.abs() < 0.05, "phase {phase}");
     }
 
     #[test]
