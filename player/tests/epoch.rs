@@ -76,6 +76,10 @@ struct Sent {
     frame_tick: u64,
     /// The frame's index in the `file:` sink's file (the sends, in order).
     index: usize,
+    /// The playlist item and the item's tick the frame showed.
+    item: Option<(usize, u64)>,
+    /// When sending began on the system clock, µs since 1970.
+    unix_us: i64,
 }
 
 /// What a player sent: the CSV's sends and the file's frames.
@@ -99,7 +103,9 @@ fn player(dir: &Path, name: &str) -> Player {
     let mut lines = csv.lines();
     assert_eq!(
         lines.next(),
-        Some("tick,deadline_us,lateness_us,kind,frame_tick,dropped,queue,send_us,item,item_tick,unix_us")
+        Some(
+            "tick,deadline_us,lateness_us,kind,frame_tick,dropped,queue,send_us,item,item_tick,unix_us"
+        )
     );
     let mut sent = Vec::new();
     for line in lines {
@@ -111,6 +117,11 @@ fn player(dir: &Path, name: &str) -> Player {
             tick: f[0].parse().unwrap_or_else(|e| panic!("{line}: {e}")),
             frame_tick: f[4].parse().unwrap_or_else(|e| panic!("{line}: {e}")),
             index: sent.len(),
+            item: (!f[8].is_empty()).then(|| {
+                let p = |s: &str| s.parse::<u64>().unwrap_or_else(|e| panic!("{line}: {e}"));
+                (p(f[8]) as usize, p(f[9]))
+            }),
+            unix_us: f[10].parse().unwrap_or_else(|e| panic!("{line}: {e}")),
         });
     }
     let bytes = std::fs::read(dir.join(format!("{name}.bin"))).unwrap_or_else(|e| panic!("{e}"));
@@ -208,6 +219,74 @@ fn two_players_with_one_epoch_send_the_same_frame_at_the_same_tick() {
         "{differ} of {} consecutive ticks differ",
         common.len()
     );
+    // The CSVs say the same item and item tick for the same tick, one tick further at each
+    // tick within an item; and each send began at its tick's due time on the system clock
+    // (epoch + tick / 60 s), never before it (1 ms for the clocks' conversion), and mostly
+    // within a few ms of it.
+    let by_tick =
+        |p: &Player| -> HashMap<u64, Sent> { p.sent.iter().map(|s| (s.tick, *s)).collect() };
+    let (a_at, b_at) = (by_tick(&a), by_tick(&b));
+    for t in &common {
+        let (sa, sb) = (a_at[t], b_at[t]);
+        assert!(sa.item.is_some(), "tick {t}: no item in the CSV");
+        assert_eq!(
+            sa.item, sb.item,
+            "tick {t}: the CSVs name different positions"
+        );
+        if let (Some(prev), Some(now)) = (a_at.get(&(t - 1)).and_then(|s| s.item), sa.item)
+            && prev.0 == now.0
+            && a_at[&(t - 1)].frame_tick == t - 1
+        {
+            assert_eq!(
+                now.1,
+                prev.1 + 1,
+                "tick {t}: the item tick did not advance by one"
+            );
+        }
+    }
+    // Items in playlist order (0, 1, 2, 0, …), each from its tick 0.
+    let mut changes = 0;
+    for w in a.sent.windows(2) {
+        let (Some(x), Some(y)) = (w[0].item, w[1].item) else {
+            continue;
+        };
+        if x.0 != y.0 && w[1].frame_tick == w[1].tick && w[1].tick == w[0].tick + 1 {
+            assert_eq!(
+                y.0,
+                (x.0 + 1) % 3,
+                "tick {}: item {} after {}",
+                w[1].tick,
+                y.0,
+                x.0
+            );
+            assert_eq!(
+                y.1, 0,
+                "tick {}: item {} began at its tick {}",
+                w[1].tick, y.0, y.1
+            );
+            changes += 1;
+        }
+    }
+    assert!(changes >= 6, "only {changes} item changes seen");
+    let epoch_us = epoch.as_microsecond();
+    for (p, name) in [(&a, "a"), (&b, "b")] {
+        let mut late: Vec<i64> = p
+            .sent
+            .iter()
+            .map(|s| s.unix_us - (epoch_us + (s.tick as i64 * 1_000_000) / 60))
+            .collect();
+        late.sort_unstable();
+        assert!(
+            late[0] >= -1_000,
+            "{name}: a send began {} µs before its tick",
+            -late[0]
+        );
+        let median = late[late.len() / 2];
+        assert!(
+            median < 5_000,
+            "{name}: sends began {median} µs after their ticks (median)"
+        );
+    }
     // The stats count the clock steps (none here).
     assert_eq!((a.clock_steps, b.clock_steps), (0, 0));
 }

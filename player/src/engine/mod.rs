@@ -353,18 +353,19 @@ pub fn write_tick_csv(w: &mut dyn Write, line: Option<&TickLine>) -> std::io::Re
     }
 }
 
-/// The CSV line of tick `rec`: the playlist position of the frame it sent (from the
-/// render thread's ring, `entry` is scratch) and when sending began on the system clock.
+/// The CSV line of tick `rec`: the playlist position of what it sent (from the render
+/// thread's ring, `entry` is scratch) and when sending began on the system clock.
 fn tick_line(
     rec: &TickRecord,
     screen: &OnScreen,
     entry: &mut onscreen::Entry,
     clock: &impl Clock,
 ) -> TickLine {
-    // The frame's own tick while the ring still has it; else (a still held unchanged for
-    // many ticks) this tick's, which the render thread handled without a new frame.
-    let known = rec.frame_tick.is_some_and(|t| screen.read(t, entry))
-        || (rec.frame_tick.is_some() && screen.read(rec.tick, entry));
+    // This tick's position when the render thread handled it (a new frame, or a still that
+    // did not change and so is the same picture as the frame repeated); else (it fell
+    // behind) the position of the frame repeated, while the ring still has it.
+    let known = rec.frame_tick.is_some()
+        && (screen.read(rec.tick, entry) || rec.frame_tick.is_some_and(|t| screen.read(t, entry)));
     let item = known.then_some(()).and_then(|_| Some((entry.index?, entry.local_tick)));
     // The send began this long ago on the pacer's clock; the system clock now, minus that.
     let ago = clock.now().saturating_sub(rec.deadline.saturating_add(rec.lateness));
