@@ -22,7 +22,8 @@ use ledwall_render::cpu::{color, compose, linearize, pack, quantize, resample};
 use ledwall_render::geometry::CalSpan;
 use ledwall_render::place::{Rect, place};
 use ledwall_render::wall::{Dither, ResampleMode};
-use ledwall_render::{Filter, Fit, Geometry, Layer, Renderer, Scene, Wall, WallFrame};
+use ledwall_render::yuv::{YuvImage, YuvLayout, YuvMatrix, YuvRange};
+use ledwall_render::{Filter, Fit, Geometry, Layer, Renderer, Scene, SourceImage, Wall, WallFrame};
 use std::hint::black_box;
 use std::sync::OnceLock;
 use std::time::Duration;
@@ -623,6 +624,48 @@ enum Content {
     Video((u32, u32)),
     /// One keyed photograph: resampled once, then only colour, quantize and pack.
     Still((u32, u32)),
+    /// [`Content::Video`] handed over as `yuv420p` (BT.709, limited range), as a decoder
+    /// gives it: the renderer converts the planes inside its pipeline.
+    Yuv((u32, u32)),
+}
+
+/// The photograph `seed` of `size` as a `yuv420p` frame (BT.709 limited, chroma of the
+/// even columns averaged over row pairs): what ffmpeg's `rawvideo` writes.
+fn yuv420p(size: (u32, u32), seed: u64) -> &'static [u8] {
+    static CELLS: [OnceLock<Vec<u8>>; 4] = [const { OnceLock::new() }; 4];
+    let i = usize::from(size == FHD) * 2 + (seed as usize & 1);
+    CELLS[i].get_or_init(|| {
+        let p = photo8(size, seed);
+        let (w, h) = (p.width as usize, p.height as usize);
+        let (cw, ch) = (w.div_ceil(2), h.div_ceil(2));
+        let mut out = vec![0u8; w * h + 2 * cw * ch];
+        let (kr, kb) = (0.2126, 0.0722);
+        let ycc = |x: usize, y: usize| {
+            let px = &p.pixels[(y * w + x) * 4..][..3];
+            let [r, g, b] = [0, 1, 2].map(|c| f64::from(px[c]) / 255.0);
+            let l = kr * r + (1.0 - kr - kb) * g + kb * b;
+            [
+                l,
+                (b - l) / (2.0 * (1.0 - kb)),
+                (r - l) / (2.0 * (1.0 - kr)),
+            ]
+        };
+        for y in 0..h {
+            for x in 0..w {
+                out[y * w + x] = (16.0 + 219.0 * ycc(x, y)[0]).round() as u8;
+            }
+        }
+        for j in 0..ch {
+            for i in 0..cw {
+                let (a, b) = (ycc(2 * i, 2 * j), ycc(2 * i, (2 * j + 1).min(h - 1)));
+                let cb = (128.0 + 224.0 * (a[1] + b[1]) / 2.0).round() as u8;
+                let cr = (128.0 + 224.0 * (a[2] + b[2]) / 2.0).round() as u8;
+                out[w * h + j * cw + i] = cb;
+                out[w * h + cw * ch + j * cw + i] = cr;
+            }
+        }
+        out
+    })
 }
 
 fn end_to_end_case<M: Clock>(
@@ -644,17 +687,33 @@ fn end_to_end_case<M: Clock>(
             (renderer, frame)
         });
         let (size, keyed) = match content {
-            Content::Video(size) => (size, false),
+            Content::Video(size) | Content::Yuv(size) => (size, false),
             Content::Still(size) => (size, true),
         };
         let photos = [photo8(size, 0), photo8(size, 1)];
+        let yuv = matches!(content, Content::Yuv(_)).then(|| {
+            [0, 1].map(|seed| {
+                let (m, r) = (YuvMatrix::Bt709, YuvRange::Limited);
+                YuvImage::from_frame8(
+                    YuvLayout::Yuv420p,
+                    size.0,
+                    size.1,
+                    yuv420p(size, seed),
+                    m,
+                    r,
+                )
+                .unwrap()
+            })
+        });
         // `render_into` is called from this (non-pool) thread: `Renderer::install` borrows
         // the renderer shared while `render_into` needs it exclusively, so the two cannot
         // be combined without unsafe aliasing. Each frame therefore pays one rayon
         // injection into the renderer's pool (about 14 µs here; see README.md).
         b.iter(|| {
             n += 1;
-            let source = if keyed {
+            let source = if let Some(yuv) = &yuv {
+                SourceImage::yuv(size.0, size.1, yuv[(n & 1) as usize])
+            } else if keyed {
                 photos[0].source().with_key(1)
             } else {
                 photos[(n & 1) as usize].source()
@@ -697,6 +756,8 @@ fn bench_end_to_end<M: Clock>(c: &mut Criterion<M>) {
     g.measurement_time(Duration::from_secs(3));
     end_to_end_case(&mut g, "hd/linear/4k-video", hd_linear, Content::Video(UHD));
     end_to_end_case(&mut g, "hd/fast/4k-video", hd_fast, Content::Video(UHD));
+    end_to_end_case(&mut g, "hd/linear/4k-yuv420p", hd_linear, Content::Yuv(UHD));
+    end_to_end_case(&mut g, "hd/fast/4k-yuv420p", hd_fast, Content::Yuv(UHD));
     end_to_end_case(
         &mut g,
         "hd/linear/1080p-video",

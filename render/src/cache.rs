@@ -3,7 +3,7 @@
 //! buffers, GPU textures); this is only their bookkeeping, so the two backends choose the
 //! same slots for the same scenes.
 
-use crate::frame::{Filter, Fit, Layer, MAX_LAYERS, PixelData, Scene};
+use crate::frame::{Filter, Fit, Layer, MAX_LAYERS, Scene};
 
 /// Identity of a cached layer canvas: the source's key and everything that shapes the
 /// canvas made from it.
@@ -31,7 +31,7 @@ impl CacheKey {
             key,
             width: src.width,
             height: src.height,
-            deep: matches!(src.data, PixelData::Rgba16(_)),
+            deep: src.data.is_deep(),
             fit: layer.fit,
             filter: layer.filter,
         })

@@ -92,6 +92,20 @@ pub enum RenderError {
         /// Samples the buffer has.
         actual: usize,
     },
+    /// A Y'CbCr source whose plane or stride does not fit its stated size.
+    #[error("source image {width}x{height} ({layout}): {field}: {reason}")]
+    YuvPlane {
+        /// Stated width.
+        width: u32,
+        /// Stated height.
+        height: u32,
+        /// The layout's name (`yuv420p`, `nv12`, `yuv420p10le`, `p010le`).
+        layout: &'static str,
+        /// The plane or stride at fault, e.g. `strides[1]` or `planes[2]`.
+        field: &'static str,
+        /// What is wrong, with the numbers.
+        reason: String,
+    },
     /// A source image with no pixels.
     #[error("source image is empty ({width}x{height})")]
     EmptySource {

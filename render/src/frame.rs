@@ -9,14 +9,31 @@ use serde::{Deserialize, Serialize};
 /// Most layers a scene composes (a crossfade needs two).
 pub const MAX_LAYERS: usize = 2;
 
-/// Pixels of a source image: RGBA code values, alpha already composited (it is ignored).
+/// Pixels of a source image: RGBA code values, alpha already composited (it is ignored), or
+/// planar Y'CbCr that the renderer converts to R'G'B' code values itself ([`YuvImage`]).
 #[derive(Debug, Clone, Copy)]
 pub enum PixelData<'a> {
     /// 8 bits per channel, 4 bytes a pixel, row-major, no padding.
     Rgba8(&'a [u8]),
     /// 16 bits per channel (native endian), 4 values a pixel.
     Rgba16(&'a [u16]),
+    /// 4:2:0 Y'CbCr planes (video as decoders hand it over; see [`crate::yuv`]).
+    Yuv(YuvImage<'a>),
 }
+
+impl PixelData<'_> {
+    /// Whether the samples are deeper than 8 bits (RGBA16, 10-bit Y'CbCr): they go
+    /// through the 16-bit LUT and keep their depth through linear light.
+    pub fn is_deep(&self) -> bool {
+        match self {
+            PixelData::Rgba8(_) => false,
+            PixelData::Rgba16(_) => true,
+            PixelData::Yuv(y) => y.layout.is_deep(),
+        }
+    }
+}
+
+pub use crate::yuv::{YuvImage, YuvLayout, YuvMatrix, YuvPlanes, YuvRange};
 
 /// A borrowed source frame.
 #[derive(Debug, Clone, Copy)]
@@ -53,6 +70,16 @@ impl<'a> SourceImage<'a> {
         }
     }
 
+    /// A planar Y'CbCr source (see [`YuvImage`]'s constructors).
+    pub fn yuv(width: u32, height: u32, image: YuvImage<'a>) -> Self {
+        SourceImage {
+            width,
+            height,
+            data: PixelData::Yuv(image),
+            key: None,
+        }
+    }
+
     /// Mark the content as a still with identity `key` (enables the resample cache).
     pub fn with_key(mut self, key: u64) -> Self {
         self.key = Some(key);
@@ -71,6 +98,7 @@ impl<'a> SourceImage<'a> {
         let actual = match self.data {
             PixelData::Rgba8(d) => d.len(),
             PixelData::Rgba16(d) => d.len(),
+            PixelData::Yuv(y) => return y.check(self.width, self.height),
         };
         if actual != expected {
             return Err(RenderError::SourceSize {

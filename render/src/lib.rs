@@ -59,6 +59,7 @@ pub mod place;
 pub mod stage;
 pub mod textfile;
 pub mod wall;
+pub mod yuv;
 
 pub use backend::{AnyRenderer, BackendChoice, BackendOptions};
 pub use cpu::Renderer;

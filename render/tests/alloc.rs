@@ -271,4 +271,67 @@ fn render_into_allocates_nothing_per_frame() {
             "{name}: fast scaled covering video path during a fade allocated {n} times"
         );
     }
+    yuv_sources_allocate_nothing_per_frame();
+}
+
+/// Y'CbCr video (8-bit `yuv420p` and 10-bit `p010le`) on `hd`, in both resample modes: 1:1
+/// (converted straight into the canvas), scaled to cover (linear: rows converted into the
+/// direct path's rings; fast: the kept RGBA buffer) and contained (the general path).
+fn yuv_sources_allocate_nothing_per_frame() {
+    use ledwall_render::yuv::{YuvImage, YuvLayout, YuvMatrix, YuvRange};
+    let w = wall("hd");
+    for mode in [ResampleMode::Linear, ResampleMode::Fast] {
+        let mut spec = w.spec.clone();
+        spec.color.resample = mode;
+        let wall = Wall::from_spec(&spec, &w.source).unwrap_or_else(|e| panic!("{e}"));
+        let mut renderer = Renderer::new(&wall).unwrap_or_else(|e| panic!("{e}"));
+        let mut frame = WallFrame::new(renderer.geometry());
+        for (sw, sh, fit) in [
+            (wall.width, wall.height, Fit::Stretch),
+            (wall.width / 2 + 3, wall.height / 2 + 1, Fit::Cover),
+            (wall.width / 2 + 3, wall.height / 2 + 1, Fit::Contain),
+        ] {
+            for layout in [YuvLayout::Yuv420p, YuvLayout::P010] {
+                let n8 = layout.frame_samples(sw, sh);
+                let p8: Vec<u8> = (0..n8).map(|i| (i * 7 % 251) as u8).collect();
+                let p16: Vec<u16> = p8.iter().map(|&v| u16::from(v) << 8).collect();
+                let (m, r) = (YuvMatrix::Bt709, YuvRange::Limited);
+                let img = if layout.is_deep() {
+                    YuvImage::from_frame16(layout, sw, sh, &p16, m, r)
+                } else {
+                    YuvImage::from_frame8(layout, sw, sh, &p8, m, r)
+                };
+                let img = img.unwrap_or_else(|| panic!("{layout:?} frame"));
+                let mark = |on: bool| {
+                    renderer.install(|| rayon::broadcast(|_| COUNTED.with(|c| c.set(on))))
+                };
+                mark(true);
+                let n = renderer.install_mut(|renderer| {
+                    COUNTED.with(|c| c.set(true));
+                    let mut before = 0;
+                    for n in 0..15u64 {
+                        if n == 3 {
+                            before = ALLOCS.load(Ordering::SeqCst);
+                        }
+                        let src = SourceImage::yuv(sw, sh, img);
+                        let scene = Scene::single(n, Layer::new(src).fit(fit));
+                        renderer
+                            .render_into(&scene, &mut frame)
+                            .unwrap_or_else(|e| panic!("{e}"));
+                    }
+                    let n = ALLOCS.load(Ordering::SeqCst) - before;
+                    COUNTED.with(|c| c.set(false));
+                    n
+                });
+                let mark = |on: bool| {
+                    renderer.install(|| rayon::broadcast(|_| COUNTED.with(|c| c.set(on))))
+                };
+                mark(false);
+                assert_eq!(
+                    n, 0,
+                    "hd {mode:?} {layout:?} {sw}x{sh} {fit:?}: allocated {n} times in 12 frames"
+                );
+            }
+        }
+    }
 }

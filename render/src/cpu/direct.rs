@@ -29,7 +29,13 @@ impl Renderer {
                 w: cw,
                 h: ch,
             };
+        // Y'CbCr goes this way only where it is resampled in linear light (its rows
+        // converted into the ring); 1:1 and fast mode take the general path, whose
+        // conversions write the canvas or a whole RGBA picture.
+        let yuv_ok = !matches!(layer.source.data, PixelData::Yuv(_))
+            || (place.one_to_one.is_none() && self.color.resample == ResampleMode::Linear);
         (layers.next().is_none()
+            && yuv_ok
             && self.quantized.len() == 1
             && layer.weight >= 1.0
             && layer.source.key.is_none()
@@ -145,6 +151,13 @@ impl Renderer {
                 (false, PixelData::Rgba16(d)) => {
                     resample::run_linear(plan, d, sw, lut16, canvas, cw, b, each)
                 }
+                (false, PixelData::Yuv(img)) => {
+                    let rows = super::yuv::Rows::new(&img, sw, src.height);
+                    let lut = if rows.deep() { lut16 } else { lut8 };
+                    let rows = super::yuv::Linear { rows, lut };
+                    resample::run_linear_rows(plan, &rows, canvas, cw, b, each)
+                }
+                (true, PixelData::Yuv(_)) => false,
             };
             if !done {
                 return false;
@@ -198,6 +211,8 @@ impl Renderer {
             match src.data {
                 PixelData::Rgba8(d) => rows(d, luts.0, shape, canvas, &bands, table, each, finish),
                 PixelData::Rgba16(d) => rows(d, luts.1, shape, canvas, &bands, table, each, finish),
+                // Not chosen by `direct_layer`.
+                PixelData::Yuv(_) => return false,
             }
             Stage::Color
         };

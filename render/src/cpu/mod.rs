@@ -26,6 +26,7 @@
 mod direct;
 mod sample;
 mod stages;
+pub(crate) mod yuv;
 
 pub mod bands;
 pub mod color;
@@ -100,6 +101,10 @@ pub struct Renderer {
     cache_hits: u64,
     /// What `colored` was computed from, when that was cached layers only.
     colored_from: Option<ColorInputs>,
+    /// Y'CbCr sources converted to RGBA codes for the fast mode's resamplers (8-bit and
+    /// 10-bit layouts), sized at first use and reused.
+    yuv_rgba8: Vec<u8>,
+    yuv_rgba16: Vec<u16>,
 }
 
 impl Renderer {
@@ -171,6 +176,8 @@ impl Renderer {
             times: StageTimes::default(),
             cache_hits: 0,
             colored_from: None,
+            yuv_rgba8: Vec::new(),
+            yuv_rgba16: Vec::new(),
             geometry,
         })
     }

@@ -2,7 +2,7 @@
 //! cached canvas (stages 1 and 2), then composed and coloured (3 and 4); and the choice of
 //! the resample plan for a placement.
 
-use super::{Renderer, color, compose, linearize, resample};
+use super::{Renderer, color, compose, linearize, resample, yuv};
 use crate::error::RenderError;
 use crate::frame::{Filter, Layer, MAX_LAYERS, PixelData};
 use crate::place::{Placement, Rect, place_on};
@@ -110,6 +110,11 @@ impl Renderer {
                 PixelData::Rgba16(d) => {
                     linearize::rect(d, sw, from, lut16, canvas, cw, (dst.x, dst.y))
                 }
+                PixelData::Yuv(img) => {
+                    let rows = yuv::Rows::new(&img, sw, sh);
+                    let lut = if rows.deep() { lut16 } else { lut8 };
+                    yuv::rect(&rows, from, lut, canvas, cw, (dst.x, dst.y))
+                }
             }
             self.times[Stage::Linearize] += t.elapsed();
             return Ok(());
@@ -132,6 +137,13 @@ impl Renderer {
                     PixelData::Rgba16(d) => {
                         resample::run_linear(plan, d, sw, lut16, canvas, cw, None, |_, _| {})
                     }
+                    PixelData::Yuv(img) => {
+                        // Each source row the ring needs, converted straight to linear.
+                        let rows = yuv::Rows::new(&img, sw, sh);
+                        let lut = if rows.deep() { lut16 } else { lut8 };
+                        let rows = yuv::Linear { rows, lut };
+                        resample::run_linear_rows(plan, &rows, canvas, cw, None, |_, _| {})
+                    }
                 };
                 self.times[Stage::Resample] += t.elapsed();
             }
@@ -140,6 +152,7 @@ impl Renderer {
                 // out (linearize fused into resample's last step).
                 let t = Instant::now();
                 let row = sw as usize * 4;
+                let (yuv8, yuv16) = (&mut self.yuv_rgba8, &mut self.yuv_rgba16);
                 match src.data {
                     PixelData::Rgba8(d) => resample::run(
                         plan,
@@ -159,6 +172,23 @@ impl Renderer {
                         cw,
                         resample::Output::Lut(lut16),
                     ),
+                    PixelData::Yuv(img) => {
+                        // The code-value resamplers read whole images (the fixed-point
+                        // one a row at a time, the float one several rows per output
+                        // row): the picture is converted to RGBA codes first, into a
+                        // buffer the renderer keeps.
+                        let rows = yuv::Rows::new(&img, sw, sh);
+                        yuv::convert_all(&rows, yuv8, yuv16);
+                        if rows.deep() {
+                            let d = &yuv16[..sw as usize * sh as usize * 4];
+                            let out = resample::Output::Lut(lut16);
+                            resample::run(plan, d, row, (0, 0), canvas, cw, out)
+                        } else {
+                            let d = &yuv8[..sw as usize * sh as usize * 4];
+                            let out = resample::Output::Lut(lut8);
+                            resample::run(plan, d, row, (0, 0), canvas, cw, out)
+                        }
+                    }
                 }
                 self.times[Stage::Resample] += t.elapsed();
             }

@@ -59,7 +59,7 @@ use crate::cache::LayerCache;
 use crate::color::{Luts, clamp_level, gains_split};
 use crate::dither::background_linear;
 use crate::error::RenderError;
-use crate::frame::{PixelData, Scene, WallFrame};
+use crate::frame::{MAX_LAYERS, PixelData, Scene, WallFrame};
 use crate::geometry::Geometry;
 use crate::stage::{Stage, StageTimes};
 use crate::wall::{ColorSpec, Wall};
@@ -112,6 +112,9 @@ pub struct Renderer {
     ring: Ring,
     /// The last frame's work, for [`Renderer::profile_stages`].
     last_work: Option<FrameWork>,
+    /// Y'CbCr layers converted to RGBA codes (8-bit, 16-bit) for the upload, per layer;
+    /// sized at first use and reused.
+    yuv_rgba: [(Vec<u8>, Vec<u16>); MAX_LAYERS],
     times: StageTimes,
     cache_hits: u64,
 }
@@ -174,6 +177,7 @@ impl Renderer {
             plans: Plans::new(),
             ring,
             last_work: None,
+            yuv_rgba: Default::default(),
             times: StageTimes::default(),
             cache_hits: 0,
         })
@@ -378,9 +382,22 @@ impl Renderer {
         let t0 = Instant::now();
         let planned = self.plan_frame(scene)?;
         let work = planned.work;
+        // Y'CbCr sources: converted to RGBA codes on the CPU (the same rows the CPU
+        // renderer's conversion gives), then uploaded as RGBA8 / RGBA16.
+        for (li, layer) in scene.layers.iter().enumerate() {
+            if let (Some(_), Some(layer)) = (&work.jobs[li], layer)
+                && let PixelData::Yuv(img) = layer.source.data
+            {
+                let rows =
+                    crate::cpu::yuv::Rows::new(&img, layer.source.width, layer.source.height);
+                let (b8, b16) = &mut self.yuv_rgba[li];
+                crate::cpu::yuv::convert_all(&rows, b8, b16);
+            }
+        }
 
         // The frame's parameters, then each rendered layer's rows, padded.
         self.ring.ensure_upload(&self.gpu, planned.upload_len)?;
+        let yuv_rgba = &self.yuv_rgba;
         self.ring.write_upload(planned.upload_len, |view| {
             view.slice(..compose::FRAME as usize)
                 .copy_from_slice(bytemuck::bytes_of(&planned.frame));
@@ -389,9 +406,14 @@ impl Renderer {
                     continue;
                 };
                 let plan = self.plans.get(job.plan);
+                let len = layer.source.width as usize * layer.source.height as usize * 4;
                 let bytes: &[u8] = match layer.source.data {
                     PixelData::Rgba8(d) => d,
                     PixelData::Rgba16(d) => bytemuck::cast_slice(d),
+                    PixelData::Yuv(img) if img.layout.is_deep() => {
+                        bytemuck::cast_slice(&yuv_rgba[li].1[..len])
+                    }
+                    PixelData::Yuv(_) => &yuv_rgba[li].0[..len],
                 };
                 let (row, padded) = (plan.row as usize, plan.row_padded as usize);
                 for (y, src_row) in bytes.chunks_exact(row).enumerate() {

@@ -12,7 +12,7 @@ use super::resources::{
 };
 use super::{compose, linearize, resample};
 use crate::error::GpuError;
-use crate::frame::{Filter, Fit, Layer, MAX_LAYERS, PixelData};
+use crate::frame::{Filter, Fit, Layer, MAX_LAYERS};
 use crate::place::{Placement, place_on};
 use crate::wall::ResampleMode;
 
@@ -36,7 +36,7 @@ impl PlanKey {
         PlanKey {
             width: src.width,
             height: src.height,
-            deep: matches!(src.data, PixelData::Rgba16(_)),
+            deep: src.data.is_deep(),
             fit: layer.fit,
             filter: layer.filter,
         }

@@ -192,6 +192,45 @@ pub fn run_linear<T: Sample>(
     bands: Option<&Bands>,
     each: impl Each,
 ) -> bool {
+    let rows = RgbaRows {
+        src,
+        sw: sw as usize,
+        kernel: super::linearize::Kernel::new(src, lut),
+    };
+    run_linear_rows(plan, &rows, canvas, cw, bands, each)
+}
+
+/// Source rows linearized on demand, for [`run_linear_rows`].
+pub trait LinearRows: Sync {
+    /// Linear RGB of source row `y`, pixels `x0..x0 + out.len() / 3`, into `out`.
+    fn row(&self, y: usize, x0: usize, out: &mut [u16]);
+}
+
+/// RGBA code values through the LUT kernel.
+struct RgbaRows<'a, T> {
+    src: &'a [T],
+    sw: usize,
+    kernel: super::linearize::Kernel<'a>,
+}
+
+impl<T: Sample> LinearRows for RgbaRows<'_, T> {
+    #[inline]
+    fn row(&self, y: usize, x0: usize, out: &mut [u16]) {
+        let at = (y * self.sw + x0) * 4;
+        self.kernel.row(&self.src[at..at + out.len() / 3 * 4], out);
+    }
+}
+
+/// [`run_linear`] over any [`LinearRows`] (RGBA code values, Y'CbCr planes): each source
+/// row the plan reads is asked for once, into the band's ring.
+pub fn run_linear_rows<R: LinearRows>(
+    plan: &mut Plan,
+    src: &R,
+    canvas: &mut [u16],
+    cw: u32,
+    bands: Option<&Bands>,
+    each: impl Each,
+) -> bool {
     let sum_len = plan.sum_len();
     let dst = plan.tables.dst;
     let Some(lin) = plan.linear.as_mut() else {
@@ -212,8 +251,7 @@ pub fn run_linear<T: Sample>(
         &plan.tables.v,
     );
     let row_len = cw as usize * 3;
-    let (n, sw) = (width * 3, sw as usize);
-    let kernel = super::linearize::Kernel::new(src, lut);
+    let n = width * 3;
     let rows = &mut canvas[dst.y as usize * row_len..(dst.y + dst.h) as usize * row_len];
     let mut parts = bands.split(rows, row_len);
     parts[..bands.len()]
@@ -231,9 +269,8 @@ pub fn run_linear<T: Sample>(
                 let oy = first + r;
                 let win = next_window(v, oy, r + 1 < n_rows, pairing, ring);
                 for y in window.advance(win.start, win.end - win.start, ring) {
-                    let at = (y * sw + x0 as usize) * 4;
                     let slot = (y % ring) * n;
-                    kernel.row(&src[at..at + width * 4], &mut rings[slot..slot + n]);
+                    src.row(y, x0 as usize, &mut rings[slot..slot + n]);
                 }
                 let slot = |y: usize| &rings[(y % ring) * n..][..n];
                 let sums = (&mut sum[..n], &mut sum2[..n]);
