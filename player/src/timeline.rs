@@ -11,6 +11,8 @@
 //!   [`DEFAULT_STILL_SECONDS`](crate::playlist::DEFAULT_STILL_SECONDS), and animations,
 //!   sequences and video play `loops` passes (or the file's own loop count, or one pass):
 //!   the ticks whose presentation time falls before the end, `ceil(passes · length · hz)`.
+//!   A live source (a stream, a capture device, the desktop) without a `duration` lasts
+//!   [`MAX_SECONDS`]: until the schedule changes.
 //! * **Source frame**: tick `j` of an item is at `t = j / hz` seconds into it; the frame
 //!   shown is the last one whose presentation time is `<= t` ([`Timing::frame_at`]), so a
 //!   30 fps video on 60 Hz shows each frame twice and 50 fps on 60 Hz holds every fifth
@@ -23,8 +25,8 @@
 //! * **End**: a looped playlist repeats; one with `loop = false` holds the last frame of its
 //!   last item.
 
-use crate::media::{Time, Timing};
-use crate::playlist::{DEFAULT_STILL_SECONDS, Playlist, Transition};
+use crate::media::{MediaRef, Time, Timing};
+use crate::playlist::{DEFAULT_STILL_SECONDS, MAX_SECONDS, Playlist, Transition};
 
 /// One item placed on the timeline.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -129,7 +131,14 @@ impl Timeline {
             let Some(Some(timing)) = timings.get(i) else {
                 continue;
             };
-            let Some(ticks) = item_ticks(item.duration, item.loops, timing, hz) else {
+            // A live item without a duration plays until the schedule changes (design §12).
+            let live = matches!(item.media, MediaRef::Live(_)) && item.duration.is_none();
+            let length = if live {
+                Some(Time::from_secs_f64(MAX_SECONDS).round_ticks(hz))
+            } else {
+                item_ticks(item.duration, item.loops, timing, hz)
+            };
+            let Some(ticks) = length else {
                 tracing::warn!(
                     playlist = %playlist.file.display(),
                     item = item.index,
@@ -332,6 +341,19 @@ transition = { kind = "crossfade", duration = 0.05 }
 source = "c.mp4"
 loops = 2
 "#;
+
+    /// A live item lasts its duration; without one, until the schedule changes (a year of
+    /// ticks), never the still's default.
+    #[test]
+    fn live_items_last_their_duration_or_until_the_schedule_changes() {
+        let p = playlist(
+            "[[items]]\nsource = \"udp://127.0.0.1:5000\"\nduration = 2.0\n\
+             [[items]]\nsource = \"screen:\"\n",
+        );
+        let t = Timeline::new(&p, 60, &[Some(Timing::Still), Some(Timing::Still)], 0);
+        let ticks: Vec<u64> = t.placed().iter().map(|pl| pl.ticks).collect();
+        assert_eq!(ticks, [120, (MAX_SECONDS * 60.0) as u64]);
+    }
 
     fn show_timeline(anchor: u64) -> Timeline {
         let p = playlist(SHOW);

@@ -404,6 +404,12 @@ impl Summary {
                 "media: {} late frames, {} stalls, {} crashes, {} restarts, {} early ends, {} failed opens, {} recovered\n",
                 m.late, m.stalls, m.crashes, m.restarts, m.early_ends, m.failed_opens, m.recovered
             ));
+            if m.live_stalls + m.live_reconnects + m.live_recoveries + m.live_dropped > 0 {
+                s.push_str(&format!(
+                    "live: {} stalls, {} reconnects, {} recoveries, {} stale frames dropped\n",
+                    m.live_stalls, m.live_reconnects, m.live_recoveries, m.live_dropped
+                ));
+            }
         }
         for k in &self.sinks {
             s.push_str(&format!(

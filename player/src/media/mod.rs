@@ -8,6 +8,9 @@
 //! * [`sequence`]: a folder or glob of images played at a frame rate.
 //! * [`video`]: anything ffmpeg decodes, through an `ffmpeg` child process writing raw RGBA
 //!   to a pipe, read ahead by a thread into a bounded queue.
+//! * [`live`]: live sources (stream URLs, capture devices, the desktop) through ffmpeg: the
+//!   newest frame at each tick; stalls hold the last frame (or the item's `fallback`)
+//!   while ffmpeg is reconnected with backoff.
 //! * [`crate::patterns`]: generated test patterns (`pattern:bars` …).
 //! * [`memory`]: frames held in memory (the benchmark's synthetic photographs).
 //!
@@ -23,12 +26,14 @@
 //! ([`MediaError::Panicked`]), never a dead player.
 
 pub mod anim;
+pub mod live;
 pub mod memory;
 pub mod sequence;
 pub mod still;
 pub mod timing;
 pub mod video;
 
+pub use live::{LiveInput, LiveRef};
 pub use memory::MemoryClip;
 pub use still::{Pixels, StillImage, composite8, composite16, decode, load_image};
 pub use timing::{Time, Timing};
@@ -347,6 +352,8 @@ pub enum MediaKind {
     Pattern,
     /// Frames held in memory.
     Memory,
+    /// A live stream, capture device or the desktop through ffmpeg.
+    Live,
 }
 
 impl MediaKind {
@@ -359,6 +366,7 @@ impl MediaKind {
             MediaKind::Video => "video",
             MediaKind::Pattern => "pattern",
             MediaKind::Memory => "in-memory clip",
+            MediaKind::Live => "live source",
         }
     }
 }
@@ -416,6 +424,19 @@ pub struct MediaFaults {
     pub failed_opens: AtomicU64,
     /// Items that failed to open and opened on a later try.
     pub recovered: AtomicU64,
+    /// Live sources that gave no new frame for [`live::STALL_AFTER`] (the last frame, or the
+    /// item's fallback, showed while it lasted).
+    pub live_stalls: AtomicU64,
+    /// Live sources' ffmpeg started again (it exited, or gave no frame in time).
+    pub live_reconnects: AtomicU64,
+    /// Live sources whose frames came again after a stall.
+    pub live_recoveries: AtomicU64,
+    /// Live frames replaced by a newer one before a tick showed them.
+    pub live_dropped: AtomicU64,
+    /// Live sources stalled now (a gauge).
+    pub live_stalled_now: AtomicU64,
+    /// Live sources showing their fallback now (a gauge).
+    pub live_fallback_now: AtomicU64,
 }
 
 /// A copy of [`MediaFaults`] at one moment.
@@ -435,6 +456,18 @@ pub struct MediaFaultCounts {
     pub failed_opens: u64,
     /// See [`MediaFaults::recovered`].
     pub recovered: u64,
+    /// See [`MediaFaults::live_stalls`].
+    pub live_stalls: u64,
+    /// See [`MediaFaults::live_reconnects`].
+    pub live_reconnects: u64,
+    /// See [`MediaFaults::live_recoveries`].
+    pub live_recoveries: u64,
+    /// See [`MediaFaults::live_dropped`].
+    pub live_dropped: u64,
+    /// See [`MediaFaults::live_stalled_now`].
+    pub live_stalled_now: u64,
+    /// See [`MediaFaults::live_fallback_now`].
+    pub live_fallback_now: u64,
 }
 
 impl MediaFaults {
@@ -449,6 +482,12 @@ impl MediaFaults {
             early_ends: g(&self.early_ends),
             failed_opens: g(&self.failed_opens),
             recovered: g(&self.recovered),
+            live_stalls: g(&self.live_stalls),
+            live_reconnects: g(&self.live_reconnects),
+            live_recoveries: g(&self.live_recoveries),
+            live_dropped: g(&self.live_dropped),
+            live_stalled_now: g(&self.live_stalled_now),
+            live_fallback_now: g(&self.live_fallback_now),
         }
     }
 
@@ -485,14 +524,22 @@ pub enum MediaRef {
     Pattern(Pattern),
     /// Frames in memory (made by a program, never parsed from text).
     Memory(Arc<MemoryClip>),
+    /// A live source: a stream URL, a capture device or the desktop (with the item's
+    /// fallback, when it has one).
+    Live(LiveRef),
 }
 
 impl MediaRef {
-    /// Interpret a source string: `pattern:...`, a glob (contains `*`, `?` or `[`), a folder,
-    /// or a file. Relative paths are taken relative to `base` (the playlist's folder).
+    /// Interpret a source string: `pattern:...`, a live source (a stream URL, `v4l2:PATH`,
+    /// `screen:`; see [`live`]), a glob (contains `*`, `?` or `[`), a folder, or a file.
+    /// Relative paths are taken relative to `base` (the playlist's folder); a URL is not a
+    /// path.
     pub fn parse(text: &str, base: &Path) -> Result<MediaRef, String> {
         if let Some(rest) = text.strip_prefix("pattern:") {
             return Pattern::parse(rest).map(MediaRef::Pattern);
+        }
+        if let Some(live) = LiveInput::parse(text) {
+            return live.map(|input| MediaRef::Live(LiveRef::new(input, None)));
         }
         if text.trim().is_empty() {
             return Err("empty source".into());
@@ -511,6 +558,7 @@ impl MediaRef {
             MediaRef::File(p) | MediaRef::Sequence(p) => p.display().to_string(),
             MediaRef::Pattern(p) => format!("pattern:{}", p.spec()),
             MediaRef::Memory(c) => c.name().to_string(),
+            MediaRef::Live(l) => l.input.display(),
         }
     }
 }
@@ -560,6 +608,7 @@ pub fn open(media: &MediaRef, opts: &OpenOptions) -> Result<Box<dyn MediaSource>
                 .map(|s| Box::new(s) as Box<dyn MediaSource>)
         }),
         MediaRef::File(p) => guarded(p, || open_file(p, opts)),
+        MediaRef::Live(l) => Ok(Box::new(live::LiveSource::open(l, opts))),
     }
 }
 

@@ -264,12 +264,12 @@ fn register(pid: u32) {
     children_lock().push(pid);
 }
 
-fn unregister(pid: u32) {
+pub(super) fn unregister(pid: u32) {
     children_lock().retain(|&p| p != pid);
 }
 
 /// SIGKILL the process group `pid` leads (ffmpeg and anything a wrapper script started).
-fn kill_group(pid: u32) {
+pub(super) fn kill_group(pid: u32) {
     #[cfg(unix)]
     if let Ok(pid) = i32::try_from(pid)
         && pid > 0
@@ -299,7 +299,7 @@ pub fn children() -> Vec<u32> {
 
 /// Wait for a killed child (and the threads that read its pipes) on a thread of its own, so
 /// that a process stuck in the kernel (a hung network share) never holds up the caller.
-fn reap(child: Option<Child>, thread: Option<JoinHandle<()>>) {
+pub(super) fn reap(child: Option<Child>, thread: Option<JoinHandle<()>>) {
     let work = move || {
         if let Some(mut c) = child {
             let _ = c.wait();
@@ -327,9 +327,9 @@ fn reap(child: Option<Child>, thread: Option<JoinHandle<()>>) {
 }
 
 /// ffmpeg's stderr, as much of its start as [`STDERR_KEEP`] allows, filled as it comes.
-type Stderr = Arc<Mutex<String>>;
+pub(super) type Stderr = Arc<Mutex<String>>;
 
-fn stderr_text(e: &Stderr) -> String {
+pub(super) fn stderr_text(e: &Stderr) -> String {
     e.lock().map(|e| e.trim().to_string()).unwrap_or_default()
 }
 
@@ -413,6 +413,51 @@ fn output_within(cmd: &mut Command, limit: Duration) -> io::Result<Option<(ExitS
             }
         }
     }
+}
+
+/// An ffmpeg started by [`spawn_piped`]: its stdout to read, its stderr drained on a
+/// thread of its own into `stderr`.
+pub(super) struct Piped {
+    pub child: Child,
+    pub pid: u32,
+    pub stdout: std::process::ChildStdout,
+    pub stderr: Stderr,
+    pub err_thread: Option<JoinHandle<()>>,
+}
+
+/// Start `cmd` (ffmpeg, its arguments set) in a process group of its own, registered for
+/// [`kill_children`], stdout piped, stderr drained. `path` and `exe` name the media and
+/// the program in errors.
+pub(super) fn spawn_piped(cmd: &mut Command, path: &Path, exe: &Path) -> Result<Piped, MediaError> {
+    cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
+    // Its own process group: the watchdog and kill_children kill it with whatever it
+    // started.
+    #[cfg(unix)]
+    {
+        use std::os::unix::process::CommandExt;
+        cmd.process_group(0);
+    }
+    let mut child = cmd.spawn().map_err(|e| missing(path, exe, e))?;
+    let pid = child.id();
+    register(pid);
+    let (Some(stdout), Some(stderr)) = (child.stdout.take(), child.stderr.take()) else {
+        kill_group(pid);
+        unregister(pid);
+        reap(Some(child), None);
+        return Err(MediaError::Video {
+            path: path.to_path_buf(),
+            reason: "ffmpeg's pipes could not be opened".into(),
+        });
+    };
+    let errors: Stderr = Arc::default();
+    let err_thread = drain_stderr(stderr, Arc::clone(&errors));
+    Ok(Piped {
+        child,
+        pid,
+        stdout,
+        stderr: errors,
+        err_thread,
+    })
 }
 
 /// A running ffmpeg and its reader thread. Dropping it kills ffmpeg's process group and
@@ -604,32 +649,14 @@ impl Video {
                 self.info.width, self.info.height
             ))
             .args(["-pix_fmt", "rgba", "-f", "rawvideo", "pipe:1"])
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
-        // Its own process group: the watchdog and kill_children kill it with whatever it
-        // started.
-        #[cfg(unix)]
-        {
-            use std::os::unix::process::CommandExt;
-            cmd.process_group(0);
-        }
-        let mut child = cmd
-            .spawn()
-            .map_err(|e| missing(&self.path, &self.ff.ffmpeg, e))?;
-        let pid = child.id();
-        register(pid);
-        let (Some(stdout), Some(stderr)) = (child.stdout.take(), child.stderr.take()) else {
-            kill_group(pid);
-            unregister(pid);
-            reap(Some(child), None);
-            return Err(MediaError::Video {
-                path: self.path.clone(),
-                reason: "ffmpeg's pipes could not be opened".into(),
-            });
-        };
-        let errors: Stderr = Arc::default();
-        let err_thread = drain_stderr(stderr, Arc::clone(&errors));
+            .stdin(Stdio::null());
+        let Piped {
+            child,
+            pid,
+            stdout,
+            stderr: errors,
+            err_thread,
+        } = spawn_piped(&mut cmd, &self.path, &self.ff.ffmpeg)?;
         let (tx, rx) = mpsc::sync_channel(QUEUE);
         let (free_tx, free_rx) = mpsc::sync_channel::<Vec<u8>>(POOL);
         let frame_bytes = self.frame_bytes;

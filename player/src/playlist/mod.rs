@@ -136,6 +136,7 @@ struct ItemSpec {
     filter: Option<Filter>,
     transition: Option<TransitionSpec>,
     background: Option<[u8; 3]>,
+    fallback: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -299,6 +300,55 @@ fn seconds(v: f64, field: String, what: &str, zero_ok: bool, problems: &mut Vec<
     }
 }
 
+/// A live source (a stream URL, `v4l2:`, `screen:`; design §12 "Live sources"): `loops`
+/// and `start` have no meaning for it; its `fallback` (any source that is not live) is
+/// parsed and attached to it. A `fallback` on any other item is a problem.
+fn check_live(
+    spec: &ItemSpec,
+    media: &mut Option<MediaRef>,
+    base: &Path,
+    field: &dyn Fn(&str) -> String,
+    problems: &mut Vec<Problem>,
+) {
+    let live = match media {
+        Some(MediaRef::Live(l)) => Some(l),
+        _ => None,
+    };
+    let Some(live) = live else {
+        if spec.fallback.is_some() && media.is_some() {
+            problems.push(Problem::new(
+                field("fallback"),
+                "only a live source (a stream URL, v4l2: or screen:) has a fallback",
+            ));
+        }
+        return;
+    };
+    if spec.loops.is_some() {
+        problems.push(Problem::new(
+            field("loops"),
+            "a live source has no passes to repeat; give a duration (or none: it plays until the schedule changes)",
+        ));
+    }
+    if spec.start.is_some() {
+        problems.push(Problem::new(
+            field("start"),
+            "a live source cannot start at an offset",
+        ));
+    }
+    if let Some(text) = &spec.fallback {
+        match MediaRef::parse(text, base) {
+            Ok(MediaRef::Live(_)) => problems.push(Problem::new(
+                field("fallback"),
+                format!(
+                    "\"{text}\" is live itself; a fallback must be a file, a folder or a pattern"
+                ),
+            )),
+            Ok(fb) => live.fallback = Some(Box::new(fb)),
+            Err(reason) => problems.push(Problem::new(field("fallback"), reason)),
+        }
+    }
+}
+
 fn parse(value: Value, path: &Path, problems: &mut Vec<Problem>) -> Option<Playlist> {
     let Value::Object(mut map) = value else {
         problems.push(Problem::new(
@@ -347,13 +397,14 @@ fn parse(value: Value, path: &Path, problems: &mut Vec<Problem>) -> Option<Playl
             continue;
         };
         let before = problems.len();
-        let media = match MediaRef::parse(&spec.source, base) {
+        let mut media = match MediaRef::parse(&spec.source, base) {
             Ok(m) => Some(m),
             Err(reason) => {
                 problems.push(Problem::new(field("source"), reason));
                 None
             }
         };
+        check_live(&spec, &mut media, base, &field, problems);
         if let Some(d) = spec.duration {
             seconds(d, field("duration"), "duration", false, problems);
         }
@@ -590,6 +641,75 @@ priority = 10
         // The same text with a .toml name is not TOML.
         let e = Playlist::from_text(json, Path::new("x/p.toml")).unwrap_err();
         assert!(e.to_string().contains("not valid TOML"), "{e}");
+    }
+
+    #[test]
+    fn live_sources_and_their_fallbacks_are_checked_without_opening_them() {
+        use crate::media::{LiveInput, LiveRef};
+        let text = r#"
+[[items]]
+source = "UDP://127.0.0.1:5000"
+duration = 30.0
+fallback = "media/standby.png"
+[[items]]
+source = "screen:"
+[[items]]
+source = "v4l2:/dev/video0"
+fallback = "pattern:bars"
+"#;
+        let p = Playlist::from_text(text, Path::new("/shows/live.toml")).unwrap();
+        assert_eq!(
+            p.items[0].media,
+            MediaRef::Live(LiveRef::new(
+                LiveInput::Url("UDP://127.0.0.1:5000".into()),
+                Some(MediaRef::File("/shows/media/standby.png".into()))
+            ))
+        );
+        assert!(matches!(&p.items[1].media, MediaRef::Live(l) if l.fallback.is_none()));
+        assert!(matches!(
+            &p.items[2].media,
+            MediaRef::Live(l) if matches!(l.fallback.as_deref(), Some(MediaRef::Pattern(_)))
+        ));
+        let text = r#"
+[[items]]
+source = "udp://127.0.0.1"
+[[items]]
+source = "rtsp://cam/1"
+fallback = "srt://other:9000"
+[[items]]
+source = "a.png"
+fallback = "pattern:bars"
+[[items]]
+source = "http://host/x.m3u8"
+loops = 2
+start = 3.0
+[[items]]
+source = "screen:/0x0"
+[[items]]
+source = "rtsp://cam/2"
+fallback = "pattern:nope"
+"#;
+        let e = Playlist::from_text(text, Path::new("live.toml")).unwrap_err();
+        let fields: Vec<&str> = e.problems.iter().map(|p| p.field.as_str()).collect();
+        assert_eq!(
+            fields,
+            [
+                "items[0].source",
+                "items[1].fallback",
+                "items[2].fallback",
+                "items[3].loops",
+                "items[3].start",
+                "items[4].source",
+                "items[5].fallback",
+            ],
+            "{e}"
+        );
+        let text = e.to_string();
+        assert!(
+            text.contains("live.toml: items[0].source: udp://127.0.0.1: a udp URL needs a port"),
+            "{text}"
+        );
+        assert!(text.contains("is live itself"), "{text}");
     }
 
     #[test]
