@@ -48,6 +48,8 @@ struct Slot {
     real_frames: Option<u64>,
     /// Live: the source being opened on a thread of its own.
     opening: Option<Receiver<Result<Box<dyn MediaSource>, MediaError>>>,
+    /// Pre-rolled: its first frame is decoded (or decoding it failed), ahead of its start.
+    prerolled: bool,
 }
 
 /// When a failed item is tried again; kept across passes.
@@ -92,6 +94,10 @@ pub struct Deck {
     backoff: Vec<Backoff>,
     /// The item whose frame was last shown successfully.
     last_good: Option<usize>,
+    /// The next item, opened and its first frame decoded before it comes on screen.
+    preroll: Option<usize>,
+    /// The items of the last [`Deck::prepare`]: current and outgoing.
+    on_screen: [Option<usize>; 2],
     /// Each item's timing as last known (`None`: it could not be opened).
     timings: Vec<Option<Timing>>,
     retrier: Option<Retrier>,
@@ -131,6 +137,8 @@ impl Deck {
             slots: playlist.items.iter().map(|_| Slot::default()).collect(),
             backoff: vec![Backoff::default(); playlist.items.len()],
             last_good: None,
+            preroll: None,
+            on_screen: [None; 2],
             timings: Vec::new(),
             retrier: None,
         }
@@ -261,10 +269,12 @@ impl Deck {
     /// Decode what `scene` shows. Never fails: problems are logged once per item and the
     /// last good frame holds.
     pub fn prepare(&mut self, scene: &TickScene) {
+        self.on_screen = [scene.current.map(|s| s.item), scene.outgoing.map(|s| s.item)];
         let keep = [
             scene.current.map(|s| s.item),
             scene.outgoing.map(|s| s.item),
             self.last_good,
+            self.preroll,
         ];
         for (i, slot) in self.slots.iter_mut().enumerate() {
             if !keep.contains(&Some(i)) {
@@ -278,6 +288,56 @@ impl Deck {
             && self.show(&s)
         {
             self.last_good = Some(s.item);
+        }
+    }
+
+    /// Pre-roll `first`, the first frame of the item that comes on screen next (live only,
+    /// with [`OpenOptions::frame_wait`] set): open its source (on a thread of its own) and
+    /// start decoding that frame, so that the item has its own picture from its first tick
+    /// (a video's ffmpeg takes a few hundred milliseconds to its first frame; without
+    /// this, the last frame would hold meanwhile, and for a different time on each player
+    /// of a show). Never waits and counts no late frame; `None` (nothing coming, or it is
+    /// on screen already) ends a pre-roll. An item that fails here is logged when it comes
+    /// on screen, as without a pre-roll.
+    pub fn preroll(&mut self, first: Option<Shown>) {
+        if self.opts.frame_wait.is_none() {
+            return;
+        }
+        let next = first.map(|s| s.item);
+        let changed = self.preroll != next;
+        self.preroll = next;
+        let Some(s) = first else {
+            return;
+        };
+        if changed
+            && !self.on_screen.contains(&Some(s.item))
+            && self.last_good != Some(s.item)
+            && let Some(slot) = self.slots.get_mut(s.item)
+        {
+            // Still open from an earlier showing (kept as the frame that held): open it
+            // afresh, as it would be when it comes round, so a file replaced since is read.
+            *slot = Slot::default();
+        }
+        match self.slots.get(s.item) {
+            Some(slot) if !slot.failed && !slot.prerolled => {}
+            _ => return,
+        }
+        if self.source_ready(s.item).is_err() {
+            return;
+        }
+        let slot = &mut self.slots[s.item];
+        let Some(src) = slot.source.as_mut() else {
+            return;
+        };
+        let name = std::path::Path::new(&self.playlist.items[s.item].source);
+        match media::guarded(name, || src.prefetch(s.frame, &mut slot.frame)) {
+            Ok(ReadStatus::Late) => {}
+            Ok(_) => slot.prerolled = true,
+            Err(_) => {
+                // Opened again, and the error logged, when it comes on screen.
+                slot.source = None;
+                slot.prerolled = true;
+            }
         }
     }
 
@@ -437,14 +497,20 @@ impl Deck {
 
     /// The frame for `s`: its own, or the last good frame shown when it has none.
     pub fn frame(&self, s: &Shown) -> Option<&Frame> {
+        self.frame_of(s).map(|(f, _)| f)
+    }
+
+    /// The frame for `s` and the item it belongs to: `s`'s own, or the last good one.
+    fn frame_of(&self, s: &Shown) -> Option<(&Frame, usize)> {
         let own = self.slots.get(s.item).map(|slot| &slot.frame);
         match own {
-            Some(f) if !f.is_empty() => Some(f),
-            _ => self
-                .last_good
-                .and_then(|i| self.slots.get(i))
-                .map(|slot| &slot.frame)
-                .filter(|f| !f.is_empty()),
+            Some(f) if !f.is_empty() => Some((f, s.item)),
+            _ => self.last_good.and_then(|i| {
+                self.slots
+                    .get(i)
+                    .map(|slot| (&slot.frame, i))
+                    .filter(|(f, _)| !f.is_empty())
+            }),
         }
     }
 
@@ -462,16 +528,34 @@ impl Deck {
 
     /// The renderer's scene for a prepared tick.
     pub fn scene(&self, ts: &TickScene) -> Scene<'_> {
+        // A stand-in frame (another item's, while this one has none yet) is placed as its
+        // own item places it, so a held picture does not jump.
         let layer = |s: &Shown| {
-            self.frame(s).map(|f| {
-                let item = &self.playlist.items[s.item];
+            self.frame_of(s).map(|(f, i)| {
+                let item = &self.playlist.items[i];
                 Layer::new(f.source()).fit(item.fit).filter(item.filter)
             })
         };
-        let current = ts.current.as_ref().and_then(layer);
+        let own = |s: &Shown| {
+            self.slots
+                .get(s.item)
+                .is_some_and(|slot| !slot.frame.is_empty())
+        };
+        // In a fade, an incoming item without its own frame yet is left out: the outgoing
+        // one stays whole rather than fade against a copy of itself.
+        let waiting = match (&ts.current, &ts.outgoing) {
+            (Some(c), Some(o)) => ts.fading() && !own(c) && own(o),
+            _ => false,
+        };
+        let current = if waiting {
+            None
+        } else {
+            ts.current.as_ref().and_then(layer)
+        };
         let outgoing = ts.outgoing.as_ref().and_then(layer);
         let w = ts.weight_f32();
         match (current, outgoing) {
+            (None, Some(o)) if waiting => Scene::single(ts.tick, o),
             (Some(c), Some(o)) if ts.fading() => Scene::crossfade(ts.tick, o, c, w),
             (Some(c), _) => Scene::single(ts.tick, c.weight(w)),
             (None, Some(o)) => Scene::single(ts.tick, o.weight(1.0 - w)),

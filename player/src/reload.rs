@@ -373,6 +373,10 @@ pub struct NowPlaying {
     pub next: Option<usize>,
 }
 
+/// How long before its start the next item is opened and its first frame decoded
+/// ([`crate::deck::Deck::preroll`]).
+pub const PREROLL: Duration = Duration::from_secs(2);
+
 /// What plays: the show, the selected playlist's timeline and deck, hot reload.
 #[derive(Debug)]
 pub struct Program {
@@ -784,6 +788,19 @@ impl Program {
             }
         }
         self.active.deck.prepare(&ts);
+        // The next item, pre-rolled when it starts within PREROLL (a jump, a schedule change
+        // or a playlist switch comes unannounced and is not).
+        let timeline = &self.active.timeline;
+        let on_screen = |i: usize| {
+            ts.current.is_some_and(|s| s.item == i) || ts.outgoing.is_some_and(|s| s.item == i)
+        };
+        let within = u64::from(self.hz).saturating_mul(PREROLL.as_secs());
+        let start = timeline.next_boundary(tick.saturating_add(1));
+        let first = (start > tick && start - tick <= within)
+            .then(|| timeline.at(start).current)
+            .flatten()
+            .filter(|s| s.local_tick == 0 && !on_screen(s.item));
+        self.active.deck.preroll(first);
         self.last = Some(ts);
         self.overlay_on = false;
         if let Some(o) = &mut self.overlay {

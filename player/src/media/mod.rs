@@ -505,6 +505,13 @@ pub trait MediaSource: Send {
     /// Write frame `index` (0-based, within one pass; callers wrap loops with the frame
     /// count of [`MediaInfo::timing`]) into `out`, reusing its allocation.
     fn read_frame(&mut self, index: u64, out: &mut Frame) -> Result<ReadStatus, MediaError>;
+
+    /// Start decoding frame `index` before it is shown (the deck's pre-roll of the next
+    /// item): like [`MediaSource::read_frame`], but it never waits for a decoder and counts
+    /// nothing as late; [`ReadStatus::Late`] means "not decoded yet, ask again".
+    fn prefetch(&mut self, index: u64, out: &mut Frame) -> Result<ReadStatus, MediaError> {
+        self.read_frame(index, out)
+    }
 }
 
 /// A unique content key for a new source (its frames use `key + index`).

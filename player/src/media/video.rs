@@ -527,6 +527,9 @@ pub struct Video {
     /// the watchdog fires; `Some(d)`, at most `d`, then [`ReadStatus::Late`] (see
     /// [`super::OpenOptions::frame_wait`]).
     pub frame_wait: Option<Duration>,
+    /// Reading ahead of the screen ([`MediaSource::prefetch`]): a frame not decoded yet is
+    /// not late.
+    prefetching: bool,
     /// Watchdog: how long a starting ffmpeg (or one restarted with a seek) may take to give
     /// its first frame before it is killed and started again.
     pub start_timeout: Duration,
@@ -595,6 +598,7 @@ impl Video {
             failures: 0,
             faults: Arc::default(),
             frame_wait: None,
+            prefetching: false,
             start_timeout: START_TIMEOUT,
             stall_timeout: STALL_TIMEOUT,
         })
@@ -759,6 +763,15 @@ impl MediaSource for Video {
         &self.info
     }
 
+    fn prefetch(&mut self, index: u64, out: &mut Frame) -> Result<ReadStatus, MediaError> {
+        let wait = self.frame_wait.replace(Duration::ZERO);
+        self.prefetching = true;
+        let result = self.read_frame(index, out);
+        self.prefetching = false;
+        self.frame_wait = wait;
+        result
+    }
+
     fn read_frame(&mut self, index: u64, out: &mut Frame) -> Result<ReadStatus, MediaError> {
         if let Some(n) = self.seen_end
             && index >= n
@@ -801,7 +814,9 @@ impl MediaSource for Video {
             let msg = match rx.recv_timeout(until.saturating_duration_since(Instant::now())) {
                 Ok(m) => m,
                 Err(RecvTimeoutError::Timeout) if Instant::now() < watchdog => {
-                    MediaFaults::count(&self.faults.late);
+                    if !self.prefetching {
+                        MediaFaults::count(&self.faults.late);
+                    }
                     return Ok(ReadStatus::Late);
                 }
                 Err(RecvTimeoutError::Timeout) => {
