@@ -197,13 +197,27 @@ pub struct PlayArgs {
     /// MultiSync group 239.70.80.80:32320 (`master`), or to the listed hosts
     /// (`master:HOST[:PORT][,HOST[:PORT]...]`, port 32320 unless given). Or be a remote
     /// (`remote`): follow the master heard on UDP 32320 (unicast, and the group on every
-    /// multicast-capable interface), or on another port (`remote:PORT`).
+    /// multicast-capable interface); `remote:PORT` listens on another port;
+    /// `remote:HOST[,HOST...]` follows only packets sent from those hosts' IPv4 addresses
+    /// (others are ignored and counted); `remote:PORT,HOST[,HOST...]` does both. A number
+    /// in the list is the port; hosts take no port (a master's source port varies).
     #[arg(
         long,
-        value_name = "master|master:HOSTS|remote|remote:PORT",
+        value_name = "master|master:HOSTS|remote|remote:PORT|remote:[PORT,]HOSTS",
         value_parser = parse_multisync
     )]
     pub multisync: Option<MultisyncArg>,
+    /// The network interface (a name such as eth1, or one of its IPv4 addresses) MultiSync
+    /// multicast uses: a master sends to 239.70.80.80 out of it, a remote joins the group on
+    /// it only. Default: a master sends by the route to 224.0.0.0/4, a remote joins on every
+    /// interface that is up, multicast-capable and has an IPv4 address.
+    #[arg(long, value_name = "IFACE", requires = "multisync")]
+    pub multisync_iface: Option<String>,
+    /// Hops a master's multicast packets may take (IP TTL, 1 ... 255). Default 1: this
+    /// subnet only, as FPP sends.
+    #[arg(long, value_name = "N", requires = "multisync",
+          value_parser = clap::value_parser!(u32).range(1..=255))]
+    pub multisync_ttl: Option<u32>,
 }
 
 /// `--multisync`: where a master sends.
@@ -213,8 +227,15 @@ pub enum MultisyncArg {
     Multicast,
     /// Each of these `HOST` or `HOST:PORT` (checked for form; resolved when playing starts).
     Unicast(Vec<String>),
-    /// A remote listening on this UDP port (unicast and the multicast group).
-    Remote(u16),
+    /// A remote listening on `port` (unicast and the multicast group), following only the
+    /// senders `hosts` (IPv4 addresses or names, resolved when playing starts), or any
+    /// sender when there are none.
+    Remote {
+        /// The UDP port listened on.
+        port: u16,
+        /// The masters followed; empty: any.
+        hosts: Vec<String>,
+    },
 }
 
 fn parse_multisync(s: &str) -> Result<MultisyncArg, String> {
@@ -222,20 +243,18 @@ fn parse_multisync(s: &str) -> Result<MultisyncArg, String> {
         return Ok(MultisyncArg::Multicast);
     }
     if s == "remote" {
-        return Ok(MultisyncArg::Remote(crate::multisync::PORT));
+        return Ok(MultisyncArg::Remote {
+            port: crate::multisync::PORT,
+            hosts: Vec::new(),
+        });
     }
-    if let Some(port) = s.strip_prefix("remote:") {
-        return match port.parse::<u16>() {
-            Ok(p @ 1..) => Ok(MultisyncArg::Remote(p)),
-            _ => Err(format!(
-                "\"{s}\": expected remote or remote:PORT with a port 1 ... 65535 (following \
-                 only some hosts is not available)"
-            )),
-        };
+    if let Some(list) = s.strip_prefix("remote:") {
+        return parse_remote(s, list);
     }
     let Some(list) = s.strip_prefix("master:") else {
         return Err(format!(
-            "\"{s}\" is not master, master:HOST[:PORT][,HOST[:PORT]...], remote or remote:PORT"
+            "\"{s}\" is not master, master:HOST[:PORT][,HOST[:PORT]...], remote, \
+             remote:PORT or remote:[PORT,]HOST[,HOST...]"
         ));
     };
     let mut hosts = Vec::new();
@@ -258,6 +277,40 @@ fn parse_multisync(s: &str) -> Result<MultisyncArg, String> {
         hosts.push(host.to_string());
     }
     Ok(MultisyncArg::Unicast(hosts))
+}
+
+/// `remote:LIST`: comma-separated entries, each a port (a number; at most one) or a host
+/// (an IPv4 address or a name, without a port).
+fn parse_remote(s: &str, list: &str) -> Result<MultisyncArg, String> {
+    let mut port = None;
+    let mut hosts = Vec::new();
+    for entry in list.split(',') {
+        let bad = |why: &str| {
+            format!(
+                "\"{entry}\" in \"{s}\": {why} (expected remote:PORT, remote:HOST[,HOST...] or \
+                 remote:PORT,HOST[,HOST...])"
+            )
+        };
+        if !entry.is_empty() && entry.bytes().all(|b| b.is_ascii_digit()) {
+            match entry.parse::<u16>() {
+                Ok(p @ 1..) if port.is_none() => port = Some(p),
+                Ok(1..) => return Err(bad("a second port")),
+                _ => return Err(bad("the port is not a number 1 ... 65535")),
+            }
+        } else if entry.contains(':') {
+            return Err(bad(
+                "a host takes no port here: the port listened on is its own entry",
+            ));
+        } else if entry.is_empty() || entry.contains(char::is_whitespace) {
+            return Err(bad("not a port or a host"));
+        } else {
+            hosts.push(entry.to_string());
+        }
+    }
+    Ok(MultisyncArg::Remote {
+        port: port.unwrap_or(crate::multisync::PORT),
+        hosts,
+    })
 }
 
 fn parse_epoch(s: &str) -> Result<i64, String> {
@@ -495,17 +548,69 @@ mod tests {
         ] {
             assert!(m(bad).is_err(), "{bad:?} accepted");
         }
-        assert_eq!(m("remote"), Ok(MultisyncArg::Remote(32320)));
-        assert_eq!(m("remote:4000"), Ok(MultisyncArg::Remote(4000)));
+        let remote = |port, hosts: &[&str]| {
+            Ok(MultisyncArg::Remote {
+                port,
+                hosts: hosts.iter().map(|h| h.to_string()).collect(),
+            })
+        };
+        assert_eq!(m("remote"), remote(32320, &[]));
+        assert_eq!(m("remote:4000"), remote(4000, &[]));
+        assert_eq!(m("remote:10.0.0.1"), remote(32320, &["10.0.0.1"]));
+        assert_eq!(
+            m("remote:10.0.0.1,wall-a"),
+            remote(32320, &["10.0.0.1", "wall-a"])
+        );
+        assert_eq!(
+            m("remote:4000,10.0.0.1,wall-a"),
+            remote(4000, &["10.0.0.1", "wall-a"])
+        );
+        assert_eq!(m("remote:wall-a,4000"), remote(4000, &["wall-a"]));
         for bad in [
             "remote:",
             "remote:0",
             "remote:65536",
-            "remote:10.0.0.1",
-            "remote:x",
+            "remote:10.0.0.1:4000",
+            "remote:4000,4001",
+            "remote:a,,b",
+            "remote:a b",
+            "remote:,a",
         ] {
             let e = m(bad).unwrap_err();
             assert!(e.contains("remote:PORT"), "{bad}: {e}");
+        }
+    }
+
+    #[test]
+    fn multisync_iface_and_ttl() {
+        let play = |extra: &[&str]| {
+            let mut argv = vec!["ledwall", "play", "pattern:bars"];
+            argv.extend_from_slice(extra);
+            Cli::try_parse_from(argv).map(|c| match c.command {
+                Command::Play(a) => (a.multisync_iface, a.multisync_ttl),
+                _ => panic!("not play"),
+            })
+        };
+        assert_eq!(play(&[]).unwrap(), (None, None));
+        assert_eq!(
+            play(&[
+                "--multisync",
+                "master",
+                "--multisync-iface",
+                "eth1",
+                "--multisync-ttl",
+                "4"
+            ])
+            .unwrap(),
+            (Some("eth1".into()), Some(4))
+        );
+        for bad in [
+            &["--multisync-iface", "eth1"][..],
+            &["--multisync-ttl", "2"],
+            &["--multisync", "master", "--multisync-ttl", "0"],
+            &["--multisync", "master", "--multisync-ttl", "256"],
+        ] {
+            assert!(play(bad).is_err(), "{bad:?}");
         }
     }
 

@@ -23,24 +23,11 @@ use std::time::{Duration, Instant};
 const HZ: usize = 30;
 const FRAME: usize = 16 * 8 * 3;
 
-/// A 16x8 wall of one rgb8 port, linear, no dither: code values come out as they go in.
-const WALL: &str = r#"
-name = "live"
-refresh_hz = 30
-[canvas]
-width = 16
-height = 8
-[color]
-transfer = "linear"
-bit_depth = 8
-dither = "none"
-[module_types.m]
-size = [16, 8]
-[[outputs]]
-name = "strip"
-format = "rgb8"
-modules = [{ type = "m", at = [0, 0] }]
-"#;
+mod common;
+
+/// The 16x8 linear rgb8 wall of the control tests (no dither: code values come out as they
+/// go in), at 30 Hz.
+use common::WALL;
 
 /// One case at a time: their timing must not suffer from each other on 2 cores.
 fn serial() -> MutexGuard<'static, ()> {

@@ -10,7 +10,6 @@ use ledwall_player::multisync::{
     RemoteConfig, Step, encode_sync,
 };
 use std::net::{SocketAddr, UdpSocket};
-use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 /// Silence after which the remotes of these tests lose their master.
@@ -124,6 +123,7 @@ fn unicast_master_drives_a_remote_on_localhost() {
         group: None,
         iface: None,
         lost_after: LOST,
+        masters: Vec::new(),
     })
     .unwrap();
     let port = remote.local_addr().port();
@@ -139,6 +139,7 @@ fn a_remote_counts_and_survives_bad_packets() {
         group: None,
         iface: None,
         lost_after: LOST,
+        masters: Vec::new(),
     })
     .unwrap();
     let to: SocketAddr = ([127, 0, 0, 1], remote.local_addr().port()).into();
@@ -201,90 +202,20 @@ fn a_master_never_blocks_and_counts_what_it_cannot_send() {
 
 // ----- multicast across two network namespaces -----
 
-fn ip(args: &[&str]) {
-    let ok = Command::new("ip")
-        .args(args)
-        .status()
-        .is_ok_and(|s| s.success());
-    assert!(ok, "ip {}", args.join(" "));
-}
-
-/// Two network namespaces joined by a veth pair, removed on drop.
-struct Pair {
-    a: String,
-    b: String,
-}
-
-impl Pair {
-    /// `None` (the test is skipped) when namespaces cannot be made, except under CI.
-    fn new() -> Option<Pair> {
-        let id = std::process::id() % 100_000;
-        let (a, b) = (format!("lwmsa{id}"), format!("lwmsb{id}"));
-        let ok = Command::new("ip")
-            .args(["netns", "add", &a])
-            .stderr(Stdio::null())
-            .status()
-            .is_ok_and(|s| s.success());
-        if !ok {
-            assert!(
-                std::env::var_os("CI").is_none(),
-                "cannot create a network namespace under CI (scripts/test runs as root)"
-            );
-            eprintln!("SKIP: no network namespace (not root?)");
-            return None;
-        }
-        ip(&["netns", "add", &b]);
-        let pair = Pair { a, b };
-        ip(&[
-            "link", "add", "msveth0", "netns", &pair.a, "type", "veth", "peer", "name", "msveth1",
-            "netns", &pair.b,
-        ]);
-        for (ns, dev, addr) in [
-            (&pair.a, "msveth0", "10.78.0.1/24"),
-            (&pair.b, "msveth1", "10.78.0.2/24"),
-        ] {
-            ip(&["-n", ns, "link", "set", "lo", "up"]);
-            ip(&["-n", ns, "addr", "add", addr, "dev", dev]);
-            ip(&["-n", ns, "link", "set", dev, "up"]);
-            ip(&["-n", ns, "route", "add", "224.0.0.0/4", "dev", dev]);
-        }
-        Some(pair)
-    }
-}
-
-impl Drop for Pair {
-    fn drop(&mut self) {
-        for ns in [&self.a, &self.b] {
-            let _ = Command::new("ip").args(["netns", "del", ns]).status();
-        }
-    }
-}
-
-/// Run `f` in a thread that entered network namespace `ns`.
-fn in_netns<T: Send>(ns: &str, f: impl FnOnce() -> T + Send) -> T {
-    std::thread::scope(|s| {
-        s.spawn(|| {
-            let file = std::fs::File::open(format!("/var/run/netns/{ns}")).unwrap();
-            use std::os::fd::AsRawFd;
-            // SAFETY: setns on an open namespace file; it changes this thread only.
-            let r = unsafe { libc::setns(file.as_raw_fd(), libc::CLONE_NEWNET) };
-            assert_eq!(r, 0, "setns {ns}: {}", std::io::Error::last_os_error());
-            f()
-        })
-        .join()
-        .unwrap()
-    })
-}
+#[path = "common/netns.rs"]
+mod netns;
+use netns::{Pair, in_netns};
 
 #[test]
 fn multicast_master_drives_a_remote_in_another_namespace() {
-    let Some(pair) = Pair::new() else { return };
+    let Some(pair) = Pair::new(true) else { return };
     // The link needs a moment before multicast flows.
     std::thread::sleep(Duration::from_millis(300));
+    let (a, b) = (pair.addr_a.to_string(), pair.addr_b.to_string());
     for (remote_iface, master_iface) in [
-        (Some("msveth1"), Some("msveth0")),
-        (None, Some("10.78.0.1")),
-        (Some("10.78.0.2"), None),
+        (Some(pair.dev_b.as_str()), Some(pair.dev_a.as_str())),
+        (None, Some(a.as_str())),
+        (Some(b.as_str()), None),
     ] {
         let remote = in_netns(&pair.b, || {
             Remote::start(&RemoteConfig {
@@ -296,10 +227,7 @@ fn multicast_master_drives_a_remote_in_another_namespace() {
             .unwrap()
         });
         assert!(
-            remote
-                .joined()
-                .iter()
-                .any(|j| j == "msveth1" || j == "10.78.0.2"),
+            remote.joined().iter().any(|j| *j == pair.dev_b || *j == b),
             "{:?}",
             remote.joined()
         );
@@ -317,7 +245,7 @@ fn multicast_master_drives_a_remote_in_another_namespace() {
             master.destinations(),
             [SocketAddr::from(([239, 70, 80, 80], 32320))]
         );
-        master_drives_remote(&mut master, &remote, [10, 78, 0, 1].into());
+        master_drives_remote(&mut master, &remote, pair.addr_a.into());
         println!("remote iface {remote_iface:?}, master iface {master_iface:?}: followed");
     }
     // An interface that is not there is an error that names it.

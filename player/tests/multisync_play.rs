@@ -210,7 +210,7 @@ fn master_sends_the_items_on_screen_with_their_frames() {
 fn multisync_values_are_checked() {
     for (value, says) in [
         ("remote:0", "remote:PORT"),
-        ("remote:10.0.0.1", "remote:PORT"),
+        ("remote:10.0.0.1:4000", "remote:PORT"),
         ("slave", "master:HOST"),
         ("master:", "HOST or HOST:PORT"),
         ("master:127.0.0.1:99999", "port"),

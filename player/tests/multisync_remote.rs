@@ -8,13 +8,28 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use serde_json::{Value, json};
+use serde_json::json;
 use std::net::UdpSocket;
 use std::time::{Duration, Instant};
 
 mod common;
 
 use common::{FRAME, Player, ledwall, solid, wall_at};
+#[path = "common/positions.rs"]
+mod positions;
+use positions::{position, sample};
+
+/// The offset samples of [`positions::sample`] between two players on this host, in the
+/// middle of 60-tick items.
+fn sample_local(master: &Player, remote: &Player, n: usize) -> (Vec<f64>, usize) {
+    sample(
+        &|| master.status(),
+        &|| remote.status(),
+        n,
+        10.0..50.0,
+        f64::INFINITY,
+    )
+}
 
 const PLAYLIST: &str = r#"
 name = "three"
@@ -40,46 +55,6 @@ fn free_port() -> u16 {
         .local_addr()
         .unwrap()
         .port()
-}
-
-/// (item index, ticks into it) from a status.
-fn position(s: &Value) -> Option<(u64, f64)> {
-    let item = &s["item"];
-    Some((item["index"].as_u64()?, item["elapsed_s"].as_f64()? * 60.0))
-}
-
-/// The remote's position minus the master's, in ticks, read back to back (master, remote,
-/// master); `None` when an item changed meanwhile or the two show different items.
-fn offset(master: &Player, remote: &Player) -> Option<f64> {
-    let (i1, m1) = position(&master.status())?;
-    let (ir, r) = position(&remote.status())?;
-    let (i2, m2) = position(&master.status())?;
-    (i1 == i2 && i1 == ir && m2 >= m1).then(|| r - (m1 + m2) / 2.0)
-}
-
-/// Sample the offset `n` times, 50 ms apart: (offsets where both show one item, samples
-/// where they showed different items in the middle of the master's item).
-fn sample(master: &Player, remote: &Player, n: usize) -> (Vec<f64>, usize) {
-    let mut same = Vec::new();
-    let mut different = 0;
-    for _ in 0..n {
-        match offset(master, remote) {
-            Some(d) => same.push(d),
-            None => {
-                // An item boundary between the reads is no evidence either way.
-                let m = position(&master.status());
-                let r = position(&remote.status());
-                if let (Some((mi, mt)), Some((ri, _))) = (m, r)
-                    && mi != ri
-                    && (10.0..50.0).contains(&mt)
-                {
-                    different += 1;
-                }
-            }
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    (same, different)
 }
 
 /// Runs of one solid colour in the frames: (colour, length); frames that are not solid
@@ -137,7 +112,7 @@ fn a_late_remote_follows_the_master_and_plays_on_when_it_is_gone() {
     );
     // Settle, then the two show the same item at the same moment, within a few ticks.
     std::thread::sleep(Duration::from_millis(1000));
-    let (same, different) = sample(&master, &remote, 40);
+    let (same, different) = sample_local(&master, &remote, 40);
     assert!(
         same.len() >= 25 && different == 0,
         "the remote shows other items than the master: {same:?}, {different} different"
@@ -171,7 +146,7 @@ fn a_late_remote_follows_the_master_and_plays_on_when_it_is_gone() {
     }
     master.post("/api/v1/next", json!({}));
     std::thread::sleep(Duration::from_millis(500));
-    let (same, different) = sample(&master, &remote, 20);
+    let (same, different) = sample_local(&master, &remote, 20);
     assert!(same.len() >= 12 && different == 0, "{same:?}, {different}");
     for d in &same {
         assert!(d.abs() <= 4.0, "after next: {d} ticks off: {same:?}");
@@ -236,7 +211,12 @@ fn a_late_remote_follows_the_master_and_plays_on_when_it_is_gone() {
 
 #[test]
 fn remote_values_and_a_busy_port_are_refused() {
-    for value in ["remote:", "remote:0", "remote:70000", "remote:10.0.0.1"] {
+    for value in [
+        "remote:",
+        "remote:0",
+        "remote:70000",
+        "remote:10.0.0.1:4000",
+    ] {
         let out = ledwall()
             .args(["play", "pattern:bars", "--for", "0.1", "--multisync", value])
             .output()

@@ -528,11 +528,13 @@ fn play(args: &PlayArgs, setup: Setup, shared: Option<SharedDevice>) -> anyhow::
     };
     match &args.multisync {
         None => {}
-        Some(MultisyncArg::Remote(port)) => {
-            control.remote = Some(Arc::new(multisync_remote(*port)?))
+        Some(MultisyncArg::Remote { port, hosts }) => {
+            control.remote = Some(Arc::new(multisync_remote(*port, hosts, args)?))
         }
         Some(arg) => {
-            control.multisync = Some(Arc::new(std::sync::Mutex::new(multisync_master(arg)?)));
+            control.multisync = Some(Arc::new(std::sync::Mutex::new(multisync_master(
+                arg, args,
+            )?)));
         }
     }
     let all_null = urls.iter().all(|u| *u == SinkUrl::Null);
@@ -721,8 +723,9 @@ fn play(args: &PlayArgs, setup: Setup, shared: Option<SharedDevice>) -> anyhow::
         let c = r.counts();
         tracing::info!(
             "multisync: remote received {} packets ({} start, {} sync, {} stop, {} open, {} \
-             other), {} bad packets, {} receive errors; corrections: {} switches, {} jumps, \
-             {} skips, {} holds, {} stretched ticks; master lost {} times",
+             other), {} bad packets, {} receive errors, {} from other senders ignored; \
+             corrections: {} switches, {} jumps, {} skips, {} holds, {} stretched ticks; \
+             master lost {} times",
             s.packets,
             s.starts,
             s.syncs,
@@ -731,6 +734,7 @@ fn play(args: &PlayArgs, setup: Setup, shared: Option<SharedDevice>) -> anyhow::
             s.other,
             s.bad,
             s.errors,
+            s.ignored_sender,
             c.switches,
             c.jumps,
             c.skips,
@@ -768,20 +772,38 @@ fn play(args: &PlayArgs, setup: Setup, shared: Option<SharedDevice>) -> anyhow::
     Ok(())
 }
 
-/// The MultiSync remote `--multisync remote[:PORT]` asks for, listening. A port that cannot
-/// be bound (in use) is an error of the run (exit 1), not of the command line.
-fn multisync_remote(port: u16) -> anyhow::Result<crate::engine::remote::RemoteSync> {
-    use crate::multisync::{Remote, RemoteConfig};
+/// The MultiSync remote `--multisync remote[:PORT][,HOST...]` asks for, listening (on
+/// `--multisync-iface` only, when given). A host that does not resolve or an interface that
+/// is not there is a usage error (exit 2); a port that cannot be bound (in use) is an error
+/// of the run (exit 1).
+fn multisync_remote(
+    port: u16,
+    hosts: &[String],
+    args: &PlayArgs,
+) -> anyhow::Result<crate::engine::remote::RemoteSync> {
+    use crate::multisync::{MultisyncError, Remote, RemoteConfig, resolve_masters};
+    if args.multisync_ttl.is_some() {
+        return Err(UsageError(
+            "--multisync-ttl: only a master sends multicast (not --multisync remote)".into(),
+        )
+        .into());
+    }
+    let masters = resolve_masters(hosts.iter().map(String::as_str))
+        .map_err(|e| UsageError(format!("--multisync remote:{}: {e}", hosts.join(","))))?;
     let config = RemoteConfig {
         port,
+        iface: args.multisync_iface.clone(),
+        masters,
         ..RemoteConfig::default()
     };
-    let remote = Remote::start(&config).map_err(|e| {
-        anyhow::anyhow!("--multisync remote: cannot listen on UDP port {port}: {e}")
+    let remote = Remote::start(&config).map_err(|e| match e {
+        MultisyncError::Interface { .. } => UsageError(format!("--multisync-iface: {e}")).into(),
+        e => anyhow::anyhow!("--multisync remote: cannot listen on UDP port {port}: {e}"),
     })?;
     let joined = remote.joined();
+    let only: Vec<String> = config.masters.iter().map(|a| a.to_string()).collect();
     tracing::info!(
-        "multisync: remote, following the master heard on UDP {}{}",
+        "multisync: remote, following the master heard on UDP {}{}{}",
         remote.local_addr(),
         if joined.is_empty() {
             " (unicast only)".to_string()
@@ -791,6 +813,11 @@ fn multisync_remote(port: u16) -> anyhow::Result<crate::engine::remote::RemoteSy
                 crate::multisync::MULTICAST_GROUP,
                 joined.join(", ")
             )
+        },
+        if only.is_empty() {
+            String::new()
+        } else {
+            format!(", only from {}", only.join(", "))
         }
     );
     Ok(crate::engine::remote::RemoteSync::new(
@@ -799,29 +826,60 @@ fn multisync_remote(port: u16) -> anyhow::Result<crate::engine::remote::RemoteSy
     ))
 }
 
-/// The MultiSync master `--multisync` asks for, its socket open and unicast hosts resolved.
-fn multisync_master(arg: &MultisyncArg) -> Result<crate::multisync::Master, UsageError> {
-    use crate::multisync::{Master, MasterConfig};
+/// The MultiSync master `--multisync` asks for (with `--multisync-iface` and
+/// `--multisync-ttl` for multicast), its socket open and unicast hosts resolved.
+fn multisync_master(
+    arg: &MultisyncArg,
+    args: &PlayArgs,
+) -> Result<crate::multisync::Master, UsageError> {
+    use crate::multisync::{Destination, Master, MasterConfig};
     let (config, what) = match arg {
-        MultisyncArg::Multicast => (MasterConfig::default(), "master".to_string()),
+        MultisyncArg::Multicast => {
+            let mut config = MasterConfig::default();
+            if let Destination::Multicast { iface, ttl } = &mut config.destination {
+                iface.clone_from(&args.multisync_iface);
+                *ttl = args.multisync_ttl.unwrap_or(*ttl);
+            }
+            (config, "master".to_string())
+        }
+        MultisyncArg::Unicast(_)
+            if args.multisync_iface.is_some() || args.multisync_ttl.is_some() =>
+        {
+            return Err(UsageError(
+                "--multisync-iface and --multisync-ttl are for multicast (--multisync master), \
+                 not for master:HOSTS (unicast)"
+                    .into(),
+            ));
+        }
         MultisyncArg::Unicast(hosts) => (
             MasterConfig::unicast(hosts.iter().map(String::as_str), crate::multisync::PORT)
                 .map_err(|e| UsageError(format!("--multisync master:{}: {e}", hosts.join(","))))?,
             format!("master:{}", hosts.join(",")),
         ),
-        MultisyncArg::Remote(_) => {
+        MultisyncArg::Remote { .. } => {
             return Err(UsageError("--multisync remote: not a master".into()));
         }
     };
-    let master =
-        Master::new(&config).map_err(|e| UsageError(format!("--multisync {what}: {e}")))?;
+    let master = Master::new(&config).map_err(|e| match e {
+        crate::multisync::MultisyncError::Interface { .. } => {
+            UsageError(format!("--multisync-iface: {e}"))
+        }
+        e => UsageError(format!("--multisync {what}: {e}")),
+    })?;
     let to: Vec<String> = master
         .destinations()
         .iter()
         .map(|d| d.to_string())
         .collect();
+    let how = match &config.destination {
+        Destination::Multicast { iface, ttl } => {
+            let by = iface.as_deref().unwrap_or("the route to 224.0.0.0/4");
+            format!(" (by {by}, TTL {ttl})")
+        }
+        Destination::Unicast(_) => String::new(),
+    };
     tracing::info!(
-        "multisync: master, sending the item on screen to {}",
+        "multisync: master, sending the item on screen to {}{how}",
         to.join(", ")
     );
     Ok(master)

@@ -80,6 +80,7 @@ pub fn status(ctx: &Ctx, mon: &Monitor) -> Value {
             "period_factor": r.factor_ppm() as f64 / 1e6,
             "packets": s.packets,
             "bad_packets": s.bad,
+            "ignored_sender": s.ignored_sender,
             "corrections": {
                 "switches": c.switches,
                 "jumps": c.jumps,

@@ -6,8 +6,10 @@
 //! the remote's own frames (`diff = local − master`):
 //!
 //! * the master names an item other than the one on screen: [`Step::Switch`];
-//! * more than [`JUMP_BEYOND_S`] off, either way: [`Step::Jump`] to the master's frame
-//!   (FPP jumps only when behind; ahead it holds one frame per sync);
+//! * more than [`JUMP_BEYOND_S`] off, either way, or off at all on a start packet (the item
+//!   began on the master: a cut there too) or on the first packet followed (at the remote's
+//!   start, or when a lost master speaks again): [`Step::Jump`] to the master's frame (FPP
+//!   jumps only when behind; ahead it holds one frame per sync);
 //! * behind by more than [`SKIP_BEHIND`] frames: [`Step::Skip`] [`SKIP_FRAMES`] frames;
 //! * ahead by more than [`HOLD_AHEAD`] frames: [`Step::Hold`] one frame;
 //! * then what is left of the difference sets the tick period's factor: 2 or more frames
@@ -242,6 +244,8 @@ pub struct Decision<'m> {
 #[derive(Debug, Clone)]
 pub struct Follower {
     handled: u64,
+    /// No packet acted on yet, or none since the master was lost: the next one aligns.
+    fresh: bool,
     factor: f64,
     lost: bool,
     lost_after: Duration,
@@ -258,6 +262,7 @@ impl Follower {
     pub fn new(lost_after: Duration) -> Follower {
         Follower {
             handled: 0,
+            fresh: true,
             factor: 1.0,
             lost: false,
             lost_after,
@@ -288,6 +293,7 @@ impl Follower {
                 return self.keep(Step::None);
             }
             self.lost = true;
+            self.fresh = true;
             self.factor = 1.0;
             return self.keep(Step::MasterLost);
         }
@@ -348,7 +354,13 @@ impl Follower {
             });
         }
         let diff = local.frame as i64 - target as i64;
-        if diff.unsigned_abs() as f64 / hz > JUMP_BEYOND_S {
+        // A start is a cut on the master, and the first packet heard (at the remote's start,
+        // or the master's return) is where following begins: a remote already on the item
+        // (both started it about together) takes the master's frame at once rather than
+        // close a few frames at 1 % (400 ticks for 4 frames).
+        let started = (sync.action == Action::Start || self.fresh) && diff != 0;
+        self.fresh = false;
+        if started || diff.unsigned_abs() as f64 / hz > JUMP_BEYOND_S {
             self.factor = 1.0;
             return self.keep(Step::Jump { frame: target });
         }
@@ -389,6 +401,43 @@ mod tests {
     use super::*;
 
     const HZ: f64 = 30.0;
+
+    /// A follower past its first packet (which aligns at once, see
+    /// `the_first_packet_and_a_found_master_align_at_once`).
+    fn following(lost_after: Duration) -> Follower {
+        Follower {
+            fresh: false,
+            ..Follower::new(lost_after)
+        }
+    }
+
+    /// The first packet a remote follows, and the first after its master was lost, align it
+    /// at once when it is off at all; later ones at the same distance only stretch.
+    #[test]
+    fn the_first_packet_and_a_found_master_align_at_once() {
+        let t0 = Instant::now();
+        let at = |ms| t0 + Duration::from_millis(ms);
+        let mut f = Follower::new(Duration::from_secs(2));
+        let l = latest(t0, 1, Action::Sync, 10.0, "a");
+        assert_eq!(
+            f.decide(t0, &l, &local("a", 297), |_| true).step,
+            Step::Jump { frame: 300 }
+        );
+        let l = latest(at(100), 2, Action::Sync, 10.1, "a");
+        let d = f.decide(at(100), &l, &local("a", 300), |_| true);
+        assert_eq!(d.step, Step::None);
+        assert_eq!(d.period_factor, 0.99);
+        // Lost, then found again 3 frames off.
+        assert_eq!(
+            f.decide(at(2200), &l, &local("a", 366), |_| true).step,
+            Step::MasterLost
+        );
+        let l = latest(at(3000), 3, Action::Sync, 13.0, "a");
+        assert_eq!(
+            f.decide(at(3000), &l, &local("a", 393), |_| true).step,
+            Step::Jump { frame: 390 }
+        );
+    }
 
     fn latest(t0: Instant, seq: u64, action: Action, seconds: f32, name: &str) -> Latest {
         let mut l = Latest::default();
@@ -437,7 +486,7 @@ mod tests {
         let t0 = Instant::now();
         let l = latest(t0, 1, Action::Sync, 10.0, "clip.mp4");
         for &(frame, want, factor) in cases {
-            let mut f = Follower::default();
+            let mut f = following(LOST_AFTER);
             let d = f.decide(t0, &l, &local("clip.mp4", frame), |_| true);
             assert_eq!(
                 (d.step, d.period_factor),
@@ -462,12 +511,15 @@ mod tests {
             (0.1, 1.0 + PHASE_GAIN * 0.1),
             (0.4, 1.0 + STRETCH_MAX),
         ] {
-            let mut f = Follower::default();
+            let mut f = following(LOST_AFTER);
             let seconds = ((300.0 - phase) / HZ) as f32;
             let l = latest(t0, 1, Action::Sync, seconds, "clip.mp4");
             let d = f.decide(t0, &l, &local("clip.mp4", 300), |_| true);
             assert_eq!(d.step, Step::None, "phase {phase}");
-            assert!((d.period_factor - factor).abs() < 1e-4, "phase {phase}: {d:?}");
+            assert!(
+                (d.period_factor - factor).abs() < 1e-4,
+                "phase {phase}: {d:?}"
+            );
         }
     }
 
@@ -478,7 +530,7 @@ mod tests {
     fn the_phase_locks_onto_the_masters_ticks() {
         let t0 = Instant::now();
         let period = 1.0 / HZ;
-        let mut f = Follower::default();
+        let mut f = following(LOST_AFTER);
         let mut factor = 1.0;
         // Remote tick j goes out at `t`, showing frame j of the item.
         let mut t = 0.45 * period;
@@ -530,7 +582,7 @@ mod tests {
             (&[301, 301], &[1.0, 1.0]),
         ];
         for (frames, factors) in runs {
-            let mut f = Follower::default();
+            let mut f = following(LOST_AFTER);
             for (i, (&frame, &want)) in frames.iter().zip(factors.iter()).enumerate() {
                 let l = latest(t0, i as u64 + 1, Action::Sync, 10.0, "clip.mp4");
                 let d = f.decide(t0, &l, &local("clip.mp4", frame), |_| true);
@@ -543,7 +595,7 @@ mod tests {
     fn acts_once_per_packet_and_extrapolates_its_age() {
         let t0 = Instant::now();
         let l = latest(t0, 1, Action::Sync, 10.0, "clip.mp4");
-        let mut f = Follower::default();
+        let mut f = following(LOST_AFTER);
         // 100 ms after the packet the master is at 10.1 s = frame 303: the remote at 297
         // is 6 behind.
         let later = t0 + Duration::from_millis(100);
@@ -564,7 +616,7 @@ mod tests {
     fn switches_to_the_master_item() {
         let t0 = Instant::now();
         let l = latest(t0, 1, Action::Start, 0.0, "media/b.mp4");
-        let mut f = Follower::default();
+        let mut f = following(LOST_AFTER);
         let d = f.decide(t0, &l, &local("media/a.mp4", 40), |_| true);
         assert_eq!(
             d.step,
@@ -620,7 +672,7 @@ mod tests {
             name: "song.mp4".into(),
             ..l.sequence.clone()
         };
-        let mut f = Follower::default();
+        let mut f = following(LOST_AFTER);
         let d = f.decide(t0, &l, &local("song.mp4", 100), |n| n == "song.mp4");
         assert_eq!(d.step, Step::Jump { frame: 150 });
     }
@@ -628,7 +680,7 @@ mod tests {
     #[test]
     fn start_stop_open_and_frame_only_packets() {
         let t0 = Instant::now();
-        let mut f = Follower::default();
+        let mut f = following(LOST_AFTER);
         let l = latest(t0, 1, Action::Sync, 10.0, "a");
         assert_eq!(
             f.decide(t0, &l, &local("a", 302), |_| true).period_factor,
@@ -656,12 +708,35 @@ mod tests {
             true
         });
         assert_eq!(d.step, Step::Jump { frame: 93 });
+        // A start on the item on screen: off by 3 frames (behind or ahead), the remote takes
+        // the master's frame at once; in step, nothing.
+        for (seq, remote, step) in [
+            (5, 0, Step::Jump { frame: 3 }),
+            (6, 6, Step::Jump { frame: 3 }),
+            (7, 3, Step::None),
+        ] {
+            let mut l = latest(t0, seq, Action::Start, 0.0, "a");
+            l.media.frame = 3;
+            let d = f.decide(t0, &l, &local("a", remote), |_| true);
+            assert_eq!(d.step, step, "start at 3, remote at {remote}");
+        }
+        // The same distance in a sync only stretches the period.
+        let mut l = latest(t0, 8, Action::Sync, 0.0, "a");
+        l.media.frame = 3;
+        let d = f.decide(t0, &l, &local("a", 0), |_| true);
+        assert_eq!(
+            d,
+            Decision {
+                step: Step::None,
+                period_factor: 0.99
+            }
+        );
     }
 
     #[test]
     fn a_silent_master_is_lost_once_and_found_again() {
         let t0 = Instant::now();
-        let mut f = Follower::new(Duration::from_secs(2));
+        let mut f = following(Duration::from_secs(2));
         let none = Latest::default();
         assert_eq!(
             f.decide(t0, &none, &local("a", 0), |_| true).step,

@@ -24,7 +24,7 @@ pub mod schedule;
 pub use follow::{Decision, Follower, Latest, Local, MasterSync, NameMatch, Step, find_item};
 pub use net::{
     Destination, Master, MasterConfig, MasterStats, MultisyncError, Remote, RemoteConfig,
-    RemoteStats,
+    RemoteStats, resolve_masters,
 };
 pub use packet::{
     Action, DecodeError, EncodeError, FileType, Packet, SyncPacket, decode, encode_sync,

@@ -265,6 +265,10 @@ pub struct RemoteConfig {
     pub iface: Option<String>,
     /// Silence after which the master is logged as gone.
     pub lost_after: Duration,
+    /// Follow only packets whose source address is one of these; empty: any sender.
+    /// Packets from other senders are dropped unread and counted
+    /// ([`RemoteStats::ignored_sender`]).
+    pub masters: Vec<Ipv4Addr>,
 }
 
 impl Default for RemoteConfig {
@@ -274,8 +278,39 @@ impl Default for RemoteConfig {
             group: Some(MULTICAST_GROUP),
             iface: None,
             lost_after: LOST_AFTER,
+            masters: Vec::new(),
         }
     }
+}
+
+/// The IPv4 addresses of `hosts` (IPv4 addresses or names, no port), resolved now: every
+/// IPv4 address a name has, for [`RemoteConfig::masters`].
+pub fn resolve_masters<'h>(
+    hosts: impl IntoIterator<Item = &'h str>,
+) -> Result<Vec<Ipv4Addr>, MultisyncError> {
+    let mut out = Vec::new();
+    for host in hosts {
+        let err = |reason: String| MultisyncError::Host {
+            host: host.to_string(),
+            reason,
+        };
+        let mut found = false;
+        for addr in (host, 0)
+            .to_socket_addrs()
+            .map_err(|e| err(e.to_string()))?
+        {
+            if let SocketAddr::V4(v4) = addr {
+                found = true;
+                if !out.contains(v4.ip()) {
+                    out.push(*v4.ip());
+                }
+            }
+        }
+        if !found {
+            return Err(err("no IPv4 address".into()));
+        }
+    }
+    Ok(out)
 }
 
 /// What a remote has received.
@@ -297,6 +332,9 @@ pub struct RemoteStats {
     pub bad: u64,
     /// Receive errors of the socket.
     pub errors: u64,
+    /// Datagrams from a sender that is not one of [`RemoteConfig::masters`], dropped unread
+    /// (not counted in `packets`).
+    pub ignored_sender: u64,
     /// Whether a master has been heard within `lost_after`.
     pub master_present: bool,
 }
@@ -308,6 +346,7 @@ struct Counters {
     other: AtomicU64,
     bad: AtomicU64,
     errors: AtomicU64,
+    ignored_sender: AtomicU64,
     present: AtomicBool,
 }
 
@@ -351,11 +390,12 @@ impl Remote {
             stop: AtomicBool::new(false),
         });
         let lost_after = config.lost_after;
+        let masters = config.masters.clone();
         let thread = std::thread::Builder::new()
             .name("multisync-rx".into())
             .spawn({
                 let shared = Arc::clone(&shared);
-                move || listen(&socket, &shared, lost_after)
+                move || listen(&socket, &shared, lost_after, &masters)
             })
             .map_err(socket_err("start the listener thread"))?;
         Ok(Remote {
@@ -395,6 +435,7 @@ impl Remote {
             other: n(&c.other),
             bad: n(&c.bad),
             errors: n(&c.errors),
+            ignored_sender: n(&c.ignored_sender),
             master_present: c.present.load(Ordering::Relaxed),
         }
     }
@@ -429,14 +470,31 @@ impl std::fmt::Debug for Remote {
     }
 }
 
+/// Whether a datagram from `from` is to be read: any sender when `masters` is empty, else
+/// only those addresses.
+fn accepted(from: SocketAddr, masters: &[Ipv4Addr]) -> bool {
+    masters.is_empty() || matches!(from, SocketAddr::V4(a) if masters.contains(a.ip()))
+}
+
 /// The listener thread: receive, decode, publish; log a master appearing and going silent.
-fn listen(socket: &UdpSocket, shared: &Shared, lost_after: Duration) {
+/// Datagrams from senders other than `masters` (when given) are counted and dropped.
+fn listen(socket: &UdpSocket, shared: &Shared, lost_after: Duration, masters: &[Ipv4Addr]) {
     let mut buf = [0u8; MAX_PACKET];
     let c = &shared.counters;
     let mut seq = 0u64;
     let mut last_heard: Option<(Instant, SocketAddr)> = None;
     while !shared.stop.load(Ordering::Relaxed) {
         match socket.recv_from(&mut buf) {
+            Ok((_, from)) if !accepted(from, masters) => {
+                let ignored = c.ignored_sender.fetch_add(1, Ordering::Relaxed);
+                if ignored.is_multiple_of(1000) {
+                    tracing::warn!(
+                        "multisync: ignored a packet from {from}: not one of the listed masters \
+                         ({} ignored)",
+                        ignored + 1
+                    );
+                }
+            }
             Ok((n, from)) => {
                 c.packets.fetch_add(1, Ordering::Relaxed);
                 match packet::decode(&buf[..n]) {
@@ -614,4 +672,69 @@ fn interface_option(
         None => "cannot send multicast by it".into(),
     };
     Err(bad(format!("{what}: {e}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_the_listed_masters_are_accepted() {
+        let from = |ip: [u8; 4], port| SocketAddr::from((ip, port));
+        assert!(accepted(from([10, 0, 0, 9], 1), &[]));
+        let listed = [Ipv4Addr::new(10, 0, 0, 1), Ipv4Addr::new(10, 0, 0, 2)];
+        assert!(accepted(from([10, 0, 0, 2], 40000), &listed));
+        assert!(!accepted(from([10, 0, 0, 3], 32320), &listed));
+        assert!(!accepted(SocketAddr::from(([0u16; 8], 32320)), &listed));
+    }
+
+    #[test]
+    fn masters_resolve_to_their_ipv4_addresses() {
+        assert_eq!(
+            resolve_masters(["10.0.0.1", "localhost", "10.0.0.1"]).unwrap(),
+            [Ipv4Addr::new(10, 0, 0, 1), Ipv4Addr::LOCALHOST]
+        );
+        let e = resolve_masters(["10.0.0.1", "no-such-host.invalid"]).unwrap_err();
+        assert!(e.to_string().contains("no-such-host.invalid"), "{e}");
+    }
+
+    /// Real sockets on loopback: the remote follows 127.0.0.1 only; a sender on 127.0.0.2
+    /// is counted and never published.
+    #[test]
+    fn a_remote_drops_and_counts_unlisted_senders() {
+        let remote = Remote::start(&RemoteConfig {
+            port: 0,
+            group: None,
+            masters: vec![Ipv4Addr::LOCALHOST],
+            ..RemoteConfig::default()
+        })
+        .unwrap();
+        let to = SocketAddr::from(([127, 0, 0, 1], remote.local_addr().port()));
+        let mut buf = [0u8; MAX_PACKET];
+        let n =
+            packet::encode_sync(Action::Start, FileType::Media, 0, 0.0, "a.mp4", &mut buf).unwrap();
+        let stranger = UdpSocket::bind("127.0.0.2:0").unwrap();
+        for _ in 0..3 {
+            stranger.send_to(&buf[..n], to).unwrap();
+        }
+        let start = Instant::now();
+        while remote.stats().ignored_sender < 3 {
+            assert!(start.elapsed() < Duration::from_secs(5), "{remote:?}");
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        let s = remote.stats();
+        assert_eq!((s.packets, s.starts, s.master_present), (0, 0, false));
+        let mut latest = Latest::default();
+        assert!(remote.latest_into(&mut latest));
+        assert!(latest.newest().is_none(), "{latest:?}");
+        let master = UdpSocket::bind("127.0.0.1:0").unwrap();
+        master.send_to(&buf[..n], to).unwrap();
+        while remote.stats().starts < 1 {
+            assert!(start.elapsed() < Duration::from_secs(5), "{remote:?}");
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        let s = remote.stats();
+        assert_eq!((s.packets, s.ignored_sender), (1, 3));
+        assert!(s.master_present);
+    }
 }
