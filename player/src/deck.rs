@@ -269,7 +269,10 @@ impl Deck {
     /// Decode what `scene` shows. Never fails: problems are logged once per item and the
     /// last good frame holds.
     pub fn prepare(&mut self, scene: &TickScene) {
-        self.on_screen = [scene.current.map(|s| s.item), scene.outgoing.map(|s| s.item)];
+        self.on_screen = [
+            scene.current.map(|s| s.item),
+            scene.outgoing.map(|s| s.item),
+        ];
         let keep = [
             scene.current.map(|s| s.item),
             scene.outgoing.map(|s| s.item),

@@ -366,9 +366,13 @@ fn tick_line(
     // behind) the position of the frame repeated, while the ring still has it.
     let known = rec.frame_tick.is_some()
         && (screen.read(rec.tick, entry) || rec.frame_tick.is_some_and(|t| screen.read(t, entry)));
-    let item = known.then_some(()).and_then(|_| Some((entry.index?, entry.local_tick)));
+    let item = known
+        .then_some(())
+        .and_then(|_| Some((entry.index?, entry.local_tick)));
     // The send began this long ago on the pacer's clock; the system clock now, minus that.
-    let ago = clock.now().saturating_sub(rec.deadline.saturating_add(rec.lateness));
+    let ago = clock
+        .now()
+        .saturating_sub(rec.deadline.saturating_add(rec.lateness));
     let unix = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap_or_default()
@@ -1238,7 +1242,9 @@ pub fn run_into<C: Clock>(
                     // When the next ticks go out, for the follower's decisions.
                     let next = pacer.next_tick();
                     let until = pacer.deadline(next).saturating_sub(pacer.clock().now());
-                    let period = pacer.deadline(next + 1).saturating_sub(pacer.deadline(next));
+                    let period = pacer
+                        .deadline(next + 1)
+                        .saturating_sub(pacer.deadline(next));
                     rs.publish_due(next, until, period);
                 }
                 if let Some(m) = master.as_deref_mut() {

@@ -146,7 +146,9 @@ impl RemoteSync {
     pub fn publish_due(&self, next: u64, until: Duration, period: Duration) {
         let at = self.base.elapsed().saturating_add(until).as_nanos() as i128;
         let zero = at - i128::from(next) * period.as_nanos() as i128;
-        let zero = i64::try_from(zero).unwrap_or(i64::MIN + 1).max(i64::MIN + 1);
+        let zero = i64::try_from(zero)
+            .unwrap_or(i64::MIN + 1)
+            .max(i64::MIN + 1);
         self.period_ns
             .store(period.as_nanos() as u64, Ordering::Relaxed);
         self.zero_ns.store(zero, Ordering::Release);
