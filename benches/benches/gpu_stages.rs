@@ -18,7 +18,8 @@ use ledwall_benches::{FHD, Photo, UHD, load_wall, load_wall_with, photo_rgba8};
 use ledwall_render::gpu::{self, Gpu};
 use ledwall_render::stage::Stage;
 use ledwall_render::wall::ResampleMode;
-use ledwall_render::{Layer, Scene, Wall, WallFrame};
+use ledwall_render::yuv::{YuvImage, YuvLayout, YuvMatrix, YuvRange};
+use ledwall_render::{Layer, Scene, SourceImage, Wall, WallFrame};
 use std::hint::black_box;
 use std::time::Duration;
 
@@ -103,6 +104,69 @@ fn end_to_end(
     }
 }
 
+/// Two `yuv420p` frames (BT.709, limited) made from the photographs (Y from green, Cb and
+/// Cr from blue and red at the even pixels): the planes are uploaded as they are and
+/// converted by the first shader that reads them.
+fn yuv420p_frames(size: (u32, u32)) -> [Vec<u8>; 2] {
+    photos(size).map(|p| {
+        let (w, h) = (p.width as usize, p.height as usize);
+        let (cw, ch) = (w.div_ceil(2), h.div_ceil(2));
+        let limited = |v: u8, span: u32| (16 + u32::from(v) * span / 255) as u8;
+        let mut out = vec![0u8; w * h + 2 * cw * ch];
+        for (y, px) in out[..w * h].iter_mut().zip(p.pixels.chunks_exact(4)) {
+            *y = limited(px[1], 219);
+        }
+        for j in 0..ch {
+            for i in 0..cw {
+                let px = &p.pixels[((2 * j) * w + 2 * i) * 4..][..4];
+                out[w * h + j * cw + i] = limited(px[2], 224);
+                out[w * h + cw * ch + j * cw + i] = limited(px[0], 224);
+            }
+        }
+        out
+    })
+}
+
+/// [`end_to_end`]'s video case with `yuv420p` sources (blocking and pipelined).
+fn end_to_end_yuv(
+    g: &mut BenchmarkGroup<'_, WallTime>,
+    gpu: &Gpu,
+    id: &str,
+    wall: Wall,
+    size: (u32, u32),
+) {
+    let mut r = gpu::Renderer::with_gpu(&wall, gpu.clone(), None).unwrap();
+    let mut frame = WallFrame::new(r.geometry());
+    let frames = yuv420p_frames(size);
+    let (m, rg) = (YuvMatrix::Bt709, YuvRange::Limited);
+    let images = [0, 1].map(|i| {
+        YuvImage::from_frame8(YuvLayout::Yuv420p, size.0, size.1, &frames[i], m, rg).unwrap()
+    });
+    let src = |n: u64| SourceImage::yuv(size.0, size.1, images[(n & 1) as usize]);
+    let mut n = 0u64;
+    g.bench_function(id, |b| {
+        b.iter(|| {
+            n += 1;
+            r.render_into(&Scene::single(n, Layer::new(src(n))), &mut frame)
+                .unwrap();
+            black_box(&frame.ports[0].bytes[0]);
+        });
+    });
+    let mut n = 0u64;
+    g.bench_function(format!("{id}/pipelined"), |b| {
+        b.iter(|| {
+            n += 1;
+            if r.in_flight() == gpu::RING {
+                r.receive(&mut frame).unwrap();
+            }
+            r.submit(&Scene::single(n, Layer::new(src(n)))).unwrap();
+        });
+    });
+    while r.in_flight() > 0 {
+        r.receive(&mut frame).unwrap();
+    }
+}
+
 fn stages(c: &mut Criterion, gpu: &Gpu, id: &str, wall: Wall, size: (u32, u32)) {
     let mut r = gpu::Renderer::with_gpu(&wall, gpu.clone(), None).unwrap();
     let mut frame = WallFrame::new(r.geometry());
@@ -110,6 +174,25 @@ fn stages(c: &mut Criterion, gpu: &Gpu, id: &str, wall: Wall, size: (u32, u32)) 
     r.render_into(&Scene::single(1, Layer::new(photo.source())), &mut frame)
         .unwrap();
     for stage in Stage::ALL {
+        let mut g = group(c, &format!("gpu_{stage}"));
+        g.bench_function(id, |b| {
+            b.iter_custom(|iters| (0..iters).map(|_| r.profile_stage(stage).unwrap()).sum());
+        });
+        g.finish();
+    }
+}
+
+/// [`stages`] for the passes that read a `yuv420p` source: linearize and resample.
+fn stages_yuv(c: &mut Criterion, gpu: &Gpu, id: &str, wall: Wall, size: (u32, u32)) {
+    let mut r = gpu::Renderer::with_gpu(&wall, gpu.clone(), None).unwrap();
+    let mut frame = WallFrame::new(r.geometry());
+    let frames = yuv420p_frames(size);
+    let (m, rg) = (YuvMatrix::Bt709, YuvRange::Limited);
+    let img = YuvImage::from_frame8(YuvLayout::Yuv420p, size.0, size.1, &frames[0], m, rg);
+    let src = SourceImage::yuv(size.0, size.1, img.unwrap());
+    r.render_into(&Scene::single(1, Layer::new(src)), &mut frame)
+        .unwrap();
+    for stage in [Stage::Linearize, Stage::Resample] {
         let mut g = group(c, &format!("gpu_{stage}"));
         g.bench_function(id, |b| {
             b.iter_custom(|iters| (0..iters).map(|_| r.profile_stage(stage).unwrap()).sum());
@@ -134,12 +217,16 @@ fn main() {
     );
     let mut g = group(&mut c, "gpu_end_to_end");
     end_to_end(&mut g, &gpu, "hd/linear/4k-video", hd(), UHD, false);
+    end_to_end_yuv(&mut g, &gpu, "hd/linear/4k-yuv420p", hd(), UHD);
     end_to_end(&mut g, &gpu, "hd/fast/4k-video", hd_fast(), UHD, false);
+    end_to_end_yuv(&mut g, &gpu, "hd/fast/4k-yuv420p", hd_fast(), UHD);
     end_to_end(&mut g, &gpu, "hd/linear/1080p-video", hd(), FHD, false);
     end_to_end(&mut g, &gpu, "hd/linear/4k-still", hd(), UHD, true);
     end_to_end(&mut g, &gpu, "demo/linear/1080p-video", demo(), FHD, false);
     g.finish();
     stages(&mut c, &gpu, "hd/linear/4k", hd(), UHD);
     stages(&mut c, &gpu, "hd/fast/4k", hd_fast(), UHD);
+    stages_yuv(&mut c, &gpu, "hd/linear/4k-yuv420p", hd(), UHD);
+    stages_yuv(&mut c, &gpu, "hd/fast/4k-yuv420p", hd_fast(), UHD);
     c.final_summary();
 }

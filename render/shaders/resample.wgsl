@@ -25,7 +25,6 @@ struct Params {
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
-@group(0) @binding(1) var src: texture_2d<u32>;
 @group(0) @binding(2) var<storage, read> tables: array<u32>;
 @group(0) @binding(3) var mid_out: texture_storage_2d<rgba32float, write>;
 
@@ -41,8 +40,8 @@ fn vertical(@builtin(global_invocation_id) id: vec3<u32>) {
     for (var k = 0u; k < p.v_taps; k++) {
         let w = bitcast<f32>(tables[p.v_weights + oy * p.v_taps + k]);
         if (w != 0.0) {
-            let c = textureLoad(src, vec2<u32>(x, s0 + k - p.src_origin.y), 0);
-            acc += w * vec3<f32>(c.rgb);
+            let c = source_code(vec2<u32>(x, s0 + k - p.src_origin.y));
+            acc += w * vec3<f32>(c);
         }
     }
     textureStore(mid_out, id.xy, vec4<f32>(acc, 0.0));

@@ -11,7 +11,7 @@ use super::kernel::{Built, groups_2d};
 use super::resources::{
     RGBA16, Tex, buf_res, range, storage, tex_res, texture, uniform, write_texture,
 };
-use super::{color, compose, linearize, pack, quantize, resample};
+use super::{color, compose, linearize, pack, quantize, resample, yuv};
 use crate::color::{EncodeLut, Luts};
 use crate::dither::background_quant;
 use crate::error::RenderError;
@@ -23,6 +23,10 @@ use crate::wall::Encoding;
 pub(super) struct Kernels {
     pub(super) linearize: Built,
     pub(super) vertical: Built,
+    /// Linearize reading Y'CbCr planes.
+    pub(super) linearize_yuv: Built,
+    /// The vertical pass reading Y'CbCr planes (fast mode).
+    pub(super) vertical_yuv: Built,
     pub(super) horizontal: Built,
     pub(super) fill: Built,
     pub(super) mix: Built,
@@ -39,6 +43,8 @@ impl Kernels {
         Ok(Kernels {
             linearize: Built::new(gpu, linearize::LINEARIZE)?,
             vertical: Built::new(gpu, resample::VERTICAL)?,
+            linearize_yuv: Built::new(gpu, yuv::LINEARIZE_YUV)?,
+            vertical_yuv: Built::new(gpu, yuv::VERTICAL_YUV)?,
             horizontal: Built::new(gpu, resample::HORIZONTAL)?,
             fill: Built::new(gpu, compose::FILL)?,
             mix: Built::new(gpu, compose::MIX)?,

@@ -59,7 +59,7 @@ impl Renderer {
                 Work::Copy { bind, groups } => {
                     if stages.contains(Stage::Linearize) {
                         let mut p = pass(encoder, Stage::Linearize);
-                        k.linearize.dispatch(&mut p, &bind[s], *groups);
+                        plan.linearize(k).dispatch(&mut p, &bind[s], *groups);
                     }
                 }
                 Work::Scaled {
@@ -74,11 +74,11 @@ impl Renderer {
                         && let Some((bind, groups)) = linearize
                     {
                         let mut p = pass(encoder, Stage::Linearize);
-                        k.linearize.dispatch(&mut p, bind, *groups);
+                        plan.linearize(k).dispatch(&mut p, bind, *groups);
                     }
                     if stages.contains(Stage::Resample) {
                         let mut p = pass(encoder, Stage::Resample);
-                        k.vertical.dispatch(&mut p, vertical, *vgroups);
+                        plan.vertical(k).dispatch(&mut p, vertical, *vgroups);
                         k.horizontal.dispatch(&mut p, &horizontal[s], *hgroups);
                     }
                 }

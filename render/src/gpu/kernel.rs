@@ -7,10 +7,12 @@
 //! Each stage file declares its kernels by name ([`super::linearize::LINEARIZE`],
 //! [`super::resample::VERTICAL`] ...); [`ALL`] lists them. A kernel's source is
 //! `shaders/common.wgsl` (the structs, constants and helpers several shaders share) followed
-//! by the stage's own shader, concatenated at compile time since WGSL has no `#include`.
+//! by the stage's own shader, concatenated at compile time since WGSL has no `#include`; the
+//! passes that read a source put `shaders/source_rgba.wgsl` or `source_yuv.wgsl` (its
+//! bindings and `source_code`) in between.
 
 use super::device::Gpu;
-use super::{color, compose, linearize, pack, quantize, resample};
+use super::{color, compose, linearize, pack, quantize, resample, yuv};
 use crate::error::RenderError;
 
 /// The kind of one binding (all in group 0).
@@ -181,9 +183,11 @@ impl Built {
 }
 
 /// Every kernel of the GPU backend, in pipeline order.
-pub const ALL: [Kernel; 10] = [
+pub const ALL: [Kernel; 12] = [
     linearize::LINEARIZE,
+    yuv::LINEARIZE_YUV,
     resample::VERTICAL,
+    yuv::VERTICAL_YUV,
     resample::HORIZONTAL,
     compose::FILL,
     compose::MIX,

@@ -1,4 +1,5 @@
-//! Stage 1 on the GPU: `shaders/linearize.wgsl`, its uniform and its kernel.
+//! Stage 1 on the GPU: `shaders/linearize.wgsl`, its uniform and its kernel (an RGBA
+//! source; the Y'CbCr variant is [`super::yuv::LINEARIZE_YUV`]).
 
 use super::kernel::{Bind, Kernel, WG_2D};
 use bytemuck::{Pod, Zeroable};
@@ -23,6 +24,7 @@ pub const LINEARIZE: Kernel = Kernel {
     label: "linearize",
     source: concat!(
         include_str!("../../shaders/common.wgsl"),
+        include_str!("../../shaders/source_rgba.wgsl"),
         include_str!("../../shaders/linearize.wgsl")
     ),
     entry: "main",

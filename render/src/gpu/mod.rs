@@ -3,16 +3,19 @@
 //! reading the same LUTs, resample coefficient tables and slot tables as the CPU backend.
 //!
 //! Everything is created per wall geometry (textures, buffers, pipelines, bind groups) or
-//! per source placement (a source texture, coefficient tables); nothing per frame. Frames
-//! flow through a ring of [`RING`] staging pairs (an upload buffer the CPU writes while
-//! mapped, a readback buffer the GPU copies the port buffers into), so with the pipelined
-//! API ([`Renderer::submit`] / [`Renderer::receive`]) the upload of frame n+1, the compute
-//! of frame n and the readback of frame n−1 overlap. [`Renderer::render_into`] is the
-//! blocking pair.
+//! per source placement (a source texture or planes, coefficient tables); nothing per
+//! frame. Frames flow through a ring of [`RING`] staging pairs (an upload buffer the CPU
+//! writes while mapped, a readback buffer the GPU copies the port buffers into), so with
+//! the pipelined API ([`Renderer::submit`] / [`Renderer::receive`]) the upload of frame
+//! n+1, the compute of frame n and the readback of frame n−1 overlap.
+//! [`Renderer::render_into`] is the blocking pair.
 //!
 //! Data layout on the GPU: sources are `rgba8uint` / `rgba16uint` textures (exact code
-//! values, alpha ignored); every canvas (layer canvases, composed, coloured, quantized) is
-//! an `rgba16uint` texture; the resampler's intermediate is `rgba32float`. Textures are not
+//! values, alpha ignored), or for Y'CbCr sources their planes as they are (`r8uint` /
+//! `r16uint`, `rg8uint` / `rg16uint` when Cb and Cr are interleaved), converted to codes by
+//! the first pass that reads them ([`yuv`]); every canvas (layer canvases, composed,
+//! coloured, quantized) is an `rgba16uint` texture; the resampler's intermediate is
+//! `rgba32float`. Textures are not
 //! bound by the storage-binding size limit, so large canvases need no splitting; port
 //! buffers are packed in pieces when they exceed one binding (see [`pack`]).
 //!
@@ -24,6 +27,7 @@
 //! | `device.rs` | adapter discovery, [`Gpu`] (device, queue, limits), error capture |
 //! | `kernel.rs` | [`kernel::Kernel`] declarations → pipelines; [`kernel::ALL`]; the naga test |
 //! | `linearize.rs` … `pack.rs` | per stage: its uniform struct(s) and named kernels |
+//! | `yuv.rs` | Y'CbCr sources: plane textures, the conversion uniform, the reading kernels |
 //! | `resources.rs` | texture, buffer and binding helpers; the texture size check |
 //! | `build.rs` | the compiled kernels and the per-wall resources, one builder per stage |
 //! | `placement.rs` | per source placement: plans (source texture, resample tables), their LRU |
@@ -33,7 +37,8 @@
 //! | `inspect.rs` | per-stage profiling, quantized canvas readback, pack alone |
 //!
 //! The shaders: `render/shaders/<stage>.wgsl`, each compiled after `common.wgsl` (the
-//! per-frame `Frame` struct, constants and helpers they share).
+//! per-frame `Frame` struct, constants and helpers they share); the passes that read a
+//! source also after `source_rgba.wgsl` or `source_yuv.wgsl`.
 
 pub mod color;
 pub mod compose;
@@ -43,6 +48,7 @@ pub mod linearize;
 pub mod pack;
 pub mod quantize;
 pub mod resample;
+pub mod yuv;
 
 mod build;
 mod encode;
@@ -59,7 +65,7 @@ use crate::cache::LayerCache;
 use crate::color::{Luts, clamp_level, gains_split};
 use crate::dither::background_linear;
 use crate::error::RenderError;
-use crate::frame::{MAX_LAYERS, PixelData, Scene, WallFrame};
+use crate::frame::{PixelData, Scene, WallFrame};
 use crate::geometry::Geometry;
 use crate::stage::{Stage, StageTimes};
 use crate::wall::{ColorSpec, Wall};
@@ -112,9 +118,6 @@ pub struct Renderer {
     ring: Ring,
     /// The last frame's work, for [`Renderer::profile_stages`].
     last_work: Option<FrameWork>,
-    /// Y'CbCr layers converted to RGBA codes (8-bit, 16-bit) for the upload, per layer;
-    /// sized at first use and reused.
-    yuv_rgba: [(Vec<u8>, Vec<u16>); MAX_LAYERS],
     times: StageTimes,
     cache_hits: u64,
 }
@@ -177,7 +180,6 @@ impl Renderer {
             plans: Plans::new(),
             ring,
             last_work: None,
-            yuv_rgba: Default::default(),
             times: StageTimes::default(),
             cache_hits: 0,
         })
@@ -382,22 +384,9 @@ impl Renderer {
         let t0 = Instant::now();
         let planned = self.plan_frame(scene)?;
         let work = planned.work;
-        // Y'CbCr sources: converted to RGBA codes on the CPU (the same rows the CPU
-        // renderer's conversion gives), then uploaded as RGBA8 / RGBA16.
-        for (li, layer) in scene.layers.iter().enumerate() {
-            if let (Some(_), Some(layer)) = (&work.jobs[li], layer)
-                && let PixelData::Yuv(img) = layer.source.data
-            {
-                let rows =
-                    crate::cpu::yuv::Rows::new(&img, layer.source.width, layer.source.height);
-                let (b8, b16) = &mut self.yuv_rgba[li];
-                crate::cpu::yuv::convert_all(&rows, b8, b16);
-            }
-        }
-
-        // The frame's parameters, then each rendered layer's rows, padded.
+        // The frame's parameters, then each rendered layer's rows, padded: RGBA pixels, or
+        // Y'CbCr planes as they are (the first pass converts them).
         self.ring.ensure_upload(&self.gpu, planned.upload_len)?;
-        let yuv_rgba = &self.yuv_rgba;
         self.ring.write_upload(planned.upload_len, |view| {
             view.slice(..compose::FRAME as usize)
                 .copy_from_slice(bytemuck::bytes_of(&planned.frame));
@@ -406,19 +395,19 @@ impl Renderer {
                     continue;
                 };
                 let plan = self.plans.get(job.plan);
-                let len = layer.source.width as usize * layer.source.height as usize * 4;
-                let bytes: &[u8] = match layer.source.data {
-                    PixelData::Rgba8(d) => d,
-                    PixelData::Rgba16(d) => bytemuck::cast_slice(d),
-                    PixelData::Yuv(img) if img.layout.is_deep() => {
-                        bytemuck::cast_slice(&yuv_rgba[li].1[..len])
+                for (p, up) in plan.uploads.iter().enumerate() {
+                    // The plane's bytes and row stride (checked against the size above).
+                    let (bytes, stride): (&[u8], usize) = match layer.source.data {
+                        PixelData::Rgba8(d) => (d, up.row as usize),
+                        PixelData::Rgba16(d) => (bytemuck::cast_slice(d), up.row as usize),
+                        PixelData::Yuv(img) => yuv::plane_bytes(&img, p),
+                    };
+                    let (row, padded) = (up.row as usize, up.row_padded as usize);
+                    for y in 0..up.height as usize {
+                        let at = (job.offset + up.at) as usize + y * padded;
+                        view.slice(at..at + row)
+                            .copy_from_slice(&bytes[y * stride..y * stride + row]);
                     }
-                    PixelData::Yuv(_) => &yuv_rgba[li].0[..len],
-                };
-                let (row, padded) = (plan.row as usize, plan.row_padded as usize);
-                for (y, src_row) in bytes.chunks_exact(row).enumerate() {
-                    let at = job.offset as usize + y * padded;
-                    view.slice(at..at + row).copy_from_slice(src_row);
                 }
             }
         })?;

@@ -1,16 +1,19 @@
-//! Per source placement: the GPU resources that depend on a source's size, sample depth, fit
-//! and filter ([`PlanKey`]) but not on its pixels: the source texture, the background fill
+//! Per source placement: the GPU resources that depend on a source's size, sample depth, fit,
+//! filter and (Y'CbCr) layout, matrix and range ([`PlanKey`]) but not on its pixels: the
+//! source texture (or plane textures and the conversion uniform), the background fill
 //! outside its rect, and either a 1:1 linearize or the resample passes with their
 //! coefficient tables ([`Plan`]). Built at a placement's first use and kept in [`Plans`], a
 //! small least-recently-used cache of its own ([`MAX_PLANS`]: two crossfading videos plus
 //! headroom), apart from the layer canvases' still cache.
 
 use super::Renderer;
-use super::kernel::groups_2d;
+use super::build::Kernels;
+use super::kernel::{Built, groups_2d};
 use super::resources::{
     RGBA16, ROW_ALIGN, Tex, buf_res, check_limit, storage, tex_res, texture, uniform,
 };
-use super::{compose, linearize, resample};
+use super::yuv::{Upload, YuvKey};
+use super::{compose, linearize, resample, yuv};
 use crate::error::GpuError;
 use crate::frame::{Filter, Fit, Layer, MAX_LAYERS};
 use crate::place::{Placement, place_on};
@@ -27,6 +30,8 @@ pub(super) struct PlanKey {
     pub(super) deep: bool,
     pub(super) fit: Fit,
     pub(super) filter: Filter,
+    /// A Y'CbCr source's layout, matrix and range (`None`: RGBA).
+    pub(super) yuv: Option<YuvKey>,
 }
 
 impl PlanKey {
@@ -39,6 +44,7 @@ impl PlanKey {
             deep: src.data.is_deep(),
             fit: layer.fit,
             filter: layer.filter,
+            yuv: YuvKey::of(&src.data),
         }
     }
 }
@@ -66,11 +72,9 @@ pub(super) enum Work {
 /// The GPU resources of one source placement.
 pub(super) struct Plan {
     pub(super) key: PlanKey,
-    /// The source texture, written from the upload ring every frame the layer renders.
-    pub(super) src: Tex,
-    /// Bytes of one source row, and the padded row stride in the upload buffer.
-    pub(super) row: u64,
-    pub(super) row_padded: u64,
+    /// The source texture (RGBA), or the plane textures (Y'CbCr: Y, then Cb and Cr or
+    /// CbCr), written from the upload ring every frame the layer renders.
+    pub(super) uploads: Vec<Upload>,
     /// The background outside the rect, per layer slot (`None`: the rect is the canvas).
     pub(super) fill: Option<[wgpu::BindGroup; MAX_LAYERS]>,
     pub(super) work: Work,
@@ -79,9 +83,29 @@ pub(super) struct Plan {
 }
 
 impl Plan {
-    /// Bytes of the source in the upload buffer (padded rows).
+    /// Bytes of the source in the upload buffer (padded rows, planes aligned).
     pub(super) fn upload_len(&self) -> u64 {
-        self.row_padded * self.key.height as u64
+        self.uploads.iter().map(Upload::len).sum()
+    }
+
+    /// The linearize kernel of its bind groups: for RGBA or for Y'CbCr planes.
+    pub(super) fn linearize<'k>(&self, k: &'k Kernels) -> &'k Built {
+        if self.key.yuv.is_some() {
+            &k.linearize_yuv
+        } else {
+            &k.linearize
+        }
+    }
+
+    /// The vertical resample kernel of its bind group: the Y'CbCr one when it reads the
+    /// planes (fast mode), the plain one when it reads RGBA or a linearized region.
+    pub(super) fn vertical<'k>(&self, k: &'k Kernels) -> &'k Built {
+        match &self.work {
+            Work::Scaled {
+                linearize: None, ..
+            } if self.key.yuv.is_some() => &k.vertical_yuv,
+            _ => &k.vertical,
+        }
     }
 }
 
@@ -164,13 +188,49 @@ impl Renderer {
         let (cw, ch) = (self.geometry.width, self.geometry.height);
         let limit = gpu.limits.max_texture_dimension_2d;
         check_limit("the source", key.width, key.height, limit)?;
-        let bpp: u64 = if key.deep { 8 } else { 4 };
-        let format = if key.deep {
-            wgpu::TextureFormat::Rgba16Uint
-        } else {
-            wgpu::TextureFormat::Rgba8Uint
+        let uploads = match key.yuv {
+            Some(y) => yuv::planes(gpu, y.layout, key.width, key.height),
+            None => {
+                let bpp: u64 = if key.deep { 8 } else { 4 };
+                let format = if key.deep {
+                    wgpu::TextureFormat::Rgba16Uint
+                } else {
+                    wgpu::TextureFormat::Rgba8Uint
+                };
+                let row = key.width as u64 * bpp;
+                vec![Upload {
+                    tex: texture(gpu, "source", key.width, key.height, format),
+                    width: key.width,
+                    height: key.height,
+                    row,
+                    row_padded: row.next_multiple_of(ROW_ALIGN),
+                    at: 0,
+                }]
+            }
         };
-        let src = texture(gpu, "source", key.width, key.height, format);
+        let src = &uploads[0].tex;
+        // A Y'CbCr source's chroma planes and conversion uniform, bound after the kernels'
+        // own bindings (Cr is CbCr again when interleaved: bound, not read).
+        let yuv_params = key
+            .yuv
+            .map(|y| uniform(gpu, "yuv", &yuv::Params::new(y, key.width, key.height)));
+        let extra: Vec<wgpu::BindingResource<'_>> = match &yuv_params {
+            Some(u) => vec![
+                tex_res(&uploads[1].tex),
+                tex_res(&uploads[uploads.len() - 1].tex),
+                buf_res(u),
+            ],
+            None => Vec::new(),
+        };
+        let (k_lin, k_vert) = if key.yuv.is_some() {
+            (&k.linearize_yuv, &k.vertical_yuv)
+        } else {
+            (&k.linearize, &k.vertical)
+        };
+        let bind_with = |kernel: &Built, first: [wgpu::BindingResource<'_>; 4]| {
+            let all: Vec<_> = first.into_iter().chain(extra.iter().cloned()).collect();
+            kernel.bind(gpu, &all)
+        };
         let lut = if key.deep { &res.lut16 } else { &res.lut8 };
         let lut_max = if key.deep { 65535 } else { 255 };
         let p: Placement = place_on(key.fit, key.width, key.height, &self.geometry.section);
@@ -192,9 +252,9 @@ impl Renderer {
             Some(bind)
         };
         let lin_bind = |params: &wgpu::Buffer, out: &Tex| {
-            k.linearize.bind(
-                gpu,
-                &[buf_res(params), tex_res(&src), buf_res(lut), tex_res(out)],
+            bind_with(
+                k_lin,
+                [buf_res(params), tex_res(src), buf_res(lut), tex_res(out)],
             )
         };
         let work = if p.is_empty() {
@@ -271,7 +331,7 @@ impl Renderer {
                 keep.push(region);
                 Some((bind, groups_2d(plan.width, plan.height)))
             };
-            let read: &Tex = keep.first().unwrap_or(&src);
+            let read: &Tex = keep.first().unwrap_or(src);
             let tables = storage(gpu, "resample tables", bytemuck::cast_slice(&tables));
             let params_buf = uniform(gpu, "resample", &params);
             let mid = texture(
@@ -282,15 +342,19 @@ impl Renderer {
                 wgpu::TextureFormat::Rgba32Float,
             );
             check_limit("the resample intermediate", plan.width, dst.h, limit)?;
-            let vertical = k.vertical.bind(
-                gpu,
-                &[
-                    buf_res(&params_buf),
-                    tex_res(read),
-                    buf_res(&tables),
-                    tex_res(&mid),
-                ],
-            );
+            // Fast mode reads the source itself, linear mode the linearized region (an
+            // RGBA16 canvas: the plain kernel).
+            let read_res = [
+                buf_res(&params_buf),
+                tex_res(read),
+                buf_res(&tables),
+                tex_res(&mid),
+            ];
+            let vertical = if fast {
+                bind_with(k_vert, read_res)
+            } else {
+                k.vertical.bind(gpu, &read_res)
+            };
             let horizontal = std::array::from_fn(|s| {
                 k.horizontal.bind(
                     gpu,
@@ -315,12 +379,10 @@ impl Renderer {
                 _keep: keep,
             }
         };
-        let row = key.width as u64 * bpp;
+        buffers.extend(yuv_params);
         Ok(Plan {
             key,
-            src,
-            row,
-            row_padded: row.next_multiple_of(ROW_ALIGN),
+            uploads,
             fill,
             work,
             last_used: 0,

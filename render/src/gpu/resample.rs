@@ -58,10 +58,12 @@ const PARAMS: u64 = size_of::<Params>() as u64;
 
 const SOURCE: &str = concat!(
     include_str!("../../shaders/common.wgsl"),
+    include_str!("../../shaders/source_rgba.wgsl"),
     include_str!("../../shaders/resample.wgsl")
 );
 
-/// The first pass: source rows summed into the `rgba32float` intermediate.
+/// The first pass: source rows summed into the `rgba32float` intermediate (an RGBA source;
+/// the Y'CbCr variant is [`super::yuv::VERTICAL_YUV`]).
 pub const VERTICAL: Kernel = Kernel {
     label: "resample.vertical",
     source: SOURCE,

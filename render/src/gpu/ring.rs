@@ -134,7 +134,8 @@ impl Ring {
     }
 
     /// Record the copies out of the next pair's upload buffer: the frame uniform into
-    /// `frame_uniform`, each rendered layer's rows into its plan's source texture.
+    /// `frame_uniform`, each rendered layer's rows into its plan's source texture (or its
+    /// plane textures).
     pub(super) fn record_upload(
         &self,
         encoder: &mut wgpu::CommandEncoder,
@@ -145,19 +146,20 @@ impl Ring {
         let upload = &self.slots[self.next].upload;
         encoder.copy_buffer_to_buffer(upload, 0, frame_uniform, 0, super::compose::FRAME);
         for job in work.jobs.iter().flatten() {
-            let plan = plans.get(job.plan);
-            encoder.copy_buffer_to_texture(
-                wgpu::TexelCopyBufferInfo {
-                    buffer: upload,
-                    layout: wgpu::TexelCopyBufferLayout {
-                        offset: job.offset,
-                        bytes_per_row: Some(plan.row_padded as u32),
-                        rows_per_image: Some(plan.key.height),
+            for up in &plans.get(job.plan).uploads {
+                encoder.copy_buffer_to_texture(
+                    wgpu::TexelCopyBufferInfo {
+                        buffer: upload,
+                        layout: wgpu::TexelCopyBufferLayout {
+                            offset: job.offset + up.at,
+                            bytes_per_row: Some(up.row_padded as u32),
+                            rows_per_image: Some(up.height),
+                        },
                     },
-                },
-                plan.src.tex.as_image_copy(),
-                extent(plan.key.width, plan.key.height),
-            );
+                    up.tex.tex.as_image_copy(),
+                    extent(up.width, up.height),
+                );
+            }
         }
     }
 
