@@ -275,8 +275,10 @@ fn render_into_allocates_nothing_per_frame() {
 }
 
 /// Y'CbCr video (8-bit `yuv420p` and 10-bit `p010le`) on `hd`, in both resample modes: 1:1
-/// (converted straight into the canvas), scaled to cover (linear: rows converted into the
-/// direct path's rings; fast: the kept RGBA buffer) and contained (the general path).
+/// (converted straight into the canvas), scaled to cover (rows converted into the direct
+/// path's rings: linear light, or 8-bit codes for the fast mode's fixed-point rings, whose
+/// scratch rows are sized on the first frame; 10-bit fast: the kept RGBA buffer) and
+/// contained (the general path).
 fn yuv_sources_allocate_nothing_per_frame() {
     use ledwall_render::yuv::{YuvImage, YuvLayout, YuvMatrix, YuvRange};
     let w = wall("hd");

@@ -29,11 +29,16 @@ impl Renderer {
                 w: cw,
                 h: ch,
             };
-        // Y'CbCr goes this way only where it is resampled in linear light (its rows
-        // converted into the ring); 1:1 and fast mode take the general path, whose
-        // conversions write the canvas or a whole RGBA picture.
-        let yuv_ok = !matches!(layer.source.data, PixelData::Yuv(_))
-            || (place.one_to_one.is_none() && self.color.resample == ResampleMode::Linear);
+        // Y'CbCr goes this way only where it is resampled (its rows converted into the
+        // rings: linear light, or 8-bit codes in fast mode); 1:1 takes the general path,
+        // whose conversion writes the canvas.
+        let yuv_ok = match layer.source.data {
+            PixelData::Yuv(img) => {
+                place.one_to_one.is_none()
+                    && (self.color.resample == ResampleMode::Linear || !img.layout.is_deep())
+            }
+            _ => true,
+        };
         (layers.next().is_none()
             && yuv_ok
             && self.quantized.len() == 1
@@ -51,8 +56,8 @@ impl Renderer {
     /// counts as colour's (1:1) or resample's (scaled), less pack's share: the groups
     /// packed after the bands, plus the in-band packing time divided by the threads.
     /// Returns false, having done nothing, when the scaled job has no plan for this path
-    /// (fast mode needs RGBA8 and a source at least one filter window wide; the general
-    /// path renders the others).
+    /// (fast mode needs RGBA8 or 8-bit Y'CbCr and a source at least one filter window
+    /// wide; the general path renders the others).
     pub(super) fn render_direct(
         &mut self,
         layer: &Layer<'_>,
@@ -154,10 +159,16 @@ impl Renderer {
                 (false, PixelData::Yuv(img)) => {
                     let rows = super::yuv::Rows::new(&img, sw, src.height);
                     let lut = if rows.deep() { lut16 } else { lut8 };
-                    let rows = super::yuv::Linear { rows, lut };
+                    let rows = super::yuv::Linear::new(rows, lut);
                     resample::run_linear_rows(plan, &rows, canvas, cw, b, each)
                 }
-                (true, PixelData::Yuv(_)) => false,
+                (true, PixelData::Yuv(img)) => {
+                    let rows = super::yuv::Rows::new(&img, sw, src.height);
+                    !rows.deep() && {
+                        let src = super::yuv::Rgba8(rows);
+                        resample::run_rgba8_rows(plan, &src, canvas, cw, lut8, b, each)
+                    }
+                }
             };
             if !done {
                 return false;

@@ -101,8 +101,9 @@ pub struct Renderer {
     cache_hits: u64,
     /// What `colored` was computed from, when that was cached layers only.
     colored_from: Option<ColorInputs>,
-    /// Y'CbCr sources converted to RGBA codes for the fast mode's resamplers (8-bit and
-    /// 10-bit layouts), sized at first use and reused.
+    /// Y'CbCr sources converted to RGBA codes for the fast mode's float resampler (10-bit
+    /// layouts, and 8-bit sources narrower than a filter window; the fixed-point one
+    /// converts rows as it reads them), sized at first use and reused.
     yuv_rgba8: Vec<u8>,
     yuv_rgba16: Vec<u16>,
 }

@@ -141,7 +141,7 @@ impl Renderer {
                         // Each source row the ring needs, converted straight to linear.
                         let rows = yuv::Rows::new(&img, sw, sh);
                         let lut = if rows.deep() { lut16 } else { lut8 };
-                        let rows = yuv::Linear { rows, lut };
+                        let rows = yuv::Linear::new(rows, lut);
                         resample::run_linear_rows(plan, &rows, canvas, cw, None, |_, _| {})
                     }
                 };
@@ -172,12 +172,20 @@ impl Renderer {
                         cw,
                         resample::Output::Lut(lut16),
                     ),
-                    PixelData::Yuv(img) => {
-                        // The code-value resamplers read whole images (the fixed-point
-                        // one a row at a time, the float one several rows per output
-                        // row): the picture is converted to RGBA codes first, into a
-                        // buffer the renderer keeps.
+                    PixelData::Yuv(img) => 'yuv: {
                         let rows = yuv::Rows::new(&img, sw, sh);
+                        // 8-bit: the fixed-point resampler converts each source row its
+                        // rings need, as it needs it.
+                        if !rows.deep() {
+                            let src = yuv::Rgba8(rows);
+                            let none = |_: usize, _: &mut [u16]| {};
+                            if resample::run_rgba8_rows(plan, &src, canvas, cw, lut8, None, none) {
+                                break 'yuv;
+                            }
+                        }
+                        // The float resampler (10-bit codes, sources narrower than a
+                        // filter window) reads several rows per output row: the picture is
+                        // converted to RGBA codes first, into a buffer the renderer keeps.
                         yuv::convert_all(&rows, yuv8, yuv16);
                         if rows.deep() {
                             let d = &yuv16[..sw as usize * sh as usize * 4];

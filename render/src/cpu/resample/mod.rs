@@ -21,8 +21,9 @@
 //! * [`ResampleMode::Fast`] (`resample = "fast"`): RGBA code values, four samples a pixel,
 //!   through the LUT on the way out ([`Output::Lut`]). RGBA8 sources take the fixed-point
 //!   path ([`run_rgba8`], `fixed/`): horizontal pass first, in 16-bit integer arithmetic,
-//!   then the vertical pass over a ring of filtered rows. 16-bit sources, and sources
-//!   narrower than a filter window, take the float passes.
+//!   then the vertical pass over a ring of filtered rows; 8-bit Y'CbCr sources take it too,
+//!   each row converted as the ring asks for it ([`run_rgba8_rows`]). 16-bit sources, and
+//!   sources narrower than a filter window, take the float passes.
 //!
 //! The float passes: each band of output rows first sums the source rows it needs (the
 //! vertical pass: 64 samples at a time kept in registers across up to eight source rows,
@@ -86,7 +87,7 @@ mod tests;
 mod vertical;
 
 pub use super::Sample;
-pub use fixed::run_rgba8;
+pub use fixed::{Rgba8Rows, run_rgba8, run_rgba8_rows};
 pub use lut::lut_lerp;
 pub use plan::Plan;
 

@@ -77,6 +77,8 @@ pub struct Fixed {
     t: Tables,
     /// Per band: the ring, then two vertical sum rows (`width · 3` each).
     scratch: Vec<Vec<f32>>,
+    /// Per band: two source rows made on demand ([`Rgba8Rows::MAKES`]); empty until then.
+    rows8: Vec<Vec<u8>>,
     /// The AVX-512 VBMI LUT's token, when the level allowed it as the plan was built.
     vbmi: Option<Vbmi>,
 }
@@ -96,11 +98,38 @@ impl Fixed {
         let scratch = (0..t.bands.len())
             .map(|_| vec![0f32; t.ring * t.row_len + 2 * t.width * 3])
             .collect();
+        let rows8 = vec![Vec::new(); t.bands.len()];
         Some(Fixed {
             t,
             scratch,
+            rows8,
             vbmi: Avx512::new().and_then(|t| t.vbmi()),
         })
+    }
+}
+
+/// Source rows of RGBA8 codes for [`run_rgba8_rows`]: a whole image in memory, or rows
+/// made on demand (a Y'CbCr picture converted as the ring asks for each row).
+pub trait Rgba8Rows: Sync {
+    /// Whether [`Rgba8Rows::row`] writes `buf` (so each band needs two rows of scratch).
+    const MAKES: bool;
+    /// Source row `y` as RGBA8, pixels `first..` of a row of `bytes / 4` pixels: either a
+    /// row of the image (from pixel 0) or `buf` (`bytes` long) with pixels `first..`
+    /// written (the bytes before them are not read).
+    fn row<'a>(&'a self, y: usize, first: usize, bytes: usize, buf: &'a mut [u8]) -> &'a [u8];
+}
+
+/// An RGBA8 image in memory, rows of `row` bytes.
+struct Image<'a> {
+    src: &'a [u8],
+    row: usize,
+}
+
+impl Rgba8Rows for Image<'_> {
+    const MAKES: bool = false;
+    #[inline]
+    fn row<'a>(&'a self, y: usize, _: usize, _: usize, _: &'a mut [u8]) -> &'a [u8] {
+        &self.src[y * self.row..(y + 1) * self.row]
     }
 }
 
@@ -122,8 +151,30 @@ pub fn run_rgba8(
     bands: Option<&Bands>,
     each: impl Each,
 ) -> bool {
+    let src = Image { src, row: src_row };
+    run_rgba8_rows(plan, &src, canvas, cw, lut, bands, each)
+}
+
+/// [`run_rgba8`] over any [`Rgba8Rows`]: each source row a band's ring needs is asked for
+/// once. Rows that are made (not in memory) go into two rows of scratch per band that the
+/// plan keeps (sized on the first such frame).
+pub fn run_rgba8_rows<R: Rgba8Rows>(
+    plan: &mut Plan,
+    src: &R,
+    canvas: &mut [u16],
+    cw: u32,
+    lut: &[u16],
+    bands: Option<&Bands>,
+    each: impl Each,
+) -> bool {
     let (dst, v) = (plan.tables.dst, &plan.tables.v);
-    let Some(Fixed { t, scratch, vbmi }) = plan.fixed.as_mut() else {
+    let Some(Fixed {
+        t,
+        scratch,
+        rows8,
+        vbmi,
+    }) = plan.fixed.as_mut()
+    else {
         return false;
     };
     let Some(bands) = fit_bands(bands, t.bands, scratch.len(), dst) else {
@@ -138,12 +189,18 @@ pub fn run_rgba8(
     let (x0, x1) = (dst.x as usize * 3, (dst.x + dst.w) as usize * 3);
     let split: Option<LutSplit> = split(*vbmi, lut);
     let avx2 = t.kernel.avx2();
+    let made = if R::MAKES { 2 * t.reads } else { 0 };
     let mut parts = bands.split(rows, row_len);
     parts[..bands.len()]
         .par_iter_mut()
         .zip(scratch.par_iter_mut())
+        .zip(rows8.par_iter_mut())
         .enumerate()
-        .for_each(|(band, (rows, scratch))| {
+        .for_each(|(band, ((rows, scratch), rows8))| {
+            if rows8.len() < made {
+                // The first frame of rows made on demand: allocates once per plan.
+                rows8.resize(made, 0);
+            }
             let (rings, sums) = scratch.split_at_mut(t.ring * t.row_len);
             let (sum, sum2) = sums.split_at_mut(t.width * 3);
             let mut window = RingWindow::default();
@@ -159,7 +216,7 @@ pub fn run_rgba8(
                     win.end - win.start,
                     rings,
                     src,
-                    src_row,
+                    &mut rows8[..made],
                     t,
                 );
                 let slot = |y: usize| &rings[(y % t.ring) * t.row_len..][..t.width * 3];
@@ -180,17 +237,17 @@ pub fn run_rgba8(
 /// Fill the ring with the source rows the window `s..s + n` adds, through the horizontal
 /// pass: two at a time where they come in pairs (every row of a 2x downscale), so the
 /// pair shares each weight load.
-fn fill(
+fn fill<R: Rgba8Rows>(
     window: &mut RingWindow,
     s: usize,
     n: usize,
     rings: &mut [f32],
-    src: &[u8],
-    src_row: usize,
+    src: &R,
+    made: &mut [u8],
     t: &Tables,
 ) {
     let fill = window.advance(s, n, t.ring);
-    let src_at = |y: usize| &src[y * src_row..(y + 1) * src_row];
+    let (buf0, buf1) = made.split_at_mut(made.len() / 2);
     let mut y = fill.start;
     while y < fill.end {
         let (a, b) = ((y % t.ring) * t.row_len, ((y + 1) % t.ring) * t.row_len);
@@ -199,10 +256,15 @@ fn fill(
             let (lo, hi) = rings.split_at_mut(a.max(b));
             let (low, high) = (&mut lo[a.min(b)..][..t.row_len], &mut hi[..t.row_len]);
             let (ra, rb) = if a < b { (low, high) } else { (high, low) };
-            horizontal([ra, rb], [src_at(y), src_at(y + 1)], t);
+            let rows = [
+                src.row(y, t.first, t.reads, &mut *buf0),
+                src.row(y + 1, t.first, t.reads, &mut *buf1),
+            ];
+            horizontal([ra, rb], rows, t);
             y += 2;
         } else {
-            horizontal([&mut rings[a..a + t.row_len]], [src_at(y)], t);
+            let row = src.row(y, t.first, t.reads, &mut *buf0);
+            horizontal([&mut rings[a..a + t.row_len]], [row], t);
             y += 1;
         }
     }

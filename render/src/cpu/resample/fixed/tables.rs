@@ -90,6 +90,9 @@ pub(super) struct Tables {
     pub(super) rel: Vec<Block>,
     /// Bytes of a source row the kernels may read (`(max start + groups · GROUP) · 4`).
     pub(super) reads: usize,
+    /// The first source pixel the kernels read (the least start): bytes of a row before
+    /// `4 · first` are never read.
+    pub(super) first: usize,
     /// Vertical weights scaled by `2^-BITS`, `v.taps` per output row.
     pub(super) v_weights: Vec<f32>,
     /// Rows in the ring (the vertical filter's taps, more when rows are paired).
@@ -152,6 +155,7 @@ impl Tables {
         // Padding pixels: zero weights over the last pixel's window.
         start.resize(padded, start[width - 1]);
         let reads = start.iter().map(|s| *s as usize + span).max().unwrap_or(0) * 4;
+        let first = start.iter().min().map_or(0, |s| *s as usize);
         // Pixel `px`'s weights for taps `2 half` and `2 half + 1` of group `g`, as the i16
         // pair one i32 lane of `pmaddwd` / `vpdpwssd` multiplies.
         let pair = |px: usize, g: usize, half: usize| {
@@ -249,6 +253,7 @@ impl Tables {
             quint_pairs,
             rel,
             reads,
+            first,
             v_weights,
             ring,
             pairing,
