@@ -244,10 +244,7 @@ impl MediaSource for PatternSource {
         match (&self.still, self.pattern) {
             (Some(p), _) => {
                 if out.key != Some(self.key) {
-                    match p {
-                        Pixels::Rgba8(d) => out.set_rgba8(w, h, d, Some(self.key)),
-                        Pixels::Rgba16(d) => out.set_rgba16(w, h, d, Some(self.key)),
-                    }
+                    out.set_pixels(w, h, p, Some(self.key));
                 }
             }
             (None, _) => {

@@ -120,10 +120,7 @@ pub fn run(args: &RenderArgs, out: &mut impl Write) -> anyhow::Result<()> {
     };
     let rendered = render_still(&wall, image.source(), fit, filter, args.frame, &options)
         .with_context(|| format!("cannot render {}", args.input.display()))?;
-    let bits = match image.pixels {
-        media::Pixels::Rgba8(_) => 8,
-        media::Pixels::Rgba16(_) => 16,
-    };
+    let bits = image.pixels.bits();
     let input = InputInfo {
         file: args.input.display().to_string(),
         size: [image.width, image.height],

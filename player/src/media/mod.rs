@@ -35,7 +35,7 @@ pub mod video;
 
 pub use live::{LiveInput, LiveRef};
 pub use memory::MemoryClip;
-pub use still::{Pixels, StillImage, composite8, composite16, decode, load_image};
+pub use still::{Pixels, StillImage, YuvPixels, composite8, composite16, decode, load_image};
 pub use timing::{Time, Timing};
 
 use crate::patterns::{self, Canvas, Pattern};
@@ -272,10 +272,7 @@ impl Frame {
 
     /// Borrow as a renderer source (with the key, so stills hit the renderer's cache).
     pub fn source(&self) -> SourceImage<'_> {
-        let s = match &self.pixels {
-            Pixels::Rgba8(d) => SourceImage::rgba8(self.width, self.height, d),
-            Pixels::Rgba16(d) => SourceImage::rgba16(self.width, self.height, d),
-        };
+        let s = self.pixels.source(self.width, self.height);
         match self.key {
             Some(k) => s.with_key(k),
             None => s,
@@ -315,9 +312,18 @@ impl Frame {
         if self.key == Some(key) && self.width == still.width && self.height == still.height {
             return;
         }
-        match &still.pixels {
-            Pixels::Rgba8(d) => self.set_rgba8(still.width, still.height, d, Some(key)),
-            Pixels::Rgba16(d) => self.set_rgba16(still.width, still.height, d, Some(key)),
+        self.set_pixels(still.width, still.height, &still.pixels, Some(key));
+    }
+
+    /// Copy `width` x `height` of `pixels` in, reusing the allocation.
+    pub fn set_pixels(&mut self, width: u32, height: u32, pixels: &Pixels, key: Option<u64>) {
+        match pixels {
+            Pixels::Rgba8(d) => self.set_rgba8(width, height, d, key),
+            Pixels::Rgba16(d) => self.set_rgba16(width, height, d, key),
+            p @ Pixels::Yuv(_) => {
+                self.pixels.clone_from(p);
+                (self.width, self.height, self.key) = (width, height, key);
+            }
         }
     }
 
@@ -332,6 +338,23 @@ impl Frame {
             Pixels::Rgba16(d) => {
                 let p = d.get(i..i + 4)?;
                 Some([0, 1, 2, 3].map(|c| ((p[c] as u32 + 128) / 257) as u8))
+            }
+            Pixels::Yuv(_) => {
+                // Tests and previews only: the whole picture converted, one pixel kept.
+                let ledwall_render::PixelData::Yuv(img) = self.source().data else {
+                    return None;
+                };
+                let n = self.width as usize * self.height as usize * 4;
+                if img.layout.is_deep() {
+                    let mut rgba = vec![0u16; n];
+                    img.to_rgba16(self.width, self.height, &mut rgba).ok()?;
+                    let p = rgba.get(i..i + 4)?;
+                    Some([0, 1, 2, 3].map(|c| ((p[c] as u32 + 128) / 257) as u8))
+                } else {
+                    let mut rgba = vec![0u8; n];
+                    img.to_rgba8(self.width, self.height, &mut rgba).ok()?;
+                    rgba.get(i..i + 4).and_then(|p| p.try_into().ok())
+                }
             }
         }
     }

@@ -18,6 +18,7 @@ use super::{
 use image::metadata::Orientation;
 use image::{ColorType, DynamicImage, ImageDecoder, ImageFormat, ImageReader, Limits};
 use ledwall_render::SourceImage;
+use ledwall_render::yuv::{YuvImage, YuvLayout, YuvMatrix, YuvRange};
 use std::fs::File;
 use std::io::{BufRead, BufReader, Read, Seek};
 use std::path::Path;
@@ -126,13 +127,66 @@ pub fn format_name(format: ImageFormat) -> &'static str {
     format.extensions_str().first().copied().unwrap_or("image")
 }
 
-/// Decoded pixels: RGBA, row-major, alpha composited (always at full value).
+/// Decoded pixels: RGBA, row-major, alpha composited (always at full value), or a video's
+/// Y'CbCr planes.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Pixels {
     /// 8 bits per channel.
     Rgba8(Vec<u8>),
     /// 16 bits per channel (PNG with 16-bit samples).
     Rgba16(Vec<u16>),
+    /// 4:2:0 Y'CbCr planes as ffmpeg's `rawvideo` writes them (video).
+    Yuv(YuvPixels),
+}
+
+/// One video frame's Y'CbCr planes, tight, one after the other (`yuv420p`: bytes;
+/// `yuv420p10le`: little-endian u16 samples in the same bytes), with the stream's matrix and
+/// range; the render core converts them ([`ledwall_render::yuv`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct YuvPixels {
+    /// The frame as it came off the pipe.
+    pub data: Vec<u8>,
+    /// Its layout: [`YuvLayout::Yuv420p`] or [`YuvLayout::Yuv420p10`].
+    pub layout: YuvLayout,
+    /// The stream's matrix.
+    pub matrix: YuvMatrix,
+    /// The stream's range.
+    pub range: YuvRange,
+}
+
+impl Pixels {
+    /// Bits per channel or sample: 8, 10 or 16.
+    pub fn bits(&self) -> u32 {
+        match self {
+            Pixels::Rgba8(_) => 8,
+            Pixels::Rgba16(_) => 16,
+            Pixels::Yuv(y) => y.layout.bits(),
+        }
+    }
+
+    /// Borrow `width` × `height` of them as a renderer source. Y'CbCr data that does not
+    /// fit the size (or, for 10 bits, is not aligned for u16, which no allocator here
+    /// does) gives a source the renderer refuses with an error naming the plane, never a
+    /// wrong picture.
+    pub fn source(&self, width: u32, height: u32) -> SourceImage<'_> {
+        match self {
+            Pixels::Rgba8(d) => SourceImage::rgba8(width, height, d),
+            Pixels::Rgba16(d) => SourceImage::rgba16(width, height, d),
+            Pixels::Yuv(y) => {
+                let image = if y.layout.is_deep() {
+                    bytemuck::try_cast_slice::<u8, u16>(&y.data).ok().and_then(|d| {
+                        YuvImage::from_frame16(y.layout, width, height, d, y.matrix, y.range)
+                    })
+                } else {
+                    YuvImage::from_frame8(y.layout, width, height, &y.data, y.matrix, y.range)
+                };
+                match image {
+                    Some(i) => SourceImage::yuv(width, height, i),
+                    None => SourceImage::rgba8(width, height, &[]),
+                }
+            }
+        }
+    }
 }
 
 /// A decoded still image.
@@ -153,18 +207,12 @@ pub struct StillImage {
 impl StillImage {
     /// Bits per channel: 8 or 16.
     pub fn bits(&self) -> u32 {
-        match self.pixels {
-            Pixels::Rgba8(_) => 8,
-            Pixels::Rgba16(_) => 16,
-        }
+        self.pixels.bits()
     }
 
     /// Borrow as a renderer source.
     pub fn source(&self) -> SourceImage<'_> {
-        match &self.pixels {
-            Pixels::Rgba8(d) => SourceImage::rgba8(self.width, self.height, d),
-            Pixels::Rgba16(d) => SourceImage::rgba16(self.width, self.height, d),
-        }
+        self.pixels.source(self.width, self.height)
     }
 }
 

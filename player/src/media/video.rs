@@ -1,8 +1,12 @@
 //! Video through ffmpeg.
 //!
-//! `ffprobe` (next to `ffmpeg`) gives the size, the frame rate and the frame count; then an
-//! `ffmpeg` child decodes from the start offset to raw RGBA on its stdout, resampled to a
-//! constant frame rate (`fps` filter), and a decode-ahead thread reads whole frames into
+//! `ffprobe` (next to `ffmpeg`) gives the size, the frame rate, the frame count and the
+//! pixel format with its colour metadata; then an `ffmpeg` child decodes from the start
+//! offset to raw frames on its stdout, resampled to a constant frame rate (`fps` filter).
+//! A 4:2:0 Y'CbCr stream (nearly every H.264, HEVC, VP9 or AV1 file) comes as its planes,
+//! `yuv420p` or, at 10 bits and more, `yuv420p10le` ([`Decode`]): the render core converts
+//! them (half the bytes of RGBA on the pipe, and no conversion in ffmpeg); anything else
+//! (4:2:2, 4:4:4, RGB, alpha) comes as RGBA. A decode-ahead thread reads whole frames into
 //! buffers from a fixed pool ([`POOL`] buffers) and queues them in a bounded channel
 //! ([`QUEUE`] frames). The consumer swaps a queued buffer into its [`Frame`] and returns the
 //! old one to the pool, so steady playback allocates nothing. The reader makes the pool's
@@ -30,8 +34,9 @@
 
 use super::{
     Frame, LoadOptions, MediaError, MediaFaults, MediaInfo, MediaKind, MediaSource, Pixels,
-    ReadStatus, Time, Timing, check_size,
+    ReadStatus, Time, Timing, YuvPixels, check_size,
 };
+use ledwall_render::yuv::{YuvLayout, YuvMatrix, YuvRange};
 use std::io::{self, Read};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
@@ -62,6 +67,81 @@ const PROBE_OUTPUT_MAX: u64 = 1 << 20;
 const SEEK_AHEAD: u64 = 120;
 /// ffmpeg's stderr kept for messages.
 const STDERR_KEEP: usize = 4096;
+
+/// How ffmpeg hands a video's frames over.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Decode {
+    /// RGBA, 4 bytes a pixel, converted by ffmpeg (sources that are not 4:2:0 Y'CbCr, or
+    /// `LEDWALL_VIDEO_PIXELS=rgba`).
+    Rgba,
+    /// 4:2:0 Y'CbCr planes as decoded, converted by the render core.
+    Yuv {
+        /// `yuv420p` (8-bit sources) or `yuv420p10le` (deeper ones).
+        layout: YuvLayout,
+        /// The stream's matrix.
+        matrix: YuvMatrix,
+        /// The stream's range.
+        range: YuvRange,
+    },
+}
+
+impl Decode {
+    /// ffmpeg's `-pix_fmt` for it.
+    pub fn pix_fmt(self) -> &'static str {
+        match self {
+            Decode::Rgba => "rgba",
+            Decode::Yuv { layout, .. } if layout.is_deep() => "yuv420p10le",
+            Decode::Yuv { .. } => "yuv420p",
+        }
+    }
+
+    /// Bytes of one `width` × `height` frame on the pipe.
+    pub fn frame_bytes(self, width: u32, height: u32) -> usize {
+        match self {
+            Decode::Rgba => width as usize * height as usize * 4,
+            Decode::Yuv { layout, .. } => {
+                layout.frame_samples(width, height) * if layout.is_deep() { 2 } else { 1 }
+            }
+        }
+    }
+
+    /// How to decode a stream of ffprobe's `pix_fmt`, `color_space` and `color_range`
+    /// (empty when ffprobe gives none) and `height`. 4:2:0 Y'CbCr formats stay Y'CbCr:
+    /// 8-bit ones as `yuv420p`, deeper ones as `yuv420p10le`. The matrix is the stream's
+    /// (`bt709`; `smpte170m`, `bt470bg`, `fcc` and `smpte240m` as BT.601; `bt2020nc` and
+    /// `bt2020c` as BT.2020), else by size as players do: BT.709 from 720 rows up, BT.601
+    /// below. The range is full for `pc` and the JPEG formats (`yuvj420p`), else limited.
+    pub fn choose(pix_fmt: &str, color_space: &str, color_range: &str, height: u32) -> Decode {
+        let deep = match pix_fmt {
+            "yuv420p" | "yuvj420p" | "nv12" | "nv21" => false,
+            "yuv420p10le" | "yuv420p10be" | "yuv420p12le" | "yuv420p12be" | "p010le"
+            | "p010be" | "p016le" | "p016be" => true,
+            _ => return Decode::Rgba,
+        };
+        let matrix = match color_space {
+            "bt709" => YuvMatrix::Bt709,
+            "smpte170m" | "bt470bg" | "fcc" | "smpte240m" => YuvMatrix::Bt601,
+            "bt2020nc" | "bt2020c" => YuvMatrix::Bt2020,
+            _ if height >= 720 => YuvMatrix::Bt709,
+            _ => YuvMatrix::Bt601,
+        };
+        let range = if color_range == "pc" || pix_fmt.starts_with("yuvj") {
+            YuvRange::Full
+        } else {
+            YuvRange::Limited
+        };
+        let layout = if deep {
+            YuvLayout::Yuv420p10
+        } else {
+            YuvLayout::Yuv420p
+        };
+        Decode::Yuv {
+            layout,
+            matrix,
+            range,
+        }
+    }
+}
 
 /// Where ffmpeg and ffprobe are.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -133,6 +213,8 @@ pub struct Probe {
     pub fps_den: u64,
     /// Frames in the whole stream, when ffprobe knows or the duration gives it.
     pub frames: Option<u64>,
+    /// How ffmpeg hands its frames over ([`Decode::choose`]).
+    pub decode: Decode,
 }
 
 /// Run ffprobe on `path`.
@@ -144,7 +226,7 @@ pub fn probe(path: &Path, ff: &Ffmpeg) -> Result<Probe, MediaError> {
             "-select_streams",
             "v:0",
             "-show_entries",
-            "stream=width,height,r_frame_rate,avg_frame_rate,nb_frames:stream_tags=rotate:stream_side_data=rotation:format=duration",
+            "stream=width,height,r_frame_rate,avg_frame_rate,nb_frames,pix_fmt,color_space,color_range:stream_tags=rotate:stream_side_data=rotation:format=duration",
             "-of",
             "json",
         ])
@@ -225,12 +307,33 @@ pub fn probe(path: &Path, ff: &Ffmpeg) -> Result<Probe, MediaError> {
             let f = ((2 * n + den) / (2 * den)) as u64;
             (f > 0).then_some(f)
         });
+    let text = |k: &str| stream[k].as_str().unwrap_or_default();
+    let decode = if rgba_only() {
+        Decode::Rgba
+    } else {
+        Decode::choose(
+            text("pix_fmt"),
+            text("color_space"),
+            text("color_range"),
+            height,
+        )
+    };
     Ok(Probe {
         width,
         height,
         fps_num,
         fps_den,
         frames,
+        decode,
+    })
+}
+
+/// `LEDWALL_VIDEO_PIXELS=rgba`: every video as RGBA converted by ffmpeg (to compare with the
+/// Y'CbCr path; read once).
+fn rgba_only() -> bool {
+    static RGBA: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *RGBA.get_or_init(|| {
+        std::env::var("LEDWALL_VIDEO_PIXELS").is_ok_and(|v| v.eq_ignore_ascii_case("rgba"))
     })
 }
 
@@ -512,6 +615,7 @@ pub struct Video {
     path: PathBuf,
     ff: Ffmpeg,
     start: f64,
+    decode: Decode,
     frame_bytes: usize,
     decoder: Option<Decoder>,
     /// Frames the stream really has, once its end has been seen.
@@ -590,7 +694,8 @@ impl Video {
             path: path.to_path_buf(),
             ff: ff.clone(),
             start,
-            frame_bytes: p.width as usize * p.height as usize * 4,
+            decode: p.decode,
+            frame_bytes: p.decode.frame_bytes(p.width, p.height),
             decoder: None,
             seen_end: None,
             last: None,
@@ -652,7 +757,7 @@ impl Video {
                 "fps={fps_num}/{fps_den},scale={}:{}:flags=bicubic",
                 self.info.width, self.info.height
             ))
-            .args(["-pix_fmt", "rgba", "-f", "rawvideo", "pipe:1"])
+            .args(["-pix_fmt", self.decode.pix_fmt(), "-f", "rawvideo", "pipe:1"])
             .stdin(Stdio::null());
         let Piped {
             child,
@@ -758,6 +863,50 @@ fn read_frames(
     let _ = tx.send(Msg::End { frames, error });
 }
 
+/// Put a decoded frame's buffer into `pixels` as `decode` says; the buffer to hand back to
+/// the reader: the frame's previous one, or (when the frame held other pixels) an empty one
+/// for the reader to grow (once, not per frame).
+fn hand_over(decode: Decode, pixels: &mut Pixels, mut buf: Vec<u8>) -> Vec<u8> {
+    match (decode, &mut *pixels) {
+        (Decode::Rgba, Pixels::Rgba8(v)) => {
+            std::mem::swap(v, &mut buf);
+            buf
+        }
+        (
+            Decode::Yuv {
+                layout,
+                matrix,
+                range,
+            },
+            Pixels::Yuv(y),
+        ) => {
+            std::mem::swap(&mut y.data, &mut buf);
+            (y.layout, y.matrix, y.range) = (layout, matrix, range);
+            buf
+        }
+        (Decode::Rgba, p) => {
+            *p = Pixels::Rgba8(buf);
+            Vec::new()
+        }
+        (
+            Decode::Yuv {
+                layout,
+                matrix,
+                range,
+            },
+            p,
+        ) => {
+            *p = Pixels::Yuv(YuvPixels {
+                data: buf,
+                layout,
+                matrix,
+                range,
+            });
+            Vec::new()
+        }
+    }
+}
+
 impl MediaSource for Video {
     fn info(&self) -> &MediaInfo {
         &self.info
@@ -851,7 +1000,7 @@ impl MediaSource for Video {
                 },
             };
             match msg {
-                Msg::Frame(mut buf) => {
+                Msg::Frame(buf) => {
                     let i = dec.next;
                     dec.next += 1;
                     dec.received += 1;
@@ -861,14 +1010,8 @@ impl MediaSource for Video {
                     // the reader's pool stays whole.
                     let back = if i < index {
                         buf
-                    } else if let Pixels::Rgba8(v) = &mut out.pixels {
-                        std::mem::swap(v, &mut buf);
-                        buf
                     } else {
-                        // The frame held other pixels: it keeps the queued buffer, and an
-                        // empty one goes back for the reader to grow (once, not per frame).
-                        out.pixels = Pixels::Rgba8(buf);
-                        Vec::new()
+                        hand_over(self.decode, &mut out.pixels, buf)
                     };
                     if let Some(free) = &dec.free {
                         let _ = free.try_send(back);
