@@ -404,6 +404,12 @@ impl Summary {
                 "media: {} late frames, {} stalls, {} crashes, {} restarts, {} early ends, {} failed opens, {} recovered\n",
                 m.late, m.stalls, m.crashes, m.restarts, m.early_ends, m.failed_opens, m.recovered
             ));
+            if m.video_shown + m.video_skipped > 0 {
+                s.push_str(&format!(
+                    "video: {} frames shown, {} skipped (decoded too late for their tick)\n",
+                    m.video_shown, m.video_skipped
+                ));
+            }
             if m.live_stalls + m.live_reconnects + m.live_recoveries + m.live_dropped > 0 {
                 s.push_str(&format!(
                     "live: {} stalls, {} reconnects, {} recoveries, {} stale frames dropped\n",

@@ -460,6 +460,11 @@ pub struct MediaFaults {
     pub live_stalled_now: AtomicU64,
     /// Live sources showing their fallback now (a gauge).
     pub live_fallback_now: AtomicU64,
+    /// Video frames handed to the screen (each source frame once).
+    pub video_shown: AtomicU64,
+    /// Video frames decoded but read through, because by the time they came a later frame
+    /// was due (the decoder fell behind the wall).
+    pub video_skipped: AtomicU64,
 }
 
 /// A copy of [`MediaFaults`] at one moment.
@@ -491,6 +496,10 @@ pub struct MediaFaultCounts {
     pub live_stalled_now: u64,
     /// See [`MediaFaults::live_fallback_now`].
     pub live_fallback_now: u64,
+    /// See [`MediaFaults::video_shown`].
+    pub video_shown: u64,
+    /// See [`MediaFaults::video_skipped`].
+    pub video_skipped: u64,
 }
 
 impl MediaFaults {
@@ -511,6 +520,8 @@ impl MediaFaults {
             live_dropped: g(&self.live_dropped),
             live_stalled_now: g(&self.live_stalled_now),
             live_fallback_now: g(&self.live_fallback_now),
+            video_shown: g(&self.video_shown),
+            video_skipped: g(&self.video_skipped),
         }
     }
 

@@ -1009,8 +1009,12 @@ impl MediaSource for Video {
                     // Every buffer taken from the queue is matched by one handed back, so
                     // the reader's pool stays whole.
                     let back = if i < index {
+                        if !self.prefetching {
+                            MediaFaults::count(&self.faults.video_skipped);
+                        }
                         buf
                     } else {
+                        MediaFaults::count(&self.faults.video_shown);
                         hand_over(self.decode, &mut out.pixels, buf)
                     };
                     if let Some(free) = &dec.free {
