@@ -65,6 +65,9 @@ pub const PROBE_TIMEOUT: Duration = Duration::from_secs(5);
 const PROBE_OUTPUT_MAX: u64 = 1 << 20;
 /// Frames to decode through before a forward jump is done with a seek instead.
 const SEEK_AHEAD: u64 = 120;
+/// Frames before the end of a pass at which a second ffmpeg starts at the first frame,
+/// ready for a loop ([`Video::standby_for_loop`]).
+pub const LOOP_AHEAD: u64 = 30;
 /// ffmpeg's stderr kept for messages.
 const STDERR_KEEP: usize = 4096;
 
@@ -618,6 +621,8 @@ pub struct Video {
     decode: Decode,
     frame_bytes: usize,
     decoder: Option<Decoder>,
+    /// A second ffmpeg at the first frame, started near the end of a pass for the loop.
+    standby: Option<Decoder>,
     /// Frames the stream really has, once its end has been seen.
     seen_end: Option<u64>,
     /// The index of the frame last written into the caller's buffer.
@@ -697,6 +702,7 @@ impl Video {
             decode: p.decode,
             frame_bytes: p.decode.frame_bytes(p.width, p.height),
             decoder: None,
+            standby: None,
             seen_end: None,
             last: None,
             spawns: 0,
@@ -727,6 +733,33 @@ impl Video {
     /// How many times ffmpeg has been started (once, plus once per seek or restart).
     pub fn spawns(&self) -> u64 {
         self.spawns
+    }
+
+    /// Playing (with [`Video::frame_wait`] set) within [`LOOP_AHEAD`] frames of the end of
+    /// the pass: start a second ffmpeg at the first frame now, so that a loop back to it
+    /// (the item's own loops, a one-item playlist) finds it decoded instead of starting
+    /// ffmpeg then (a few hundred milliseconds of held frame on a busy machine). It is
+    /// dropped with the video when nothing loops.
+    fn standby_for_loop(&mut self, index: u64) {
+        let Some(frames) = self.seen_end.or(self.info.timing.frames()) else {
+            return;
+        };
+        if self.frame_wait.is_none()
+            || self.prefetching
+            || self.standby.is_some()
+            || index < LOOP_AHEAD
+            || index + LOOP_AHEAD < frames
+        {
+            return;
+        }
+        match self.spawn(0) {
+            Ok(d) => {
+                self.standby = Some(d);
+                self.spawns += 1;
+            }
+            // Not fatal: the loop starts ffmpeg when it comes, as without a standby.
+            Err(e) => tracing::debug!("cannot start ffmpeg ahead of the loop: {e}"),
+        }
     }
 
     /// The process id of the running ffmpeg (its process group), if one runs.
@@ -944,8 +977,16 @@ impl MediaSource for Video {
             };
             if restart {
                 self.decoder = None;
-                self.decoder = Some(self.spawn(index)?);
-                self.spawns += 1;
+                match self.standby.take() {
+                    // The loop back to the start, decoded ahead while the pass ended.
+                    Some(d) if d.next <= index && index - d.next <= SEEK_AHEAD => {
+                        self.decoder = Some(d);
+                    }
+                    _ => {
+                        self.decoder = Some(self.spawn(index)?);
+                        self.spawns += 1;
+                    }
+                }
             }
             let Some(dec) = self.decoder.as_mut() else {
                 return Ok(ReadStatus::End { frames: index });
@@ -1027,6 +1068,7 @@ impl MediaSource for Video {
                     out.height = self.info.height;
                     out.key = None;
                     self.last = Some(index);
+                    self.standby_for_loop(index);
                     return Ok(ReadStatus::Frame);
                 }
                 Msg::End { frames, error } => {
