@@ -174,9 +174,11 @@ impl Pixels {
             Pixels::Rgba16(d) => SourceImage::rgba16(width, height, d),
             Pixels::Yuv(y) => {
                 let image = if y.layout.is_deep() {
-                    bytemuck::try_cast_slice::<u8, u16>(&y.data).ok().and_then(|d| {
-                        YuvImage::from_frame16(y.layout, width, height, d, y.matrix, y.range)
-                    })
+                    bytemuck::try_cast_slice::<u8, u16>(&y.data)
+                        .ok()
+                        .and_then(|d| {
+                            YuvImage::from_frame16(y.layout, width, height, d, y.matrix, y.range)
+                        })
                 } else {
                     YuvImage::from_frame8(y.layout, width, height, &y.data, y.matrix, y.range)
                 };

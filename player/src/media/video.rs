@@ -117,8 +117,8 @@ impl Decode {
     pub fn choose(pix_fmt: &str, color_space: &str, color_range: &str, height: u32) -> Decode {
         let deep = match pix_fmt {
             "yuv420p" | "yuvj420p" | "nv12" | "nv21" => false,
-            "yuv420p10le" | "yuv420p10be" | "yuv420p12le" | "yuv420p12be" | "p010le"
-            | "p010be" | "p016le" | "p016be" => true,
+            "yuv420p10le" | "yuv420p10be" | "yuv420p12le" | "yuv420p12be" | "p010le" | "p010be"
+            | "p016le" | "p016be" => true,
             _ => return Decode::Rgba,
         };
         let matrix = match color_space {
@@ -621,6 +621,8 @@ pub struct Video {
     decode: Decode,
     frame_bytes: usize,
     decoder: Option<Decoder>,
+    /// Frame `i`'s content key is `key_base + i` ([`super::new_key_base`]).
+    key_base: u64,
     /// A second ffmpeg at the first frame, started near the end of a pass for the loop.
     standby: Option<Decoder>,
     /// Frames the stream really has, once its end has been seen.
@@ -702,6 +704,7 @@ impl Video {
             decode: p.decode,
             frame_bytes: p.decode.frame_bytes(p.width, p.height),
             decoder: None,
+            key_base: super::new_key_base(),
             standby: None,
             seen_end: None,
             last: None,
@@ -790,7 +793,13 @@ impl Video {
                 "fps={fps_num}/{fps_den},scale={}:{}:flags=bicubic",
                 self.info.width, self.info.height
             ))
-            .args(["-pix_fmt", self.decode.pix_fmt(), "-f", "rawvideo", "pipe:1"])
+            .args([
+                "-pix_fmt",
+                self.decode.pix_fmt(),
+                "-f",
+                "rawvideo",
+                "pipe:1",
+            ])
             .stdin(Stdio::null());
         let Piped {
             child,
@@ -963,7 +972,7 @@ impl MediaSource for Video {
         // The frame just read, asked for again (a 30 fps video on a 60 Hz wall): the
         // caller's buffer still holds it.
         if self.last == Some(index)
-            && out.key.is_none()
+            && out.key == Some(self.key_base + index)
             && (out.width, out.height) == (self.info.width, self.info.height)
         {
             return Ok(ReadStatus::Frame);
@@ -1066,7 +1075,11 @@ impl MediaSource for Video {
                     }
                     out.width = self.info.width;
                     out.height = self.info.height;
-                    out.key = None;
+                    // Frame `index` of this stream is always the same picture: its key lets
+                    // the renderer reuse its resampled canvas on every tick that shows it (a
+                    // 30 fps video on a 120 Hz wall with temporal dither resamples each frame
+                    // once, not four times), and skip ticks that change nothing.
+                    out.key = Some(self.key_base + index);
                     self.last = Some(index);
                     self.standby_for_loop(index);
                     return Ok(ReadStatus::Frame);
