@@ -31,8 +31,9 @@ pub enum Command {
     /// Play a playlist on a wall at its refresh rate: the main job.
     ///
     /// PLAYLIST is a playlist file, or one media file or pattern: source (played looped).
-    /// With no arguments the demo plays (fixtures/playlists/demo.toml on
-    /// fixtures/walls/demo.toml, from the current directory). When stdout is a terminal and
+    /// With no PLAYLIST the built-in demo playlist plays, and with no --wall the built-in
+    /// demo wall (128x64, two ports) is used, from any directory (`ledwall init DIR` writes
+    /// them as files). When stdout is a terminal and
     /// no port has a sink other than null, the wall is shown live in the terminal; otherwise
     /// it runs headless into the sinks. Ctrl-C or SIGTERM stops cleanly: the current tick
     /// finishes, sinks are flushed, statistics are printed, exit code 0.
@@ -43,10 +44,12 @@ pub enum Command {
     /// Writes into DIR: PORT.bin for every output port (exactly the bytes the hardware
     /// gets), frame.json (the port layouts) and preview.png (the emulated wall).
     Render(RenderArgs),
-    /// Check wall files; list every problem with its file and field.
+    /// Check wall and playlist files (a playlist with the playlists its schedule names);
+    /// list every problem with its file and field, and missing media as warnings.
     Validate(ValidateArgs),
-    /// Show the version, the backends built in, the CPU features found, the monitors (for
-    /// display: sinks) and the network interfaces (for colorlight:// sinks).
+    /// Show the version, the backends built in, the CPU features found, the media formats
+    /// that decode, the monitors (for display: sinks) and the network interfaces (for
+    /// colorlight:// sinks).
     Info(InfoArgs),
     /// Measure the real pipeline on this machine: throughput (decode → render → null
     /// sink), per-stage p50/p99, latency, pacer lateness at the refresh rate, allocations
@@ -59,6 +62,47 @@ pub enum Command {
     /// The output's extension picks what is written: .gif or .png/.apng (animation),
     /// .sheet.png or --contact-sheet (contact sheet), .html (report).
     Preview(PreviewArgs),
+    /// Write the demo wall, playlist and media into DIR as files to start a show from:
+    /// DIR/wall.toml, DIR/playlist.toml and DIR/media/.
+    ///
+    /// DIR is created if missing. Existing files are not overwritten unless --force.
+    Init(InitArgs),
+    /// Print the shell completion script for SHELL on stdout.
+    ///
+    /// bash: save as ~/.local/share/bash-completion/completions/ledwall; zsh: as _ledwall in
+    /// a folder of $fpath; fish: as ~/.config/fish/completions/ledwall.fish.
+    Completions(CompletionsArgs),
+    /// Print the man page ledwall(1) on stdout, or write it and one page per subcommand
+    /// (ledwall-play(1), ...) into --dir.
+    Man(ManArgs),
+}
+
+/// `ledwall init`
+#[derive(Debug, Clone, Args)]
+pub struct InitArgs {
+    /// The folder to write into (created if missing).
+    #[arg(value_name = "DIR")]
+    pub dir: PathBuf,
+    /// Overwrite files that exist already.
+    #[arg(long)]
+    pub force: bool,
+}
+
+/// `ledwall completions`
+#[derive(Debug, Clone, Args)]
+pub struct CompletionsArgs {
+    /// The shell.
+    #[arg(value_enum, value_name = "SHELL")]
+    pub shell: clap_complete::Shell,
+}
+
+/// `ledwall man`
+#[derive(Debug, Clone, Args)]
+pub struct ManArgs {
+    /// Write ledwall.1 and ledwall-SUBCOMMAND.1 into this folder (created if missing)
+    /// instead of printing ledwall.1.
+    #[arg(long, value_name = "DIR")]
+    pub dir: Option<PathBuf>,
 }
 
 /// `ledwall preview`
@@ -134,10 +178,10 @@ pub struct InfoArgs {
 #[derive(Debug, Clone, Args)]
 pub struct PlayArgs {
     /// The playlist file (TOML, or JSON with a .json extension), or one media file or
-    /// pattern: source. Default: fixtures/playlists/demo.toml.
-    #[arg(value_name = "PLAYLIST")]
+    /// pattern: source. Default: the built-in demo playlist.
+    #[arg(value_name = "PLAYLIST", value_hint = clap::ValueHint::FilePath)]
     pub playlist: Option<String>,
-    /// The wall file. Default: fixtures/walls/demo.toml.
+    /// The wall file. Default: the built-in demo wall.
     #[arg(long, value_name = "WALL")]
     pub wall: Option<PathBuf>,
     /// Send output port PORT to URL instead of the wall file's sink (repeatable): null,
@@ -439,7 +483,8 @@ pub struct BenchArgs {
 /// `ledwall validate`
 #[derive(Debug, Clone, Args)]
 pub struct ValidateArgs {
-    /// Wall files to check.
+    /// Wall and playlist files to check (a playlist is recognized by its items or
+    /// schedule and no canvas).
     #[arg(value_name = "FILE", required = true, num_args = 1..)]
     pub files: Vec<PathBuf>,
 }

@@ -30,6 +30,7 @@ pub mod cli;
 pub mod commands;
 pub mod control;
 pub mod deck;
+pub mod demo;
 /// `display:` outputs: windows on chosen monitors that present frames at vblank, pixel-exact.
 pub mod display;
 pub mod engine;
@@ -82,5 +83,8 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             let mut err = stderr.lock();
             commands::preview::run(&args, &mut out, &mut err)
         }
+        Command::Init(args) => commands::init::run(&args, &mut out),
+        Command::Completions(args) => commands::completions::run(&args, &mut out),
+        Command::Man(args) => commands::completions::man(&args, &mut out),
     }
 }

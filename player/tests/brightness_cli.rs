@@ -36,7 +36,7 @@ fn berlin() -> TimeZone {
 }
 
 /// `ledwall preview ARGS` through the library, as if the playlist started at `start`.
-fn preview_at(args: &[&str], start: &jiff::Zoned) -> (String, String) {
+fn preview_at(args: &[&str], start: &jiff::ZonedDateTime) -> (String, String) {
     let mut argv = vec!["ledwall", "preview", "--backend", "cpu"];
     argv.extend_from_slice(args);
     let cli = Cli::try_parse_from(argv).unwrap();
@@ -92,7 +92,7 @@ fn the_report_shows_the_level_over_the_day_with_the_entry_that_set_it() {
     let out = dir.path().join("dimmed.html");
     let start = date(2026, 6, 21)
         .at(12, 0, 0, 0)
-        .to_zoned(berlin())
+        .to_zoned_datetime(berlin())
         .unwrap();
     let (so, _) = preview_at(
         &[
@@ -200,7 +200,7 @@ fn animation_frames_are_rendered_at_the_scheduled_level() {
     // One second before noon: frames 0-3 at full level, 4-7 at 0.25.
     let start = date(2026, 6, 21)
         .at(11, 59, 59, 0)
-        .to_zoned(berlin())
+        .to_zoned_datetime(berlin())
         .unwrap();
     let (so, _) = preview_at(
         &[

@@ -58,9 +58,46 @@ pub fn run(out: &mut impl Write) -> anyhow::Result<()> {
         .map(|(name, on)| format!("{name} {}", if *on { "yes" } else { "no" }))
         .collect();
     writeln!(out, "cpu features: {}", list.join(", "))?;
-    writeln!(out, "media: png (8 and 16 bits per channel), jpeg")?;
+    write_media(out, &crate::media::video::Ffmpeg::from_env())?;
     write_monitors(out, crate::display::list_monitors())?;
     write_interfaces(out)?;
+    Ok(())
+}
+
+/// The image formats that decode (the `image` crate features this build enables), each as
+/// `info` names it and the file extension of a sample.
+pub const IMAGE_FORMATS: [(&str, &str); 6] = [
+    ("png (8 and 16 bits per channel)", "png"),
+    ("jpeg", "jpg"),
+    ("gif", "gif"),
+    ("webp", "webp"),
+    ("bmp", "bmp"),
+    ("tiff (8 and 16 bits per channel)", "tiff"),
+];
+
+/// The animation formats that play frame by frame.
+pub const ANIMATION_FORMATS: [&str; 3] = ["gif", "apng", "webp"];
+
+/// The `media:` lines: images and animations decoded in process, video and live sources
+/// through ffmpeg (found or not).
+fn write_media(out: &mut impl Write, ffmpeg: &crate::media::video::Ffmpeg) -> std::io::Result<()> {
+    let images: Vec<&str> = IMAGE_FORMATS.iter().map(|(name, _)| *name).collect();
+    writeln!(out, "media:")?;
+    writeln!(out, "  images: {}", images.join(", "))?;
+    writeln!(out, "  animations: {}", ANIMATION_FORMATS.join(", "))?;
+    writeln!(out, "  image sequences: a folder or glob of images")?;
+    let found = if ffmpeg.available() {
+        format!("ffmpeg found ({})", ffmpeg.ffmpeg.display())
+    } else {
+        format!(
+            "ffmpeg not found ({}; set LEDWALL_FFMPEG or install ffmpeg)",
+            ffmpeg.ffmpeg.display()
+        )
+    };
+    writeln!(
+        out,
+        "  video and live sources: what ffmpeg decodes, through ffmpeg: {found}"
+    )?;
     Ok(())
 }
 
@@ -217,5 +254,59 @@ mod tests {
         assert_eq!(refresh_hz(60_000), "60");
         assert_eq!(refresh_hz(74_973), "74.973");
         assert_eq!(refresh_hz(50_500), "50.5");
+    }
+
+    /// Every image format `info` lists decodes through the media layer: a 4x2 image written
+    /// in it by the `image` crate opens and reads back as the pixels written.
+    #[test]
+    fn every_listed_image_format_decodes() {
+        use crate::media::{Frame, MediaRef, OpenOptions, ReadStatus};
+        let dir = tempfile::tempdir().unwrap();
+        let img = image::RgbImage::from_fn(4, 2, |x, y| {
+            if (x + y) % 2 == 0 {
+                image::Rgb([255, 255, 255])
+            } else {
+                image::Rgb([0, 0, 0])
+            }
+        });
+        let canvas = crate::patterns::Canvas::from_wall(
+            &ledwall_render::Wall::from_toml_str(crate::demo::WALL_TOML, "demo.toml").unwrap(),
+        );
+        for (name, ext) in IMAGE_FORMATS {
+            let path = dir.path().join(format!("sample.{ext}"));
+            img.save(&path)
+                .unwrap_or_else(|e| panic!("{name}: cannot write a sample: {e}"));
+            let mut src =
+                crate::media::open(&MediaRef::File(path), &OpenOptions::new(canvas.clone()))
+                    .unwrap_or_else(|e| panic!("{name} is listed but does not open: {e}"));
+            let mut frame = Frame::new();
+            let status = src.read_frame(0, &mut frame);
+            assert!(
+                matches!(status, Ok(ReadStatus::Frame)),
+                "{name}: {status:?}"
+            );
+            // JPEG is lossy: a white pixel stays bright, a black one dark.
+            let white = frame.pixel8(0, 0).unwrap();
+            let black = frame.pixel8(1, 0).unwrap();
+            assert!(
+                white[0] > 200 && black[0] < 55,
+                "{name}: {white:?} {black:?}"
+            );
+        }
+        let mut out = Vec::new();
+        let missing = crate::media::video::Ffmpeg {
+            ffmpeg: "/nonexistent/ffmpeg".into(),
+            ffprobe: "/nonexistent/ffprobe".into(),
+        };
+        write_media(&mut out, &missing).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        for (name, _) in IMAGE_FORMATS {
+            assert!(text.contains(name), "{text}");
+        }
+        assert!(text.contains("bmp") && text.contains("tiff") && text.contains("webp"));
+        assert!(
+            text.contains("ffmpeg not found (/nonexistent/ffmpeg"),
+            "{text}"
+        );
     }
 }

@@ -4,7 +4,9 @@
 //! figure in [`bench::plot`].
 
 pub mod bench;
+pub mod completions;
 pub mod info;
+pub mod init;
 pub mod play;
 pub mod preview;
 pub mod render;

@@ -3,13 +3,14 @@
 //! ([`crate::engine`]) into the wall's sinks, until `--for` seconds have played or Ctrl-C /
 //! SIGTERM arrives; then the sinks are flushed and the statistics printed.
 //!
-//! With no arguments it plays `fixtures/playlists/demo.toml` on `fixtures/walls/demo.toml`
-//! (relative to the current directory). When stdout is a terminal and no port goes to a sink
-//! other than `null`, the wall is shown live in the terminal ([`TerminalSink`]); otherwise
-//! it runs headless into the configured sinks.
+//! With no playlist it plays the built-in demo playlist, and with no `--wall` the built-in
+//! demo wall ([`crate::demo`]: the fixtures, compiled in), from any directory. When stdout
+//! is a terminal and no port goes to a sink other than `null`, the wall is shown live in the
+//! terminal ([`TerminalSink`]); otherwise it runs headless into the configured sinks.
 
 use crate::UsageError;
 use crate::cli::{LogFormat, MultisyncArg, PlayArgs};
+use crate::demo::Demo;
 use crate::display::{DisplayTarget, Mailbox, SharedDevice};
 use crate::engine::clock::SystemClock;
 use crate::engine::telemetry::Telemetry;
@@ -26,11 +27,6 @@ use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock};
-
-/// The playlist played when none is named (relative to the current directory).
-pub const DEMO_PLAYLIST: &str = "fixtures/playlists/demo.toml";
-/// The wall used when none is named (relative to the current directory).
-pub const DEMO_WALL: &str = "fixtures/walls/demo.toml";
 
 /// Install the `tracing` subscriber for `--log-format` (stderr; `RUST_LOG` filters, default
 /// `info`). Does nothing when one is installed already.
@@ -119,22 +115,28 @@ pub fn reload_flag() -> Arc<AtomicBool> {
     Arc::clone(flag)
 }
 
-fn demo_path(given: Option<&Path>, demo: &str, what: &str) -> Result<PathBuf, UsageError> {
-    if let Some(p) = given {
-        return Ok(p.to_path_buf());
+/// The built-in demo for the playlist or wall not given, with a log line saying which parts
+/// stand in and where their files are.
+fn prepare_demo(args: &PlayArgs) -> Demo {
+    let parts = match (&args.playlist, &args.wall) {
+        (None, None) => "playlist on the demo wall",
+        (None, Some(_)) => "playlist",
+        (Some(_), _) => "wall",
+    };
+    let demo = Demo::prepare();
+    match (demo.dir(), demo.why_memory()) {
+        (Some(dir), _) => tracing::info!(
+            "playing the built-in demo {parts} (written to {}; `ledwall init DIR` writes \
+             editable copies)",
+            dir.display()
+        ),
+        (None, why) => tracing::warn!(
+            "playing the built-in demo {parts} from memory: no folder could be written for its \
+             files ({}); its 16-bit media show at 8 bits",
+            why.unwrap_or("")
+        ),
     }
-    let p = PathBuf::from(demo);
-    if p.is_file() {
-        Ok(p)
-    } else {
-        let cwd = std::env::current_dir()
-            .map(|d| d.display().to_string())
-            .unwrap_or_else(|_| "the current directory".into());
-        Err(UsageError(format!(
-            "no {what} given, and the demo's {demo} is not in {cwd}: run from the ledwall \
-             repository root, or name a playlist and --wall"
-        )))
-    }
+    demo
 }
 
 /// The sink URL of every wall port: the wall's, with `--sink PORT=URL` overrides.
@@ -176,19 +178,32 @@ pub fn run(args: &PlayArgs) -> anyhow::Result<()> {
         }
     }
     let _stop_done = StopDone;
-    let playlist_arg = match &args.playlist {
-        Some(p) => p.clone(),
-        None => demo_path(None, DEMO_PLAYLIST, "PLAYLIST")?
-            .display()
-            .to_string(),
+    // The built-in demo stands in for a missing playlist or wall; kept (its private
+    // folder on disk) until playing ends.
+    let mut demo: Option<Demo> = None;
+    let (wall_path, wall) = match &args.wall {
+        Some(p) => (p.clone(), Wall::load(p)?),
+        None => {
+            let d = demo.get_or_insert_with(|| prepare_demo(args));
+            (d.wall_path(), d.wall()?)
+        }
     };
-    let wall_path = demo_path(args.wall.as_deref(), DEMO_WALL, "--wall")?;
-    let wall = Wall::load(&wall_path)?;
     wall.check_memory()?;
     let urls = sink_urls(&wall, &args.sinks)?;
-    let show = match missing_playlist(&playlist_arg) {
-        None => Show::with_schedule(Playlist::from_cli_arg(&playlist_arg)?)?,
-        Some(why) => fallback_show(&playlist_arg, &why, args.fallback.as_deref(), &wall)?,
+    let background = wall.color.background.map(|c| c.min(255) as u8);
+    let (playlist_arg, show) = match &args.playlist {
+        Some(p) => {
+            let show = match missing_playlist(p) {
+                None => Show::with_schedule(Playlist::from_cli_arg(p)?)?,
+                Some(why) => fallback_show(p, &why, args.fallback.as_deref(), &wall)?,
+            };
+            (p.clone(), show)
+        }
+        None => {
+            let d = demo.get_or_insert_with(|| prepare_demo(args));
+            let show = Show::with_schedule(d.playlist(background)?)?;
+            (d.playlist_path().display().to_string(), show)
+        }
     };
     let (targets, displays) = display_targets(&wall, &urls)?;
     let setup = Setup {
@@ -469,7 +484,7 @@ fn play(args: &PlayArgs, setup: Setup, shared: Option<SharedDevice>) -> anyhow::
         background: wall.color.background.map(|c| c.min(255) as u8),
     };
     let epoch = args.epoch.or(show.main.epoch);
-    let now = jiff::Zoned::now().datetime();
+    let now = jiff::ZonedDateTime::now().datetime();
     let mut program = Program::new(Path::new(&playlist_arg), show, wall.refresh_hz, opts, now);
 
     let backend_options = BackendOptions {

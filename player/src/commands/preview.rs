@@ -181,11 +181,11 @@ fn progress(len: u64, quiet: bool, what: &'static str) -> ProgressBar {
 /// Run `ledwall preview`: a summary goes to `out`, warnings to `err` (neither with
 /// `--quiet`). The playlist is taken to start now, in the system's time zone.
 pub fn run(args: &PreviewArgs, out: &mut impl Write, err: &mut impl Write) -> anyhow::Result<()> {
-    run_at(args, &jiff::Zoned::now(), out, err)
+    run_at(args, &jiff::ZonedDateTime::now(), out, err)
 }
 
 /// The time zone of `start` in words: its IANA name, else its offset then (`UTC+01:00`).
-fn zone_name(start: &jiff::Zoned) -> String {
+fn zone_name(start: &jiff::ZonedDateTime) -> String {
     match start.time_zone().iana_name() {
         Some(name) => name.to_string(),
         None => format!("UTC{}", start.strftime("%:z")),
@@ -197,7 +197,7 @@ fn zone_name(start: &jiff::Zoned) -> String {
 /// and the report shows the brightness over `start`'s local day.
 pub fn run_at(
     args: &PreviewArgs,
-    start: &jiff::Zoned,
+    start: &jiff::ZonedDateTime,
     out: &mut impl Write,
     err: &mut impl Write,
 ) -> anyhow::Result<()> {

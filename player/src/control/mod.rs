@@ -807,7 +807,7 @@ async fn post_playlist(
     let p = path.clone();
     let opts = ctx.telemetry.shape.load().open.clone();
     let show = blocking(move || {
-        Show::load(&p).map(|show| Prepared::new(show, &opts, jiff::Zoned::now().datetime()))
+        Show::load(&p).map(|show| Prepared::new(show, &opts, jiff::ZonedDateTime::now().datetime()))
     })
     .await?
     .map_err(|e| config_error("the playlist cannot play", &[e]))?;
@@ -828,7 +828,7 @@ async fn reload(State(ctx): State<Arc<Ctx>>, body: Result<Bytes, BytesRejection>
     let opts = ctx.telemetry.shape.load().open.clone();
     let (show, wall) = blocking(move || {
         let show = load_show(&playlist)
-            .map(|show| Prepared::new(show, &opts, jiff::Zoned::now().datetime()));
+            .map(|show| Prepared::new(show, &opts, jiff::ZonedDateTime::now().datetime()));
         (show, Wall::load(&wall_path))
     })
     .await?;

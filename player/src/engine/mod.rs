@@ -480,7 +480,7 @@ impl LocalTime {
     /// The time at `tick`: `clock`'s reading (the system clock when `None`).
     fn now(clock: Option<fn() -> DateTime>, tick: u64, hz: u32) -> LocalTime {
         LocalTime {
-            base: clock.map_or_else(|| jiff::Zoned::now().datetime(), |f| f()),
+            base: clock.map_or_else(|| jiff::ZonedDateTime::now().datetime(), |f| f()),
             base_tick: tick,
             hz,
         }

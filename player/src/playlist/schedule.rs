@@ -255,7 +255,7 @@ pub fn select(entries: &[ScheduleEntry], at: DateTime) -> Option<usize> {
 /// The local date and time now, from the system's time zone (UTC when it has none). The
 /// player calls this; tests pass their own times to [`select`].
 pub fn local_now() -> DateTime {
-    jiff::Zoned::now().datetime()
+    jiff::ZonedDateTime::now().datetime()
 }
 
 #[cfg(test)]

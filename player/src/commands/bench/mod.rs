@@ -572,7 +572,7 @@ fn run_with(
         }
     };
     let show = crate::playlist::Show::with_schedule(playlist)?;
-    let now = jiff::Zoned::now().datetime();
+    let now = jiff::ZonedDateTime::now().datetime();
     let mut program = Program::new(Path::new(&pacing_input), show, refresh, opts, now);
     let mut engine_options = EngineOptions::for_wall(&wall);
     engine_options.hz = refresh;
