@@ -369,7 +369,7 @@ _ledwall() {
             return 0
             ;;
         ledwall__subcmd__play)
-            opts="-h --wall --sink --backend --adapter --for --stats --log-format --max-pixels --max-memory --control --control-token-file --content-root --fallback --epoch --multisync --multisync-iface --multisync-ttl --help"
+            opts="-h --wall --sink --backend --adapter --for --stats --log-format --max-pixels --max-memory --hwaccel --control --control-token-file --content-root --fallback --epoch --multisync --multisync-iface --multisync-ttl --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -408,6 +408,10 @@ _ledwall() {
                     return 0
                     ;;
                 --max-memory)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --hwaccel)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -513,7 +517,7 @@ _ledwall() {
             return 0
             ;;
         ledwall__subcmd__render)
-            opts="-i -o -h --wall --input --at --fps --fit --filter --backend --adapter --frame --max-pixels --max-memory --out --help"
+            opts="-i -o -h --wall --input --at --fps --fit --filter --backend --adapter --frame --max-pixels --max-memory --hwaccel --out --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -564,6 +568,10 @@ _ledwall() {
                     return 0
                     ;;
                 --max-memory)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --hwaccel)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

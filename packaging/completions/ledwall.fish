@@ -48,6 +48,7 @@ complete -c ledwall -n "__fish_ledwall_using_subcommand play" -l log-format -d '
 json\t'One JSON object a line'"
 complete -c ledwall -n "__fish_ledwall_using_subcommand play" -l max-pixels -d 'Refuse images with more pixels than this, before decoding them' -r
 complete -c ledwall -n "__fish_ledwall_using_subcommand play" -l max-memory -d 'Refuse media whose decoded pixels need more memory than this many MiB (all frames of an animation together), checked before they are decoded' -r
+complete -c ledwall -n "__fish_ledwall_using_subcommand play" -l hwaccel -d 'Decode video on the GPU through ffmpeg: `auto` (NVDEC, else VAAPI, when this machine and its ffmpeg have them), `vaapi`, `cuda`, `qsv`, or `off` (software, the default). Without the device, or when decoding with it fails, video is decoded in software and the log says so once' -r
 complete -c ledwall -n "__fish_ledwall_using_subcommand play" -l control -d 'Start the control API and page on ADDR (e.g. 127.0.0.1:8080, [::1]:8080, 0.0.0.0:8080). Off unless given. An address other than loopback needs a token' -r
 complete -c ledwall -n "__fish_ledwall_using_subcommand play" -l control-token-file -d 'Read the control API\'s bearer token from FILE (else from LEDWALL_CONTROL_TOKEN)' -r -F
 complete -c ledwall -n "__fish_ledwall_using_subcommand play" -l content-root -d 'A folder whose playlists the control API may switch to (repeatable); the started playlist\'s folder always is one' -r -F
@@ -77,6 +78,7 @@ complete -c ledwall -n "__fish_ledwall_using_subcommand render" -l adapter -d 'G
 complete -c ledwall -n "__fish_ledwall_using_subcommand render" -l frame -d 'Display tick to render (moves the temporal dither pattern)' -r
 complete -c ledwall -n "__fish_ledwall_using_subcommand render" -l max-pixels -d 'Refuse images with more pixels than this, before decoding them' -r
 complete -c ledwall -n "__fish_ledwall_using_subcommand render" -l max-memory -d 'Refuse media whose decoded pixels need more memory than this many MiB (all frames of an animation together), checked before they are decoded' -r
+complete -c ledwall -n "__fish_ledwall_using_subcommand render" -l hwaccel -d 'Decode video on the GPU through ffmpeg: `auto` (NVDEC, else VAAPI, when this machine and its ffmpeg have them), `vaapi`, `cuda`, `qsv`, or `off` (software, the default). Without the device, or when decoding with it fails, video is decoded in software and the log says so once' -r
 complete -c ledwall -n "__fish_ledwall_using_subcommand render" -s o -l out -d 'Directory for the output files; created if missing' -r -F
 complete -c ledwall -n "__fish_ledwall_using_subcommand render" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c ledwall -n "__fish_ledwall_using_subcommand validate" -s h -l help -d 'Print help'

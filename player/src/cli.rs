@@ -216,6 +216,13 @@ pub struct PlayArgs {
     #[arg(long, value_name = "MIB", default_value_t = DEFAULT_MAX_BYTES >> 20,
           value_parser = clap::value_parser!(u64).range(1..=1 << 20))]
     pub max_memory: u64,
+    /// Decode video on the GPU through ffmpeg: `auto` (NVDEC, else VAAPI, when this machine
+    /// and its ffmpeg have them), `vaapi`, `cuda`, `qsv`, or `off` (software, the default).
+    /// Without the device, or when decoding with it fails, video is decoded in software and
+    /// the log says so once
+    #[arg(long, value_name = "auto|off|vaapi|cuda|qsv", default_value = "off",
+          value_parser = parse_hwaccel)]
+    pub hwaccel: crate::media::video::Hwaccel,
     /// Start the control API and page on ADDR (e.g. 127.0.0.1:8080, [::1]:8080,
     /// 0.0.0.0:8080). Off unless given. An address other than loopback needs a token.
     #[arg(long, value_name = "ADDR")]
@@ -417,6 +424,13 @@ pub struct RenderArgs {
     #[arg(long, value_name = "MIB", default_value_t = DEFAULT_MAX_BYTES >> 20,
           value_parser = clap::value_parser!(u64).range(1..=1 << 20))]
     pub max_memory: u64,
+    /// Decode video on the GPU through ffmpeg: `auto` (NVDEC, else VAAPI, when this machine
+    /// and its ffmpeg have them), `vaapi`, `cuda`, `qsv`, or `off` (software, the default).
+    /// Without the device, or when decoding with it fails, video is decoded in software and
+    /// the log says so once
+    #[arg(long, value_name = "auto|off|vaapi|cuda|qsv", default_value = "off",
+          value_parser = parse_hwaccel)]
+    pub hwaccel: crate::media::video::Hwaccel,
     /// Directory for the output files; created if missing.
     #[arg(long, short, value_name = "DIR")]
     pub out: PathBuf,
@@ -559,6 +573,12 @@ impl From<BackendArg> for ledwall_render::BackendChoice {
             BackendArg::Gpu => ledwall_render::BackendChoice::Gpu,
         }
     }
+}
+
+/// `--hwaccel`: one of the names of [`crate::media::video::Hwaccel::from_name`].
+fn parse_hwaccel(s: &str) -> Result<crate::media::video::Hwaccel, String> {
+    crate::media::video::Hwaccel::from_name(s)
+        .ok_or_else(|| format!("{s:?}: use auto, off, vaapi, cuda or qsv"))
 }
 
 #[cfg(test)]

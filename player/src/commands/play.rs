@@ -482,6 +482,7 @@ fn play(args: &PlayArgs, setup: Setup, shared: Option<SharedDevice>) -> anyhow::
         max_pixels: args.max_pixels,
         max_bytes: args.max_memory << 20,
         background: wall.color.background.map(|c| c.min(255) as u8),
+        hwaccel: args.hwaccel,
     };
     let epoch = args.epoch.or(show.main.epoch);
     let now = jiff::ZonedDateTime::now().datetime();

@@ -109,6 +109,7 @@ pub fn run(args: &RenderArgs, out: &mut impl Write) -> anyhow::Result<()> {
         max_pixels: args.max_pixels,
         max_bytes: args.max_memory << 20,
         background: wall.color.background.map(|c| c.min(255) as u8),
+        hwaccel: args.hwaccel,
     };
     opts.fps = args.fps;
     let (image, kind, index) = frame_at(&media, &opts, args.at)?;

@@ -218,6 +218,8 @@ pub struct LoadOptions {
     /// Code values (0..255) that transparent pixels are composited over: the wall's
     /// `color.background` or the item's `background`.
     pub background: [u8; 3],
+    /// Video: decode on the GPU through ffmpeg (`--hwaccel`).
+    pub hwaccel: video::Hwaccel,
 }
 
 impl Default for LoadOptions {
@@ -226,6 +228,7 @@ impl Default for LoadOptions {
             max_pixels: DEFAULT_MAX_PIXELS,
             max_bytes: DEFAULT_MAX_BYTES,
             background: [0; 3],
+            hwaccel: video::Hwaccel::Off,
         }
     }
 }
@@ -787,7 +790,7 @@ mod tests {
         let opts = LoadOptions {
             max_pixels: 100,
             max_bytes: 300,
-            background: [0; 3],
+            ..LoadOptions::default()
         };
         let p = Path::new("x");
         assert!(check_size(p, 10, 10, 3, &opts).is_ok());

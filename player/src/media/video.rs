@@ -146,6 +146,158 @@ impl Decode {
     }
 }
 
+/// Hardware decoding through ffmpeg's `-hwaccel` (`--hwaccel`): the decoder runs on the
+/// GPU and ffmpeg downloads the frames, which then go on as without it. Where the machine
+/// has no such device (or ffmpeg was built without it), or decoding with it fails, ffmpeg
+/// decodes in software and the log says so once.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Hwaccel {
+    /// Software decoding (the default).
+    #[default]
+    Off,
+    /// The first of NVDEC (`cuda`, with `/dev/nvidia0`) and VAAPI (`vaapi`, with a
+    /// `/dev/dri/renderD*` node) that this machine and ffmpeg have; else software.
+    Auto,
+    /// VAAPI (Intel, AMD) on the first `/dev/dri/renderD*` node.
+    Vaapi,
+    /// NVDEC through CUDA (NVIDIA).
+    Cuda,
+    /// Intel Quick Sync.
+    Qsv,
+}
+
+impl Hwaccel {
+    /// From its command-line name: `off`, `auto`, `vaapi`, `cuda`, `qsv`.
+    pub fn from_name(name: &str) -> Option<Hwaccel> {
+        Some(match name {
+            "off" | "none" => Hwaccel::Off,
+            "auto" => Hwaccel::Auto,
+            "vaapi" => Hwaccel::Vaapi,
+            "cuda" | "nvdec" => Hwaccel::Cuda,
+            "qsv" => Hwaccel::Qsv,
+            _ => return None,
+        })
+    }
+
+    /// ffmpeg's name for it (`off` for software).
+    pub fn name(self) -> &'static str {
+        match self {
+            Hwaccel::Off => "off",
+            Hwaccel::Auto => "auto",
+            Hwaccel::Vaapi => "vaapi",
+            Hwaccel::Cuda => "cuda",
+            Hwaccel::Qsv => "qsv",
+        }
+    }
+
+    /// What to pass ffmpeg on a machine whose device nodes are under `dev` and whose
+    /// ffmpeg lists `methods` (`ffmpeg -hwaccels`): the method and its device, or why
+    /// decoding stays in software.
+    pub fn choose(self, dev: &Path, methods: &[String]) -> Result<HwDecode, String> {
+        let has = |m: &str| methods.iter().any(|x| x == m);
+        let render_node = || -> Option<PathBuf> {
+            let mut nodes: Vec<PathBuf> = std::fs::read_dir(dev.join("dri"))
+                .ok()?
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| {
+                    p.file_name()
+                        .and_then(|n| n.to_str())
+                        .is_some_and(|n| n.starts_with("renderD"))
+                })
+                .collect();
+            nodes.sort();
+            nodes.into_iter().next()
+        };
+        let nvidia = || dev.join("nvidia0").exists();
+        let vaapi = || match (has("vaapi"), render_node()) {
+            (true, Some(node)) => Ok(HwDecode {
+                method: "vaapi",
+                device: Some(node.display().to_string()),
+            }),
+            (false, _) => Err("this ffmpeg has no vaapi".to_string()),
+            (true, None) => Err(format!("no {}/dri/renderD* node", dev.display())),
+        };
+        let cuda = || match (has("cuda"), nvidia()) {
+            (true, true) => Ok(HwDecode {
+                method: "cuda",
+                device: None,
+            }),
+            (false, _) => Err("this ffmpeg has no cuda".to_string()),
+            (true, false) => Err(format!("no {}/nvidia0", dev.display())),
+        };
+        match self {
+            Hwaccel::Off => Err("off".into()),
+            Hwaccel::Vaapi => vaapi(),
+            Hwaccel::Cuda => cuda(),
+            Hwaccel::Qsv => match (has("qsv"), render_node()) {
+                (true, Some(_)) => Ok(HwDecode {
+                    method: "qsv",
+                    device: None,
+                }),
+                (false, _) => Err("this ffmpeg has no qsv".to_string()),
+                (true, None) => Err(format!("no {}/dri/renderD* node", dev.display())),
+            },
+            Hwaccel::Auto => cuda().or_else(|c| vaapi().map_err(|v| format!("{c}; {v}"))),
+        }
+    }
+}
+
+/// A hardware decoder ffmpeg is asked to use: `-hwaccel METHOD [-hwaccel_device DEVICE]`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HwDecode {
+    /// ffmpeg's method name.
+    pub method: &'static str,
+    /// Its device, where the method takes one.
+    pub device: Option<String>,
+}
+
+/// `hwaccel` resolved on this machine, once per process and setting (logged once).
+fn hw_decode(ff: &Ffmpeg, hw: Hwaccel) -> Option<HwDecode> {
+    static CHOSEN: Mutex<Vec<(Hwaccel, Option<HwDecode>)>> = Mutex::new(Vec::new());
+    if hw == Hwaccel::Off {
+        return None;
+    }
+    let mut chosen = CHOSEN.lock().unwrap_or_else(|p| p.into_inner());
+    if let Some((_, d)) = chosen.iter().find(|(h, _)| *h == hw) {
+        return d.clone();
+    }
+    let methods: Vec<String> = Command::new(&ff.ffmpeg)
+        .args(["-hide_banner", "-hwaccels"])
+        .stdin(Stdio::null())
+        .stderr(Stdio::null())
+        .output()
+        .ok()
+        .map(|o| {
+            String::from_utf8_lossy(&o.stdout)
+                .lines()
+                .skip(1)
+                .map(|l| l.trim().to_string())
+                .filter(|l| !l.is_empty())
+                .collect()
+        })
+        .unwrap_or_default();
+    let d = match hw.choose(Path::new("/dev"), &methods) {
+        Ok(d) => {
+            tracing::info!(
+                "hwaccel {}: decoding video with {}{} (in software where it cannot)",
+                hw.name(),
+                d.method,
+                d.device
+                    .as_deref()
+                    .map(|x| format!(" on {x}"))
+                    .unwrap_or_default()
+            );
+            Some(d)
+        }
+        Err(why) => {
+            tracing::info!("hwaccel {}: {why}: decoding video in software", hw.name());
+            None
+        }
+    };
+    chosen.push((hw, d.clone()));
+    d
+}
+
 /// Where ffmpeg and ffprobe are.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Ffmpeg {
@@ -625,6 +777,9 @@ pub struct Video {
     key_base: u64,
     /// A second ffmpeg at the first frame, started near the end of a pass for the loop.
     standby: Option<Decoder>,
+    /// The hardware decoder ffmpeg is asked to use (`None`: software; set to `None` when
+    /// decoding with it failed).
+    hw: Option<HwDecode>,
     /// Frames the stream really has, once its end has been seen.
     seen_end: Option<u64>,
     /// The index of the frame last written into the caller's buffer.
@@ -706,6 +861,7 @@ impl Video {
             decoder: None,
             key_base: super::new_key_base(),
             standby: None,
+            hw: hw_decode(ff, opts.hwaccel),
             seen_end: None,
             last: None,
             spawns: 0,
@@ -765,6 +921,17 @@ impl Video {
         }
     }
 
+    /// Ask ffmpeg for this hardware decoder from the next start on (`None`: software);
+    /// [`Hwaccel`] chooses it when the video opens.
+    pub fn set_hw_decode(&mut self, hw: Option<HwDecode>) {
+        self.hw = hw;
+    }
+
+    /// The hardware decoder ffmpeg is asked to use (`None`: software).
+    pub fn hw_decode(&self) -> Option<&HwDecode> {
+        self.hw.as_ref()
+    }
+
     /// The process id of the running ffmpeg (its process group), if one runs.
     pub fn ffmpeg_pid(&self) -> Option<u32> {
         self.decoder.as_ref().map(|d| d.pid)
@@ -783,6 +950,12 @@ impl Video {
         let offset = self.start + index as f64 * fps_den as f64 / fps_num as f64;
         let mut cmd = Command::new(&self.ff.ffmpeg);
         cmd.args(["-nostdin", "-nostats", "-v", "error"]);
+        if let Some(hw) = &self.hw {
+            cmd.args(["-hwaccel", hw.method]);
+            if let Some(d) = &hw.device {
+                cmd.arg("-hwaccel_device").arg(d);
+            }
+        }
         if offset > 0.0 {
             cmd.arg("-ss").arg(format!("{offset:.6}"));
         }
@@ -844,6 +1017,17 @@ impl Video {
     /// [`MAX_FAILURES`] times in a row without giving a frame; otherwise the caller starts
     /// it again.
     fn failed(&mut self, what: String) -> Result<(), MediaError> {
+        if let Some(hw) = self.hw.take() {
+            // Hardware decoding may be what failed (a device that cannot open, a codec or
+            // profile it cannot do): go on in software, and say so once.
+            tracing::warn!(
+                "{}: decoding with {} failed ({what}); decoding it in software",
+                self.path.display(),
+                hw.method
+            );
+            self.standby = None;
+            return Ok(());
+        }
         self.failures += 1;
         if self.failures >= MAX_FAILURES {
             self.failures = 0;
@@ -1119,6 +1303,13 @@ impl MediaSource for Video {
                             "ffmpeg {how} mid-item; starting it again at frame {index}"
                         );
                         self.failed(format!("ffmpeg {how}"))?;
+                        continue;
+                    }
+                    if !clean && frames == 0 && start == 0 && self.hw.is_some() {
+                        // ffmpeg gave up before a frame with hardware decoding asked for
+                        // (a device that does not open): once more in software.
+                        let said = error.unwrap_or_default();
+                        self.failed(format!("ffmpeg exited before a frame: {said}"))?;
                         continue;
                     }
                     if frames == 0 && start == 0 {

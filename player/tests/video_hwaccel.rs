@@ -1,0 +1,169 @@
+//! Hardware decoding (`--hwaccel`, issue 24): which method and device ffmpeg is asked to
+//! use on a machine, and the fall back to software, with one log line, where there is none
+//! or where decoding with it fails. The test machines have no GPU: the device choice is
+//! checked against made-up `/dev` folders, and the failure path with a device that does
+//! not exist.
+
+use ledwall_player::media::video::{Ffmpeg, HwDecode, Hwaccel, Video};
+use ledwall_player::media::{Frame, LoadOptions, MediaSource, ReadStatus};
+use std::path::Path;
+use std::process::Command;
+
+fn methods(m: &[&str]) -> Vec<String> {
+    m.iter().map(|s| s.to_string()).collect()
+}
+
+#[test]
+fn the_method_and_device_follow_the_machine() {
+    let dev = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let all = methods(&["vdpau", "cuda", "vaapi", "qsv", "drm"]);
+    // Nothing: software, saying why.
+    let why = Hwaccel::Auto.choose(dev.path(), &all).unwrap_err();
+    assert!(why.contains("nvidia0") && why.contains("renderD"), "{why}");
+    assert!(Hwaccel::Vaapi.choose(dev.path(), &all).is_err());
+    assert!(Hwaccel::Off.choose(dev.path(), &all).is_err());
+    // A render node: VAAPI on the first one.
+    std::fs::create_dir(dev.path().join("dri")).unwrap_or_else(|e| panic!("{e}"));
+    for n in ["card0", "renderD129", "renderD128"] {
+        std::fs::write(dev.path().join("dri").join(n), "").unwrap_or_else(|e| panic!("{e}"));
+    }
+    let node = dev.path().join("dri/renderD128").display().to_string();
+    let vaapi = HwDecode {
+        method: "vaapi",
+        device: Some(node),
+    };
+    assert_eq!(Hwaccel::Auto.choose(dev.path(), &all), Ok(vaapi.clone()));
+    assert_eq!(Hwaccel::Vaapi.choose(dev.path(), &all), Ok(vaapi));
+    // An ffmpeg built without it: software.
+    let why = Hwaccel::Vaapi
+        .choose(dev.path(), &methods(&["cuda"]))
+        .unwrap_err();
+    assert!(why.contains("no vaapi"), "{why}");
+    // NVIDIA too: auto prefers NVDEC.
+    std::fs::write(dev.path().join("nvidia0"), "").unwrap_or_else(|e| panic!("{e}"));
+    let cuda = HwDecode {
+        method: "cuda",
+        device: None,
+    };
+    assert_eq!(Hwaccel::Auto.choose(dev.path(), &all), Ok(cuda.clone()));
+    assert_eq!(Hwaccel::Cuda.choose(dev.path(), &all), Ok(cuda));
+    assert_eq!(
+        Hwaccel::Qsv.choose(dev.path(), &all).map(|d| d.method),
+        Ok("qsv")
+    );
+    for (name, hw) in [
+        ("auto", Hwaccel::Auto),
+        ("off", Hwaccel::Off),
+        ("vaapi", Hwaccel::Vaapi),
+        ("cuda", Hwaccel::Cuda),
+        ("qsv", Hwaccel::Qsv),
+    ] {
+        assert_eq!(Hwaccel::from_name(name), Some(hw));
+        assert_eq!(hw.name(), name);
+    }
+    assert_eq!(Hwaccel::from_name("gpu"), None);
+}
+
+fn clip(ff: &Ffmpeg, dir: &Path) -> std::path::PathBuf {
+    let clip = dir.join("count.mp4");
+    let out = Command::new(&ff.ffmpeg)
+        .args(["-nostdin", "-v", "error", "-y", "-f", "lavfi", "-i"])
+        .arg("testsrc2=s=64x32:r=25:d=1")
+        .args(["-c:v", "libx264", "-pix_fmt", "yuv420p"])
+        .arg(&clip)
+        .output()
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    clip
+}
+
+/// ffmpeg asked for a VAAPI device that does not open: the video decodes in software
+/// (the same frames as without hardware decoding), with one ffmpeg more.
+#[test]
+fn a_hardware_decoder_that_fails_falls_back_to_software() {
+    let ff = Ffmpeg::from_env();
+    if !ff.available() {
+        assert!(std::env::var_os("CI").is_none(), "ffmpeg is not installed");
+        eprintln!("\n*** SKIPPED: ffmpeg is not installed ***\n");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let clip = clip(&ff, dir.path());
+    let open =
+        || Video::open(&clip, 0.0, &LoadOptions::default(), &ff).unwrap_or_else(|e| panic!("{e}"));
+    let mut soft = open();
+    let mut hard = open();
+    hard.set_hw_decode(Some(HwDecode {
+        method: "vaapi",
+        device: Some(dir.path().join("renderD999").display().to_string()),
+    }));
+    let (mut a, mut b) = (Frame::new(), Frame::new());
+    for i in [0u64, 1, 12] {
+        assert_eq!(soft.read_frame(i, &mut a).ok(), Some(ReadStatus::Frame));
+        assert_eq!(
+            hard.read_frame(i, &mut b).ok(),
+            Some(ReadStatus::Frame),
+            "frame {i}"
+        );
+        assert!(
+            a.pixels == b.pixels,
+            "frame {i}: not the software decoder's picture"
+        );
+    }
+    assert_eq!(
+        hard.hw_decode(),
+        None,
+        "still asking for the device that failed"
+    );
+    assert_eq!((soft.spawns(), hard.spawns()), (1, 2));
+}
+
+/// `--hwaccel auto` on a machine without a device (these test machines): `play` plays and
+/// the log says once that video decodes in software.
+#[test]
+fn auto_without_a_device_says_so_once() {
+    let ff = Ffmpeg::from_env();
+    if !ff.available() || Path::new("/dev/dri").exists() || Path::new("/dev/nvidia0").exists() {
+        eprintln!("\n*** SKIPPED: no ffmpeg, or this machine has a GPU device ***\n");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let clip = clip(&ff, dir.path());
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let out = Command::new(env!("CARGO_BIN_EXE_ledwall"))
+        .arg("play")
+        .arg(&clip)
+        .arg("--wall")
+        .arg(root.join("fixtures/walls/tiny.toml"))
+        .args(["--for", "0.5", "--hwaccel", "auto"])
+        .env_remove("RUST_LOG")
+        .output()
+        .unwrap_or_else(|e| panic!("{e}"));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    assert_eq!(
+        err.matches("decoding video in software").count(),
+        1,
+        "{err}"
+    );
+    let bad = Command::new(env!("CARGO_BIN_EXE_ledwall"))
+        .args([
+            "render",
+            "--hwaccel",
+            "gpu",
+            "--wall",
+            "x",
+            "--input",
+            "y",
+            "--out",
+            "z",
+        ])
+        .output()
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("auto, off, vaapi, cuda or qsv"));
+}
