@@ -127,8 +127,13 @@ fn a_hardware_decoder_that_fails_falls_back_to_software() {
 #[test]
 fn auto_without_a_device_says_so_once() {
     let ff = Ffmpeg::from_env();
-    if !ff.available() || Path::new("/dev/dri").exists() || Path::new("/dev/nvidia0").exists() {
-        eprintln!("\n*** SKIPPED: no ffmpeg, or this machine has a GPU device ***\n");
+    if !ff.available() {
+        assert!(std::env::var_os("CI").is_none(), "ffmpeg is not installed");
+        eprintln!("\n*** SKIPPED: ffmpeg is not installed ***\n");
+        return;
+    }
+    if Path::new("/dev/dri").exists() || Path::new("/dev/nvidia0").exists() {
+        eprintln!("\n*** SKIPPED: this machine has a GPU device (the case is its absence) ***\n");
         return;
     }
     let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
