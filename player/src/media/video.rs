@@ -368,6 +368,9 @@ pub struct Probe {
     pub fps_den: u64,
     /// Frames in the whole stream, when ffprobe knows or the duration gives it.
     pub frames: Option<u64>,
+    /// `frames` is the container's count of the stream's frames (`nb_frames`), not an
+    /// estimate from the duration.
+    pub frames_exact: bool,
     /// How ffmpeg hands its frames over ([`Decode::choose`]).
     pub decode: Decode,
 }
@@ -449,19 +452,19 @@ pub fn probe(path: &Path, ff: &Ffmpeg) -> Result<Probe, MediaError> {
     if rotation.rem_euclid(180) == 90 {
         (width, height) = (height, width);
     }
-    let frames = stream["nb_frames"]
+    let counted = stream["nb_frames"]
         .as_str()
         .and_then(|s| s.parse::<u64>().ok())
-        .filter(|&n| n > 0)
-        .or_else(|| {
-            let d = v["format"]["duration"].as_str()?.parse::<f64>().ok()?;
-            let t = Time::from_secs_f64(d);
-            // round(duration · fps)
-            let n = t.num * fps_num as u128;
-            let den = t.den * fps_den as u128;
-            let f = ((2 * n + den) / (2 * den)) as u64;
-            (f > 0).then_some(f)
-        });
+        .filter(|&n| n > 0);
+    let frames = counted.or_else(|| {
+        let d = v["format"]["duration"].as_str()?.parse::<f64>().ok()?;
+        let t = Time::from_secs_f64(d);
+        // round(duration · fps)
+        let n = t.num * fps_num as u128;
+        let den = t.den * fps_den as u128;
+        let f = ((2 * n + den) / (2 * den)) as u64;
+        (f > 0).then_some(f)
+    });
     let text = |k: &str| stream[k].as_str().unwrap_or_default();
     let decode = if rgba_only() {
         Decode::Rgba
@@ -479,6 +482,9 @@ pub fn probe(path: &Path, ff: &Ffmpeg) -> Result<Probe, MediaError> {
         fps_num,
         fps_den,
         frames,
+        // A variable frame rate (the two rates differ) makes ffmpeg's `fps` filter drop or
+        // repeat frames, so the count of what it gives is not the container's.
+        frames_exact: counted.is_some() && rate("avg_frame_rate") == rate("r_frame_rate"),
         decode,
     })
 }
@@ -728,8 +734,12 @@ struct Decoder {
     /// one wakes up and ends).
     free: Option<SyncSender<Vec<u8>>>,
     thread: Option<JoinHandle<()>>,
-    /// The index of the frame the next message carries.
+    /// The index of the frame the next message carries (counting on over passes when
+    /// `pass` is set).
     next: u64,
+    /// `Some(n)`: ffmpeg loops the file (`-stream_loop -1`) and each pass is `n` frames, so
+    /// stream frame `i` is the video's frame `i % n`.
+    pass: Option<u64>,
     /// When it started or last gave a frame: the watchdog counts from here.
     progress: Instant,
     /// Frames received from this ffmpeg.
@@ -748,6 +758,23 @@ impl Drop for Decoder {
 }
 
 impl Decoder {
+    /// Frames to decode through before this ffmpeg gives the video's frame `index`; `None`
+    /// when it never will (a frame behind it, or past a looping ffmpeg's pass).
+    fn ahead(&self, index: u64) -> Option<u64> {
+        match self.pass {
+            None => index.checked_sub(self.next),
+            Some(n) if index >= n => None,
+            Some(n) => {
+                let at = self.next % n;
+                Some(if index >= at {
+                    index - at
+                } else {
+                    n - at + index
+                })
+            }
+        }
+    }
+
     /// ffmpeg's exit status once it has exited (waits up to `wait` for it).
     fn exit_status(&mut self, wait: Duration) -> Option<ExitStatus> {
         let child = self.child.as_mut()?;
@@ -777,6 +804,14 @@ pub struct Video {
     key_base: u64,
     /// A second ffmpeg at the first frame, started near the end of a pass for the loop.
     standby: Option<Decoder>,
+    /// The probe's frame count is the container's (see [`Video::loop_pass`]).
+    frames_exact: bool,
+    /// ffmpeg may loop the file itself (`-stream_loop -1`); off for good once a pass of
+    /// such an ffmpeg did not come round to the first frame where it should have.
+    stream_loop: bool,
+    /// A fingerprint of the first frame ([`fingerprint`]): a looping ffmpeg's pass must
+    /// start with it.
+    first_print: Option<u64>,
     /// The hardware decoder ffmpeg is asked to use (`None`: software; set to `None` when
     /// decoding with it failed).
     hw: Option<HwDecode>,
@@ -861,6 +896,9 @@ impl Video {
             decoder: None,
             key_base: super::new_key_base(),
             standby: None,
+            frames_exact: p.frames_exact,
+            stream_loop: true,
+            first_print: None,
             hw: hw_decode(ff, opts.hwaccel),
             seen_end: None,
             last: None,
@@ -906,6 +944,7 @@ impl Video {
         if self.frame_wait.is_none()
             || self.prefetching
             || self.standby.is_some()
+            || self.decoder.as_ref().is_some_and(|d| d.pass.is_some())
             || index < LOOP_AHEAD
             || index + LOOP_AHEAD < frames
         {
@@ -919,6 +958,21 @@ impl Video {
             // Not fatal: the loop starts ffmpeg when it comes, as without a standby.
             Err(e) => tracing::debug!("cannot start ffmpeg ahead of the loop: {e}"),
         }
+    }
+
+    /// Frames in a pass when ffmpeg may loop the file itself (`-stream_loop -1`): playing
+    /// ([`Video::frame_wait`] set), from the file's start (ffmpeg's loop goes back to the
+    /// file's start, not to a `-ss` offset), with the pass's frames known: counted by an
+    /// ffmpeg that reached the end, or the container's count. Each pass a looping ffmpeg
+    /// gives is checked to start with the first frame's [`fingerprint`] (a container's
+    /// count can be wrong: a trimmed clip's edit list); when one does not, looping goes back
+    /// to starting ffmpeg again for this video.
+    fn loop_pass(&self) -> Option<u64> {
+        if !self.stream_loop || self.frame_wait.is_none() || self.start > 0.0 {
+            return None;
+        }
+        self.seen_end
+            .or(self.info.timing.frames().filter(|_| self.frames_exact))
     }
 
     /// Ask ffmpeg for this hardware decoder from the next start on (`None`: software);
@@ -937,7 +991,12 @@ impl Video {
         self.decoder.as_ref().map(|d| d.pid)
     }
 
+    /// Start ffmpeg at frame `index`; looping the file itself when [`Video::loop_pass`] says
+    /// it may and `index` is the first frame.
     fn spawn(&self, index: u64) -> Result<Decoder, MediaError> {
+        // The first ffmpeg plays the first pass to its real end, so a container that
+        // announces more frames than there are is found out (an early end).
+        let pass = self.loop_pass().filter(|_| index == 0 && self.spawns > 0);
         let Timing::Rate {
             fps_num, fps_den, ..
         } = self.info.timing
@@ -958,6 +1017,9 @@ impl Video {
         }
         if offset > 0.0 {
             cmd.arg("-ss").arg(format!("{offset:.6}"));
+        }
+        if pass.is_some() {
+            cmd.args(["-stream_loop", "-1"]);
         }
         cmd.arg("-i")
             .arg(&self.path)
@@ -1007,6 +1069,7 @@ impl Video {
             free: Some(free_tx),
             thread: Some(thread),
             next: index,
+            pass,
             progress: Instant::now(),
             received: 0,
             stderr: errors,
@@ -1041,6 +1104,17 @@ impl Video {
         MediaFaults::count(&self.faults.restarts);
         Ok(())
     }
+}
+
+/// A fingerprint of a decoded frame (FNV-1a over 64 Ki bytes spread evenly through it):
+/// whether a looping ffmpeg's pass starts with the video's first frame.
+fn fingerprint(buf: &[u8]) -> u64 {
+    let step = (buf.len() >> 16).max(1);
+    buf.iter()
+        .step_by(step)
+        .fold(0xcbf2_9ce4_8422_2325, |h, &b| {
+            (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+        })
 }
 
 fn read_frames(
@@ -1166,13 +1240,13 @@ impl MediaSource for Video {
         loop {
             let restart = match &self.decoder {
                 None => true,
-                Some(d) => index < d.next || index - d.next > SEEK_AHEAD,
+                Some(d) => d.ahead(index).is_none_or(|n| n > SEEK_AHEAD),
             };
             if restart {
                 self.decoder = None;
                 match self.standby.take() {
                     // The loop back to the start, decoded ahead while the pass ended.
-                    Some(d) if d.next <= index && index - d.next <= SEEK_AHEAD => {
+                    Some(d) if d.ahead(index).is_some_and(|n| n <= SEEK_AHEAD) => {
                         self.decoder = Some(d);
                     }
                     _ => {
@@ -1240,9 +1314,33 @@ impl MediaSource for Video {
                     dec.received += 1;
                     dec.progress = Instant::now();
                     self.failures = 0;
+                    // The video's frame this is: a looping ffmpeg counts on over passes.
+                    let at = dec.pass.map_or(i, |n| i % n);
+                    if at == 0 {
+                        let print = fingerprint(&buf);
+                        match (self.first_print, dec.pass) {
+                            (None, _) => self.first_print = Some(print),
+                            (Some(first), Some(n)) if i > 0 && first != print => {
+                                // This ffmpeg's passes are not `n` frames long: loop by
+                                // starting ffmpeg again, as before, from now on.
+                                tracing::info!(
+                                    file = %self.path.display(),
+                                    "ffmpeg looping the file did not come round to the \
+                                     first frame after {n} frames; looping by restarting it"
+                                );
+                                if let Some(free) = &dec.free {
+                                    let _ = free.try_send(buf);
+                                }
+                                self.stream_loop = false;
+                                self.decoder = None;
+                                continue;
+                            }
+                            _ => {}
+                        }
+                    }
                     // Every buffer taken from the queue is matched by one handed back, so
                     // the reader's pool stays whole.
-                    let back = if i < index {
+                    let back = if at != index {
                         if !self.prefetching {
                             MediaFaults::count(&self.faults.video_skipped);
                         }
@@ -1254,7 +1352,7 @@ impl MediaSource for Video {
                     if let Some(free) = &dec.free {
                         let _ = free.try_send(back);
                     }
-                    if i < index {
+                    if at != index {
                         continue;
                     }
                     out.width = self.info.width;
@@ -1271,6 +1369,7 @@ impl MediaSource for Video {
                 Msg::End { frames, error } => {
                     let start = dec.next - frames;
                     let total = dec.next;
+                    let looped = dec.pass.is_some();
                     // ffmpeg closed its output: it has exited or is about to.
                     let status = dec.exit_status(Duration::from_millis(50));
                     let clean = status.is_some_and(|s| s.success());
@@ -1325,6 +1424,16 @@ impl MediaSource for Video {
                             });
                         }
                     }
+                    if looped {
+                        // ffmpeg stopped although asked to loop (an input it cannot go
+                        // back to the start of): loop by starting it again.
+                        tracing::debug!(
+                            file = %self.path.display(),
+                            "ffmpeg stopped looping the file; looping by restarting it"
+                        );
+                        self.stream_loop = false;
+                        continue;
+                    }
                     if let Some(announced) = self.info.timing.frames()
                         && total < announced
                     {
@@ -1338,6 +1447,14 @@ impl MediaSource for Video {
                         );
                     }
                     self.seen_end = Some(total);
+                    if self
+                        .standby
+                        .as_ref()
+                        .is_some_and(|d| d.pass.is_some_and(|n| n != total))
+                    {
+                        // Started to loop passes of the announced length.
+                        self.standby = None;
+                    }
                     return Ok(ReadStatus::End { frames: total });
                 }
             }
