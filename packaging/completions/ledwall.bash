@@ -97,7 +97,7 @@ _ledwall() {
             return 0
             ;;
         ledwall__subcmd__bench)
-            opts="-i -q -h --wall --input --backend --adapter --frames --warmup --refresh --cache --json --plot --display --quiet --help"
+            opts="-i -q -h --wall --input --backend --adapter --hwaccel --frames --warmup --refresh --cache --json --plot --display --quiet --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -120,6 +120,10 @@ _ledwall() {
                     return 0
                     ;;
                 --adapter)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --hwaccel)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

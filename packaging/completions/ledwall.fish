@@ -48,7 +48,7 @@ complete -c ledwall -n "__fish_ledwall_using_subcommand play" -l log-format -d '
 json\t'One JSON object a line'"
 complete -c ledwall -n "__fish_ledwall_using_subcommand play" -l max-pixels -d 'Refuse images with more pixels than this, before decoding them' -r
 complete -c ledwall -n "__fish_ledwall_using_subcommand play" -l max-memory -d 'Refuse media whose decoded pixels need more memory than this many MiB (all frames of an animation together), checked before they are decoded' -r
-complete -c ledwall -n "__fish_ledwall_using_subcommand play" -l hwaccel -d 'Decode video on the GPU through ffmpeg: `auto` (NVDEC, else VAAPI, when this machine and its ffmpeg have them), `vaapi`, `cuda`, `qsv`, or `off` (software, the default). Without the device, or when decoding with it fails, video is decoded in software and the log says so once' -r
+complete -c ledwall -n "__fish_ledwall_using_subcommand play" -l hwaccel -d 'Decode video on the GPU through ffmpeg: `auto` (NVDEC, else VAAPI, when this machine and its ffmpeg have them), `vaapi`, `cuda`, `qsv`, or `off` (software). Given, it wins over `hwaccel` in playlist files; without it and them, software. Without the device, or when decoding with it fails, video is decoded in software and the log says so once' -r
 complete -c ledwall -n "__fish_ledwall_using_subcommand play" -l control -d 'Start the control API and page on ADDR (e.g. 127.0.0.1:8080, [::1]:8080, 0.0.0.0:8080). Off unless given. An address other than loopback needs a token' -r
 complete -c ledwall -n "__fish_ledwall_using_subcommand play" -l control-token-file -d 'Read the control API\'s bearer token from FILE (else from LEDWALL_CONTROL_TOKEN)' -r -F
 complete -c ledwall -n "__fish_ledwall_using_subcommand play" -l content-root -d 'A folder whose playlists the control API may switch to (repeatable); the started playlist\'s folder always is one' -r -F
@@ -90,6 +90,7 @@ complete -c ledwall -n "__fish_ledwall_using_subcommand bench" -l backend -d 'Re
 cpu\t'The CPU reference backend (rayon)'
 gpu\t'The wgpu compute backend, on any adapter (software ones included)'"
 complete -c ledwall -n "__fish_ledwall_using_subcommand bench" -l adapter -d 'Graphics adapter for the GPU backend (part of its name)' -r
+complete -c ledwall -n "__fish_ledwall_using_subcommand bench" -l hwaccel -d 'Decode video on the GPU through ffmpeg: `auto` (NVDEC, else VAAPI, when this machine and its ffmpeg have them), `vaapi`, `cuda`, `qsv`, or `off` (software, the default). Without the device, or when decoding with it fails, video is decoded in software and the log says so once' -r
 complete -c ledwall -n "__fish_ledwall_using_subcommand bench" -l frames -d 'Frames timed in each run (after the warm-up)' -r
 complete -c ledwall -n "__fish_ledwall_using_subcommand bench" -l warmup -d 'Untimed frames first' -r
 complete -c ledwall -n "__fish_ledwall_using_subcommand bench" -l refresh -d 'Refresh rate of the pacing run (default: the wall\'s `refresh_hz`)' -r

@@ -217,12 +217,12 @@ pub struct PlayArgs {
           value_parser = clap::value_parser!(u64).range(1..=1 << 20))]
     pub max_memory: u64,
     /// Decode video on the GPU through ffmpeg: `auto` (NVDEC, else VAAPI, when this machine
-    /// and its ffmpeg have them), `vaapi`, `cuda`, `qsv`, or `off` (software, the default).
-    /// Without the device, or when decoding with it fails, video is decoded in software and
-    /// the log says so once
-    #[arg(long, value_name = "auto|off|vaapi|cuda|qsv", default_value = "off",
-          value_parser = parse_hwaccel)]
-    pub hwaccel: crate::media::video::Hwaccel,
+    /// and its ffmpeg have them), `vaapi`, `cuda`, `qsv`, or `off` (software). Given, it
+    /// wins over `hwaccel` in playlist files; without it and them, software. Without the
+    /// device, or when decoding with it fails, video is decoded in software and the log says
+    /// so once
+    #[arg(long, value_name = "auto|off|vaapi|cuda|qsv", value_parser = parse_hwaccel)]
+    pub hwaccel: Option<crate::media::video::Hwaccel>,
     /// Start the control API and page on ADDR (e.g. 127.0.0.1:8080, [::1]:8080,
     /// 0.0.0.0:8080). Off unless given. An address other than loopback needs a token.
     #[arg(long, value_name = "ADDR")]
@@ -466,6 +466,13 @@ pub struct BenchArgs {
     /// Graphics adapter for the GPU backend (part of its name).
     #[arg(long, value_name = "NAME")]
     pub adapter: Option<String>,
+    /// Decode video on the GPU through ffmpeg: `auto` (NVDEC, else VAAPI, when this machine
+    /// and its ffmpeg have them), `vaapi`, `cuda`, `qsv`, or `off` (software, the default).
+    /// Without the device, or when decoding with it fails, video is decoded in software and
+    /// the log says so once
+    #[arg(long, value_name = "auto|off|vaapi|cuda|qsv", default_value = "off",
+          value_parser = parse_hwaccel)]
+    pub hwaccel: crate::media::video::Hwaccel,
     /// Frames timed in each run (after the warm-up).
     #[arg(long, default_value_t = 300, value_parser = clap::value_parser!(u64).range(1..))]
     pub frames: u64,

@@ -529,6 +529,17 @@ impl Deck {
         })
     }
 
+    /// Whether the item on screen at `ts` is open but its decoder has not filled its queue
+    /// yet ([`MediaSource::decoded_ahead`]): the run's first frame waits for it.
+    pub fn warming(&self, ts: &TickScene) -> bool {
+        ts.current.as_ref().is_some_and(|s| {
+            self.slots
+                .get(s.item)
+                .and_then(|slot| slot.source.as_ref())
+                .is_some_and(|src| !src.decoded_ahead())
+        })
+    }
+
     /// The renderer's scene for a prepared tick.
     pub fn scene(&self, ts: &TickScene) -> Scene<'_> {
         // A stand-in frame (another item's, while this one has none yet) is placed as its
@@ -576,11 +587,16 @@ fn open_item(
     media::open(&item.media, &item_options(opts, item))
 }
 
-/// The options `item` opens with: the deck's, with the item's start, frame rate and
-/// background.
+/// The options `item` opens with: the deck's, with the item's start, frame rate,
+/// background and hardware decoding (unless `--hwaccel` was given).
 fn item_options(opts: &OpenOptions, item: &Item) -> OpenOptions {
     let mut opts = opts.clone();
     opts.start = item.start;
+    if let Some(hw) = item.hwaccel
+        && !opts.hwaccel_given
+    {
+        opts.load.hwaccel = hw;
+    }
     if let Some(fps) = item.fps {
         opts.fps = fps;
     }
@@ -652,5 +668,29 @@ fn retry_missing(
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::media::video::Hwaccel;
+
+    /// An item's `hwaccel` (its own or its playlist's) replaces the deck's default, unless
+    /// `--hwaccel` was given.
+    #[test]
+    fn the_items_hwaccel_applies_unless_the_command_line_gave_one() {
+        let p = Playlist::from_text(
+            "[[items]]\nsource = \"a.mp4\"\nhwaccel = \"cuda\"\n\
+             [[items]]\nsource = \"b.mp4\"\n",
+            std::path::Path::new("p.toml"),
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        let mut opts = OpenOptions::new(crate::patterns::Canvas::plain(4, 4, 60));
+        opts.load.hwaccel = Hwaccel::Auto;
+        assert_eq!(item_options(&opts, &p.items[0]).load.hwaccel, Hwaccel::Cuda);
+        assert_eq!(item_options(&opts, &p.items[1]).load.hwaccel, Hwaccel::Auto);
+        opts.hwaccel_given = true;
+        assert_eq!(item_options(&opts, &p.items[0]).load.hwaccel, Hwaccel::Auto);
     }
 }

@@ -839,6 +839,15 @@ impl Program {
         }
     }
 
+    /// Whether the item on screen at `ts` is open with its decoder still filling its queue
+    /// ([`Deck::warming`]).
+    pub fn warming(&self, ts: &TickScene) -> bool {
+        match &self.overlay {
+            Some(o) if self.overlay_on => o.deck.warming(ts),
+            _ => self.active.deck.warming(ts),
+        }
+    }
+
     /// The renderer's scene for a tick just returned by [`Program::tick`].
     pub fn scene(&self, ts: &TickScene) -> Scene<'_> {
         match &self.overlay {

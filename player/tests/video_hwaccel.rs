@@ -172,3 +172,107 @@ fn auto_without_a_device_says_so_once() {
     assert_eq!(bad.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&bad.stderr).contains("auto, off, vaapi, cuda or qsv"));
 }
+
+/// `hwaccel` in a playlist file: the playlist's value is its items' default, an item's own
+/// wins over it, `--hwaccel` wins over both; a name that is not a decoder is a validation
+/// problem naming the field. `bench --hwaccel` says how the video was decoded.
+#[test]
+fn the_playlist_sets_it_an_item_overrides_it_and_the_flag_wins() {
+    let ff = Ffmpeg::from_env();
+    if !ff.available() {
+        assert!(std::env::var_os("CI").is_none(), "ffmpeg is not installed");
+        eprintln!("\n*** SKIPPED: ffmpeg is not installed ***\n");
+        return;
+    }
+    if Path::new("/dev/dri").exists() || Path::new("/dev/nvidia0").exists() {
+        eprintln!("\n*** SKIPPED: this machine has a GPU device (the case is its absence) ***\n");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let clip = clip(&ff, dir.path());
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let wall = root.join("fixtures/walls/tiny.toml");
+    let write = |name: &str, text: &str| {
+        let p = dir.path().join(name);
+        std::fs::write(&p, text).unwrap_or_else(|e| panic!("{e}"));
+        p
+    };
+    let source = clip.display().to_string();
+    let playlist_auto = write(
+        "auto.toml",
+        &format!("hwaccel = \"auto\"\n[[items]]\nsource = \"{source}\"\n"),
+    );
+    let item_off = write(
+        "item-off.toml",
+        &format!("hwaccel = \"auto\"\n[[items]]\nsource = \"{source}\"\nhwaccel = \"off\"\n"),
+    );
+    let item_auto = write(
+        "item-auto.toml",
+        &format!("[[items]]\nsource = \"{source}\"\nhwaccel = \"auto\"\n"),
+    );
+    // How many times `play` says that video decodes in software.
+    let said = |playlist: &Path, extra: &[&str]| {
+        let out = Command::new(env!("CARGO_BIN_EXE_ledwall"))
+            .arg("play")
+            .arg(playlist)
+            .arg("--wall")
+            .arg(&wall)
+            .args(["--for", "0.5"])
+            .args(extra)
+            .env_remove("RUST_LOG")
+            .output()
+            .unwrap_or_else(|e| panic!("{e}"));
+        let err = String::from_utf8_lossy(&out.stderr).into_owned();
+        assert!(out.status.success(), "{err}");
+        err.matches("decoding video in software").count()
+    };
+    assert_eq!(said(&playlist_auto, &[]), 1, "the playlist's hwaccel");
+    assert_eq!(said(&item_auto, &[]), 1, "the item's hwaccel");
+    assert_eq!(said(&item_off, &[]), 0, "the item's off wins");
+    assert_eq!(
+        said(&playlist_auto, &["--hwaccel", "off"]),
+        0,
+        "the flag wins"
+    );
+    assert_eq!(said(&item_off, &["--hwaccel", "auto"]), 1, "the flag wins");
+
+    let bad = write(
+        "bad.toml",
+        &format!("hwaccel = \"gpu\"\n[[items]]\nsource = \"{source}\"\nhwaccel = \"nvenc\"\n"),
+    );
+    let out = Command::new(env!("CARGO_BIN_EXE_ledwall"))
+        .arg("validate")
+        .arg(&bad)
+        .output()
+        .unwrap_or_else(|e| panic!("{e}"));
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(!out.status.success(), "{text}");
+    for want in [
+        "hwaccel: \"gpu\" is not a hardware decoder",
+        "items[0].hwaccel: \"nvenc\" is not a hardware decoder",
+    ] {
+        assert!(text.contains(want), "{want:?} in {text}");
+    }
+
+    let out = Command::new(env!("CARGO_BIN_EXE_ledwall"))
+        .arg("bench")
+        .arg("--wall")
+        .arg(&wall)
+        .arg("--input")
+        .arg(&clip)
+        .args(["--frames", "5", "--warmup", "1", "-q", "--hwaccel", "auto"])
+        .env_remove("RUST_LOG")
+        .output()
+        .unwrap_or_else(|e| panic!("{e}"));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(text.contains("video decoded in software"), "{text}");
+}

@@ -1,9 +1,10 @@
-//! Looping a video while playing (issue 24): near the end of a pass the player starts a
-//! second ffmpeg at the first frame, so the loop back finds its first frame decoded instead
-//! of starting ffmpeg then (which held the last frame for a few hundred milliseconds). That
-//! ffmpeg loops the file itself when the pass's frames are known, so later loops start no
-//! process at all; a pass that does not come round to the first frame where it should
-//! (a container that miscounts) falls back to starting ffmpeg again.
+//! Looping a video while playing, and starting one (issue 24). Near the end of a pass the
+//! player starts a second ffmpeg at the first frame, so the loop back finds its first frame
+//! decoded instead of starting ffmpeg then (which held the last frame for a few hundred
+//! milliseconds). That ffmpeg loops the file itself when the pass's frames are known, so
+//! later loops start no process at all; a pass that does not come round to the first frame
+//! where it should (a container that miscounts) falls back to starting ffmpeg again. A
+//! video that starts with the run has its decoder's queue filled before the first frame.
 
 use ledwall_player::media::still::Pixels;
 use ledwall_player::media::video::{Ffmpeg, LOOP_AHEAD, Video};
@@ -115,7 +116,11 @@ fn ffmpeg_loops_the_file_itself_when_the_pass_is_known() {
     );
     let (want, announced) = reference(&ff, &clip);
     assert_eq!((want.len(), announced), (60, Some(60)));
-    assert_eq!(play_passes(&ff, &clip, &want, 4), 2, "two ffmpeg for 4 passes");
+    assert_eq!(
+        play_passes(&ff, &clip, &want, 4),
+        2,
+        "two ffmpeg for 4 passes"
+    );
 }
 
 /// A trimmed clip (cut from a long-GOP file without re-encoding): its container counts the
@@ -224,4 +229,70 @@ fn the_loop_back_finds_its_first_frame_decoded() {
         assert_eq!(u64::from(red(&f)), 4 * i, "frame {i}");
     }
     assert_eq!(v.spawns(), 2, "the loop started no ffmpeg");
+}
+
+/// A video that starts with the run: its ffmpeg hands over the first frame at once and the
+/// rest only 400 ms later (as a 4K decoder getting going on a busy machine does). The run's
+/// first frame waits until the decoder has filled its queue, so no frame is dropped; without
+/// that wait the frames due in those 400 ms were skipped.
+#[test]
+fn a_video_starting_with_the_run_drops_none_of_its_first_frames() {
+    let Some(ff) = ffmpeg() else { return };
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let clip = dir.path().join("clip.mp4");
+    make(
+        &ff,
+        &[
+            "-f",
+            "lavfi",
+            "-i",
+            "testsrc2=s=64x32:r=30:d=3",
+            "-c:v",
+            "libx264",
+            "-pix_fmt",
+            "yuv420p",
+            clip.to_str().unwrap_or_default(),
+        ],
+    );
+    // A stand-in ffmpeg: the real one, its first frame (64x32 yuv420p: 3072 bytes) passed
+    // on at once, the rest after 400 ms.
+    let bin = dir.path().join("bin");
+    std::fs::create_dir(&bin).unwrap_or_else(|e| panic!("{e}"));
+    let wrapper = bin.join("ffmpeg");
+    std::fs::write(
+        &wrapper,
+        format!(
+            "#!/bin/sh\n'{}' \"$@\" | {{ dd bs=3072 count=1 iflag=fullblock 2>/dev/null; sleep 0.4; cat; }}\n",
+            ff.ffmpeg.display()
+        ),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&wrapper, std::fs::Permissions::from_mode(0o755))
+        .unwrap_or_else(|e| panic!("{e}"));
+    std::os::unix::fs::symlink(&ff.ffprobe, bin.join("ffprobe")).unwrap_or_else(|e| panic!("{e}"));
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let stats = dir.path().join("stats.json");
+    let out = Command::new(env!("CARGO_BIN_EXE_ledwall"))
+        .arg("play")
+        .arg(&clip)
+        .arg("--wall")
+        .arg(root.join("fixtures/walls/tiny.toml"))
+        .args(["--for", "2"])
+        .arg("--stats")
+        .arg(&stats)
+        .env("LEDWALL_FFMPEG", &wrapper)
+        .env_remove("LEDWALL_VIDEO_PIXELS")
+        .output()
+        .unwrap_or_else(|e| panic!("{e}"));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    let text = std::fs::read_to_string(&stats).unwrap_or_else(|e| panic!("{e}"));
+    let v: serde_json::Value = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{e}"));
+    let (shown, skipped) = (
+        v["media"]["video_shown"].as_u64(),
+        v["media"]["video_skipped"].as_u64(),
+    );
+    assert_eq!(skipped, Some(0), "{text}");
+    assert!(shown >= Some(55), "{text}");
 }

@@ -482,8 +482,9 @@ fn play(args: &PlayArgs, setup: Setup, shared: Option<SharedDevice>) -> anyhow::
         max_pixels: args.max_pixels,
         max_bytes: args.max_memory << 20,
         background: wall.color.background.map(|c| c.min(255) as u8),
-        hwaccel: args.hwaccel,
+        hwaccel: args.hwaccel.unwrap_or_default(),
     };
+    opts.hwaccel_given = args.hwaccel.is_some();
     let epoch = args.epoch.or(show.main.epoch);
     let now = jiff::ZonedDateTime::now().datetime();
     let mut program = Program::new(Path::new(&playlist_arg), show, wall.refresh_hz, opts, now);

@@ -832,6 +832,12 @@ impl RenderLoop<'_> {
                 if hold && (sent_any || Instant::now() < hold_start_until) && program.opening(&ts) {
                     return Outcome::Held;
                 }
+                // The run's first frame also waits (as long) for the item's decoder to fill
+                // its queue: a video starting with the run then has its next frames decoded
+                // ahead, instead of dropping those its decoder takes to get going.
+                if hold && !sent_any && Instant::now() < hold_start_until && program.warming(&ts) {
+                    return Outcome::Held;
+                }
                 let scene = program.scene(&ts);
                 let still = if skip_stills {
                     still_scene(&scene)

@@ -218,7 +218,7 @@ pub struct LoadOptions {
     /// Code values (0..255) that transparent pixels are composited over: the wall's
     /// `color.background` or the item's `background`.
     pub background: [u8; 3],
-    /// Video: decode on the GPU through ffmpeg (`--hwaccel`).
+    /// Video: decode on the GPU through ffmpeg (`--hwaccel`, `hwaccel` in playlists).
     pub hwaccel: video::Hwaccel,
 }
 
@@ -549,6 +549,14 @@ pub trait MediaSource: Send {
     fn prefetch(&mut self, index: u64, out: &mut Frame) -> Result<ReadStatus, MediaError> {
         self.read_frame(index, out)
     }
+
+    /// Whether the frames after the one just read are decoded ahead: a video's decoder has
+    /// filled its queue (or reached the end). The player's first frame waits for it, so
+    /// that a video starting with the run does not drop the frames its decoder takes to
+    /// get going. Sources that decode on demand are always ready.
+    fn decoded_ahead(&self) -> bool {
+        true
+    }
 }
 
 /// A unique content key for a new source (its frames use `key + index`).
@@ -625,6 +633,9 @@ pub struct OpenOptions {
     pub frame_wait: Option<Duration>,
     /// Where media faults are counted (shared by clones of these options).
     pub faults: Arc<MediaFaults>,
+    /// `load.hwaccel` was given on the command line (`--hwaccel`): it wins over the
+    /// `hwaccel` of playlists and items.
+    pub hwaccel_given: bool,
 }
 
 impl OpenOptions {
@@ -637,6 +648,7 @@ impl OpenOptions {
             canvas,
             frame_wait: None,
             faults: Arc::default(),
+            hwaccel_given: false,
         }
     }
 }

@@ -40,6 +40,7 @@ use ledwall_render::yuv::{YuvLayout, YuvMatrix, YuvRange};
 use std::io::{self, Read};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, SyncSender};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
@@ -249,6 +250,21 @@ pub struct HwDecode {
     pub method: &'static str,
     /// Its device, where the method takes one.
     pub device: Option<String>,
+}
+
+impl std::fmt::Display for HwDecode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.device {
+            Some(d) => write!(f, "{} on {d}", self.method),
+            None => f.write_str(self.method),
+        }
+    }
+}
+
+/// What `hwaccel` comes to on this machine with the `ffmpeg` on `PATH` (or `LEDWALL_FFMPEG`):
+/// the hardware decoder, or `None` for software.
+pub fn hardware_decoder(hw: Hwaccel) -> Option<HwDecode> {
+    hw_decode(&Ffmpeg::from_env(), hw)
 }
 
 /// `hwaccel` resolved on this machine, once per process and setting (logged once).
@@ -745,6 +761,9 @@ struct Decoder {
     /// Frames received from this ffmpeg.
     received: u64,
     stderr: Stderr,
+    /// Messages in the queue (one more while the reader waits to put one in); the end
+    /// counts as a full queue.
+    queued: Arc<AtomicUsize>,
 }
 
 impl Drop for Decoder {
@@ -1047,9 +1066,23 @@ impl Video {
         let (free_tx, free_rx) = mpsc::sync_channel::<Vec<u8>>(POOL);
         let frame_bytes = self.frame_bytes;
         let errors_r = Arc::clone(&errors);
+        let queued = Arc::new(AtomicUsize::new(0));
+        let queued_r = Arc::clone(&queued);
         let thread = std::thread::Builder::new()
             .name("ffmpeg-read".into())
-            .spawn(move || read_frames(stdout, frame_bytes, tx, free_rx, err_thread, errors_r));
+            .spawn(move || {
+                read_frames(
+                    stdout,
+                    frame_bytes,
+                    Queue {
+                        tx,
+                        queued: queued_r,
+                    },
+                    free_rx,
+                    err_thread,
+                    errors_r,
+                )
+            });
         let thread = match thread {
             Ok(t) => t,
             Err(e) => {
@@ -1073,6 +1106,7 @@ impl Video {
             progress: Instant::now(),
             received: 0,
             stderr: errors,
+            queued,
         })
     }
 
@@ -1117,10 +1151,29 @@ fn fingerprint(buf: &[u8]) -> u64 {
         })
 }
 
+/// The reader's end of a decoder's queue, counting what is in it.
+struct Queue {
+    tx: SyncSender<Msg>,
+    queued: Arc<AtomicUsize>,
+}
+
+impl Queue {
+    fn send(&self, msg: Msg) -> Result<(), mpsc::SendError<Msg>> {
+        // Counted before it goes in, so the consumer never takes one not counted yet.
+        let n = if matches!(msg, Msg::End { .. }) {
+            QUEUE
+        } else {
+            1
+        };
+        self.queued.fetch_add(n, Ordering::Relaxed);
+        self.tx.send(msg)
+    }
+}
+
 fn read_frames(
     mut stdout: impl Read,
     frame_bytes: usize,
-    tx: SyncSender<Msg>,
+    tx: Queue,
     free: Receiver<Vec<u8>>,
     err_thread: Option<JoinHandle<()>>,
     errors: Stderr,
@@ -1212,6 +1265,12 @@ impl MediaSource for Video {
         &self.info
     }
 
+    fn decoded_ahead(&self) -> bool {
+        self.decoder
+            .as_ref()
+            .is_none_or(|d| d.queued.load(Ordering::Relaxed) >= QUEUE)
+    }
+
     fn prefetch(&mut self, index: u64, out: &mut Frame) -> Result<ReadStatus, MediaError> {
         let wait = self.frame_wait.replace(Duration::ZERO);
         self.prefetching = true;
@@ -1269,7 +1328,12 @@ impl MediaSource for Video {
                 return Ok(ReadStatus::End { frames: dec.next });
             };
             let msg = match rx.recv_timeout(until.saturating_duration_since(Instant::now())) {
-                Ok(m) => m,
+                Ok(m) => {
+                    if matches!(m, Msg::Frame(_)) {
+                        dec.queued.fetch_sub(1, Ordering::Relaxed);
+                    }
+                    m
+                }
                 Err(RecvTimeoutError::Timeout) if Instant::now() < watchdog => {
                     if !self.prefetching {
                         MediaFaults::count(&self.faults.late);
@@ -1483,6 +1547,10 @@ mod tests {
         let (free_tx, free_rx) = mpsc::sync_channel::<Vec<u8>>(POOL);
         let errors = Arc::new(Mutex::new(String::new()));
         let reader = std::thread::spawn(move || {
+            let tx = Queue {
+                tx,
+                queued: Arc::default(),
+            };
             read_frames(io::Cursor::new(stream), FRAME, tx, free_rx, None, errors)
         });
         let mut seen = HashSet::new();

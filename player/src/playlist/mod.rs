@@ -27,6 +27,7 @@ pub use brightness::{
 pub use schedule::{ScheduleEntry, Weekday};
 
 use crate::media::MediaRef;
+use crate::media::video::Hwaccel;
 use ledwall_render::{ConfigError, Filter, Fit, Problem};
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
@@ -90,6 +91,9 @@ pub struct Item {
     /// Colour transparent pixels are composited over (code values); the wall's background
     /// when `None`.
     pub background: Option<[u8; 3]>,
+    /// Video: hardware decoding (`hwaccel`, the item's or else the playlist's); `None`: as
+    /// the command line says (software without `--hwaccel`). `--hwaccel` wins over it.
+    pub hwaccel: Option<Hwaccel>,
 }
 
 /// A validated playlist file.
@@ -137,6 +141,7 @@ struct ItemSpec {
     transition: Option<TransitionSpec>,
     background: Option<[u8; 3]>,
     fallback: Option<String>,
+    hwaccel: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -147,10 +152,11 @@ enum TransitionSpec {
 }
 
 /// Top-level fields of a playlist file.
-const KNOWN: [&str; 7] = [
+const KNOWN: [&str; 8] = [
     "name",
     "loop",
     "epoch",
+    "hwaccel",
     "items",
     "schedule",
     "location",
@@ -227,6 +233,7 @@ impl Playlist {
                 filter: Filter::default(),
                 transition: Transition::Cut,
                 background: None,
+                hwaccel: None,
             }],
             schedule: Vec::new(),
             brightness: BrightnessSchedule::default(),
@@ -250,6 +257,18 @@ impl Playlist {
     pub fn base(&self) -> &Path {
         self.file.parent().unwrap_or(Path::new(""))
     }
+}
+
+/// `hwaccel = "..."` (the playlist's or an item's): one of `--hwaccel`'s names.
+fn hwaccel_named(text: &str, field: &str, problems: &mut Vec<Problem>) -> Option<Hwaccel> {
+    let hw = Hwaccel::from_name(text);
+    if hw.is_none() {
+        problems.push(Problem::new(
+            field,
+            format!("\"{text}\" is not a hardware decoder; use auto, off, vaapi, cuda or qsv"),
+        ));
+    }
+    hw
 }
 
 /// Deserialize one piece, turning serde's error into a problem with the full field path.
@@ -387,6 +406,10 @@ fn parse(value: Value, path: &Path, problems: &mut Vec<Problem>) -> Option<Playl
                 None
             }
         });
+    let hwaccel = map
+        .remove("hwaccel")
+        .and_then(|v| piece::<String>(v, "hwaccel", problems))
+        .and_then(|text| hwaccel_named(&text, "hwaccel", problems));
     let base = path.parent().unwrap_or(Path::new(""));
 
     let mut items = Vec::new();
@@ -449,6 +472,10 @@ fn parse(value: Value, path: &Path, problems: &mut Vec<Problem>) -> Option<Playl
                 Transition::Crossfade { duration }
             }
         };
+        let item_hwaccel = match &spec.hwaccel {
+            Some(text) => hwaccel_named(text, &field("hwaccel"), problems),
+            None => hwaccel,
+        };
         if let (Some(media), true) = (media, problems.len() == before) {
             items.push(Item {
                 index: i,
@@ -462,6 +489,7 @@ fn parse(value: Value, path: &Path, problems: &mut Vec<Problem>) -> Option<Playl
                 filter: spec.filter.unwrap_or_default(),
                 transition,
                 background: spec.background,
+                hwaccel: item_hwaccel,
             });
         }
     }
@@ -627,6 +655,25 @@ priority = 10
         assert_eq!(p.schedule.len(), 1);
         assert_eq!(p.schedule[0].playlist, PathBuf::from("/shows/evening.toml"));
         assert_eq!(p.schedule[0].priority, 10);
+    }
+
+    #[test]
+    fn hwaccel_is_the_playlists_default_for_its_items_and_an_items_own_wins() {
+        let text = "hwaccel = \"auto\"\n[[items]]\nsource = \"a.mp4\"\n\
+                    [[items]]\nsource = \"b.mp4\"\nhwaccel = \"vaapi\"\n";
+        let p = Playlist::from_text(text, Path::new("p.toml")).unwrap();
+        assert_eq!(p.items[0].hwaccel, Some(Hwaccel::Auto));
+        assert_eq!(p.items[1].hwaccel, Some(Hwaccel::Vaapi));
+        let p =
+            Playlist::from_text("[[items]]\nsource = \"a.mp4\"\n", Path::new("p.toml")).unwrap();
+        assert_eq!(p.items[0].hwaccel, None, "as the command line says");
+        let e = Playlist::from_text(
+            "hwaccel = \"gpu\"\n[[items]]\nsource = \"a.mp4\"\nhwaccel = 3\n",
+            Path::new("p.toml"),
+        )
+        .unwrap_err();
+        let fields: Vec<&str> = e.problems.iter().map(|p| p.field.as_str()).collect();
+        assert_eq!(fields, ["hwaccel", "items[0].hwaccel"], "{e}");
     }
 
     #[test]

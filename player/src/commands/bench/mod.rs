@@ -82,6 +82,9 @@ pub struct BenchReport {
     pub backend_reason: String,
     /// What was rendered.
     pub input: String,
+    /// Video decoding: `software`, or the hardware decoder ffmpeg was asked to use
+    /// (`--hwaccel`, resolved on this machine: `cuda`, `vaapi on /dev/dri/renderD128`).
+    pub video_decode: String,
     /// Source size.
     pub source: [u32; 2],
     /// Frames timed in the throughput run.
@@ -443,6 +446,7 @@ fn run_with(
     };
     let mut opts = OpenOptions::new(Canvas::from_wall(&wall));
     opts.load.background = wall.color.background.map(|c| c.min(255) as u8);
+    opts.load.hwaccel = args.hwaccel;
     let (mut input, input_name, size) = match &args.input {
         None => {
             let (w, h) = (3840, 2160);
@@ -633,6 +637,8 @@ fn run_with(
         adapter,
         backend_reason: why,
         input: input_name,
+        video_decode: crate::media::video::hardware_decoder(args.hwaccel)
+            .map_or_else(|| "software".to_string(), |d| d.to_string()),
         source: size,
         frames: samples.render.len() as u64,
         fps,
@@ -719,7 +725,11 @@ fn print_report(out: &mut impl Write, r: &BenchReport) -> std::io::Result<()> {
         "ledwall bench: wall \"{}\", {} backend on {} ({})",
         r.wall, r.backend, r.adapter, r.backend_reason
     )?;
-    writeln!(out, "input: {} ({}x{})", r.input, r.source[0], r.source[1])?;
+    writeln!(
+        out,
+        "input: {} ({}x{}; video decoded in {})",
+        r.input, r.source[0], r.source[1], r.video_decode
+    )?;
     writeln!(
         out,
         "throughput: {:.1} fps over {} frames (decode → render → null sink); latency p50 {:.2} ms, p99 {:.2} ms",
