@@ -9,6 +9,10 @@ use ledwall_player::media::{Frame, LoadOptions, MediaSource, ReadStatus};
 use std::path::Path;
 use std::process::Command;
 
+#[path = "common/video.rs"]
+mod common_video;
+use common_video::{ffmpeg, no_gpu_device, run};
+
 fn methods(m: &[&str]) -> Vec<String> {
     m.iter().map(|s| s.to_string()).collect()
 }
@@ -66,17 +70,20 @@ fn the_method_and_device_follow_the_machine() {
 
 fn clip(ff: &Ffmpeg, dir: &Path) -> std::path::PathBuf {
     let clip = dir.join("count.mp4");
-    let out = Command::new(&ff.ffmpeg)
-        .args(["-nostdin", "-v", "error", "-y", "-f", "lavfi", "-i"])
-        .arg("testsrc2=s=64x32:r=25:d=1")
-        .args(["-c:v", "libx264", "-pix_fmt", "yuv420p"])
-        .arg(&clip)
-        .output()
-        .unwrap_or_else(|e| panic!("{e}"));
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    let path = clip.to_str().unwrap_or_default();
+    run(
+        ff,
+        &[
+            "-f",
+            "lavfi",
+            "-i",
+            "testsrc2=s=64x32:r=25:d=1",
+            "-c:v",
+            "libx264",
+            "-pix_fmt",
+            "yuv420p",
+            path,
+        ],
     );
     clip
 }
@@ -85,12 +92,7 @@ fn clip(ff: &Ffmpeg, dir: &Path) -> std::path::PathBuf {
 /// (the same frames as without hardware decoding), with one ffmpeg more.
 #[test]
 fn a_hardware_decoder_that_fails_falls_back_to_software() {
-    let ff = Ffmpeg::from_env();
-    if !ff.available() {
-        assert!(std::env::var_os("CI").is_none(), "ffmpeg is not installed");
-        eprintln!("\n*** SKIPPED: ffmpeg is not installed ***\n");
-        return;
-    }
+    let Some(ff) = ffmpeg() else { return };
     let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
     let clip = clip(&ff, dir.path());
     let open =
@@ -126,14 +128,8 @@ fn a_hardware_decoder_that_fails_falls_back_to_software() {
 /// the log says once that video decodes in software.
 #[test]
 fn auto_without_a_device_says_so_once() {
-    let ff = Ffmpeg::from_env();
-    if !ff.available() {
-        assert!(std::env::var_os("CI").is_none(), "ffmpeg is not installed");
-        eprintln!("\n*** SKIPPED: ffmpeg is not installed ***\n");
-        return;
-    }
-    if Path::new("/dev/dri").exists() || Path::new("/dev/nvidia0").exists() {
-        eprintln!("\n*** SKIPPED: this machine has a GPU device (the case is its absence) ***\n");
+    let Some(ff) = ffmpeg() else { return };
+    if !no_gpu_device() {
         return;
     }
     let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
@@ -178,14 +174,8 @@ fn auto_without_a_device_says_so_once() {
 /// problem naming the field. `bench --hwaccel` says how the video was decoded.
 #[test]
 fn the_playlist_sets_it_an_item_overrides_it_and_the_flag_wins() {
-    let ff = Ffmpeg::from_env();
-    if !ff.available() {
-        assert!(std::env::var_os("CI").is_none(), "ffmpeg is not installed");
-        eprintln!("\n*** SKIPPED: ffmpeg is not installed ***\n");
-        return;
-    }
-    if Path::new("/dev/dri").exists() || Path::new("/dev/nvidia0").exists() {
-        eprintln!("\n*** SKIPPED: this machine has a GPU device (the case is its absence) ***\n");
+    let Some(ff) = ffmpeg() else { return };
+    if !no_gpu_device() {
         return;
     }
     let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));

@@ -13,27 +13,12 @@ use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
-fn ffmpeg() -> Option<Ffmpeg> {
-    let ff = Ffmpeg::from_env();
-    if !ff.available() {
-        assert!(std::env::var_os("CI").is_none(), "ffmpeg is not installed");
-        eprintln!("\n*** SKIPPED: ffmpeg is not installed ***\n");
-        return None;
-    }
-    Some(ff)
-}
+#[path = "common/video.rs"]
+mod common_video;
+use common_video::ffmpeg;
 
 fn make(ff: &Ffmpeg, args: &[&str]) {
-    let out = Command::new(&ff.ffmpeg)
-        .args(["-nostdin", "-v", "error", "-y"])
-        .args(args)
-        .output()
-        .unwrap_or_else(|e| panic!("{e}"));
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    common_video::run(ff, args);
 }
 
 /// The frame's bytes as decoded.

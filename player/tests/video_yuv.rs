@@ -11,36 +11,12 @@ use ledwall_render::yuv::{YuvLayout, YuvMatrix, YuvRange};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+#[path = "common/video.rs"]
+mod common_video;
+use common_video::{ffmpeg, run};
+
 fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
-}
-
-fn ffmpeg() -> Option<Ffmpeg> {
-    let ff = Ffmpeg::from_env();
-    if ff.available() {
-        return Some(ff);
-    }
-    let msg = "ffmpeg is not installed (or LEDWALL_FFMPEG is wrong): video tests cannot run";
-    if std::env::var_os("CI").is_some() {
-        panic!("{msg}");
-    }
-    eprintln!("\n*** SKIPPED: {msg} ***\n");
-    None
-}
-
-/// Run ffmpeg with `args`; its stdout.
-fn run(ff: &Ffmpeg, args: &[&str]) -> Vec<u8> {
-    let out = Command::new(&ff.ffmpeg)
-        .args(["-nostdin", "-v", "error", "-y"])
-        .args(args)
-        .output()
-        .unwrap_or_else(|e| panic!("ffmpeg: {e}"));
-    assert!(
-        out.status.success(),
-        "ffmpeg {args:?} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out.stdout
 }
 
 /// Frame `index` of `clip` through the media layer.
