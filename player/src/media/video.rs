@@ -1450,6 +1450,18 @@ impl MediaSource for Video {
                         }
                     });
                     self.decoder = None;
+                    if looped && signal.is_none() {
+                        // ffmpeg stopped although asked to loop (an input it cannot go
+                        // back to the start of; the first pass played without it): loop by
+                        // starting it again from now on.
+                        tracing::info!(
+                            file = %self.path.display(),
+                            stderr = %error.unwrap_or_default(),
+                            "ffmpeg stopped looping the file; looping by restarting it"
+                        );
+                        self.stream_loop = false;
+                        continue;
+                    }
                     if !clean && (frames > 0 || start > 0 || signal.is_some()) {
                         // Killed or crashed mid-item: start it again where we are.
                         MediaFaults::count(&self.faults.crashes);
@@ -1487,16 +1499,6 @@ impl MediaSource for Video {
                                 reason,
                             });
                         }
-                    }
-                    if looped {
-                        // ffmpeg stopped although asked to loop (an input it cannot go
-                        // back to the start of): loop by starting it again.
-                        tracing::debug!(
-                            file = %self.path.display(),
-                            "ffmpeg stopped looping the file; looping by restarting it"
-                        );
-                        self.stream_loop = false;
-                        continue;
                     }
                     if let Some(announced) = self.info.timing.frames()
                         && total < announced
