@@ -79,6 +79,34 @@ fn status_object_has_every_field_of_the_contract() {
     assert_eq!(pl["cycle_s"], 3.0);
 }
 
+/// A live item without a duration plays until the schedule changes: its length, what is
+/// left of it and the playlist's cycle are null (the page shows "live" and ∞), not the year
+/// the timeline places it for. Its stream (a local UDP port nobody sends to) never starts,
+/// so its fallback shows.
+#[test]
+fn a_live_item_without_a_duration_has_no_length() {
+    let port = std::net::UdpSocket::bind("127.0.0.1:0")
+        .and_then(|s| s.local_addr())
+        .map(|a| a.port())
+        .unwrap();
+    let pl = format!(
+        "[[items]]\nsource = \"pattern:solid:#102030\"\nduration = 0.3\n\
+         [[items]]\nsource = \"udp://127.0.0.1:{port}\"\nfallback = \"pattern:solid:#405060\"\n"
+    );
+    let p = Player::start_with(WALL, &pl, &[], None);
+    let s = p.wait_for(|s| s["item"]["index"] == 1, "the live item");
+    let item = &s["item"];
+    assert!(item["remaining_s"].is_null(), "{s}");
+    assert!(item["duration_s"].is_null(), "{s}");
+    assert!(item["elapsed_s"].is_number(), "{s}");
+    let (code, pl) = p.json("GET", "/api/v1/playlist", None);
+    assert_eq!(code, 200);
+    assert_eq!(pl["items"][0]["duration_s"], 0.3);
+    assert!(pl["items"][1]["duration_s"].is_null(), "{pl}");
+    assert_eq!(pl["items"][1]["playable"], true, "{pl}");
+    assert!(pl["cycle_s"].is_null(), "{pl}");
+}
+
 #[test]
 fn brightness_halves_the_codes_and_blackout_zeroes_them_while_items_advance_cpu() {
     brightness_and_blackout("cpu");

@@ -28,14 +28,17 @@ pub fn status(ctx: &Ctx, mon: &Monitor) -> Value {
     let item = opt_index(t.item.load(Ordering::Relaxed)).and_then(|i| {
         let info = program.items.get(i)?;
         let elapsed = t.item_tick.load(Ordering::Relaxed) as f64 / hz;
-        let length = t.item_ticks.load(Ordering::Relaxed) as f64 / hz;
+        // A live item without a duration has no length: it plays until the schedule
+        // changes (null, not the year the timeline places it for).
+        let length = (info.duration_s.is_some() || info.start_s.is_none())
+            .then(|| t.item_ticks.load(Ordering::Relaxed) as f64 / hz);
         Some(json!({
             "index": i,
             "count": count,
             "source": info.source,
             "elapsed_s": r3(elapsed),
-            "remaining_s": r3((length - elapsed).max(0.0)),
-            "duration_s": r3(length),
+            "remaining_s": length.map(|l| r3((l - elapsed).max(0.0))),
+            "duration_s": length.map(r3),
         }))
     });
     let next = opt_index(t.next.load(Ordering::Relaxed)).and_then(|i| {
@@ -166,7 +169,7 @@ pub fn playlist(ctx: &Ctx) -> Value {
         "name": p.name,
         "path": p.path,
         "revision": p.revision,
-        "cycle_s": r3(p.cycle_s),
+        "cycle_s": p.cycle_s.map(r3),
         "loop": p.looped,
         "items": items,
     })

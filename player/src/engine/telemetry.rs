@@ -162,7 +162,8 @@ pub struct ItemInfo {
     pub source: String,
     /// Start in seconds from the start of a pass (playable items only).
     pub start_s: Option<f64>,
-    /// Length in seconds (playable items only).
+    /// Length in seconds (playable items only; `None` also for a live item without a
+    /// duration, which plays until the schedule changes).
     pub duration_s: Option<f64>,
     /// `"cut"` or `"crossfade"`.
     pub transition: &'static str,
@@ -179,8 +180,8 @@ pub struct ProgramInfo {
     pub path: String,
     /// Its items.
     pub items: Vec<ItemInfo>,
-    /// Seconds in one pass.
-    pub cycle_s: f64,
+    /// Seconds in one pass (`None` when a live item without a duration never ends it).
+    pub cycle_s: Option<f64>,
     /// Whether it loops.
     pub looped: bool,
     /// The test pattern shown over it (`pattern:bars`), if any.
