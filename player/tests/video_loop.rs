@@ -106,6 +106,33 @@ fn ffmpeg_loops_the_file_itself_when_the_pass_is_known() {
         2,
         "two ffmpeg for 4 passes"
     );
+    // H.264 with B-frames in MP4 (what most files are): the same.
+    let h264 = dir.path().join("bframes.mp4");
+    make(
+        &ff,
+        &[
+            "-f",
+            "lavfi",
+            "-i",
+            "testsrc2=s=64x32:r=30:d=2",
+            "-c:v",
+            "libx264",
+            "-bf",
+            "2",
+            "-g",
+            "15",
+            "-pix_fmt",
+            "yuv420p",
+            h264.to_str().unwrap_or_default(),
+        ],
+    );
+    let (want, announced) = reference(&ff, &h264);
+    assert_eq!((want.len(), announced), (60, Some(60)));
+    assert_eq!(
+        play_passes(&ff, &h264, &want, 4),
+        2,
+        "two ffmpeg for 4 passes of H.264"
+    );
 }
 
 /// A trimmed clip (cut from a long-GOP file without re-encoding): its container counts the
