@@ -2,8 +2,9 @@
 //! `--stats`, fed by real ffmpeg senders on 127.0.0.1: an MPEG-TS stream over UDP that is
 //! killed mid-play and started again (held frame, stall, reconnect, recovery), an HLS
 //! playlist served over HTTP by a small server in this file, a stream that never starts
-//! (fallback; background without one; the items keep their durations) and the desktop of
-//! an Xvfb this test starts. Every child is killed when dropped.
+//! (fallback; background without one; the items keep their durations), a hardware decoder
+//! that fails (software takes over) and the desktop of an Xvfb this test starts. Every
+//! child is killed when dropped.
 //!
 //! Without ffmpeg (or, for the desktop case, Xvfb) a case says SKIP loudly; under `CI` it
 //! fails instead. v4l2 capture has no device on the test machines: its ffmpeg arguments
@@ -547,4 +548,44 @@ fn the_desktop_of_an_xvfb_plays() {
         "not the Xvfb's grey weave"
     );
     assert_eq!(media(&stats, "live_stalls"), 0, "{stats}");
+}
+
+/// A stream with a hardware decoder that does not open (a VAAPI device that does not
+/// exist): the first ffmpeg gives no frame, the next start tries software, and the
+/// stream's frames come. (With `hwaccel = "auto"` on a machine without a device the source
+/// decodes in software from the start; this is the case of a device that fails.)
+#[test]
+fn a_hardware_decoder_that_fails_falls_back_to_software() {
+    use ledwall_player::media::live::{LiveInput, LiveRef, LiveSource};
+    use ledwall_player::media::video::HwDecode;
+    use ledwall_player::media::{Frame, MediaSource, OpenOptions};
+    let _g = serial();
+    if !have("ffmpeg", "-version", "hwaccel") {
+        return;
+    }
+    let port = free_udp_port();
+    let _sender = udp_sender(port, "color=c=red:s=64x32:r=25");
+    let dir = tempfile::tempdir().unwrap();
+    let input = LiveInput::parse(&format!("udp://127.0.0.1:{port}"))
+        .unwrap()
+        .unwrap();
+    let opts = OpenOptions::new(ledwall_player::patterns::Canvas::plain(16, 8, 30));
+    let mut src = LiveSource::open(&LiveRef::new(input, None), &opts);
+    src.set_hw_decode(Some(HwDecode {
+        method: "vaapi",
+        device: Some(dir.path().join("renderD999").display().to_string()),
+    }));
+    let mut f = Frame::new();
+    let until = Instant::now() + Duration::from_secs(20);
+    let mut red = false;
+    while Instant::now() < until && !red {
+        let _ = src.read_frame(0, &mut f);
+        red = f.pixel8(2, 2).is_some_and(|p| p[0] > 200 && p[1] < 60);
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert!(red, "no frame from the stream in 20 s");
+    assert!(
+        opts.faults.snapshot().live_reconnects >= 1,
+        "the hardware attempt was not restarted"
+    );
 }

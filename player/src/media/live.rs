@@ -32,7 +32,10 @@
 //! fallback. A live item never ends early: it lasts its `duration` (or, without one, until
 //! the schedule changes).
 
-use super::video::{Ffmpeg, Piped, Stderr, kill_group, reap, spawn_piped, stderr_text, unregister};
+use super::video::{
+    Ffmpeg, HwDecode, Piped, Stderr, hw_decode, kill_group, reap, spawn_piped, stderr_text,
+    unregister,
+};
 use super::{
     Frame, LoadOptions, MediaError, MediaFaults, MediaInfo, MediaKind, MediaRef, MediaSource,
     OpenOptions, Pixels, ReadStatus, Time, Timing, check_size,
@@ -299,8 +302,13 @@ impl LiveRef {
 
 /// ffmpeg's arguments for `input` (after the program name): low-latency input options,
 /// then PAM (RGBA) images on stdout. `display_env` is `$DISPLAY`, for `screen:` without a
-/// display.
-pub fn ffmpeg_args(input: &LiveInput, display_env: Option<&str>) -> Vec<String> {
+/// display. `hw`: decode a stream URL on the GPU (`-hwaccel`; capture devices and the
+/// desktop are not compressed, or not in a form a GPU decodes).
+pub fn ffmpeg_args(
+    input: &LiveInput,
+    display_env: Option<&str>,
+    hw: Option<&HwDecode>,
+) -> Vec<String> {
     let mut a: Vec<String> = [
         "-nostdin",
         "-nostats",
@@ -334,6 +342,12 @@ pub fn ffmpeg_args(input: &LiveInput, display_env: Option<&str>) -> Vec<String> 
                 // own pace (a segment arrives whole; unpaced, its frames would come in a
                 // burst and then nothing until the next one).
                 push(&["-live_start_index", "-1", "-re"]);
+            }
+            if let Some(hw) = hw {
+                push(&["-hwaccel", hw.method]);
+                if let Some(d) = &hw.device {
+                    push(&["-hwaccel_device", d]);
+                }
             }
             push(&["-i", url]);
         }
@@ -436,6 +450,9 @@ pub struct LiveSource {
     fallback: Option<Box<dyn MediaSource>>,
     fallback_rx: Option<Receiver<Box<dyn MediaSource>>>,
     fallback_since: Option<Instant>,
+    /// The hardware decoder asked for ([`LiveSource::set_hw_decode`]); `None`: as
+    /// `hwaccel` resolves on this machine when the source starts.
+    hw: Option<Option<HwDecode>>,
 }
 
 impl std::fmt::Debug for LiveSource {
@@ -470,7 +487,14 @@ impl LiveSource {
             fallback: None,
             fallback_rx: None,
             fallback_since: None,
+            hw: None,
         }
+    }
+
+    /// Ask ffmpeg for this hardware decoder (`None`: software) instead of what `hwaccel`
+    /// resolves to; before the first frame is asked for.
+    pub fn set_hw_decode(&mut self, hw: Option<HwDecode>) {
+        self.hw = Some(hw);
     }
 
     fn start(&mut self, now: Instant) {
@@ -479,10 +503,20 @@ impl LiveSource {
         if self.fallback_ref.is_some() {
             self.fallback_rx = Some(rx);
         }
+        let ff = Ffmpeg::from_env();
+        let hw = match &self.input {
+            // Only a stream is decoded the way a GPU can.
+            LiveInput::Url(_) => match self.hw.take() {
+                Some(hw) => hw,
+                None => hw_decode(&ff, self.opts.load.hwaccel),
+            },
+            _ => None,
+        };
         let ctx = Supervisor {
             input: self.input.clone(),
             name: self.info.name.clone(),
-            ff: Ffmpeg::from_env(),
+            hw,
+            ff,
             shared: Arc::clone(&self.shared),
             faults: Arc::clone(&self.opts.faults),
             load: self.opts.load,
@@ -662,6 +696,8 @@ type FallbackJob = (MediaRef, OpenOptions, Sender<Box<dyn MediaSource>>);
 struct Supervisor {
     input: LiveInput,
     name: String,
+    /// The hardware decoder ffmpeg is asked to use (`None`: software).
+    hw: Option<HwDecode>,
     ff: Ffmpeg,
     shared: Arc<Shared>,
     faults: Arc<MediaFaults>,
@@ -710,15 +746,45 @@ impl Supervisor {
         }
         let mut backoff = BACKOFF_FIRST;
         let mut first = true;
+        // Hardware decoding: asked for on this start; proven once it gave a frame.
+        let mut use_hw = self.hw.is_some();
+        let mut hw_proven = false;
         while !self.stopped() {
             if !first {
                 MediaFaults::count(&self.faults.live_reconnects);
                 tracing::info!(source = %self.name, "live source: reconnecting");
             }
             first = false;
-            let Some(reason) = self.run_once(&mut backoff) else {
+            let Some((reason, frames)) = self.run_once(&mut backoff, use_hw) else {
                 return;
             };
+            if let Some(hw) = self.hw.as_ref().filter(|_| !hw_proven) {
+                // No frame with the hardware decoder may be the decoder (a device that does
+                // not open, a codec it cannot do) or the stream (not there yet): the next
+                // start tries software, and only frames there (where the hardware gave none)
+                // turn hardware decoding off for this source.
+                match (use_hw, frames > 0) {
+                    (true, true) => hw_proven = true,
+                    (true, false) => {
+                        tracing::info!(
+                            source = %self.name,
+                            "live source: no frame decoding with {}; trying software next",
+                            hw.method
+                        );
+                        use_hw = false;
+                    }
+                    (false, true) => {
+                        tracing::warn!(
+                            source = %self.name,
+                            "live source: decoding with {} gave no frame where software \
+                             did; decoding it in software",
+                            hw.method
+                        );
+                        self.hw = None;
+                    }
+                    (false, false) => use_hw = true,
+                }
+            }
             tracing::warn!(
                 source = %self.name,
                 "live source: {reason}; reconnecting in {:.1} s",
@@ -735,11 +801,12 @@ impl Supervisor {
         }
     }
 
-    /// Run one ffmpeg until it ends or stalls (`Some(why)`) or the source is dropped
-    /// (`None`).
-    fn run_once(&self, backoff: &mut Duration) -> Option<String> {
+    /// Run one ffmpeg (with the hardware decoder when `hw`) until it ends or stalls
+    /// (`Some((why, frames it gave))`) or the source is dropped (`None`).
+    fn run_once(&self, backoff: &mut Duration, hw: bool) -> Option<(String, u64)> {
         let mut cmd = Command::new(&self.ff.ffmpeg);
-        cmd.args(ffmpeg_args(&self.input, self.display.as_deref()))
+        let hw = self.hw.as_ref().filter(|_| hw);
+        cmd.args(ffmpeg_args(&self.input, self.display.as_deref(), hw))
             .stdin(Stdio::null());
         let name = Path::new(&self.name);
         let Piped {
@@ -750,7 +817,7 @@ impl Supervisor {
             err_thread,
         } = match spawn_piped(&mut cmd, name, &self.ff.ffmpeg) {
             Ok(p) => p,
-            Err(e) => return Some(crate::deck::error_chain(&e)),
+            Err(e) => return Some((crate::deck::error_chain(&e), 0)),
         };
         *lock(&self.shared.pid) = Some(pid);
         let start = Instant::now();
@@ -785,7 +852,7 @@ impl Supervisor {
         };
         match reader {
             Ok(t) => running.reader = Some(t),
-            Err(e) => return Some(format!("cannot start the reader thread: {e}")),
+            Err(e) => return Some((format!("cannot start the reader thread: {e}"), 0)),
         }
         if self.stopped() {
             return None;
@@ -801,7 +868,8 @@ impl Supervisor {
                 if let Some(r) = running.reader.take() {
                     let _ = r.join();
                 }
-                return Some(end.unwrap_or_else(|| "ffmpeg ended".into()));
+                let frames = progress.frames.load(Ordering::Relaxed);
+                return Some((end.unwrap_or_else(|| "ffmpeg ended".into()), frames));
             }
             let frames = progress.frames.load(Ordering::Relaxed);
             let elapsed = start.elapsed();
@@ -816,11 +884,12 @@ impl Supervisor {
                 *backoff = BACKOFF_FIRST;
             }
             if elapsed.saturating_sub(from) >= bound {
-                return Some(format!(
+                let why = format!(
                     "ffmpeg gave no {}frame for {:.1} s; killed it",
                     if frames > 0 { "new " } else { "" },
                     bound.as_secs_f64()
-                ));
+                );
+                return Some((why, frames));
             }
         }
     }
@@ -1034,7 +1103,7 @@ mod tests {
 
     fn args(s: &str, display: Option<&str>) -> String {
         let Some(Ok(i)) = parse(s) else { panic!("{s}") };
-        ffmpeg_args(&i, display).join(" ")
+        ffmpeg_args(&i, display, None).join(" ")
     }
 
     /// There is no capture device on the test machines: the v4l2 and screen arguments are
@@ -1074,6 +1143,25 @@ mod tests {
         assert_eq!(
             args("rtsp://cam/1", None),
             format!("{head} -rw_timeout 3000000 -timeout 3000000 -i rtsp://cam/1 {tail}")
+        );
+        // Hardware decoding: before the input, for streams only.
+        let hw = HwDecode {
+            method: "vaapi",
+            device: Some("/dev/dri/renderD128".into()),
+        };
+        let with = |s: &str| {
+            let Some(Ok(i)) = parse(s) else { panic!("{s}") };
+            ffmpeg_args(&i, None, Some(&hw)).join(" ")
+        };
+        assert_eq!(
+            with("udp://127.0.0.1:5000"),
+            format!(
+                "{head} -rw_timeout 3000000 -hwaccel vaapi -hwaccel_device /dev/dri/renderD128 -i udp://127.0.0.1:5000 {tail}"
+            )
+        );
+        assert_eq!(
+            with("v4l2:/dev/video2"),
+            format!("{head} -f v4l2 -i /dev/video2 {tail}")
         );
     }
 

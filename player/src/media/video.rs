@@ -268,7 +268,7 @@ pub fn hardware_decoder(hw: Hwaccel) -> Option<HwDecode> {
 }
 
 /// `hwaccel` resolved on this machine, once per process and setting (logged once).
-fn hw_decode(ff: &Ffmpeg, hw: Hwaccel) -> Option<HwDecode> {
+pub(super) fn hw_decode(ff: &Ffmpeg, hw: Hwaccel) -> Option<HwDecode> {
     static CHOSEN: Mutex<Vec<(Hwaccel, Option<HwDecode>)>> = Mutex::new(Vec::new());
     if hw == Hwaccel::Off {
         return None;
