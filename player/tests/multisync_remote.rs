@@ -131,6 +131,14 @@ fn a_late_remote_follows_the_master_and_plays_on_when_it_is_gone() {
         ms["master"].as_str().unwrap().starts_with("127.0.0.1:"),
         "{s:#}"
     );
+    // The file the master plays: one of the playlist's items, named as the master sends it.
+    let file = ms["master_file"].as_str().unwrap_or_default();
+    assert!(
+        ["#c86432", "#204060", "#60a0e0"]
+            .iter()
+            .any(|c| !file.is_empty() && PLAYLIST.contains(file) && file.contains(c)),
+        "{s:#}"
+    );
     assert!(
         ms["corrections"]["switches"].as_u64().unwrap() >= 1,
         "{s:#}"

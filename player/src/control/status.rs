@@ -80,6 +80,7 @@ pub fn status(ctx: &Ctx, mon: &Monitor) -> Value {
             "master_present": s.master_present && !r.lost(),
             "master": r.master().map(|a| a.to_string()),
             "master_frame": r.last_frame(),
+            "master_file": r.master_file(),
             "period_factor": r.factor_ppm() as f64 / 1e6,
             "packets": s.packets,
             "bad_packets": s.bad,

@@ -9,6 +9,7 @@
 use crate::multisync::{Follower, Latest, Local, Remote, RemoteStats, Step, find_item};
 use crate::reload::Program;
 use std::net::{Ipv4Addr, SocketAddr};
+use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
@@ -66,6 +67,9 @@ pub struct RemoteSync {
     last_frame: AtomicU64,
     /// The master's IPv4 address and port (`ip << 16 | port`; `u64::MAX`: none yet).
     master: AtomicU64,
+    /// The file the master plays, as its last packet acted on names it (empty: none yet).
+    /// Written only when it changes, into the same allocation.
+    master_file: Mutex<String>,
     lost_after: Duration,
     /// When the output thread's ticks are due, published after each tick: tick n is due at
     /// `base + zero_ns + n · period_ns` (`i64::MIN`: nothing published yet).
@@ -84,6 +88,7 @@ impl RemoteSync {
             lost: AtomicBool::new(false),
             last_frame: AtomicU64::new(u64::MAX),
             master: AtomicU64::new(u64::MAX),
+            master_file: Mutex::new(String::new()),
             lost_after,
             base: Instant::now(),
             zero_ns: AtomicI64::new(i64::MIN),
@@ -115,6 +120,12 @@ impl RemoteSync {
     pub fn last_frame(&self) -> Option<u64> {
         let f = self.last_frame.load(Ordering::Relaxed);
         (f != u64::MAX).then_some(f)
+    }
+
+    /// The file the master plays, as its last packet acted on names it.
+    pub fn master_file(&self) -> Option<String> {
+        let f = self.master_file.lock().unwrap_or_else(|p| p.into_inner());
+        (!f.is_empty()).then(|| f.clone())
     }
 
     /// The address of the master last heard.
@@ -265,6 +276,14 @@ impl<'a> Follow<'a> {
             if let Some(SocketAddr::V4(a)) = newest.from {
                 let packed = u64::from(u32::from(*a.ip())) << 16 | u64::from(a.port());
                 self.sync.master.store(packed, Ordering::Relaxed);
+            }
+            // Never waits on a status reader: a tick it holds the lock is caught up on the
+            // next.
+            if let Ok(mut f) = self.sync.master_file.try_lock()
+                && *f != newest.name
+            {
+                f.clear();
+                f.push_str(&newest.name);
             }
         }
         if let Some((item, local_tick)) = moved {
