@@ -117,23 +117,31 @@ impl Shot {
 }
 
 /// Capture the root window of the X server `DISPLAY` names (or `display`, e.g. ":93").
+/// xwd walks the root window's children; one destroyed meanwhile (a window being reopened)
+/// fails it with `BadWindow` or `BadDrawable`: that is tried again (up to 10 times, 20 ms
+/// apart), anything else is an error at once.
 pub fn capture_on(display: Option<&str>) -> Result<Shot, String> {
-    let mut cmd = Command::new("xwd");
-    if let Some(d) = display {
-        cmd.args(["-display", d]);
+    let mut tries = 0;
+    loop {
+        tries += 1;
+        let mut cmd = Command::new("xwd");
+        if let Some(d) = display {
+            cmd.args(["-display", d]);
+        }
+        let out = cmd
+            .args(["-root", "-silent"])
+            .output()
+            .map_err(|e| format!("cannot run xwd: {e}"))?;
+        if out.status.success() {
+            return parse_xwd(&out.stdout);
+        }
+        let said = String::from_utf8_lossy(&out.stderr);
+        let vanished = said.contains("BadWindow") || said.contains("BadDrawable");
+        if !vanished || tries >= 10 {
+            return Err(format!("xwd failed ({}): {said}", out.status));
+        }
+        std::thread::sleep(Duration::from_millis(20));
     }
-    let out = cmd
-        .args(["-root", "-silent"])
-        .output()
-        .map_err(|e| format!("cannot run xwd: {e}"))?;
-    if !out.status.success() {
-        return Err(format!(
-            "xwd failed ({}): {}",
-            out.status,
-            String::from_utf8_lossy(&out.stderr)
-        ));
-    }
-    parse_xwd(&out.stdout)
 }
 
 /// Read an XWD file (X11 window dump, version 7): a big-endian header of 25 u32 fields, the
