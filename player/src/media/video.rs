@@ -277,31 +277,23 @@ pub(super) fn hw_decode(ff: &Ffmpeg, hw: Hwaccel) -> Option<HwDecode> {
     if let Some((_, d)) = chosen.iter().find(|(h, _)| *h == hw) {
         return d.clone();
     }
-    let methods: Vec<String> = Command::new(&ff.ffmpeg)
-        .args(["-hide_banner", "-hwaccels"])
-        .stdin(Stdio::null())
-        .stderr(Stdio::null())
-        .output()
-        .ok()
-        .map(|o| {
-            String::from_utf8_lossy(&o.stdout)
-                .lines()
-                .skip(1)
-                .map(|l| l.trim().to_string())
-                .filter(|l| !l.is_empty())
-                .collect()
-        })
-        .unwrap_or_default();
+    // Bounded like ffprobe: an ffmpeg that hangs lists no method (software).
+    let mut cmd = Command::new(&ff.ffmpeg);
+    cmd.args(["-hide_banner", "-hwaccels"]);
+    let methods: Vec<String> = match output_within(&mut cmd, PROBE_TIMEOUT) {
+        Ok(Some((_, out))) => String::from_utf8_lossy(&out)
+            .lines()
+            .skip(1)
+            .map(|l| l.trim().to_string())
+            .filter(|l| !l.is_empty())
+            .collect(),
+        _ => Vec::new(),
+    };
     let d = match hw.choose(Path::new("/dev"), &methods) {
         Ok(d) => {
             tracing::info!(
-                "hwaccel {}: decoding video with {}{} (in software where it cannot)",
-                hw.name(),
-                d.method,
-                d.device
-                    .as_deref()
-                    .map(|x| format!(" on {x}"))
-                    .unwrap_or_default()
+                "hwaccel {}: decoding video with {d} (in software where it cannot)",
+                hw.name()
             );
             Some(d)
         }
@@ -643,8 +635,8 @@ fn drain_stderr(mut stderr: impl Read + Send + 'static, keep: Stderr) -> Option<
         .ok()
 }
 
-/// Run `cmd` (ffprobe) with a time limit; `Ok(None)` when it ran past it (it is killed and
-/// reaped in the background).
+/// Run `cmd` (ffprobe, `ffmpeg -hwaccels`) with a time limit; `Ok(None)` when it ran past
+/// it (it is killed and reaped in the background).
 fn output_within(cmd: &mut Command, limit: Duration) -> io::Result<Option<(ExitStatus, Vec<u8>)>> {
     #[cfg(unix)]
     {
