@@ -33,8 +33,8 @@
 //! the schedule changes).
 
 use super::video::{
-    Ffmpeg, HwDecode, Piped, Stderr, hw_decode, kill_group, reap, spawn_piped, stderr_text,
-    unregister,
+    Ffmpeg, HwDecode, Hwaccel, Piped, Stderr, hw_decode, kill_group, reap, spawn_piped,
+    stderr_text, unregister,
 };
 use super::{
     Frame, LoadOptions, MediaError, MediaFaults, MediaInfo, MediaKind, MediaRef, MediaSource,
@@ -503,20 +503,20 @@ impl LiveSource {
         if self.fallback_ref.is_some() {
             self.fallback_rx = Some(rx);
         }
-        let ff = Ffmpeg::from_env();
-        let hw = match &self.input {
-            // Only a stream is decoded the way a GPU can.
-            LiveInput::Url(_) => match self.hw.take() {
-                Some(hw) => hw,
-                None => hw_decode(&ff, self.opts.load.hwaccel),
-            },
-            _ => None,
+        // Only a stream is decoded the way a GPU can. `hwaccel` is resolved on the
+        // supervisor's thread (it runs `ffmpeg -hwaccels` once per process), never on the
+        // render thread that asked for the first frame.
+        let (hw, resolve) = match (&self.input, self.hw.take()) {
+            (LiveInput::Url(_), Some(hw)) => (hw, None),
+            (LiveInput::Url(_), None) => (None, Some(self.opts.load.hwaccel)),
+            _ => (None, None),
         };
         let ctx = Supervisor {
             input: self.input.clone(),
             name: self.info.name.clone(),
             hw,
-            ff,
+            resolve_hw: resolve,
+            ff: Ffmpeg::from_env(),
             shared: Arc::clone(&self.shared),
             faults: Arc::clone(&self.opts.faults),
             load: self.opts.load,
@@ -698,6 +698,8 @@ struct Supervisor {
     name: String,
     /// The hardware decoder ffmpeg is asked to use (`None`: software).
     hw: Option<HwDecode>,
+    /// `hwaccel` to resolve into `hw` when the thread starts.
+    resolve_hw: Option<Hwaccel>,
     ff: Ffmpeg,
     shared: Arc<Shared>,
     faults: Arc<MediaFaults>,
@@ -732,6 +734,9 @@ impl Supervisor {
     }
 
     fn run(mut self) {
+        if let Some(h) = self.resolve_hw.take() {
+            self.hw = hw_decode(&self.ff, h);
+        }
         if let Some((fb, opts, tx)) = self.fallback.take() {
             match super::open(&fb, &opts) {
                 Ok(s) => {
