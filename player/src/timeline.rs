@@ -25,7 +25,7 @@
 //! * **End**: a looped playlist repeats; one with `loop = false` holds the last frame of its
 //!   last item.
 
-use crate::media::{MediaRef, Time, Timing};
+use crate::media::{Time, Timing};
 use crate::playlist::{DEFAULT_STILL_SECONDS, MAX_SECONDS, Playlist, Transition};
 
 /// One item placed on the timeline.
@@ -132,8 +132,7 @@ impl Timeline {
                 continue;
             };
             // A live item without a duration plays until the schedule changes (design §12).
-            let live = matches!(item.media, MediaRef::Live(_)) && item.duration.is_none();
-            let length = if live {
+            let length = if item.open_ended() {
                 Some(Time::from_secs_f64(MAX_SECONDS).round_ticks(hz))
             } else {
                 item_ticks(item.duration, item.loops, timing, hz)

@@ -1035,7 +1035,7 @@ pub fn program_info(program: &Program, hz: u32, pattern: Option<String>) -> Prog
                 source: item.source.clone(),
                 start_s: placed.map(|p| p.start as f64 / hz),
                 duration_s: placed
-                    .filter(|_| !open_ended(item))
+                    .filter(|_| !item.open_ended())
                     .map(|p| p.ticks as f64 / hz),
                 transition: match item.transition {
                     crate::playlist::Transition::Cut => "cut",
@@ -1052,18 +1052,12 @@ pub fn program_info(program: &Program, hz: u32, pattern: Option<String>) -> Prog
             .items
             .iter()
             .enumerate()
-            .any(|(i, item)| open_ended(item) && tl.placed_index(i).is_some()))
+            .any(|(i, item)| item.open_ended() && tl.placed_index(i).is_some()))
         .then(|| tl.cycle_ticks() as f64 / hz),
         items,
         looped: playlist.looped,
         pattern,
     }
-}
-
-/// A live item without a duration: it plays until the schedule changes (design §12), so it
-/// has no length to show.
-fn open_ended(item: &crate::playlist::Item) -> bool {
-    matches!(item.media, crate::media::MediaRef::Live(_)) && item.duration.is_none()
 }
 
 /// Play `program` on `host`'s renderer into `sinks` until `options.ticks` ticks have run or

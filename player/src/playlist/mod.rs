@@ -96,6 +96,14 @@ pub struct Item {
     pub hwaccel: Option<Hwaccel>,
 }
 
+impl Item {
+    /// A live source without a `duration`: it has no length of its own and plays until the
+    /// schedule changes (design §12).
+    pub fn open_ended(&self) -> bool {
+        matches!(self.media, MediaRef::Live(_)) && self.duration.is_none()
+    }
+}
+
 /// A validated playlist file.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Playlist {
